@@ -1,0 +1,69 @@
+"""The only home of the contract's error strings.
+
+Maps each domain error to its status and body for DRF's EXCEPTION_HANDLER,
+and DRF's own parse and validation errors to 400 "InvalidRequestData".
+Anything else is a 500, logged with context.
+"""
+
+import logging
+
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from .api import InvalidRequestData
+from .events.errors import (
+    Busy,
+    EventDoesNotExist,
+    SalesNotStarted,
+    TicketTypeDoesNotExist,
+)
+from .orders.errors import InvalidSession, OutOfTickets, TooManyTickets
+
+logger = logging.getLogger("ticketshop.api")
+
+CONTRACT_ERRORS = {
+    InvalidRequestData: (400, lambda e: "InvalidRequestData"),
+    InvalidSession: (400, lambda e: "InvalidSession"),
+    TooManyTickets: (403, lambda e: "TooManyTickets"),
+    OutOfTickets: (
+        403,
+        lambda e: {"error": "OutOfTickets", "tickets_left": e.tickets_left},
+    ),
+    SalesNotStarted: (403, lambda e: "SalesNotStarted"),
+    EventDoesNotExist: (404, lambda e: "EventDoesNotExist"),
+    TicketTypeDoesNotExist: (404, lambda e: "TicketTypeDoesNotExist"),
+    Busy: (503, lambda e: "Busy"),
+}
+
+
+def error_response(exc: Exception) -> Response | None:
+    """Return the contract's response for a domain error, or None."""
+    for cls in type(exc).__mro__:
+        if cls in CONTRACT_ERRORS:
+            status, body = CONTRACT_ERRORS[cls]
+            response = Response(body(exc), status=status)
+            if isinstance(exc, Busy):
+                response["Retry-After"] = str(exc.retry_after)
+            return response
+    return None
+
+
+def exception_handler(exc, context):
+    response = error_response(exc)
+    if response is not None:
+        return response
+    if isinstance(exc, drf_exceptions.ParseError | drf_exceptions.ValidationError):
+        return Response("InvalidRequestData", status=400)
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return Response("InvalidRequestData", status=400)
+    if isinstance(exc, drf_exceptions.APIException):
+        return Response(exc.detail, status=exc.status_code)
+    view = context.get("view")
+    request = context.get("request")
+    logger.exception(
+        "server error in %s %s",
+        type(view).__name__ if view else "?",
+        request.path if request is not None else "?",
+    )
+    # Answered here so the error is logged once, with the context above.
+    return Response("ServerError", status=500)

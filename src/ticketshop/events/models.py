@@ -1,0 +1,112 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TicketType(models.Model):
+    """A kind of ticket with its price; offered for events through offers."""
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    price = models.DecimalField(
+        _("price (SEK)"),
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    visible = models.BooleanField(
+        _("visible"),
+        default=True,
+        help_text=_("Hidden types are never sold online; organisers issue them."),
+    )
+
+    class Meta:
+        verbose_name = _("ticket type")
+        verbose_name_plural = _("ticket types")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.price} kr)"
+
+
+class ChapterEvent(models.Model):
+    """An event with a number of seats that buyers reserve and pay for."""
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    event_at = models.DateTimeField(_("starts at"))
+    doors_open_minutes = models.PositiveIntegerField(
+        _("doors open (minutes before start)"), default=30
+    )
+    sales_start_at = models.DateTimeField(_("sales start"), null=True, blank=True)
+    sales_stop_at = models.DateTimeField(_("sales stop"))
+    seats = models.PositiveIntegerField(_("seats"))
+    max_tickets_per_payment = models.PositiveIntegerField(
+        _("max tickets per order"), default=8, validators=[MinValueValidator(1)]
+    )
+    reservation_minutes = models.PositiveIntegerField(
+        _("reservation hold (minutes)"), default=15, validators=[MinValueValidator(1)]
+    )
+    swish_message = models.CharField(
+        _("Swish message"),
+        max_length=50,
+        blank=True,
+        help_text=_("Shown in the buyer's Swish app; at most 50 characters."),
+    )
+    ticket_types = models.ManyToManyField(
+        TicketType,
+        through="TicketOffer",
+        related_name="events",
+        verbose_name=_("ticket types"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["event_at", "id"]
+        indexes = [models.Index(fields=["sales_stop_at", "event_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def reservation_duration(self) -> timedelta:
+        return timedelta(minutes=self.reservation_minutes)
+
+    @property
+    def doors_open_at(self):
+        return self.event_at - timedelta(minutes=self.doors_open_minutes)
+
+
+class TicketOffer(models.Model):
+    """A ticket type offered for an event, with an optional limit of its own."""
+
+    event = models.ForeignKey(
+        ChapterEvent, on_delete=models.CASCADE, related_name="offers"
+    )
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, related_name="offers"
+    )
+    limit = models.PositiveIntegerField(
+        _("limit"),
+        null=True,
+        blank=True,
+        help_text=_("At most this many of this type for the event (blank: no limit)."),
+    )
+
+    class Meta:
+        verbose_name = _("ticket offer")
+        verbose_name_plural = _("ticket offers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "ticket_type"], name="unique_offer_per_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_type} @ {self.event}"

@@ -1,0 +1,91 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ticketshop.events.models import ChapterEvent, TicketType
+
+
+class OrderStatus(models.TextChoices):
+    RESERVED = "RESERVED", _("Reserved")
+    PAID = "PAID", _("Paid")
+    FAILED_EXPIRED_RESERVATION = (
+        "FAILED_EXPIRED_RESERVATION",
+        _("Expired, declined or released"),
+    )
+    FAILED_ADMIN = "FAILED_ADMIN", _("Cancelled or refunded by an organiser")
+
+
+class Order(models.Model):
+    """A buyer's reservation of tickets and its payment (the original "Payment")."""
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    reference = models.CharField(_("order reference"), max_length=16, unique=True)
+    event = models.ForeignKey(
+        ChapterEvent, on_delete=models.PROTECT, related_name="orders"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=32,
+        choices=OrderStatus.choices,
+        default=OrderStatus.RESERVED,
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    total_price = models.DecimalField(_("total (SEK)"), max_digits=12, decimal_places=2)
+    expires_at = models.DateTimeField(_("reserved until"))
+    # True from the moment a Swish payment request is about to be created
+    # until Swish settles it: the seats stay held meanwhile, whatever expires_at.
+    payment_pending = models.BooleanField(_("payment in progress"), default=False)
+    payment_started_at = models.DateTimeField(
+        _("payment started"), null=True, blank=True
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    payment_reference = models.CharField(
+        _("Swish payment reference"), max_length=64, blank=True
+    )
+    needs_attention = models.BooleanField(_("needs attention"), default=False)
+    attention_reason = models.TextField(_("why it needs attention"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["event", "status", "expires_at"]),
+            models.Index(fields=["email"]),
+            models.Index(fields=["payment_reference"]),
+            models.Index(
+                fields=["payment_pending"],
+                name="order_pending_idx",
+                condition=Q(payment_pending=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.get_status_display()})"
+
+
+class Ticket(models.Model):
+    """One seat of an order; its external id is what the QR code holds."""
+
+    external_id = models.CharField(_("ticket id"), max_length=6, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
+    event = models.ForeignKey(
+        ChapterEvent, on_delete=models.PROTECT, related_name="tickets"
+    )
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, related_name="tickets"
+    )
+    # Copied at reservation: later price edits never change an order.
+    price = models.DecimalField(_("price paid (SEK)"), max_digits=10, decimal_places=2)
+    times_used = models.PositiveIntegerField(_("times used"), default=0)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["event", "ticket_type"])]
+
+    def __str__(self) -> str:
+        return self.external_id

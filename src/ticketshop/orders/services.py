@@ -1,0 +1,211 @@
+"""Reservation rules: capacity, expiry and the states of an order."""
+
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ticketshop.events.errors import (
+    EventDoesNotExist,
+    SalesNotStarted,
+    TicketTypeDoesNotExist,
+)
+from ticketshop.events.models import ChapterEvent, TicketOffer
+from ticketshop.events.services import lock_event, run_locked
+
+from .errors import OutOfTickets, TooManyTickets
+from .models import Order, OrderStatus, Ticket
+from .selectors import (
+    count_live_tickets,
+    count_live_tickets_by_type,
+    get_order_by_token,
+)
+from .signals import pending_order_superseded
+
+logger = logging.getLogger(__name__)
+
+SESSION_ORDER_KEY = "order_token"
+# The session outlives its reservation by this much, so that the buyer can
+# still pay (a started payment may take Swish several minutes) and see the
+# confirmation page afterwards.
+SESSION_GRACE = timedelta(hours=1)
+
+# Upper-case letters and digits without look-alikes (no 0 O 1 I).
+EXTERNAL_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+EXTERNAL_ID_LENGTH = 6
+REFERENCE_LENGTH = 10
+_MAX_ID_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    ticket_type_id: int
+    count: int
+
+
+def random_code(length: int) -> str:
+    """Return a code drawn from a cryptographically secure generator."""
+    return "".join(secrets.choice(EXTERNAL_ID_ALPHABET) for _ in range(length))
+
+
+def merge_lines(lines: Iterable[TicketLine]) -> dict[int, int]:
+    """Add up the counts of a ticket type listed more than once."""
+    counts: dict[int, int] = {}
+    for line in lines:
+        counts[line.ticket_type_id] = counts.get(line.ticket_type_id, 0) + line.count
+    return counts
+
+
+def reserve_tickets(
+    *,
+    session,
+    event_id: int,
+    lines: Iterable[TicketLine],
+    now: datetime | None = None,
+) -> Order:
+    """Reserve seats for the session, all or nothing.
+
+    Releases the session's earlier unpaid reservation first. Raises a
+    ShopError (EventDoesNotExist, TicketTypeDoesNotExist, SalesNotStarted,
+    TooManyTickets, OutOfTickets, Busy) and then writes nothing.
+    """
+    now = now or timezone.now()
+    counts = merge_lines(lines)
+    event, offers = _check_request(event_id=event_id, counts=counts, now=now)
+
+    previous = get_order_by_token(token=session.get(SESSION_ORDER_KEY))
+    if previous is not None and previous.payment_pending:
+        # Cancel the Swish request before the new hold is counted; the
+        # receiver does network I/O, so no transaction is open here.
+        pending_order_superseded.send(sender=Order, order=previous)
+
+    order = run_locked(
+        _reserve_locked,
+        event_id=event.pk,
+        counts=counts,
+        offers=offers,
+        previous_id=previous.pk if previous else None,
+        now=now,
+    )
+    session[SESSION_ORDER_KEY] = order.token
+    session.set_expiry(event.reservation_duration + SESSION_GRACE)
+    logger.info(
+        "reserved order=%s event=%s tickets=%s", order.reference, event.pk, counts
+    )
+    return order
+
+
+def _check_request(
+    *, event_id: int, counts: dict[int, int], now: datetime
+) -> tuple[ChapterEvent, dict[int, TicketOffer]]:
+    """Check what needs no lock: the event, its ticket types and the maximum."""
+    event = ChapterEvent.objects.filter(pk=event_id, sales_stop_at__gt=now).first()
+    if event is None:
+        raise EventDoesNotExist()
+    offers = {
+        offer.ticket_type_id: offer
+        for offer in TicketOffer.objects.filter(
+            event=event, ticket_type_id__in=list(counts), ticket_type__visible=True
+        ).select_related("ticket_type")
+    }
+    if set(counts) - set(offers):
+        raise TicketTypeDoesNotExist()
+    if event.sales_start_at is not None and event.sales_start_at > now:
+        raise SalesNotStarted()
+    if sum(counts.values()) > event.max_tickets_per_payment:
+        raise TooManyTickets(event.max_tickets_per_payment)
+    return event, offers
+
+
+def _reserve_locked(
+    *,
+    event_id: int,
+    counts: dict[int, int],
+    offers: dict[int, TicketOffer],
+    previous_id: int | None,
+    now: datetime,
+) -> Order:
+    event = lock_event(event_id=event_id)
+    # Re-read under the lock: sales may have stopped since the first check.
+    if event.sales_stop_at <= now:
+        raise EventDoesNotExist()
+    if previous_id is not None:
+        # Never a paid order, nor one whose payment is still in progress.
+        Order.objects.filter(
+            pk=previous_id, status=OrderStatus.RESERVED, payment_pending=False
+        ).update(status=OrderStatus.FAILED_EXPIRED_RESERVATION, updated_at=now)
+
+    # Count after locking: an earlier count may be stale by insert time.
+    left = max(
+        0,
+        event.seats
+        - count_live_tickets(event_ids=[event.pk], now=now).get(event.pk, 0),
+    )
+    limited = [t for t in counts if offers[t].limit is not None]
+    if limited:
+        live_by_type = count_live_tickets_by_type(
+            event_ids=[event.pk], ticket_type_ids=limited, now=now
+        )
+        for type_id in limited:
+            type_left = max(
+                0,
+                min(
+                    offers[type_id].limit - live_by_type.get((event.pk, type_id), 0),
+                    left,
+                ),
+            )
+            if counts[type_id] > type_left:
+                raise OutOfTickets(type_left)
+    if sum(counts.values()) > left:
+        raise OutOfTickets(left)
+
+    total = sum(
+        (offers[t].ticket_type.price * n for t, n in counts.items()), Decimal("0")
+    )
+    return _create_order(
+        event=event, counts=counts, offers=offers, total=total, now=now
+    )
+
+
+def _create_order(
+    *,
+    event: ChapterEvent,
+    counts: dict[int, int],
+    offers: dict[int, TicketOffer],
+    total: Decimal,
+    now: datetime,
+) -> Order:
+    """Insert the order and its tickets, drawing new codes on a collision."""
+    for attempt in range(_MAX_ID_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    token=secrets.token_urlsafe(32),
+                    reference=random_code(REFERENCE_LENGTH),
+                    event=event,
+                    status=OrderStatus.RESERVED,
+                    total_price=total,
+                    expires_at=now + event.reservation_duration,
+                )
+                tickets = [
+                    Ticket(
+                        order=order,
+                        event=event,
+                        ticket_type_id=type_id,
+                        price=offers[type_id].ticket_type.price,
+                        external_id=random_code(EXTERNAL_ID_LENGTH),
+                    )
+                    for type_id in sorted(counts)
+                    for _ in range(counts[type_id])
+                ]
+                Ticket.objects.bulk_create(tickets)
+                return order
+        except IntegrityError:
+            # A drawn code is taken (about one in a billion): draw again.
+            logger.warning("code collision, attempt %d", attempt + 1)
+    raise RuntimeError("could not draw unique ticket codes")

@@ -1,0 +1,143 @@
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ticketshop.api import (
+    IdField,
+    StrictIntegerField,
+    format_money,
+    format_time,
+    parse_body,
+)
+
+from .errors import InvalidSession
+from .models import OrderStatus
+from .selectors import (
+    effective_status,
+    get_order_by_token,
+    list_chapterevents,
+    list_order_lines,
+)
+from .services import SESSION_ORDER_KEY, TicketLine, reserve_tickets
+
+
+class GetChapterEventsView(APIView):
+    """Events on sale, with the visible ticket types offered for them."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ChapterEvents",
+            {
+                "chapter_events": serializers.ListField(child=serializers.DictField()),
+                "ticket_types": serializers.ListField(child=serializers.DictField()),
+            },
+        )
+    )
+    def get(self, request):
+        listing = list_chapterevents(now=timezone.now())
+        return Response(
+            {
+                "chapter_events": [
+                    {
+                        "id": row["event"].id,
+                        "title": row["event"].title,
+                        "description": row["event"].description,
+                        "location": row["event"].location,
+                        "event_at": format_time(row["event"].event_at),
+                        "doors_open_at": format_time(row["event"].doors_open_at),
+                        "sales_start_at": format_time(row["event"].sales_start_at),
+                        "sales_stop_at": format_time(row["event"].sales_stop_at),
+                        "max_tickets_per_payment": row["event"].max_tickets_per_payment,
+                        "reservation_minutes": row["event"].reservation_minutes,
+                        "ticket_types": row["ticket_type_ids"],
+                        "tickets_left": row["tickets_left"],
+                        "ticket_type_limits": row["ticket_type_limits"],
+                    }
+                    for row in listing["events"]
+                ],
+                "ticket_types": [
+                    {
+                        "id": ticket_type.id,
+                        "price": format_money(ticket_type.price),
+                        "title": ticket_type.title,
+                        "description": ticket_type.description,
+                    }
+                    for ticket_type in listing["ticket_types"]
+                ],
+            }
+        )
+
+
+class ReserveTicketView(APIView):
+    """Hold seats for a limited time so that the buyer can pay."""
+
+    class TicketLineInput(serializers.Serializer):
+        ticket_type = IdField()
+        count = StrictIntegerField(min_value=1)
+
+    class InputSerializer(serializers.Serializer):
+        chapter_event = IdField()
+        tickets = serializers.ListField(allow_empty=False)
+
+        def validate_tickets(self, value):
+            lines = []
+            for item in value:
+                line = ReserveTicketView.TicketLineInput(data=item)
+                if not isinstance(item, dict) or not line.is_valid():
+                    raise serializers.ValidationError("bad ticket line")
+                lines.append(line.validated_data)
+            return lines
+
+    @extend_schema(request=InputSerializer, responses={201: None})
+    def post(self, request):
+        body = parse_body(self.InputSerializer, request)
+        reserve_tickets(
+            session=request.session,
+            event_id=body["chapter_event"],
+            lines=[
+                TicketLine(ticket_type_id=line["ticket_type"], count=line["count"])
+                for line in body["tickets"]
+            ],
+        )
+        return Response(status=201)
+
+
+class SessionPaymentStatusView(APIView):
+    """The state of the session's order, for the buyer's page to poll."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "SessionPaymentStatus",
+            {
+                "status": serializers.ChoiceField(choices=OrderStatus.choices),
+                "mail": serializers.CharField(allow_null=True),
+                "reference": serializers.CharField(allow_null=True),
+                "chapter_event": serializers.IntegerField(),
+                "expires_at": serializers.DateTimeField(),
+                "total_price": serializers.CharField(),
+                "tickets": serializers.ListField(child=serializers.DictField()),
+            },
+        )
+    )
+    def get(self, request):
+        order = get_order_by_token(token=request.session.get(SESSION_ORDER_KEY))
+        if order is None:
+            raise InvalidSession()
+        status = effective_status(order, now=timezone.now())
+        body = {
+            "status": status,
+            "mail": order.email or None,
+            "reference": order.payment_reference or None,
+            "chapter_event": order.event_id,
+            "expires_at": format_time(order.expires_at),
+            "total_price": format_money(order.total_price),
+            "tickets": list_order_lines(order=order),
+            "payment_pending": order.payment_pending,
+        }
+        if status == OrderStatus.PAID:
+            body["external_ids"] = list(
+                order.tickets.order_by("id").values_list("external_id", flat=True)
+            )
+        return Response(body)

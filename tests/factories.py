@@ -1,0 +1,53 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType
+
+
+class TicketTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TicketType
+
+    title = factory.Sequence(lambda n: f"Biljett {n}")
+    description = "En biljett."
+    price = Decimal("199.00")
+    visible = True
+
+
+class ChapterEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChapterEvent
+
+    title = factory.Sequence(lambda n: f"Evenemang {n}")
+    description = "Ett evenemang."
+    location = "Nymble"
+    event_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+    sales_stop_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=29))
+    seats = 100
+    max_tickets_per_payment = 8
+    reservation_minutes = 15
+    swish_message = "Biljetter"
+
+
+class TicketOfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TicketOffer
+
+    event = factory.SubFactory(ChapterEventFactory)
+    ticket_type = factory.SubFactory(TicketTypeFactory)
+    limit = None
+
+
+def event_with_types(*, seats=100, prices=("199", "99"), limits=None, **kwargs):
+    """Create an event offering one visible ticket type per price."""
+    event = ChapterEventFactory(seats=seats, **kwargs)
+    types = []
+    for index, price in enumerate(prices):
+        ticket_type = TicketTypeFactory(price=Decimal(price))
+        limit = (limits or {}).get(index)
+        TicketOfferFactory(event=event, ticket_type=ticket_type, limit=limit)
+        types.append(ticket_type)
+    return event, types
