@@ -1,0 +1,1 @@
+"""Admin of ticket delivery; see shop/admin.py for what it adds to orders."""
