@@ -180,6 +180,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing folder
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -220,9 +221,37 @@ CACHES = {
     }
 }
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# The demo writes each e-mail as a file under var/mail/ (filemail:// takes an
+# absolute path after three slashes: filemail:////srv/shop/mail).
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail:///{VAR_DIR / 'mail'}")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="biljetter@example.org")
+
+# --- Delivery: the ticket e-mail (ticketshop.delivery) ---------------------
+# Seconds an SMTP connection may stall before the attempt counts as failed.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Organiser text of the ticket e-mail and its receipt.
+DELIVERY_ORGANISER_NAME = env.str("DELIVERY_ORGANISER_NAME", default="Demoföreningen")
+DELIVERY_ORGANISER_ADDRESS = env.str(
+    "DELIVERY_ORGANISER_ADDRESS", default="Exempelvägen 1, 114 28 Stockholm"
+)
+DELIVERY_VAT_NUMBER = env.str("DELIVERY_VAT_NUMBER", default="SE000000000001")
+# Percent of VAT included in ticket prices (6 % for concerts and theatre).
+DELIVERY_VAT_RATE = env.str("DELIVERY_VAT_RATE", default="6")
+DELIVERY_SUPPORT_EMAIL = env.str("DELIVERY_SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
+DELIVERY_LOGO_URL = env.str("DELIVERY_LOGO_URL", default="")
+DELIVERY_TERMS_URL = env.str("DELIVERY_TERMS_URL", default="")
+# The e-mail's opening paragraph per language; empty = the built-in text.
+DELIVERY_INTRO = {
+    "sv": env.str("DELIVERY_INTRO_SV", default=""),
+    "en": env.str("DELIVERY_INTRO_EN", default=""),
+}
+# Language of ticket e-mails (one of LANGUAGES).
+DELIVERY_LANGUAGE = env.str("DELIVERY_LANGUAGE", default="sv")
+# Retries of a failed send: base * 2**(attempt-1) seconds, capped, then give up.
+DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=60)
+DELIVERY_RETRY_MAX_SECONDS = env.int("DELIVERY_RETRY_MAX_SECONDS", default=3600)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=20)
 
 LOGGING = {
     "version": 1,
