@@ -253,6 +253,19 @@ DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=60)
 DELIVERY_RETRY_MAX_SECONDS = env.int("DELIVERY_RETRY_MAX_SECONDS", default=3600)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=20)
 
+# Shop: the buyer's pages (ticketshop.shop). Branding comes from here so that
+# another association can run the shop without touching templates.
+SHOP_ASSOCIATION_NAME = env.str("SHOP_ASSOCIATION_NAME", default="Demoföreningen")
+# Colours as #rrggbb; text on them is black or white, whichever contrasts more.
+SHOP_PRIMARY_COLOUR = env.str("SHOP_PRIMARY_COLOUR", default="#1d3f72")
+SHOP_ACCENT_COLOUR = env.str("SHOP_ACCENT_COLOUR", default="#f2b705")
+# Empty = the logo bundled with the shop.
+SHOP_LOGO_URL = env.str("SHOP_LOGO_URL", default="")
+# Empty = the shop's own demo terms page at /terms/.
+SHOP_TERMS_URL = env.str("SHOP_TERMS_URL", default="")
+# Events (and limited ticket types) with at most this many left read "few left".
+SHOP_FEW_LEFT_THRESHOLD = env.int("SHOP_FEW_LEFT_THRESHOLD", default=20)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
