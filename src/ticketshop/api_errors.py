@@ -18,6 +18,7 @@ from .events.errors import (
     TicketTypeDoesNotExist,
 )
 from .orders.errors import InvalidSession, OutOfTickets, TooManyTickets
+from .scanning.errors import IncorrectPassword, TicketDoesNotExist, TooManyAttempts
 
 logger = logging.getLogger("ticketshop.api")
 
@@ -33,6 +34,12 @@ CONTRACT_ERRORS = {
     EventDoesNotExist: (404, lambda e: "EventDoesNotExist"),
     TicketTypeDoesNotExist: (404, lambda e: "TicketTypeDoesNotExist"),
     Busy: (503, lambda e: "Busy"),
+    IncorrectPassword: (401, lambda e: "Incorrect password"),
+    TicketDoesNotExist: (
+        404,
+        lambda e: {"times_used": -1, "status": "Ticket does not exist"},
+    ),
+    TooManyAttempts: (429, lambda e: "TooManyAttempts"),
 }
 
 
@@ -42,7 +49,7 @@ def error_response(exc: Exception) -> Response | None:
         if cls in CONTRACT_ERRORS:
             status, body = CONTRACT_ERRORS[cls]
             response = Response(body(exc), status=status)
-            if isinstance(exc, Busy):
+            if isinstance(exc, Busy | TooManyAttempts):
                 response["Retry-After"] = str(exc.retry_after)
             return response
     return None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.crypto import salted_hmac
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("TICKETSHOP_VAR_DIR", BASE_DIR / "var"))
@@ -220,6 +221,38 @@ CACHES = {
         "LOCATION": "ticketshop_cache",
     }
 }
+# Redis, when configured, replaces the database cache for every process.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+    }
+
+# Door scanning. SCANNER_PASSWORD, if set, is accepted besides the scanner
+# accounts; only its keyed digest is kept (same salt as
+# ticketshop.scanning.credentials.ENV_PASSWORD_SALT).
+_scanner_password = env.str("SCANNER_PASSWORD", default="")
+SCANNER_PASSWORD_DIGEST = (
+    salted_hmac(
+        "ticketshop.scanning.env-password",
+        _scanner_password,
+        secret=SECRET_KEY,
+        algorithm="sha256",
+    ).hexdigest()
+    if _scanner_password
+    else ""
+)
+del _scanner_password
+# Seconds a process trusts a scanner password after the slow hash check.
+SCANNER_CREDENTIAL_CACHE_SECONDS = env.int(
+    "SCANNER_CREDENTIAL_CACHE_SECONDS", default=300
+)
+# Wrong scanner passwords per client address before 429, and the window.
+SCANNER_THROTTLE_LIMIT = env.int("SCANNER_THROTTLE_LIMIT", default=10)
+SCANNER_THROTTLE_WINDOW_SECONDS = env.int(
+    "SCANNER_THROTTLE_WINDOW_SECONDS", default=60
+)
 
 # The demo writes each e-mail as a file under var/mail/ (filemail:// takes an
 # absolute path after three slashes: filemail:////srv/shop/mail).

@@ -1,0 +1,125 @@
+"""Scanner passwords: checked with the slow hasher once, then remembered briefly.
+
+The contract sends the password with every scan, and Django's hasher
+deliberately costs a large fraction of a second. After one successful slow
+check, each process remembers a keyed digest (HMAC with SECRET_KEY) of the
+account's id, its password hash, its last change and the presented password.
+Any change to the account gives another digest, so an edited account needs
+the slow check again; the clear password is never kept.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from .errors import IncorrectPassword
+from .models import ScannerAccount
+from .selectors import get_scanner_event_ids, list_active_scanner_accounts
+
+# settings.py digests SCANNER_PASSWORD with this same salt at start-up.
+ENV_PASSWORD_SALT = "ticketshop.scanning.env-password"  # noqa: S105 (a salt)
+VERIFIED_SALT = "ticketshop.scanning.verified-credential"
+ENV_SCANNER_NAME = "SCANNER_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """Who scans: an account, or the environment's shared password."""
+
+    account_id: int | None
+    name: str
+    # None: every event; otherwise only tickets of these events.
+    event_ids: frozenset[int] | None
+
+    def may_scan(self, event_id: int) -> bool:
+        return self.event_ids is None or event_id in self.event_ids
+
+
+def keyed_digest(salt: str, value: str) -> str:
+    """Return an HMAC-SHA256 of value keyed with SECRET_KEY and salt."""
+    return salted_hmac(salt, value, algorithm="sha256").hexdigest()
+
+
+class VerifiedCredentials:
+    """Digests of credentials verified in this process, each for a short time."""
+
+    def __init__(self, *, max_entries: int = 1000) -> None:
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._max_entries = max_entries
+
+    def remember(self, digest: str, *, ttl: float, now: float) -> None:
+        with self._lock:
+            if len(self._expiry) >= self._max_entries:
+                self._expiry = {d: t for d, t in self._expiry.items() if t > now}
+                if len(self._expiry) >= self._max_entries:
+                    self._expiry.clear()
+            self._expiry[digest] = now + ttl
+
+    def contains(self, digest: str, *, now: float) -> bool:
+        expires = self._expiry.get(digest)
+        if expires is None:
+            return False
+        if expires <= now:
+            with self._lock:
+                self._expiry.pop(digest, None)
+            return False
+        return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._expiry.clear()
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+
+verified_credentials = VerifiedCredentials()
+
+
+def credential_digest(account: ScannerAccount, password: str) -> str:
+    """Digest that changes whenever the account's password or any field does."""
+    stamp = account.updated_at.isoformat() if account.updated_at else ""
+    return keyed_digest(
+        VERIFIED_SALT, f"{account.pk}\x00{account.password}\x00{stamp}\x00{password}"
+    )
+
+
+def authenticate_scanner(*, password: str, monotonic: float | None = None) -> Scanner:
+    """Return the scanner whose password this is, or raise IncorrectPassword.
+
+    Checks the environment's SCANNER_PASSWORD (constant-time, on digests),
+    then credentials this process verified lately, then every active
+    account with the slow hasher.
+    """
+    now = time.monotonic() if monotonic is None else monotonic
+    env_digest = settings.SCANNER_PASSWORD_DIGEST
+    if env_digest and constant_time_compare(
+        keyed_digest(ENV_PASSWORD_SALT, password), env_digest
+    ):
+        return Scanner(account_id=None, name=ENV_SCANNER_NAME, event_ids=None)
+
+    accounts = list_active_scanner_accounts()
+    digests = [(account, credential_digest(account, password)) for account in accounts]
+    for account, digest in digests:
+        if verified_credentials.contains(digest, now=now):
+            return _scanner(account)
+    for account, digest in digests:
+        if account.check_password(password):
+            verified_credentials.remember(
+                digest, ttl=settings.SCANNER_CREDENTIAL_CACHE_SECONDS, now=now
+            )
+            return _scanner(account)
+    raise IncorrectPassword()
+
+
+def _scanner(account: ScannerAccount) -> Scanner:
+    event_ids = get_scanner_event_ids(account_id=account.pk)
+    return Scanner(
+        account_id=account.pk,
+        name=account.name,
+        event_ids=frozenset(event_ids) if event_ids else None,
+    )

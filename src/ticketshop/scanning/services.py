@@ -1,0 +1,118 @@
+"""Door rules: check a scanned ticket, record a use, log every scan."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ticketshop.orders.models import Order, OrderStatus, Ticket
+from ticketshop.orders.selectors import effective_status
+
+from .credentials import Scanner
+from .errors import TicketDoesNotExist
+from .models import ScanLog, ScanResult
+from .selectors import get_ticket_for_scan
+
+logger = logging.getLogger(__name__)
+
+# The `status` a scanner limited to other events gets for a ticket.
+WRONG_EVENT = "WrongEvent"
+_MAX_LOGGED_ID = ScanLog._meta.get_field("external_id").max_length
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    ticket: Ticket
+    # Uses recorded before this request.
+    times_used: int
+    # The order's status as a buyer sees it, or WRONG_EVENT.
+    status: str
+    result: ScanResult
+
+    @property
+    def admitted(self) -> bool:
+        return self.result == ScanResult.ADMITTED
+
+
+def validate_ticket(
+    *,
+    scanner: Scanner,
+    external_id: str,
+    use_ticket: bool,
+    client_address: str | None = None,
+    now: datetime | None = None,
+) -> ScanOutcome:
+    """Check a ticket and, if asked and the order is paid, add one use.
+
+    The use is one UPDATE … SET times_used = times_used + 1; the count before
+    it is read back inside the same transaction, while the row is still
+    locked by that UPDATE (PostgreSQL) or the database's write lock is held
+    (SQLite, BEGIN IMMEDIATE), so concurrent scans of one ticket each get a
+    different count. Raises TicketDoesNotExist for an unknown id; every
+    outcome, that one included, is logged.
+    """
+    now = now or timezone.now()
+    log = ScanLog(
+        scanner_id=scanner.account_id,
+        scanner_name=scanner.name,
+        scanned_at=now,
+        external_id=external_id.strip()[:_MAX_LOGGED_ID],
+        use_requested=use_ticket,
+        client_address=client_address,
+    )
+    ticket = get_ticket_for_scan(external_id=external_id)
+    if ticket is None:
+        log.result = ScanResult.UNKNOWN
+        log.save(force_insert=True)
+        raise TicketDoesNotExist()
+    log.ticket = ticket
+    log.event_id = ticket.event_id
+    status = effective_status(ticket.order, now=now)
+
+    if not scanner.may_scan(ticket.event_id):
+        outcome = ScanOutcome(
+            ticket, ticket.times_used, WRONG_EVENT, ScanResult.WRONG_EVENT
+        )
+    elif use_ticket and ticket.order.status == OrderStatus.PAID:
+        with transaction.atomic(durable=True):
+            # The order's status is part of the UPDATE, so a refund that
+            # commits after the read above still stops the use.
+            used = Ticket.objects.filter(
+                pk=ticket.pk, order__status=OrderStatus.PAID
+            ).update(times_used=F("times_used") + 1)
+            current = Ticket.objects.values_list("times_used", flat=True).get(
+                pk=ticket.pk
+            )
+            if used:
+                outcome = ScanOutcome(
+                    ticket, current - 1, OrderStatus.PAID, ScanResult.ADMITTED
+                )
+            else:
+                status = effective_status(
+                    Order.objects.get(pk=ticket.order_id), now=now
+                )
+                outcome = ScanOutcome(ticket, current, status, ScanResult.NOT_PAID)
+            _save_log(log, outcome)
+        return outcome
+    elif status == OrderStatus.PAID:
+        outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.VALID)
+    else:
+        outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.NOT_PAID)
+    _save_log(log, outcome)
+    return outcome
+
+
+def _save_log(log: ScanLog, outcome: ScanOutcome) -> None:
+    log.result = outcome.result
+    log.times_used_before = outcome.times_used
+    log.save(force_insert=True)
+    logger.debug(
+        "scan ticket=%s scanner=%s result=%s times_used=%s",
+        outcome.ticket.external_id,
+        log.scanner_name,
+        outcome.result,
+        outcome.times_used,
+    )

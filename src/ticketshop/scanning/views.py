@@ -1,0 +1,160 @@
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ticketshop.api import (
+    StrictBooleanField,
+    StrictCharField,
+    format_time,
+    parse_body,
+)
+
+from .credentials import authenticate_scanner
+from .errors import IncorrectPassword
+from .services import validate_ticket
+from .throttle import check_not_throttled, record_wrong_password
+
+
+def client_address(request) -> str:
+    """Return the address the throttle counts against.
+
+    REMOTE_ADDR as the app server sees it; behind a reverse proxy, the proxy
+    must pass the client's address on (gunicorn's --forwarded-allow-ips).
+    """
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+class ValidateTicketView(APIView):
+    """Check a ticket at the door and, with use_ticket, record one use."""
+
+    class InputSerializer(serializers.Serializer):
+        external_id = StrictCharField(allow_blank=True, trim_whitespace=False)
+        password = StrictCharField(allow_blank=True, trim_whitespace=False)
+        use_ticket = StrictBooleanField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                "ValidateTicket",
+                {
+                    "external_id": serializers.CharField(),
+                    "times_used": serializers.IntegerField(),
+                    "chapter_event": serializers.CharField(),
+                    "status": serializers.CharField(),
+                    "admitted": serializers.BooleanField(),
+                    "ticket_type_title": serializers.CharField(),
+                    "event_at": serializers.DateTimeField(),
+                },
+            )
+        },
+    )
+    def put(self, request):
+        body = parse_body(self.InputSerializer, request)
+        client = client_address(request)
+        check_not_throttled(client=client, now=time.time())
+        try:
+            scanner = authenticate_scanner(password=body["password"])
+        except IncorrectPassword:
+            record_wrong_password(client=client, now=time.time())
+            raise
+        outcome = validate_ticket(
+            scanner=scanner,
+            external_id=body["external_id"],
+            use_ticket=body["use_ticket"],
+            client_address=client if client != "unknown" else None,
+            now=timezone.now(),
+        )
+        ticket = outcome.ticket
+        return Response(
+            {
+                "external_id": ticket.external_id,
+                "times_used": outcome.times_used,
+                "chapter_event": ticket.event.title,
+                "status": outcome.status,
+                "admitted": outcome.admitted,
+                "ticket_type_title": ticket.ticket_type.title,
+                "event_at": format_time(ticket.event.event_at),
+            }
+        )
+
+
+# The QR library fetched by `make setup` when npm is present (see the
+# Makefile); never committed. Each name the page may load -> its file.
+VENDOR_DIR = Path(settings.BASE_DIR) / "vendor" / "node_modules"
+QR_LIBRARY_FILES = {
+    "barcode-detector.js": VENDOR_DIR / "barcode-detector/dist/iife/ponyfill.js",
+    "zxing_reader.wasm": VENDOR_DIR / "zxing-wasm/dist/reader/zxing_reader.wasm",
+}
+
+
+def qr_library_available() -> bool:
+    return all(path.is_file() for path in QR_LIBRARY_FILES.values())
+
+
+@require_GET
+def scan_page(request):
+    """The door staff's page: password once, then camera, typed ids or a scanner."""
+    return render(
+        request,
+        "scanning/scan.html",
+        {"qr_library": qr_library_available(), "messages_json": _page_messages()},
+    )
+
+
+def _page_messages() -> dict[str, str]:
+    """Texts the page's script shows, translated on the server."""
+    return {
+        "ok": _("OK, first use"),
+        "valid": _("Valid, not yet used"),
+        "admitted": _("Admitted"),
+        "used": _("Already used %(n)s times"),
+        "used_once": _("Already used once"),
+        "not_paid": _("Not paid"),
+        "wrong_event": _("Wrong event"),
+        "unknown": _("Unknown ticket"),
+        "wrong_password": _("Wrong password"),
+        "too_many": _("Too many wrong passwords; wait a minute"),
+        "invalid": _("Could not read that id"),
+        "network": _("No answer from the server; try again"),
+        "camera_native": _("Camera: point it at a ticket's QR code."),
+        "camera_library": _(
+            "Camera: point it at a ticket's QR code (QR reading by the "
+            "barcode-detector library)."
+        ),
+        "no_camera_reader": _(
+            "This browser cannot read QR codes with the camera, and the QR "
+            "library is not installed on this server (`make setup` installs it "
+            "when npm is present). Type ids, or use a hand-held scanner that "
+            "types the id and Enter."
+        ),
+        "no_camera": _(
+            "No camera available here. Type ids, or use a hand-held scanner "
+            "that types the id and Enter."
+        ),
+        "camera_denied": _("The camera was not allowed: %(error)s"),
+        "start_camera": _("Start camera"),
+        "stop_camera": _("Stop camera"),
+        "keyboard": _("Typed ids and hand-held scanners (id and Enter) work."),
+    }
+
+
+@require_GET
+def qr_library_file(request, name: str):
+    path = QR_LIBRARY_FILES.get(name)
+    if path is None or not path.is_file():
+        raise Http404("QR library not installed (run `make setup` with npm present)")
+    content_type = "application/wasm" if name.endswith(".wasm") else "text/javascript"
+    response = FileResponse(path.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
