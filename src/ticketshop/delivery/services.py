@@ -1,35 +1,228 @@
-"""Ticket delivery: the e-mail of a paid order."""
+"""Ticket delivery: the e-mail of a paid order, sent once, retried until it goes.
+
+The task is enqueued in the transaction that marks the order PAID, so a paid
+order without a delivery cannot exist. Sending runs in the task worker:
+
+1. lock the delivery row, re-check ``sent_at`` and claim it (short transaction);
+2. render and send with no transaction open (SMTP may take seconds);
+3. lock again and record the outcome; on failure enqueue the retry with
+   ``run_after`` in the same transaction, so the retry cannot be lost either.
+
+Duplicate tasks (a callback arriving twice, a resend racing a retry) find the
+row sent or claimed and stop, so each order gets exactly one e-mail.
+"""
 
 import logging
+import secrets
+from datetime import datetime, timedelta
 
-from django.core.mail import send_mail
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
 
 from ticketshop.orders.models import Order, OrderStatus
 
+from .emails import build_ticket_email
+from .errors import OrderNotPaid
+from .models import DeliveryStatus, TicketDelivery
+
 logger = logging.getLogger(__name__)
 
+# How long a worker may take to render and send before its claim lapses and
+# another task may try; far above EMAIL_TIMEOUT.
+CLAIM_DURATION = timedelta(minutes=10)
+_MAX_ERROR_LENGTH = 2000
 
-def schedule_ticket_delivery(*, order: Order) -> None:
-    """Enqueue the ticket e-mail; call inside the transaction that marks it PAID,
-    so that a paid order without a delivery task cannot exist."""
+
+def retry_delay(*, attempts: int) -> timedelta:
+    """Return the wait after the ``attempts``-th failure: doubling, capped."""
+    seconds = settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(seconds, settings.DELIVERY_RETRY_MAX_SECONDS))
+
+
+def _enqueue(*, order_id: int, run_after: datetime | None = None) -> None:
     from .tasks import send_order_tickets
 
+    task = send_order_tickets
+    if run_after is not None:
+        task = task.using(run_after=run_after)
+    task.enqueue(order_id)
+
+
+def _require_transaction(name: str) -> None:
     if not connection.in_atomic_block:
-        raise RuntimeError("schedule_ticket_delivery() must run in the transaction")
-    send_order_tickets.enqueue(order.pk)
+        raise RuntimeError(f"{name}() must run inside the order's transaction")
 
 
-def send_tickets(*, order_id: int) -> None:
-    """Send a paid order's tickets to its buyer."""
-    order = Order.objects.select_related("event").get(pk=order_id)
-    if order.status != OrderStatus.PAID:
-        logger.info("order %s is not paid; no tickets sent", order.reference)
-        return
-    ids = ", ".join(order.tickets.values_list("external_id", flat=True))
-    send_mail(
-        subject=f"Dina biljetter: {order.event.title}",
-        message=f"Biljetter: {ids}\nReferens: {order.payment_reference}",
-        from_email=None,
-        recipient_list=[order.email],
+def schedule_ticket_delivery(
+    *, order: Order, language: str | None = None, now: datetime | None = None
+) -> TicketDelivery:
+    """Enqueue the ticket e-mail of an order being marked PAID.
+
+    Call inside the transaction that marks it PAID, so that a paid order
+    without a delivery task cannot exist. Calling it again is harmless: an
+    order already sent is left alone, and a second task finds the e-mail
+    sent or being sent.
+    """
+    _require_transaction("schedule_ticket_delivery")
+    now = now or timezone.now()
+    delivery, created = TicketDelivery.objects.get_or_create(
+        order=order,
+        defaults={
+            "language": language or settings.DELIVERY_LANGUAGE,
+            "recipient": order.email,
+            "next_attempt_at": now,
+        },
     )
+    if not created:
+        delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.sent_at is not None:
+            logger.info("tickets of order %s already sent", order.reference)
+            return delivery
+        delivery.status = DeliveryStatus.PENDING
+        delivery.next_attempt_at = now
+        delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
+    _enqueue(order_id=order.pk)
+    return delivery
+
+
+def resend_tickets(*, order: Order, now: datetime | None = None) -> TicketDelivery:
+    """Send a paid order's ticket e-mail again (the organiser's resend)."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != OrderStatus.PAID:
+            raise OrderNotPaid(order.reference)
+        delivery, _created = TicketDelivery.objects.get_or_create(
+            order=order,
+            defaults={"language": settings.DELIVERY_LANGUAGE},
+        )
+        delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
+        delivery.sent_at = None
+        delivery.status = DeliveryStatus.PENDING
+        delivery.attempts = 0
+        delivery.last_error = ""
+        delivery.next_attempt_at = now
+        delivery.claimed_until = None
+        delivery.claim_token = ""
+        delivery.save()
+        _enqueue(order_id=order.pk)
+    logger.info("resend of tickets of order %s enqueued", order.reference)
+    return delivery
+
+
+def _lock_delivery(*, order_id: int) -> TicketDelivery:
+    delivery = (
+        TicketDelivery.objects.select_for_update().filter(order_id=order_id).first()
+    )
+    if delivery is None:
+        # Paid without schedule_ticket_delivery (e.g. by hand in a shell):
+        # deliver all the same.
+        delivery = TicketDelivery.objects.create(
+            order_id=order_id, language=settings.DELIVERY_LANGUAGE
+        )
+    return delivery
+
+
+def _claim(
+    *, order_id: int, token: str, now: datetime
+) -> tuple[str, Order | None, str]:
+    """Claim the delivery for this worker; return (outcome, order, language)."""
+    with transaction.atomic(durable=True):
+        delivery = _lock_delivery(order_id=order_id)
+        # Re-check after locking: another task may have sent it meanwhile.
+        if delivery.sent_at is not None:
+            return "already_sent", None, ""
+        order = Order.objects.select_related("event").get(pk=order_id)
+        if order.status != OrderStatus.PAID:
+            delivery.status = DeliveryStatus.NOT_PAID
+            delivery.next_attempt_at = None
+            delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
+            return "not_paid", None, ""
+        if delivery.claimed_until is not None and delivery.claimed_until > now:
+            # Another worker is sending right now. Look again once its claim
+            # lapses, in case that worker dies before recording the outcome.
+            _enqueue(order_id=order_id, run_after=delivery.claimed_until)
+            return "claimed_elsewhere", None, ""
+        delivery.claim_token = token
+        delivery.claimed_until = now + CLAIM_DURATION
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        delivery.recipient = order.email
+        delivery.save()
+        return "claimed", order, delivery.language
+
+
+def _record_success(*, order_id: int, token: str) -> TicketDelivery:
+    with transaction.atomic(durable=True):
+        delivery = _lock_delivery(order_id=order_id)
+        delivery.sent_at = timezone.now()
+        delivery.status = DeliveryStatus.SENT
+        delivery.times_sent += 1
+        delivery.next_attempt_at = None
+        if delivery.claim_token == token:
+            delivery.claimed_until = None
+            delivery.claim_token = ""
+        delivery.save()
+        return delivery
+
+
+def _record_failure(
+    *, order_id: int, token: str, error: BaseException, now: datetime
+) -> TicketDelivery:
+    with transaction.atomic(durable=True):
+        delivery = _lock_delivery(order_id=order_id)
+        delivery.last_error = f"{type(error).__name__}: {error}"[:_MAX_ERROR_LENGTH]
+        if delivery.claim_token == token:
+            delivery.claimed_until = None
+            delivery.claim_token = ""
+        if delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+            delivery.status = DeliveryStatus.GAVE_UP
+            delivery.next_attempt_at = None
+        else:
+            delivery.status = DeliveryStatus.RETRYING
+            delivery.next_attempt_at = now + retry_delay(attempts=delivery.attempts)
+            # In the same transaction as the record: the retry is never lost.
+            _enqueue(order_id=order_id, run_after=delivery.next_attempt_at)
+        delivery.save()
+        return delivery
+
+
+def send_tickets(*, order_id: int, now: datetime | None = None) -> str:
+    """Send a paid order's ticket e-mail unless it is already sent.
+
+    Returns the outcome: "sent", "already_sent", "not_paid" or
+    "claimed_elsewhere". A failed send is recorded, its retry enqueued, and
+    the error raised again so that the task's result shows it.
+    """
+    now = now or timezone.now()
+    token = secrets.token_hex(16)
+    outcome, order, language = _claim(order_id=order_id, token=token, now=now)
+    if order is None:
+        logger.info("ticket e-mail of order %s: %s", order_id, outcome)
+        return outcome
+    try:
+        message = build_ticket_email(order=order, language=language)
+        message.send()
+    except Exception as error:
+        delivery = _record_failure(order_id=order_id, token=token, error=error, now=now)
+        logger.warning(
+            "ticket e-mail of order %s failed (attempt %d, %s): %s",
+            order.reference,
+            delivery.attempts,
+            f"retry at {delivery.next_attempt_at:%Y-%m-%d %H:%M:%S %Z}"
+            if delivery.next_attempt_at
+            else "giving up",
+            delivery.last_error,
+        )
+        raise
+    _record_success(order_id=order_id, token=token)
+    if settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+        logger.info(
+            "ticket e-mail of order %s written under %s",
+            order.reference,
+            settings.EMAIL_FILE_PATH,
+        )
+    else:
+        logger.info("ticket e-mail of order %s sent", order.reference)
+    return "sent"

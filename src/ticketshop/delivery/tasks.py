@@ -2,8 +2,8 @@ from django_tasks import task
 
 
 @task()
-def send_order_tickets(order_id: int) -> None:
-    """Send the ticket e-mail of a paid order (filled in by the delivery issue)."""
+def send_order_tickets(order_id: int) -> str:
+    """Send the ticket e-mail of a paid order; see services.send_tickets."""
     from .services import send_tickets
 
-    send_tickets(order_id=order_id)
+    return send_tickets(order_id=order_id)

@@ -1,0 +1,157 @@
+"""What a ticket e-mail says, gathered once for its HTML, text and PDF parts."""
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from ticketshop.orders.models import Order
+
+from .qr import qr_code_png, ticket_qr_png
+
+_ORE = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class TicketContent:
+    number: int
+    external_id: str
+    type_title: str
+    content_id: str
+    filename: str
+    qr_code_png: bytes = field(repr=False)
+    qr_image_png: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    title: str
+    count: int
+    unit_price: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class TicketEmailContent:
+    language: str
+    event_title: str
+    event_date: str
+    event_time: str
+    event_when: str
+    doors_open: str
+    event_location: str
+    event_description: str
+    organiser_name: str
+    organiser_address: str
+    vat_number: str
+    vat_rate: Decimal
+    support_email: str
+    logo_url: str
+    terms_url: str
+    intro: str
+    buyer_email: str
+    order_reference: str
+    payment_method: str
+    payment_reference: str
+    paid_at: str
+    tickets: list[TicketContent]
+    receipt_lines: list[ReceiptLine]
+    total: Decimal
+    total_vat: Decimal
+
+
+def vat_included(amount: Decimal, *, rate: Decimal) -> Decimal:
+    """Return the VAT contained in a price that includes it, to the öre."""
+    return (amount * rate / (Decimal(100) + rate)).quantize(_ORE, ROUND_HALF_UP)
+
+
+def _date(value: datetime) -> str:
+    return formats.date_format(timezone.localtime(value), "DATE_FORMAT")
+
+
+def _time(value: datetime) -> str:
+    return formats.time_format(timezone.localtime(value), "TIME_FORMAT")
+
+
+def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
+    """Gather the e-mail's content; call under translation.override(language)."""
+    event = order.event
+    tickets = list(order.tickets.select_related("ticket_type").order_by("id"))
+    rate = Decimal(settings.DELIVERY_VAT_RATE)
+
+    ticket_parts = []
+    for number, ticket in enumerate(tickets, start=1):
+        title = ticket.ticket_type.title
+        ticket_parts.append(
+            TicketContent(
+                number=number,
+                external_id=ticket.external_id,
+                type_title=title,
+                content_id=f"ticket-{ticket.external_id}.{order.reference}@ticketshop",
+                filename=_("ticket-%(id)s.png") % {"id": ticket.external_id},
+                qr_code_png=qr_code_png(ticket.external_id),
+                qr_image_png=ticket_qr_png(
+                    external_id=ticket.external_id, caption=title
+                ),
+            )
+        )
+
+    # One line per ticket type and price paid (prices are copied at
+    # reservation, so one type may in principle carry two prices).
+    groups: OrderedDict[tuple[int, Decimal], list] = OrderedDict()
+    for ticket in tickets:
+        groups.setdefault((ticket.ticket_type_id, ticket.price), []).append(ticket)
+    lines = []
+    for (_type_id, price), group in groups.items():
+        line_total = price * len(group)
+        lines.append(
+            ReceiptLine(
+                title=group[0].ticket_type.title,
+                count=len(group),
+                unit_price=price,
+                vat=vat_included(line_total, rate=rate),
+                total=line_total,
+            )
+        )
+    total = sum((line.total for line in lines), Decimal("0.00"))
+
+    intro = settings.DELIVERY_INTRO.get(language) or _(
+        "Thank you for your purchase! Your tickets are below and in the attached "
+        "PDF. Show the QR code at the door, on your phone or printed; each code "
+        "lets one person in once."
+    )
+    paid_at = order.paid_at or order.updated_at
+    return TicketEmailContent(
+        language=language,
+        event_title=event.title,
+        event_date=_date(event.event_at),
+        event_time=_time(event.event_at),
+        event_when=_("%(date)s at %(time)s")
+        % {"date": _date(event.event_at), "time": _time(event.event_at)},
+        doors_open=_time(event.doors_open_at),
+        event_location=event.location,
+        event_description=event.description,
+        organiser_name=settings.DELIVERY_ORGANISER_NAME,
+        organiser_address=settings.DELIVERY_ORGANISER_ADDRESS,
+        vat_number=settings.DELIVERY_VAT_NUMBER,
+        vat_rate=rate,
+        support_email=settings.DELIVERY_SUPPORT_EMAIL,
+        logo_url=settings.DELIVERY_LOGO_URL,
+        terms_url=settings.DELIVERY_TERMS_URL,
+        intro=intro,
+        buyer_email=order.email,
+        order_reference=order.reference,
+        payment_method="Swish",
+        payment_reference=order.payment_reference,
+        paid_at=f"{_date(paid_at)} {_time(paid_at)}",
+        tickets=ticket_parts,
+        receipt_lines=lines,
+        total=total,
+        # The sum of the lines, so that the receipt's columns add up.
+        total_vat=sum((line.vat for line in lines), Decimal("0.00")),
+    )

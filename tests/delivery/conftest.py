@@ -1,0 +1,156 @@
+"""Paid orders, an in-process task worker and a real SMTP server for the tests."""
+
+import email
+import io
+import socket
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.contrib.sessions.backends.signed_cookies import SessionStore
+from django.db import transaction
+from django.utils import timezone
+from django_tasks_db.management.commands.db_worker import Worker
+
+from tests.factories import event_with_types
+from ticketshop.delivery.services import schedule_ticket_delivery
+from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.services import TicketLine, reserve_tickets
+
+# This helper's port range; SMTP servers of the tests listen here.
+PORTS = range(8400, 8500)
+
+
+def mark_paid(order: Order, *, email: str = "kund@example.org") -> Order:
+    """Mark the order PAID the way the payments app does, scheduling delivery."""
+    with transaction.atomic(durable=True):
+        Order.objects.filter(pk=order.pk).update(
+            status=OrderStatus.PAID,
+            payment_pending=False,
+            paid_at=timezone.now(),
+            email=email,
+            payment_reference="0123456789ABCDEF0123456789ABCDEF",
+        )
+        order.refresh_from_db()
+        schedule_ticket_delivery(order=order)
+    return order
+
+
+def reserve(*, counts=(2, 1), **event_kwargs) -> Order:
+    """Reserve tickets of an event with two ticket types (199 and 99 kr)."""
+    event, types = event_with_types(
+        prices=("199", "99"), title="Fysikalen 2026", **event_kwargs
+    )
+    lines = [
+        TicketLine(ticket_type_id=t.pk, count=n)
+        for t, n in zip(types, counts, strict=True)
+        if n
+    ]
+    return reserve_tickets(session=SessionStore(), event_id=event.pk, lines=lines)
+
+
+def run_worker(*, max_tasks: int | None = None) -> None:
+    """Run `manage.py db_worker --batch` in this process: every task due now."""
+    Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=max_tasks,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    ).run()
+
+
+@dataclass
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    messages: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """Return a port of this helper's range that nothing listens on."""
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 8400-8499")
+
+
+class SmtpServer:
+    """A real SMTP server on 127.0.0.1 that can be started and stopped."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.inbox = Inbox()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_settings(settings):
+    """Point Django's SMTP backend at a port of the range; return the port."""
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    return port
+
+
+@pytest.fixture
+def smtp_server(smtp_settings):
+    """A running SMTP server that the shop's mail goes to."""
+    server = SmtpServer(smtp_settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+def png_parts(message: EmailMessage, *, disposition: str) -> list:
+    return [
+        part
+        for part in message.walk()
+        if part.get_content_type() == "image/png"
+        and part.get_content_disposition() == disposition
+    ]
+
+
+def decode_qr(png: bytes) -> list[str]:
+    """Decode every QR code in a PNG with zxing-cpp."""
+    import zxingcpp
+    from PIL import Image
+
+    return [
+        result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    ]
+
+
+def pdf_page_count(pdf: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
