@@ -1,1 +1,26 @@
-urlpatterns: list = []
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from . import views
+
+app_name = "shop"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("events/<int:event_id>/", views.EventView.as_view(), name="event"),
+    path("pay/", views.PayView.as_view(), name="pay"),
+    path("confirmation/", views.ConfirmationView.as_view(), name="confirmation"),
+    path("terms/", views.TermsView.as_view(), name="terms"),
+    path(
+        "tickets/<str:external_id>/qr.svg",
+        views.TicketQrView.as_view(),
+        name="ticket_qr",
+    ),
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["ticketshop.shop"]),
+        name="jsi18n",
+    ),
+    # Django's set_language view: POST language=sv|en, stored in a cookie.
+    path("i18n/", include("django.conf.urls.i18n")),
+]

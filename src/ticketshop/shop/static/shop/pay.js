@@ -1,0 +1,180 @@
+/* The payment page: open Swish (phone) or show its QR code (computer), poll
+   session_payment_status with back-off and move on by itself. */
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const { config, api, errorCode, money, show, focus, eventUrl } = Shop;
+  const $ = (id) => document.getElementById(id);
+  const FIRST_DELAY_MS = 1000;
+  const MAX_DELAY_MS = 10000;
+  const BACKOFF = 1.5;
+  const GIVE_UP_MS = 15 * 60 * 1000;
+
+  const isPhone =
+    /Android|iPhone|iPad|iPod|Mobile/i.test(navigator.userAgent) ||
+    (window.matchMedia("(pointer: coarse)").matches && navigator.maxTouchPoints > 0);
+  let phoneMode = isPhone;
+  let wake = null;
+  let polling = false;
+  let eventIdOfOrder = null;
+
+  function fail(title, reason, { retry = false } = {}) {
+    polling = false;
+    show($("pay-loading"), false);
+    show($("pay-waiting"), false);
+    $("fail-title").textContent = title;
+    $("fail-reason").textContent = reason;
+    $("restart-link").href = eventIdOfOrder ? eventUrl(eventIdOfOrder) : config.urls.home;
+    show($("retry-button"), retry);
+    show($("pay-failed"), true);
+    focus($("fail-title"));
+  }
+
+  /* Show the page for the order's final state; true when polling may stop. */
+  function settle(result) {
+    if (result.status === 400) {
+      fail(gettext("No order found"), gettext("There is no reservation in this browser. The shop needs cookies to keep it. Choose your tickets again."));
+      return true;
+    }
+    if (result.status !== 200 || !result.data) return false;
+    const order = result.data;
+    eventIdOfOrder = order.chapter_event;
+    switch (order.status) {
+      case "PAID":
+        polling = false;
+        window.location.replace(config.urls.confirmation);
+        return true;
+      case "FAILED_EXPIRED_RESERVATION":
+        fail(
+          gettext("The payment did not go through"),
+          order.mail
+            ? gettext("The payment was declined, cancelled or timed out in Swish, or the reservation ran out. Nothing was charged, and the seats went back on sale.")
+            : gettext("The reservation ran out before a payment was started. Nothing was charged, and the seats went back on sale."),
+        );
+        return true;
+      case "FAILED_ADMIN":
+        fail(gettext("The order was cancelled"), gettext("The organiser cancelled this order. If you paid, the money is returned to you."));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  function renderMethod(token) {
+    show($("pay-phone"), phoneMode);
+    show($("pay-desktop"), !phoneMode);
+    $("toggle-method").textContent = phoneMode
+      ? gettext("Swish is on another device? Show the QR code")
+      : gettext("Swish is on this device? Open the Swish app");
+    if (!phoneMode && !$("swish-qr").getAttribute("src")) {
+      $("swish-qr").src = config.api.generateQr + encodeURIComponent(token);
+    }
+  }
+
+  function showWaiting(order, token) {
+    show($("pay-loading"), false);
+    $("pay-amount").textContent = money(order.total_price);
+    const back = window.location.origin + config.urls.pay;
+    $("open-swish").href =
+      `swish://paymentrequest?token=${encodeURIComponent(token)}&callbackurl=${encodeURIComponent(back)}`;
+    $("toggle-method").onclick = () => {
+      phoneMode = !phoneMode;
+      renderMethod(token);
+    };
+    renderMethod(token);
+    const simulator = $("simulator-link");
+    if (simulator && config.simulatorPay) {
+      simulator.href = `${config.simulatorPay}${encodeURIComponent(token)}/`;
+    }
+    show($("pay-waiting"), true);
+  }
+
+  async function startPayment(order) {
+    const result = await api(config.api.startPayment, {
+      method: "POST",
+      body: { email_address: order.mail },
+    });
+    if (result.status === 200 && typeof result.data === "string") return result.data;
+    switch (errorCode(result)) {
+      case "AlreadyPaidPayment":
+        window.location.replace(config.urls.confirmation);
+        return null;
+      case "SessionExpired":
+        fail(gettext("Your reservation has expired"), gettext("The time to pay ran out and the seats have been taken by others. Nothing was charged."));
+        return null;
+      case "InvalidSession":
+        fail(gettext("No order found"), gettext("There is no reservation in this browser. The shop needs cookies to keep it. Choose your tickets again."));
+        return null;
+      case "PaymentStartFailed":
+        fail(gettext("Swish could not be reached"), gettext("The payment could not be started right now. Your tickets are still reserved: please try again."), { retry: true });
+        return null;
+      default:
+        fail(gettext("The payment could not be started"), result.status === 0
+          ? gettext("No connection to the shop. Check your connection and try again.")
+          : gettext("Something went wrong on our side. Please try again in a moment."), { retry: true });
+        return null;
+    }
+  }
+
+  function pause(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async function poll() {
+    polling = true;
+    const started = Date.now();
+    let delay = FIRST_DELAY_MS;
+    while (polling) {
+      await pause(delay);
+      if (!polling) return;
+      const result = await api(config.api.status);
+      if (settle(result)) return;
+      const trouble = result.status === 0 || result.status >= 500;
+      $("pay-poll-status").lastChild.textContent = trouble
+        ? ` ${gettext("Connection problems; still trying…")}`
+        : ` ${gettext("Waiting for the payment…")}`;
+      if (Date.now() - started > GIVE_UP_MS) {
+        fail(gettext("No answer from Swish yet"), gettext("The payment has not been confirmed. If you approved it in Swish, check again in a moment."), { retry: true });
+        return;
+      }
+      delay = Math.min(delay * BACKOFF, MAX_DELAY_MS);
+    }
+  }
+
+  // Coming back from the Swish app: check at once instead of waiting.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && wake) wake();
+  });
+
+  async function begin() {
+    show($("pay-failed"), false);
+    show($("pay-loading"), true);
+    const result = await api(config.api.status);
+    if (settle(result)) return;
+    if (result.status !== 200) {
+      fail(gettext("The order could not be loaded"), result.status === 0
+        ? gettext("No connection to the shop. Check your connection and try again.")
+        : gettext("Something went wrong on our side. Please try again in a moment."), { retry: true });
+      return;
+    }
+    const order = result.data;
+    if (!order.mail) {
+      fail(gettext("The payment has not been started"), gettext("Go back to the event, check your order and press “Pay with Swish”."));
+      return;
+    }
+    // start_payment answers with the running request's token when one exists.
+    const token = await startPayment(order);
+    if (!token) return;
+    showWaiting(order, token);
+    poll();
+  }
+
+  $("retry-button").addEventListener("click", begin);
+  begin();
+});
