@@ -1,0 +1,89 @@
+"""What the ticket e-mail says: event, receipt, organiser, language."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from ticketshop.delivery.content import vat_included
+from ticketshop.delivery.emails import build_ticket_email
+
+from .conftest import mark_paid, reserve
+
+
+def bodies(message):
+    html = next(c for c, mimetype in message.alternatives if mimetype == "text/html")
+    return message.body, html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_holds_event_receipt_organiser_and_support(settings):
+    settings.DELIVERY_ORGANISER_NAME = "Fysiksektionen"
+    settings.DELIVERY_ORGANISER_ADDRESS = "Brinellvägen 89, 114 28 Stockholm"
+    settings.DELIVERY_VAT_NUMBER = "SE802411894801"
+    settings.DELIVERY_VAT_RATE = "6"
+    settings.DELIVERY_SUPPORT_EMAIL = "biljetter@f.kth.se"
+    settings.DELIVERY_TERMS_URL = "https://example.org/villkor"
+    settings.DELIVERY_LOGO_URL = "https://example.org/logo.png"
+    settings.DELIVERY_INTRO = {"sv": "Välkommen till Fysikalen!", "en": ""}
+    event_at = timezone.make_aware(timezone.datetime(2026, 12, 5, 19, 0))
+    order = mark_paid(reserve(counts=(2, 1), event_at=event_at, doors_open_minutes=45))
+
+    message = build_ticket_email(order=order, language="sv")
+
+    assert message.subject == "Dina biljetter till Fysikalen 2026"
+    assert message.to == ["kund@example.org"]
+    assert message.reply_to == ["biljetter@f.kth.se"]
+    for body in bodies(message):
+        assert "Välkommen till Fysikalen!" in body
+        assert "5 december 2026" in body
+        assert "19:00" in body
+        assert "18:15" in body  # doors open 45 minutes before
+        assert "Nymble" in body
+        assert "Swish" in body
+        assert order.payment_reference in body
+        assert order.reference in body
+        assert "Fysiksektionen" in body
+        assert "Brinellvägen 89, 114 28 Stockholm" in body
+        assert "SE802411894801" in body
+        assert "biljetter@f.kth.se" in body
+        assert "https://example.org/villkor" in body
+        # 2 × 199 kr with 6 % VAT included, 1 × 99 kr, total 497 kr
+        assert "398,00" in body and "22,53" in body
+        assert "99,00" in body and "5,60" in body
+        assert "497,00" in body and "28,13" in body
+    assert 'src="https://example.org/logo.png"' in bodies(message)[1]
+
+
+def test_vat_included_in_a_price_is_rounded_to_the_ore():
+    assert vat_included(Decimal("398.00"), rate=Decimal("6")) == Decimal("22.53")
+    assert vat_included(Decimal("125.00"), rate=Decimal("25")) == Decimal("25.00")
+    assert vat_included(Decimal("0.00"), rate=Decimal("6")) == Decimal("0.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_is_in_english_when_the_delivery_asks_for_it():
+    order = mark_paid(reserve(counts=(1, 0)))
+
+    english = build_ticket_email(order=order, language="en")
+    swedish = build_ticket_email(order=order, language="sv")
+
+    assert english.subject == "Your tickets for Fysikalen 2026"
+    assert "Receipt" in english.body and "Doors open" in english.body
+    assert "Kvitto" in swedish.body and "Insläpp" in swedish.body
+    assert english.attachments[-1].filename.startswith("tickets-")
+    assert swedish.attachments[-1].filename.startswith("biljetter-")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_buyer_text_in_the_email_is_escaped_in_html():
+    order = mark_paid(reserve(counts=(1, 0)))
+    order.event.title = "Rock & <b>Roll</b>"
+    order.event.save()
+    order.refresh_from_db()
+
+    message = build_ticket_email(order=order, language="sv")
+
+    assert "Rock &amp; &lt;b&gt;Roll&lt;/b&gt;" in bodies(message)[1]
+    assert "Rock & <b>Roll</b>" in message.body
+    assert message.subject == "Dina biljetter till Rock & <b>Roll</b>"
