@@ -97,8 +97,11 @@ class SmtpServer:
         self.inbox = Inbox()
         self.controller: Controller | None = None
 
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+    def start(self, handler=None) -> None:
+        """Listen; ``handler`` wraps the inbox to change how the server answers."""
+        self.controller = Controller(
+            handler or self.inbox, hostname="127.0.0.1", port=self.port
+        )
         self.controller.start()
 
     def stop(self) -> None:
