@@ -8,7 +8,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-DARK_TEXT = "#111111"
+DARK_TEXT = "#000000"
 LIGHT_TEXT = "#ffffff"
 
 

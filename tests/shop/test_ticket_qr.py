@@ -1,0 +1,94 @@
+import io
+
+import pytest
+import segno
+
+from tests.factories import event_with_types
+from ticketshop.orders.models import Order, OrderStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def expected_svg(external_id):
+    buffer = io.BytesIO()
+    segno.make_qr(external_id, error="m").save(
+        buffer,
+        kind="svg",
+        scale=10,
+        border=4,
+        xmldecl=False,
+        omitsize=True,
+        title=external_id,
+    )
+    return buffer.getvalue()
+
+
+def test_paid_ticket_of_own_order_is_served_as_qr(client, paid_order):
+    ticket = paid_order.tickets.first()
+
+    response = client.get(f"/tickets/{ticket.external_id}/qr.svg")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response.content == expected_svg(ticket.external_id)
+
+
+def test_every_ticket_of_the_order_has_its_qr(client, paid_order):
+    ids = list(paid_order.tickets.values_list("external_id", flat=True))
+
+    statuses = [client.get(f"/tickets/{i}/qr.svg").status_code for i in ids]
+
+    assert len(ids) == 3
+    assert statuses == [200, 200, 200]
+
+
+def test_lower_case_id_finds_the_ticket(client, paid_order):
+    ticket = paid_order.tickets.first()
+
+    response = client.get(f"/tickets/{ticket.external_id.lower()}/qr.svg")
+
+    assert response.status_code == 200
+
+
+def test_unpaid_order_gets_no_qr(client, reserve):
+    event, (ticket_type, _) = event_with_types()
+    order = reserve(event, [(ticket_type, 1)])
+
+    response = client.get(f"/tickets/{order.tickets.first().external_id}/qr.svg")
+
+    assert response.status_code == 404
+
+
+def test_ticket_of_another_order_gets_no_qr(client, paid_order, reserve):
+    other_client_order = paid_order
+    foreign = other_client_order.tickets.first().external_id
+    # The test client now holds a new, paid order of its own.
+    event, (ticket_type, _) = event_with_types()
+    mine = reserve(event, [(ticket_type, 1)])
+    Order.objects.filter(pk=mine.pk).update(status=OrderStatus.PAID)
+
+    response = client.get(f"/tickets/{foreign}/qr.svg")
+
+    assert response.status_code == 404
+    assert (
+        client.get(f"/tickets/{mine.tickets.first().external_id}/qr.svg").status_code
+        == 200
+    )
+
+
+def test_no_session_gets_no_qr(client, paid_order):
+    ticket = paid_order.tickets.first()
+    client.cookies.clear()
+
+    response = client.get(f"/tickets/{ticket.external_id}/qr.svg")
+
+    assert response.status_code == 404
+
+
+def test_cancelled_order_gets_no_qr(client, paid_order):
+    Order.objects.filter(pk=paid_order.pk).update(status=OrderStatus.FAILED_ADMIN)
+
+    response = client.get(f"/tickets/{paid_order.tickets.first().external_id}/qr.svg")
+
+    assert response.status_code == 404
