@@ -1,0 +1,97 @@
+"""Ten wrong passwords from one client in a minute: 429 until the window ends."""
+
+import pytest
+from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
+
+from ticketshop.scanning.errors import TooManyAttempts
+from ticketshop.scanning.throttle import check_not_throttled, record_wrong_password
+
+from .factories import paid_ticket
+
+pytestmark = pytest.mark.django_db
+
+T0 = 1_800_000_000.0
+
+
+def fail(times, *, client="198.51.100.7", start=T0, step=1.0):
+    for i in range(times):
+        check_not_throttled(client=client, now=start + i * step)
+        record_wrong_password(client=client, now=start + i * step)
+
+
+def test_ten_wrong_passwords_block_the_client():
+    fail(10)
+
+    with pytest.raises(TooManyAttempts) as error:
+        check_not_throttled(client="198.51.100.7", now=T0 + 10)
+    # The window opened at the first failure and lasts a minute.
+    assert error.value.retry_after == 50
+
+
+def test_nine_wrong_passwords_do_not_block():
+    fail(9)
+
+    check_not_throttled(client="198.51.100.7", now=T0 + 9)
+
+
+def test_block_lasts_until_the_window_passes():
+    fail(10)
+
+    with pytest.raises(TooManyAttempts):
+        check_not_throttled(client="198.51.100.7", now=T0 + 59.9)
+    check_not_throttled(client="198.51.100.7", now=T0 + 60)
+
+
+def test_new_window_counts_from_zero():
+    fail(10)
+
+    fail(9, start=T0 + 61)
+
+    check_not_throttled(client="198.51.100.7", now=T0 + 70)
+    record_wrong_password(client="198.51.100.7", now=T0 + 71)
+    with pytest.raises(TooManyAttempts):
+        check_not_throttled(client="198.51.100.7", now=T0 + 72)
+
+
+def test_wrong_passwords_spread_over_more_than_a_minute_do_not_block():
+    fail(15, step=7.0)  # 15 failures over 98 s: at most 9 in any window
+
+    check_not_throttled(client="198.51.100.7", now=T0 + 99)
+
+
+def test_other_clients_are_not_blocked():
+    fail(10)
+
+    check_not_throttled(client="203.0.113.9", now=T0 + 10)
+
+
+def test_counts_live_in_the_cache_all_processes_share():
+    fail(3)
+
+    # Not a per-process cache: every gunicorn worker must see the same count.
+    assert not isinstance(cache, LocMemCache)
+    assert cache.get("scanning:wrong-password:start:198.51.100.7") == T0
+
+
+def test_over_http_the_eleventh_request_is_429_even_with_the_right_password(scan):
+    ticket = paid_ticket()
+    address = {"REMOTE_ADDR": "192.0.2.44"}
+    statuses = [
+        scan(ticket.external_id, password=f"guess {i}", **address).status_code
+        for i in range(10)
+    ]
+
+    assert statuses == [401] * 10
+    assert scan(ticket.external_id, **address).status_code == 429
+    ticket.refresh_from_db()
+    assert ticket.times_used == 0
+    # Another door is not affected.
+    assert scan(ticket.external_id, REMOTE_ADDR="192.0.2.45").status_code == 200
+
+
+def test_right_passwords_are_never_counted(scan):
+    ticket = paid_ticket()
+    for _ in range(15):
+        assert scan(ticket.external_id, use_ticket=False).status_code == 200
+    assert cache.get("scanning:wrong-password:start:127.0.0.1") is None
