@@ -8,9 +8,11 @@ from django.db import transaction
 
 from ticketshop.events.importing import import_events
 from ticketshop.events.models import ChapterEvent
+from ticketshop.scanning.models import ScannerAccount
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo_events.json"
 ORGANISER = "organiser"
+DEMO_SCANNER = "Demo door"
 
 
 class Command(BaseCommand):
@@ -29,6 +31,7 @@ class Command(BaseCommand):
                 created = import_events(data=data)
                 self.stdout.write(f"Demo events created: {json.dumps(created)}")
             self._organiser()
+            self._scanner()
 
     def _organiser(self) -> None:
         User = get_user_model()
@@ -44,5 +47,23 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Organiser login for /admin/: {ORGANISER} / {password}"
                 "  (printed once; keep it)"
+            )
+        )
+
+    def _scanner(self) -> None:
+        """Create the demo's door scanner account (scanning app)."""
+        if ScannerAccount.objects.filter(name=DEMO_SCANNER).exists():
+            self.stdout.write(
+                f"Scanner account '{DEMO_SCANNER}' exists (password printed when "
+                "created; set a new one in /admin/scanning/scanneraccount/)."
+            )
+            return
+        password = secrets.token_urlsafe(9)
+        account = ScannerAccount(name=DEMO_SCANNER)
+        account.set_password(password)
+        account.save()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Scanner password for /scan/: {password}  (printed once; keep it)"
             )
         )
