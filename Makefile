@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint setup serve worker clean
+.PHONY: run test lint setup serve worker clean qr-library
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,20 @@ setup: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 	$(MANAGE) seed_demo
+	@$(MAKE) --no-print-directory qr-library
+
+# The scanner page's QR reader for browsers without BarcodeDetector: fetched
+# from the npm registry into the git-ignored vendor/ when npm is present.
+# Without it /scan/ still takes typed ids, hand-held scanners and the
+# browser's own BarcodeDetector, and says so.
+QR_LIBRARY := vendor/node_modules/barcode-detector/dist/iife/ponyfill.js
+qr-library:
+	@if [ -f $(QR_LIBRARY) ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix vendor --no-save --no-package-lock --no-audit \
+	    --no-fund --loglevel=error barcode-detector@3.2.2 \
+	  || echo "npm could not fetch the QR library; /scan/ works without it."; \
+	else echo "npm not found: /scan/ works without its QR library."; fi
 
 run: setup
 	@echo "Shop: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
