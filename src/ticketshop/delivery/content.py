@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from ticketshop.orders.models import Order
 
-from .qr import qr_code_png, ticket_qr_png
+from .qr import dark_runs, make_qr, qr_code_png, ticket_qr_png
 
 _ORE = Decimal("0.01")
 
@@ -25,6 +25,9 @@ class TicketContent:
     filename: str
     qr_code_png: bytes = field(repr=False)
     qr_image_png: bytes = field(repr=False)
+    # The code as vectors for the PDF: modules per side and dark runs.
+    qr_modules: int = 0
+    qr_dark_runs: list[tuple[int, int, int]] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
     ticket_parts = []
     for number, ticket in enumerate(tickets, start=1):
         title = ticket.ticket_type.title
+        qr = make_qr(ticket.external_id)
+        code_png = qr_code_png(qr)
         ticket_parts.append(
             TicketContent(
                 number=number,
@@ -94,10 +99,12 @@ def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
                 type_title=title,
                 content_id=f"ticket-{ticket.external_id}.{order.reference}@ticketshop",
                 filename=_("ticket-%(id)s.png") % {"id": ticket.external_id},
-                qr_code_png=qr_code_png(ticket.external_id),
+                qr_code_png=code_png,
                 qr_image_png=ticket_qr_png(
-                    external_id=ticket.external_id, caption=title
+                    code_png=code_png, external_id=ticket.external_id, caption=title
                 ),
+                qr_modules=qr.symbol_size(scale=1, border=0)[0],
+                qr_dark_runs=dark_runs(qr),
             )
         )
 

@@ -5,13 +5,14 @@ import io
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from .content import TicketEmailContent
+from .qr import QR_BORDER
 
 _MARGIN = 14 * mm
-_QR_SIZE = 70 * mm
+# Wide enough to scan from a printout at arm's length.
+_QR_SIZE = 60 * mm
 
 
 def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> float:
@@ -19,6 +20,26 @@ def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> flo
     while size > 8 and canvas.stringWidth(text, font, size) > width:
         size -= 1
     return size
+
+
+def _draw_qr(canvas: Canvas, ticket, *, left: float, top: float) -> None:
+    """Draw the ticket's QR code as vector squares: sharp at any zoom or print.
+
+    The white quiet zone around it is the page itself.
+    """
+    module = _QR_SIZE / ticket.qr_modules
+    canvas.saveState()
+    canvas.setFillColorRGB(0, 0, 0)
+    path = canvas.beginPath()
+    for row, column, length in ticket.qr_dark_runs:
+        path.rect(
+            left + column * module,
+            top - (row + 1) * module,
+            length * module,
+            module,
+        )
+    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.restoreState()
 
 
 def render_tickets_pdf(content: TicketEmailContent) -> bytes:
@@ -54,15 +75,11 @@ def render_tickets_pdf(content: TicketEmailContent) -> bytes:
             if line:
                 canvas.drawCentredString(centre, y, line)
                 y -= 15
-        y -= 6
-        canvas.drawImage(
-            ImageReader(io.BytesIO(ticket.qr_code_png)),
-            centre - _QR_SIZE / 2,
-            y - _QR_SIZE,
-            width=_QR_SIZE,
-            height=_QR_SIZE,
-        )
-        y -= _QR_SIZE + 18
+        # Keep the code's quiet zone (white modules around it) free of text.
+        quiet = QR_BORDER * _QR_SIZE / ticket.qr_modules
+        y -= quiet
+        _draw_qr(canvas, ticket, left=centre - _QR_SIZE / 2, top=y)
+        y -= _QR_SIZE + quiet + 10
         size = _fit(canvas, ticket.type_title, "Helvetica-Bold", 14, usable)
         canvas.setFont("Helvetica-Bold", size)
         canvas.drawCentredString(centre, y, ticket.type_title)

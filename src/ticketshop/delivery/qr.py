@@ -21,18 +21,21 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def qr_code_png(data: str, *, scale: int = QR_SCALE) -> bytes:
-    """Return the bare QR code of ``data`` as PNG."""
+def make_qr(data: str) -> segno.QRCode:
+    """Return the QR code of ``data`` (never a Micro QR: phones cannot read it)."""
+    return segno.make(data, error=QR_ERROR, micro=False)
+
+
+def qr_code_png(qr: segno.QRCode, *, scale: int = QR_SCALE) -> bytes:
+    """Return the bare QR code as PNG."""
     buffer = io.BytesIO()
-    segno.make(data, error=QR_ERROR, micro=False).save(
-        buffer, kind="png", scale=scale, border=QR_BORDER
-    )
+    qr.save(buffer, kind="png", scale=scale, border=QR_BORDER)
     return buffer.getvalue()
 
 
-def ticket_qr_png(*, external_id: str, caption: str) -> bytes:
+def ticket_qr_png(*, code_png: bytes, external_id: str, caption: str) -> bytes:
     """Return the ticket's QR code with its type and id printed under it."""
-    code = Image.open(io.BytesIO(qr_code_png(external_id))).convert("L")
+    code = Image.open(io.BytesIO(code_png)).convert("L")
     caption_font = _font(22)
     id_font = _font(34)
     draw_probe = ImageDraw.Draw(code)
@@ -54,5 +57,19 @@ def ticket_qr_png(*, external_id: str, caption: str) -> bytes:
     top += caption_height + _CAPTION_PADDING
     draw.text((width // 2, top), external_id, font=id_font, fill=0, anchor="mt")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def dark_runs(qr: segno.QRCode) -> list[tuple[int, int, int]]:
+    """Return the dark modules as (row, first column, length) runs, no border."""
+    runs = []
+    for row, modules in enumerate(qr.matrix_iter(border=0)):
+        start = None
+        for column, dark in enumerate([*modules, False]):
+            if dark and start is None:
+                start = column
+            elif not dark and start is not None:
+                runs.append((row, start, column - start))
+                start = None
+    return runs
