@@ -148,7 +148,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!line) continue;
       const [fewer, input, more] = line.querySelectorAll(".stepper > *");
       input.value = String(n);
-      input.max = String(n + capFor(type.id));
+      input.max = String(capFor(type.id));
       fewer.disabled = n <= 0;
       more.disabled = capFor(type.id) <= n;
     }
