@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ticketshop.orders.models import Order, OrderStatus
@@ -109,6 +110,36 @@ def resend_tickets(*, order: Order, now: datetime | None = None) -> TicketDelive
         _enqueue(order_id=order.pk)
     logger.info("resend of tickets of order %s enqueued", order.reference)
     return delivery
+
+
+def requeue_stalled_deliveries(*, now: datetime | None = None) -> int:
+    """Enqueue again the deliveries whose task was lost; return how many.
+
+    A worker killed mid-task leaves its task RUNNING for good (django-tasks
+    does not take it back). Any paid, unsent delivery whose next attempt is
+    overdue by more than a claim's length and whose claim has lapsed gets a
+    new task; should the old one still run, the claim and sent_at keep the
+    e-mail single. Run at worker start (`make run` does) or from cron.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        stalled = list(
+            TicketDelivery.objects.select_for_update()
+            .filter(
+                sent_at__isnull=True,
+                status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
+                order__status=OrderStatus.PAID,
+                next_attempt_at__lt=now - CLAIM_DURATION,
+            )
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        )
+        for delivery in stalled:
+            delivery.next_attempt_at = now
+            delivery.save(update_fields=["next_attempt_at", "updated_at"])
+            _enqueue(order_id=delivery.order_id)
+    if stalled:
+        logger.warning("re-enqueued %d stalled ticket e-mails", len(stalled))
+    return len(stalled)
 
 
 def _lock_delivery(*, order_id: int) -> TicketDelivery:
