@@ -18,6 +18,12 @@ from .events.errors import (
     TicketTypeDoesNotExist,
 )
 from .orders.errors import InvalidSession, OutOfTickets, TooManyTickets
+from .payments.errors import (
+    AlreadyPaidPayment,
+    PaymentStartFailed,
+    PaymentTokenDoesNotExist,
+    SessionExpired,
+)
 from .scanning.errors import IncorrectPassword, TicketDoesNotExist, TooManyAttempts
 
 logger = logging.getLogger("ticketshop.api")
@@ -40,6 +46,10 @@ CONTRACT_ERRORS = {
         lambda e: {"times_used": -1, "status": "Ticket does not exist"},
     ),
     TooManyAttempts: (429, lambda e: "TooManyAttempts"),
+    AlreadyPaidPayment: (403, lambda e: "AlreadyPaidPayment"),
+    SessionExpired: (408, lambda e: "SessionExpired"),
+    PaymentStartFailed: (500, lambda e: "PaymentStartFailed"),
+    PaymentTokenDoesNotExist: (404, lambda e: "PaymentDoesNotExist"),
 }
 
 

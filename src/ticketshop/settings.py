@@ -311,3 +311,91 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# --- Swish -------------------------------------------------------------------
+# Owned by the payments app; see the README's "Swish" section.
+# SWISH_ENVIRONMENT: "simulator" (default: the built-in stand-in, served by
+# this same server under /swish-simulator/), "mss" (Swish's own test server
+# with its public test certificates) or "production" (cpc.getswish.net).
+SWISH_ENVIRONMENT = env.str("SWISH_ENVIRONMENT", default="simulator")
+if SWISH_ENVIRONMENT not in ("simulator", "mss", "production"):
+    raise ImproperlyConfigured(
+        "SWISH_ENVIRONMENT must be simulator, mss or production."
+    )
+if PRODUCTION and SWISH_ENVIRONMENT == "simulator":
+    # The simulator lets anyone "pay"; it must never take real orders.
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production needs SWISH_ENVIRONMENT=production."
+    )
+# Where buyers and Swish reach this shop; the callback URL is built from it
+# (PUBLIC_BASE_URL + /swish/callback/). Swish itself calls back only to HTTPS
+# on port 443 without SNI; the simulator also accepts plain HTTP on loopback.
+PUBLIC_BASE_URL = env.str(
+    "PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
+# Overrides of the Swish API base (…/swish-cpcapi/api/) and the callback URL;
+# empty = derived from SWISH_ENVIRONMENT and PUBLIC_BASE_URL.
+SWISH_API_URL = env.str("SWISH_API_URL", default="")
+SWISH_CALLBACK_URL = env.str("SWISH_CALLBACK_URL", default="")
+# Client certificate (PEM), its unencrypted key (PEM) and the CA bundle that
+# verifies Swish's server; "mss" defaults to the test files shipped with getswish.
+SWISH_CERT_PATH = env.str("SWISH_CERT_PATH", default="")
+SWISH_KEY_PATH = env.str("SWISH_KEY_PATH", default="")
+SWISH_CA_PATH = env.str("SWISH_CA_PATH", default="")
+# The merchant's Swish number (the certificate's CN in production).
+SWISH_PAYEE_ALIAS = env.str(
+    "SWISH_PAYEE_ALIAS",
+    default="" if SWISH_ENVIRONMENT == "production" else "1234679304",
+)
+SWISH_HTTP_TIMEOUT_SECONDS = env.float("SWISH_HTTP_TIMEOUT_SECONDS", default=10.0)
+# session_payment_status asks Swish once a payment has been pending this long,
+# at most once per interval per order (a lost callback never strands a buyer).
+SWISH_POLL_AFTER_SECONDS = env.float("SWISH_POLL_AFTER_SECONDS", default=3.0)
+SWISH_POLL_INTERVAL_SECONDS = env.float("SWISH_POLL_INTERVAL_SECONDS", default=3.0)
+# Reconciliation: a request Swish still calls CREATED after this long is
+# cancelled (Swish ends unpaid requests within about 6 minutes).
+SWISH_PENDING_TIMEOUT_SECONDS = env.int("SWISH_PENDING_TIMEOUT_SECONDS", default=600)
+SWISH_RECONCILE_EVERY_SECONDS = env.int("SWISH_RECONCILE_EVERY_SECONDS", default=60)
+# The simulator (SWISH_ENVIRONMENT=simulator only). AUTOPAY unset = wait for
+# the payer's click on /swish-simulator/pay/<token>/.
+SWISH_SIMULATOR_AUTOPAY_SECONDS = env.float(
+    "SWISH_SIMULATOR_AUTOPAY_SECONDS", default=None
+)
+SWISH_SIMULATOR_TIMEOUT_SECONDS = env.float(
+    "SWISH_SIMULATOR_TIMEOUT_SECONDS", default=180.0
+)
+# Delay of the asynchronous MSS error triggers (message = TM01, DS24, …).
+SWISH_SIMULATOR_ERROR_DELAY_SECONDS = env.float(
+    "SWISH_SIMULATOR_ERROR_DELAY_SECONDS", default=4.0
+)
+# Failure switches, not part of Swish's own test server.
+SWISH_SIMULATOR_DROP_CALLBACKS = env.bool(
+    "SWISH_SIMULATOR_DROP_CALLBACKS", default=False
+)
+SWISH_SIMULATOR_DOUBLE_CALLBACKS = env.bool(
+    "SWISH_SIMULATOR_DOUBLE_CALLBACKS", default=False
+)
+# "" | "500" | "timeout" (hang, create nothing) | "timeout-after-create"
+SWISH_SIMULATOR_FAIL_CREATE = env.str("SWISH_SIMULATOR_FAIL_CREATE", default="")
+SWISH_SIMULATOR_HANG_SECONDS = env.float("SWISH_SIMULATOR_HANG_SECONDS", default=30.0)
+# Each refund step (CREATED -> DEBITED -> PAID) takes this long, as in MSS.
+SWISH_SIMULATOR_REFUND_STEP_SECONDS = env.float(
+    "SWISH_SIMULATOR_REFUND_STEP_SECONDS", default=4.0
+)
+if SWISH_ENVIRONMENT == "production":
+    _missing = [
+        name
+        for name in ("SWISH_CERT_PATH", "SWISH_KEY_PATH", "SWISH_PAYEE_ALIAS")
+        if not vars()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"Swish in production needs {', '.join(_missing)}.")
+    for _path in (SWISH_CERT_PATH, SWISH_KEY_PATH, SWISH_CA_PATH):
+        if _path and not Path(_path).is_file():
+            raise ImproperlyConfigured(f"Swish file not found: {_path}")
+    if not (SWISH_CALLBACK_URL or PUBLIC_BASE_URL).startswith("https://"):
+        raise ImproperlyConfigured(
+            "Swish calls back only to HTTPS: set PUBLIC_BASE_URL."
+        )
+if SWISH_ENVIRONMENT == "simulator":
+    INSTALLED_APPS.append("ticketshop.swish_simulator")

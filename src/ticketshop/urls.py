@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -11,3 +12,9 @@ urlpatterns = [
     path("", include("ticketshop.scanning.urls")),
     path("", include("ticketshop.shop.urls")),
 ]
+
+if settings.SWISH_ENVIRONMENT == "simulator":
+    # The built-in stand-in for Swish (demo, development, tests).
+    urlpatterns.append(
+        path("swish-simulator/", include("ticketshop.swish_simulator.urls"))
+    )

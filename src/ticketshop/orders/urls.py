@@ -12,9 +12,4 @@ urlpatterns = [
     re_path(
         r"^reserve_ticket/?$", views.ReserveTicketView.as_view(), name="reserve_ticket"
     ),
-    re_path(
-        r"^session_payment_status/?$",
-        views.SessionPaymentStatusView.as_view(),
-        name="session_payment_status",
-    ),
 ]

@@ -12,15 +12,8 @@ from ticketshop.api import (
     parse_body,
 )
 
-from .errors import InvalidSession
-from .models import OrderStatus
-from .selectors import (
-    effective_status,
-    get_order_by_token,
-    list_chapterevents,
-    list_order_lines,
-)
-from .services import SESSION_ORDER_KEY, TicketLine, reserve_tickets
+from .selectors import list_chapterevents
+from .services import TicketLine, reserve_tickets
 
 
 class GetChapterEventsView(APIView):
@@ -102,42 +95,3 @@ class ReserveTicketView(APIView):
             ],
         )
         return Response(status=201)
-
-
-class SessionPaymentStatusView(APIView):
-    """The state of the session's order, for the buyer's page to poll."""
-
-    @extend_schema(
-        responses=inline_serializer(
-            "SessionPaymentStatus",
-            {
-                "status": serializers.ChoiceField(choices=OrderStatus.choices),
-                "mail": serializers.CharField(allow_null=True),
-                "reference": serializers.CharField(allow_null=True),
-                "chapter_event": serializers.IntegerField(),
-                "expires_at": serializers.DateTimeField(),
-                "total_price": serializers.CharField(),
-                "tickets": serializers.ListField(child=serializers.DictField()),
-            },
-        )
-    )
-    def get(self, request):
-        order = get_order_by_token(token=request.session.get(SESSION_ORDER_KEY))
-        if order is None:
-            raise InvalidSession()
-        status = effective_status(order, now=timezone.now())
-        body = {
-            "status": status,
-            "mail": order.email or None,
-            "reference": order.payment_reference or None,
-            "chapter_event": order.event_id,
-            "expires_at": format_time(order.expires_at),
-            "total_price": format_money(order.total_price),
-            "tickets": list_order_lines(order=order),
-            "payment_pending": order.payment_pending,
-        }
-        if status == OrderStatus.PAID:
-            body["external_ids"] = list(
-                order.tickets.order_by("id").values_list("external_id", flat=True)
-            )
-        return Response(body)

@@ -1,1 +1,200 @@
-"""Admin of Swish payments; see shop/admin.py for what it adds to orders."""
+"""Admin of Swish payments; shop/admin.py composes these into the order admin.
+
+- ``order_admin_actions``: "Refund via Swish" (money paid after the order
+  failed, or a paid order cancelled with its refund), and "Mark paid" /
+  "Release" for an order whose payment outcome Swish could not tell (DS24);
+- ``order_admin_inlines``: the order's Swish payment requests and refunds;
+- ``order_admin_list_filters``: orders with money to return or an unknown
+  payment outcome;
+- ``order_admin_readonly_fields``: the Swish state in one line.
+"""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from ticketshop.orders.models import OrderStatus
+
+from .errors import RefundNotPossible
+from .models import SwishPayment, SwishRefund, SwishStatus
+from .services import UNKNOWN_OUTCOME, refund_order, resolve_unknown_payment
+
+_SWISH_FIELDS = [
+    "request_id",
+    "status",
+    "error_code",
+    "error_message",
+    "amount",
+    "payment_reference",
+    "date_paid",
+    "token",
+    "callback_identifier",
+    "created_at",
+    "checked_at",
+    "settled_at",
+    "raw",
+]
+
+
+class SwishPaymentInline(admin.StackedInline):
+    model = SwishPayment
+    verbose_name = _("Swish payment request")
+    verbose_name_plural = _("Swish payment requests")
+    extra = 0
+    can_delete = False
+    fields = _SWISH_FIELDS
+    readonly_fields = _SWISH_FIELDS
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.display(description=_("Swish"))
+def swish_state(order) -> str:
+    """Summarise the order's latest Swish payment request in one line."""
+    payment = SwishPayment.objects.filter(order=order).order_by("-id").first()
+    if payment is None:
+        return _("no payment started")
+    parts = [payment.get_status_display()]
+    if payment.error_code:
+        parts.append(payment.error_code)
+    if payment.payment_reference:
+        parts.append(payment.payment_reference)
+    refunds = SwishRefund.objects.filter(payment__order=order)
+    for refund in refunds:
+        parts.append(f"refund {refund.amount} kr: {refund.get_status_display()}")
+    return " · ".join(str(part) for part in parts)
+
+
+@admin.action(description=_("Refund via Swish"))
+def refund_via_swish(modeladmin, request, queryset):
+    """Pay back money the shop did not accept (paid after the order failed,
+    or twice); a normally paid order is cancelled and refunded in full."""
+    for order in queryset:
+        try:
+            ids = refund_order(
+                order_id=order.pk, requested_by=request.user.get_username()
+            )
+        except RefundNotPossible:
+            modeladmin.message_user(
+                request,
+                _("%(ref)s: no paid Swish payment to refund.")
+                % {"ref": order.reference},
+                messages.WARNING,
+            )
+            continue
+        modeladmin.message_user(
+            request,
+            _("%(ref)s: refund requested (%(ids)s).")
+            % {"ref": order.reference, "ids": ", ".join(ids)},
+            messages.SUCCESS,
+        )
+
+
+def _resolve(modeladmin, request, queryset, *, paid: bool):
+    for order in queryset.filter(status=OrderStatus.RESERVED, payment_pending=True):
+        resolve_unknown_payment(order_id=order.pk, paid=paid)
+        modeladmin.message_user(
+            request,
+            _("%(ref)s: settled by hand.") % {"ref": order.reference},
+            messages.SUCCESS,
+        )
+
+
+@admin.action(
+    description=_("Unknown payment outcome: mark paid (checked with the bank)")
+)
+def mark_unknown_payment_paid(modeladmin, request, queryset):
+    _resolve(modeladmin, request, queryset, paid=True)
+
+
+@admin.action(description=_("Unknown payment outcome: release (not paid)"))
+def release_unknown_payment(modeladmin, request, queryset):
+    _resolve(modeladmin, request, queryset, paid=False)
+
+
+class NeedsSwishFollowUpFilter(admin.SimpleListFilter):
+    title = _("Swish follow-up")
+    parameter_name = "swish"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("refund", _("paid but not accepted (refund)")),
+            ("unknown", _("payment outcome unknown (DS24)")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "refund":
+            return queryset.filter(
+                swish_payments__status=SwishStatus.PAID, needs_attention=True
+            ).distinct()
+        if self.value() == "unknown":
+            return queryset.filter(
+                swish_payments__error_code=UNKNOWN_OUTCOME, payment_pending=True
+            ).distinct()
+        return queryset
+
+
+order_admin_actions = [
+    refund_via_swish,
+    mark_unknown_payment_paid,
+    release_unknown_payment,
+]
+order_admin_inlines = [SwishPaymentInline]
+order_admin_list_filters = [NeedsSwishFollowUpFilter]
+order_admin_readonly_fields = [swish_state]
+
+
+@admin.register(SwishPayment)
+class SwishPaymentAdmin(admin.ModelAdmin):
+    list_display = [
+        "request_id",
+        "order",
+        "status",
+        "error_code",
+        "amount",
+        "payment_reference",
+        "created_at",
+        "settled_at",
+    ]
+    list_filter = ["status", "error_code"]
+    search_fields = ["request_id", "payment_reference", "token", "order__reference"]
+    list_select_related = ["order"]
+    readonly_fields = ["order", *_SWISH_FIELDS, "message"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SwishRefund)
+class SwishRefundAdmin(admin.ModelAdmin):
+    list_display = [
+        "refund_id",
+        "payment",
+        "amount",
+        "status",
+        "error_code",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["refund_id", "payment__request_id", "payment__order__reference"]
+    readonly_fields = [
+        "payment",
+        "refund_id",
+        "callback_identifier",
+        "amount",
+        "status",
+        "error_code",
+        "error_message",
+        "requested_by",
+        "created_at",
+        "raw",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     name = "ticketshop.payments"
     label = "payments"
+
+    def ready(self) -> None:
+        from ticketshop.orders.signals import pending_order_superseded
+
+        from .receivers import on_pending_order_superseded
+
+        pending_order_superseded.connect(
+            on_pending_order_superseded, dispatch_uid="payments.cancel_superseded"
+        )

@@ -1,0 +1,115 @@
+"""What the shop knows of its Swish payment requests and refunds.
+
+The order (orders.Order) carries only what the rest of the shop needs
+(payment_pending, paid_at, payment_reference, needs_attention); the Swish
+details and the raw objects for audit live here.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ticketshop.orders.models import Order
+
+
+class SwishStatus(models.TextChoices):
+    # The id is stored and the PUT is about to be (or was) sent, but Swish's
+    # answer is not known: a GET tells whether the request exists.
+    CREATING = "CREATING", _("being created")
+    # Swish refused the PUT (4xx): no request exists.
+    REJECTED = "REJECTED", _("refused by Swish")
+    CREATED = "CREATED", _("waiting for the payer")
+    PAID = "PAID", _("paid")
+    DECLINED = "DECLINED", _("declined")
+    ERROR = "ERROR", _("error")
+    CANCELLED = "CANCELLED", _("cancelled")
+
+
+OPEN_STATUSES = (SwishStatus.CREATING, SwishStatus.CREATED)
+
+
+class SwishPayment(models.Model):
+    """One Swish payment request of an order (a retry makes a new one)."""
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="swish_payments"
+    )
+    # instructionUUID: 32 upper-case hex, chosen here and stored before the PUT.
+    request_id = models.CharField(_("payment request id"), max_length=32, unique=True)
+    callback_identifier = models.CharField(max_length=36)
+    token = models.CharField(
+        _("PaymentRequestToken"), max_length=64, null=True, blank=True, unique=True
+    )
+    amount = models.DecimalField(_("amount (SEK)"), max_digits=12, decimal_places=2)
+    message = models.CharField(max_length=50, blank=True)
+    status = models.CharField(
+        _("Swish status"),
+        max_length=16,
+        choices=SwishStatus.choices,
+        default=SwishStatus.CREATING,
+    )
+    error_code = models.CharField(_("error code"), max_length=16, blank=True)
+    error_message = models.CharField(max_length=255, blank=True)
+    payment_reference = models.CharField(
+        _("Swish payment reference"), max_length=64, blank=True
+    )
+    date_paid = models.DateTimeField(null=True, blank=True)
+    # The last payment request object read from Swish (or its callback), as is.
+    raw = models.JSONField(_("last Swish object"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # When the shop last asked Swish; rate-limits polling per request.
+    checked_at = models.DateTimeField(_("last asked Swish"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("settled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Swish payment")
+        verbose_name_plural = _("Swish payments")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                name="swishpayment_open_idx",
+                condition=Q(status__in=["CREATING", "CREATED"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} ({self.status})"
+
+
+class RefundStatus(models.TextChoices):
+    CREATING = "CREATING", _("being created")
+    REJECTED = "REJECTED", _("refused by Swish")
+    CREATED = "CREATED", _("created")
+    DEBITED = "DEBITED", _("debited")
+    PAID = "PAID", _("paid back")
+    ERROR = "ERROR", _("error")
+
+
+class SwishRefund(models.Model):
+    """A refund of a paid Swish payment, issued by an organiser."""
+
+    payment = models.ForeignKey(
+        SwishPayment, on_delete=models.PROTECT, related_name="refunds"
+    )
+    refund_id = models.CharField(_("refund id"), max_length=32, unique=True)
+    callback_identifier = models.CharField(max_length=36)
+    amount = models.DecimalField(_("amount (SEK)"), max_digits=12, decimal_places=2)
+    status = models.CharField(
+        max_length=16, choices=RefundStatus.choices, default=RefundStatus.CREATING
+    )
+    error_code = models.CharField(max_length=16, blank=True)
+    error_message = models.CharField(max_length=255, blank=True)
+    raw = models.JSONField(_("last Swish object"), null=True, blank=True)
+    requested_by = models.CharField(_("requested by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Swish refund")
+        verbose_name_plural = _("Swish refunds")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id} ({self.status})"

@@ -1,0 +1,859 @@
+"""Swish payment rules: start, settle, poll, cancel, reconcile, refund.
+
+Every change of an order happens in one durable transaction with the order
+row locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's durable block is
+``BEGIN IMMEDIATE``). No lock is held across a call to Swish: the intent is
+recorded and committed, Swish is called, and the outcome is recorded in a
+second transaction. The same Swish state arriving by callback, by polling and
+by reconciliation changes the order once.
+"""
+
+import json
+import logging
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.dateparse import parse_datetime
+
+from ticketshop.delivery.services import schedule_ticket_delivery
+from ticketshop.events.models import TicketOffer
+from ticketshop.events.services import lock_event, run_locked
+from ticketshop.orders.errors import InvalidSession
+from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.selectors import (
+    count_live_tickets,
+    count_live_tickets_by_type,
+    get_order_by_token,
+)
+from ticketshop.orders.services import SESSION_GRACE, SESSION_ORDER_KEY
+
+from . import swish
+from .errors import (
+    AlreadyPaidPayment,
+    PaymentStartFailed,
+    RefundNotPossible,
+    SessionExpired,
+)
+from .models import OPEN_STATUSES, RefundStatus, SwishPayment, SwishRefund, SwishStatus
+from .selectors import get_latest_payment, list_open_payments
+from .swish import SwishRefused, SwishUnavailable
+
+logger = logging.getLogger(__name__)
+
+FINAL_STATUSES = (
+    SwishStatus.PAID,
+    SwishStatus.DECLINED,
+    SwishStatus.ERROR,
+    SwishStatus.CANCELLED,
+)
+SWISH_STATUSES = {SwishStatus.CREATED, *FINAL_STATUSES}
+# ERROR DS24: Swish timed out waiting for the bank; the money may have moved.
+UNKNOWN_OUTCOME = "DS24"
+# How long start_payment waits for a concurrent start's token after RP09.
+_TOKEN_WAIT_SECONDS = 2.0
+
+
+def new_swish_id() -> str:
+    """Return a payment request or refund id: 32 upper-case hex."""
+    return uuid.uuid4().hex.upper()
+
+
+def _lock_order(order_id: int) -> Order:
+    """Lock and return the order; call inside the durable transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("_lock_order() must run inside a transaction")
+    queryset = Order.objects.select_related("event")
+    if connection.vendor == "postgresql":
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.get(pk=order_id)
+
+
+def _creation_window() -> timedelta:
+    """A create older than this is no longer in flight (twice the timeout)."""
+    return timedelta(seconds=2 * settings.SWISH_HTTP_TIMEOUT_SECONDS)
+
+
+def _flag(order: Order, reason: str) -> None:
+    """Flag the order for an organiser, once per reason."""
+    order.needs_attention = True
+    if reason not in order.attention_reason:
+        order.attention_reason = (
+            f"{order.attention_reason}\n{reason}" if order.attention_reason else reason
+        )
+
+
+def parse_swish_time(value) -> datetime | None:
+    """Parse Swish's times tolerantly: Z, +0000, +01:00 or none (UTC)."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        text = f"{text[:-2]}:{text[-2:]}"
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        return None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+# --- start_payment -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    payment_id: int
+    token: str | None
+
+
+class _RenewalNeeded(Exception):
+    """The hold lapsed after the unlocked read: retry with the event lock."""
+
+
+def start_payment(*, session, email: str, now: datetime | None = None) -> str:
+    """Start (or resume) the Swish payment of the session's order; return its token.
+
+    Raises InvalidSession, AlreadyPaidPayment, SessionExpired (the hold
+    lapsed and its seats are gone), Busy or PaymentStartFailed (the order
+    keeps its reservation and a retry works).
+    """
+    now = now or timezone.now()
+    order = get_order_by_token(token=session.get(SESSION_ORDER_KEY))
+    if order is None:
+        raise InvalidSession()
+    renew = _lapsed(order, now)
+    try:
+        plan = run_locked(
+            _prepare_start, order=order, email=email, renew=renew, now=now
+        )
+    except _RenewalNeeded:
+        plan = run_locked(_prepare_start, order=order, email=email, renew=True, now=now)
+    if renew:
+        session.set_expiry(order.event.reservation_duration + SESSION_GRACE)
+    if plan.token:
+        return plan.token
+    return _send_create(payment_id=plan.payment_id, now=now, may_replace=True)
+
+
+def _lapsed(order: Order, now: datetime) -> bool:
+    if order.status == OrderStatus.FAILED_EXPIRED_RESERVATION:
+        return True
+    return (
+        order.status == OrderStatus.RESERVED
+        and not order.payment_pending
+        and order.expires_at <= now
+    )
+
+
+def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _Plan:
+    if renew:
+        # Lock order: the event, then the order, as reserve_tickets does.
+        lock_event(event_id=order.event_id)
+    order = _lock_order(order.pk)
+    if order.status == OrderStatus.PAID:
+        raise AlreadyPaidPayment()
+    if order.status == OrderStatus.FAILED_ADMIN:
+        raise InvalidSession()
+    if order.payment_pending:
+        latest = get_latest_payment(order_id=order.pk)
+        if latest is not None and latest.status in OPEN_STATUSES:
+            if order.email != email:
+                order.email = email
+                order.save(update_fields=["email", "updated_at"])
+            # Running already: the same token; or resend the same id.
+            return _Plan(payment_id=latest.pk, token=latest.token)
+        if latest is not None and latest.error_code == UNKNOWN_OUTCOME:
+            raise PaymentStartFailed("the previous payment's outcome is unknown")
+    elif _lapsed(order, now):
+        if not renew:
+            raise _RenewalNeeded()
+        _renew_hold(order, now)
+
+    payment = SwishPayment.objects.create(
+        order=order,
+        request_id=new_swish_id(),
+        callback_identifier=new_swish_id(),
+        amount=order.total_price,
+        message=swish.sanitise_message(order.event.swish_message or order.event.title),
+    )
+    order.email = email
+    order.payment_pending = True
+    order.payment_started_at = now
+    order.save(
+        update_fields=[
+            "email",
+            "status",
+            "expires_at",
+            "payment_pending",
+            "payment_started_at",
+            "updated_at",
+        ]
+    )
+    return _Plan(payment_id=payment.pk, token=None)
+
+
+def _renew_hold(order: Order, now: datetime) -> None:
+    """Hold the order's seats again if they are still free (event locked)."""
+    event = order.event
+    if event.sales_stop_at <= now:
+        raise SessionExpired()
+    wanted = Counter(order.tickets.values_list("ticket_type_id", flat=True))
+    # The lapsed order's own tickets are not live, so they are not counted.
+    live = count_live_tickets(event_ids=[event.pk], now=now).get(event.pk, 0)
+    left = max(0, event.seats - live)
+    if sum(wanted.values()) > left:
+        raise SessionExpired()
+    limits = dict(
+        TicketOffer.objects.filter(
+            event=event, ticket_type_id__in=list(wanted), limit__isnull=False
+        ).values_list("ticket_type_id", "limit")
+    )
+    if limits:
+        live_by_type = count_live_tickets_by_type(
+            event_ids=[event.pk], ticket_type_ids=list(limits), now=now
+        )
+        for type_id, limit in limits.items():
+            if wanted[type_id] > limit - live_by_type.get((event.pk, type_id), 0):
+                raise SessionExpired()
+    order.status = OrderStatus.RESERVED
+    order.expires_at = now + event.reservation_duration
+    logger.info("renewed the hold of order %s", order.reference)
+
+
+def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:
+    """PUT the recorded payment request; record and return its token."""
+    payment = SwishPayment.objects.select_related("order").get(pk=payment_id)
+    try:
+        created = swish.create_payment_request(
+            request_id=payment.request_id,
+            amount=payment.amount,
+            message=payment.message,
+            reference=payment.order.reference,
+            callback_identifier=payment.callback_identifier,
+        )
+    except SwishUnavailable as exc:
+        # Maybe created, maybe not: keep the id, so a retry resends it and
+        # reconciliation can ask Swish.
+        logger.warning(
+            "Swish unavailable creating %s (order %s): %s",
+            payment.request_id,
+            payment.order.reference,
+            exc,
+        )
+        raise PaymentStartFailed(str(exc)) from exc
+    except SwishRefused as exc:
+        if "RP09" in exc.codes:
+            return _recover_existing(payment=payment, now=now, may_replace=may_replace)
+        _record_rejected(payment_id=payment.pk, codes=exc.codes, now=now)
+        logger.warning(
+            "Swish refused %s (order %s): %s",
+            payment.request_id,
+            payment.order.reference,
+            exc,
+        )
+        raise PaymentStartFailed(str(exc)) from exc
+    if not created.token:
+        _record_rejected(payment_id=payment.pk, codes=["NOTOKEN"], now=now)
+        raise PaymentStartFailed("Swish sent no PaymentRequestToken")
+    with transaction.atomic(durable=True):
+        _lock_order(payment.order_id)
+        # A callback may already have settled it (autopay): never go back.
+        SwishPayment.objects.filter(pk=payment.pk).update(token=created.token)
+        SwishPayment.objects.filter(pk=payment.pk, status=SwishStatus.CREATING).update(
+            status=SwishStatus.CREATED
+        )
+    logger.info(
+        "created Swish payment request %s for order %s",
+        payment.request_id,
+        payment.order.reference,
+    )
+    return created.token
+
+
+def _record_rejected(*, payment_id: int, codes: list[str], now: datetime) -> None:
+    """Swish refused the PUT: nothing exists; the hold stays as it was."""
+    with transaction.atomic(durable=True):
+        payment = SwishPayment.objects.get(pk=payment_id)
+        order = _lock_order(payment.order_id)
+        payment.refresh_from_db()
+        if payment.status != SwishStatus.CREATING:
+            return
+        payment.status = SwishStatus.REJECTED
+        payment.error_code = ",".join(codes)[:16]
+        payment.settled_at = now
+        payment.save()
+        latest = get_latest_payment(order_id=order.pk)
+        if order.status == OrderStatus.RESERVED and latest.pk == payment.pk:
+            order.payment_pending = False
+            order.save(update_fields=["payment_pending", "updated_at"])
+
+
+def _recover_existing(
+    *, payment: SwishPayment, now: datetime, may_replace: bool
+) -> str:
+    """RP09: the request exists already. Return its token if known; else
+    (its token was lost with a failed answer) replace it with a new one."""
+    deadline = time.monotonic() + _TOKEN_WAIT_SECONDS
+    while True:
+        # A concurrent start of the same order may be just storing it.
+        token = SwishPayment.objects.filter(pk=payment.pk).values_list(
+            "token", flat=True
+        )[0]
+        if token or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    if token:
+        return token
+    if not may_replace:
+        _record_rejected(payment_id=payment.pk, codes=["RP09"], now=now)
+        raise PaymentStartFailed("payment request id not available (RP09)")
+    with transaction.atomic(durable=True):
+        order = _lock_order(payment.order_id)
+        latest = get_latest_payment(order_id=order.pk)
+        if latest.pk != payment.pk or order.status != OrderStatus.RESERVED:
+            raise PaymentStartFailed("the order changed meanwhile")
+        replacement = SwishPayment.objects.create(
+            order=order,
+            request_id=new_swish_id(),
+            callback_identifier=new_swish_id(),
+            amount=payment.amount,
+            message=payment.message,
+        )
+    # The old one is no longer the latest: its end cannot fail the order.
+    cancel_payment(payment=payment, now=now)
+    return _send_create(payment_id=replacement.pk, now=now, may_replace=False)
+
+
+# --- Settling from Swish's state ----------------------------------------------
+
+
+def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
+    """Apply a payment request object read from Swish (never a callback body)."""
+    status = obj.get("status") if isinstance(obj, dict) else None
+    with transaction.atomic(durable=True):
+        order_id = SwishPayment.objects.values_list("order_id", flat=True).get(
+            pk=payment_id
+        )
+        order = _lock_order(order_id)
+        # Re-read after locking: a concurrent callback may have settled it.
+        payment = SwishPayment.objects.get(pk=payment_id)
+        payment.raw = obj
+        payment.checked_at = now
+        if status not in SWISH_STATUSES:
+            logger.warning(
+                "Swish status %r of %s is unknown; nothing changed",
+                status,
+                payment.request_id,
+            )
+            payment.save(update_fields=["raw", "checked_at", "updated_at"])
+            return
+        if payment.status in FINAL_STATUSES:
+            if payment.status != status:
+                logger.error(
+                    "Swish says %s for %s, settled earlier as %s",
+                    status,
+                    payment.request_id,
+                    payment.status,
+                )
+                _flag(
+                    order,
+                    f"Swish now reports {status} for payment request "
+                    f"{payment.request_id}, settled earlier as {payment.status}.",
+                )
+                order.save(
+                    update_fields=["needs_attention", "attention_reason", "updated_at"]
+                )
+            payment.save(update_fields=["raw", "checked_at", "updated_at"])
+            return
+        payment.status = status
+        if status in FINAL_STATUSES:
+            payment.settled_at = now
+        payment.error_code = (obj.get("errorCode") or "")[:16]
+        payment.error_message = (obj.get("errorMessage") or "")[:255]
+        if status == SwishStatus.PAID:
+            payment.payment_reference = (obj.get("paymentReference") or "")[:64]
+            payment.date_paid = parse_swish_time(obj.get("datePaid")) or now
+        payment.save()
+        _settle_order(order=order, payment=payment, now=now)
+
+
+def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> None:
+    latest = get_latest_payment(order_id=order.pk)
+    is_latest = latest is not None and latest.pk == payment.pk
+    if payment.status == SwishStatus.PAID:
+        if order.status == OrderStatus.RESERVED:
+            order.status = OrderStatus.PAID
+            order.paid_at = payment.date_paid or now
+            order.payment_reference = payment.payment_reference
+            order.payment_pending = False
+            order.save()
+            schedule_ticket_delivery(order=order)
+            logger.info(
+                "order %s paid (%s)", order.reference, payment.payment_reference
+            )
+            return
+        # The shop had given the order up (or it was paid twice): keep the
+        # money visible, flag it, and offer the refund action.
+        logger.warning(
+            "payment %s PAID for order %s that is %s",
+            payment.request_id,
+            order.reference,
+            order.status,
+        )
+        _flag(
+            order,
+            f"Swish payment {payment.payment_reference} ({payment.amount} kr) was "
+            f"paid while the order was {order.status}: refund it.",
+        )
+        if is_latest:
+            order.payment_pending = False
+        order.save()
+        return
+    if payment.status == SwishStatus.CREATED:
+        return
+    if payment.error_code == UNKNOWN_OUTCOME:
+        # The money may or may not have moved: hold the seats, ask a human.
+        _flag(
+            order,
+            f"Swish payment request {payment.request_id} ended in DS24 (outcome "
+            "unknown): check with the bank, then mark it paid or release it.",
+        )
+        order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+        logger.warning("order %s: payment outcome unknown (DS24)", order.reference)
+        return
+    if is_latest and order.payment_pending and order.status != OrderStatus.RESERVED:
+        order.payment_pending = False
+        order.save(update_fields=["payment_pending", "updated_at"])
+    elif is_latest and order.status == OrderStatus.RESERVED and order.payment_pending:
+        order.status = OrderStatus.FAILED_EXPIRED_RESERVATION
+        order.payment_pending = False
+        order.save(update_fields=["status", "payment_pending", "updated_at"])
+        logger.info(
+            "order %s failed: Swish %s %s",
+            order.reference,
+            payment.status,
+            payment.error_code,
+        )
+
+
+def refresh_payment(*, payment: SwishPayment, now: datetime | None = None) -> None:
+    """Read the payment request from Swish and apply what it says."""
+    now = now or timezone.now()
+    try:
+        obj = swish.read_payment_request(payment.request_id)
+    except SwishRefused as exc:
+        if exc.status == 404:
+            _handle_not_found(payment_id=payment.pk, now=now)
+        else:
+            logger.warning("reading %s from Swish: %s", payment.request_id, exc)
+        return
+    except SwishUnavailable as exc:
+        logger.warning("reading %s from Swish: %s", payment.request_id, exc)
+        return
+    apply_payment_object(payment_id=payment.pk, obj=obj, now=now)
+
+
+def _handle_not_found(*, payment_id: int, now: datetime) -> None:
+    """Swish does not know the request (404)."""
+    with transaction.atomic(durable=True):
+        order_id = SwishPayment.objects.values_list("order_id", flat=True).get(
+            pk=payment_id
+        )
+        order = _lock_order(order_id)
+        payment = SwishPayment.objects.get(pk=payment_id)
+        payment.checked_at = now
+        if payment.status == SwishStatus.CREATING:
+            if now - payment.created_at < _creation_window():
+                # Its PUT may still be on the way.
+                payment.save(update_fields=["checked_at", "updated_at"])
+                return
+            payment.status = SwishStatus.REJECTED
+            payment.error_code = "NOTFOUND"
+            payment.settled_at = now
+            payment.save()
+            latest = get_latest_payment(order_id=order.pk)
+            if order.status == OrderStatus.RESERVED and latest.pk == payment.pk:
+                order.payment_pending = False
+                order.save(update_fields=["payment_pending", "updated_at"])
+            return
+        payment.save(update_fields=["checked_at", "updated_at"])
+        if payment.status == SwishStatus.CREATED:
+            _flag(
+                order,
+                f"Swish no longer knows payment request {payment.request_id}: "
+                "check with Swish, then mark it paid or release it.",
+            )
+            order.save(
+                update_fields=["needs_attention", "attention_reason", "updated_at"]
+            )
+
+
+def cancel_payment(*, payment: SwishPayment, now: datetime | None = None) -> None:
+    """Cancel an open payment request; apply whatever Swish then says.
+
+    RP07 means it settled first (the payer may just have paid): read it and
+    act on that, so a payment made during the cancel is never lost.
+    """
+    now = now or timezone.now()
+    try:
+        obj = swish.cancel_payment_request(payment.request_id)
+    except SwishRefused as exc:
+        if "RP07" in exc.codes:
+            logger.info("cancel of %s: already settled (RP07)", payment.request_id)
+            refresh_payment(payment=payment, now=now)
+        elif exc.status == 404:
+            _handle_not_found(payment_id=payment.pk, now=now)
+        else:
+            logger.warning("cancel of %s refused: %s", payment.request_id, exc)
+        return
+    except SwishUnavailable as exc:
+        logger.warning("cancel of %s failed: %s", payment.request_id, exc)
+        return
+    apply_payment_object(payment_id=payment.pk, obj=obj, now=now)
+
+
+def cancel_superseded_order(*, order: Order, now: datetime | None = None) -> None:
+    """Cancel the pending payment of an order its session is replacing.
+
+    Runs outside any transaction (network I/O). If the cancel cannot be
+    confirmed, the order keeps its seats until reconciliation settles it.
+    """
+    now = now or timezone.now()
+    for payment in SwishPayment.objects.filter(
+        order_id=order.pk, status__in=OPEN_STATUSES
+    ):
+        cancel_payment(payment=payment, now=now)
+    with transaction.atomic(durable=True):
+        locked = _lock_order(order.pk)
+        if (
+            locked.payment_pending
+            and not SwishPayment.objects.filter(
+                order_id=order.pk, status__in=OPEN_STATUSES
+            ).exists()
+            and locked.status == OrderStatus.RESERVED
+            and not locked.needs_attention
+        ):
+            # Nothing open at Swish any more: let reserve_tickets release it.
+            locked.payment_pending = False
+            locked.save(update_fields=["payment_pending", "updated_at"])
+
+
+# --- Callback, polling, reconciliation -----------------------------------------
+
+
+def handle_callback(
+    *, body: bytes, callback_identifier: str | None, now: datetime | None = None
+) -> None:
+    """Act on a Swish callback without trusting its body: it only names the
+    request, whose state is then read from Swish. Never raises."""
+    now = now or timezone.now()
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        logger.warning("Swish callback with a malformed body (%d bytes)", len(body))
+        return
+    request_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(request_id, str) or not request_id:
+        logger.warning("Swish callback without an id")
+        return
+    payment = SwishPayment.objects.filter(request_id=request_id).first()
+    if payment is None:
+        refund = SwishRefund.objects.filter(refund_id=request_id).first()
+        if refund is None:
+            logger.warning("Swish callback for unknown request %s", request_id[:40])
+            return
+        if callback_identifier is not None and not constant_time_compare(
+            callback_identifier, refund.callback_identifier
+        ):
+            logger.warning("refund callback %s: wrong callbackIdentifier", request_id)
+            return
+        refresh_refund(refund=refund, now=now)
+        return
+    if callback_identifier is not None and not constant_time_compare(
+        callback_identifier, payment.callback_identifier
+    ):
+        logger.warning("Swish callback %s: wrong callbackIdentifier", request_id)
+        return
+    if payment.status in FINAL_STATUSES:
+        # Settled already (a repeated callback): nothing can change.
+        logger.info("Swish callback %s: already %s", request_id, payment.status)
+        return
+    refresh_payment(payment=payment, now=now)
+
+
+def _claim_check(payment: SwishPayment, *, now: datetime, interval: float) -> bool:
+    """Take the right to ask Swish about the payment now (one asker per interval)."""
+    stale = now - timedelta(seconds=interval)
+    return bool(
+        SwishPayment.objects.filter(pk=payment.pk)
+        .filter(Q(checked_at__isnull=True) | Q(checked_at__lte=stale))
+        .update(checked_at=now)
+    )
+
+
+def poll_if_due(*, order: Order, now: datetime | None = None) -> bool:
+    """Ask Swish about the order's pending payment if the buyer has waited a
+    while and nobody asked recently. Return whether it asked."""
+    now = now or timezone.now()
+    if not order.payment_pending:
+        return False
+    payment = get_latest_payment(order_id=order.pk)
+    if payment is None or payment.status != SwishStatus.CREATED:
+        return False
+    if now - payment.created_at < timedelta(seconds=settings.SWISH_POLL_AFTER_SECONDS):
+        return False
+    if not _claim_check(
+        payment, now=now, interval=settings.SWISH_POLL_INTERVAL_SECONDS
+    ):
+        return False
+    refresh_payment(payment=payment, now=now)
+    return True
+
+
+def reconcile_payments(*, now: datetime | None = None) -> dict[str, int]:
+    """Read every open payment request and refund from Swish and settle it.
+
+    A request Swish still calls CREATED after SWISH_PENDING_TIMEOUT_SECONDS,
+    or whose order no longer waits for it, is cancelled (RP07: read again).
+    """
+    now = now or timezone.now()
+    counts = Counter()
+    timeout = timedelta(seconds=settings.SWISH_PENDING_TIMEOUT_SECONDS)
+    for payment in list(list_open_payments().select_related("order")):
+        if (
+            payment.status == SwishStatus.CREATING
+            and now - payment.created_at < _creation_window()
+        ):
+            continue
+        try:
+            if payment.checked_at is None or payment.checked_at < now - timedelta(
+                seconds=settings.SWISH_POLL_INTERVAL_SECONDS
+            ):
+                refresh_payment(payment=payment, now=now)
+                counts["read"] += 1
+            payment.refresh_from_db()
+            order = payment.order
+            order.refresh_from_db()
+            if payment.status == SwishStatus.CREATED and (
+                now - payment.created_at > timeout
+                or order.status != OrderStatus.RESERVED
+                or get_latest_payment(order_id=order.pk).pk != payment.pk
+            ):
+                cancel_payment(payment=payment, now=now)
+                counts["cancelled"] += 1
+        except Exception:
+            # One bad row must not stop the others.
+            logger.exception("reconciling payment %s", payment.request_id)
+            counts["failed"] += 1
+    for refund in SwishRefund.objects.filter(
+        status__in=(RefundStatus.CREATED, RefundStatus.DEBITED)
+    ):
+        try:
+            refresh_refund(refund=refund, now=now)
+            counts["refunds"] += 1
+        except Exception:
+            logger.exception("reconciling refund %s", refund.refund_id)
+            counts["failed"] += 1
+    if counts:
+        logger.info("reconciliation: %s", dict(counts))
+    return dict(counts)
+
+
+# --- Organiser actions -----------------------------------------------------------
+
+
+def resolve_unknown_payment(
+    *, order_id: int, paid: bool, now: datetime | None = None
+) -> None:
+    """Settle by hand an order whose payment outcome Swish could not tell
+    (DS24, or a request Swish no longer knows), after checking with the bank."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        order = _lock_order(order_id)
+        if order.status != OrderStatus.RESERVED or not order.payment_pending:
+            return
+        if paid:
+            order.status = OrderStatus.PAID
+            order.paid_at = now
+            latest = get_latest_payment(order_id=order.pk)
+            order.payment_reference = (
+                latest.payment_reference if latest is not None else ""
+            )
+        else:
+            order.status = OrderStatus.FAILED_EXPIRED_RESERVATION
+        order.payment_pending = False
+        order.needs_attention = False
+        order.attention_reason += (
+            f"\nResolved by hand as {'paid' if paid else 'unpaid'}."
+        )
+        order.save()
+        SwishPayment.objects.filter(order=order, status__in=OPEN_STATUSES).update(
+            status=SwishStatus.CANCELLED if not paid else SwishStatus.PAID,
+            settled_at=now,
+        )
+        if paid:
+            schedule_ticket_delivery(order=order)
+
+
+def _unrefunded(order: Order) -> list[SwishPayment]:
+    """Paid payments of the order that no refund covers yet."""
+    return [
+        payment
+        for payment in SwishPayment.objects.filter(
+            order=order, status=SwishStatus.PAID
+        ).order_by("id")
+        if not payment.refunds.exclude(
+            status__in=(RefundStatus.REJECTED, RefundStatus.ERROR)
+        ).exists()
+    ]
+
+
+def _money_to_return(order: Order) -> list[SwishPayment]:
+    """Paid payments the shop did not accept: of a failed order, or a second
+    payment of a paid one."""
+    return [
+        payment
+        for payment in _unrefunded(order)
+        if order.status != OrderStatus.PAID
+        or payment.payment_reference != order.payment_reference
+    ]
+
+
+def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str]:
+    """Refund an order's Swish money (one click in the admin); return refund ids.
+
+    Money the shop did not accept (paid after the order failed, or paid
+    twice) is returned and the order stays as it is. Otherwise a paid order
+    is refunded in full and thereby cancelled by the organiser (FAILED_ADMIN,
+    seats released). Raises RefundNotPossible.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        order = _lock_order(order_id)
+        payments = _money_to_return(order)
+        cancel_order = not payments and order.status == OrderStatus.PAID
+        if cancel_order:
+            payments = _unrefunded(order)
+        if not payments:
+            raise RefundNotPossible()
+        refunds = []
+        for payment in payments:
+            if not (payment.raw or {}).get("payerAlias"):
+                raise RefundNotPossible()
+            refunds.append(
+                SwishRefund.objects.create(
+                    payment=payment,
+                    refund_id=new_swish_id(),
+                    callback_identifier=new_swish_id(),
+                    amount=payment.amount,
+                    requested_by=requested_by[:150],
+                )
+            )
+        if cancel_order:
+            order.status = OrderStatus.FAILED_ADMIN
+            order.save(update_fields=["status", "updated_at"])
+            logger.info("order %s cancelled and refunded", order.reference)
+    for refund in refunds:
+        _send_refund(refund=refund, now=now)
+    return [refund.refund_id for refund in refunds]
+
+
+def _send_refund(*, refund: SwishRefund, now: datetime) -> None:
+    payment = refund.payment
+    try:
+        swish.create_refund(
+            refund_id=refund.refund_id,
+            original_payment_reference=payment.payment_reference,
+            payer_alias_of_payment=payment.raw["payerAlias"],
+            amount=refund.amount,
+            message=swish.sanitise_message(f"Återbetalning {payment.order.reference}"),
+            reference=payment.order.reference,
+            callback_identifier=refund.callback_identifier,
+        )
+    except SwishRefused as exc:
+        SwishRefund.objects.filter(pk=refund.pk).update(
+            status=RefundStatus.REJECTED, error_code=",".join(exc.codes)[:16]
+        )
+        _flag_refund_problem(refund=refund, text=f"refused by Swish: {exc}")
+        return
+    except SwishUnavailable as exc:
+        # Maybe created: reconciliation reads it (404 there = never made).
+        SwishRefund.objects.filter(pk=refund.pk).update(status=RefundStatus.CREATED)
+        logger.warning("refund %s: Swish unavailable: %s", refund.refund_id, exc)
+        return
+    SwishRefund.objects.filter(pk=refund.pk, status=RefundStatus.CREATING).update(
+        status=RefundStatus.CREATED
+    )
+    logger.info("refund %s of %s created", refund.refund_id, payment.request_id)
+
+
+def _flag_refund_problem(*, refund: SwishRefund, text: str) -> None:
+    with transaction.atomic(durable=True):
+        order = _lock_order(refund.payment.order_id)
+        _flag(order, f"Refund {refund.refund_id}: {text}")
+        order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+
+
+def refresh_refund(*, refund: SwishRefund, now: datetime | None = None) -> None:
+    """Read a refund from Swish and record its state."""
+    now = now or timezone.now()
+    try:
+        obj = swish.read_refund(refund.refund_id)
+    except SwishRefused as exc:
+        if exc.status == 404 and now - refund.created_at > _creation_window():
+            SwishRefund.objects.filter(pk=refund.pk).update(
+                status=RefundStatus.REJECTED, error_code="NOTFOUND"
+            )
+            _flag_refund_problem(refund=refund, text="Swish has no such refund.")
+        else:
+            logger.warning("reading refund %s: %s", refund.refund_id, exc)
+        return
+    except SwishUnavailable as exc:
+        logger.warning("reading refund %s: %s", refund.refund_id, exc)
+        return
+    status = obj.get("status") if isinstance(obj, dict) else None
+    if status not in RefundStatus.values:
+        logger.warning("refund %s: unknown status %r", refund.refund_id, status)
+        return
+    with transaction.atomic(durable=True):
+        order = _lock_order(refund.payment.order_id)
+        current = SwishRefund.objects.get(pk=refund.pk)
+        if current.status in (RefundStatus.PAID, RefundStatus.ERROR):
+            return
+        current.status = status
+        current.raw = obj
+        current.error_code = (obj.get("errorCode") or "")[:16]
+        current.error_message = (obj.get("errorMessage") or "")[:255]
+        current.save()
+        if status == RefundStatus.ERROR:
+            _flag(order, f"Refund {current.refund_id} failed: {current.error_code}.")
+            order.save(
+                update_fields=["needs_attention", "attention_reason", "updated_at"]
+            )
+        elif status == RefundStatus.PAID and not _refund_outstanding(order):
+            order.needs_attention = False
+            order.attention_reason += (
+                f"\nRefunded {current.amount} kr ({current.refund_id})."
+            )
+            order.save(
+                update_fields=["needs_attention", "attention_reason", "updated_at"]
+            )
+            logger.info("refund %s paid back", current.refund_id)
+
+
+def _refund_outstanding(order: Order) -> bool:
+    """Tell whether money of the order still waits to be paid back."""
+    in_progress = SwishRefund.objects.filter(
+        payment__order=order,
+        status__in=(RefundStatus.CREATING, RefundStatus.CREATED, RefundStatus.DEBITED),
+    ).exists()
+    return in_progress or bool(_money_to_return(order))

@@ -1,0 +1,143 @@
+import io
+import logging
+
+import segno
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ticketshop.api import StrictCharField, format_money, format_time, parse_body
+from ticketshop.orders.errors import InvalidSession
+from ticketshop.orders.models import OrderStatus
+from ticketshop.orders.selectors import (
+    effective_status,
+    get_order_by_token,
+    list_order_lines,
+)
+from ticketshop.orders.services import SESSION_ORDER_KEY
+
+from .errors import PaymentTokenDoesNotExist
+from .selectors import get_latest_payment, get_payment_by_token
+from .services import handle_callback, poll_if_due, start_payment
+
+logger = logging.getLogger(__name__)
+
+
+class StartPaymentView(APIView):
+    """Start a Swish payment for the session's reservation; answer its token."""
+
+    class InputSerializer(serializers.Serializer):
+        email_address = serializers.EmailField(max_length=254)
+
+        def to_internal_value(self, data):
+            # A JSON string only (EmailField would accept a number's str()).
+            StrictCharField().to_internal_value(data.get("email_address"))
+            return super().to_internal_value(data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OpenApiResponse(description="the PaymentRequestToken")},
+    )
+    def post(self, request):
+        body = parse_body(self.InputSerializer, request)
+        token = start_payment(session=request.session, email=body["email_address"])
+        return Response(token)
+
+
+class SessionPaymentStatusView(APIView):
+    """The state of the session's order, for the buyer's page to poll.
+
+    While a payment has been pending for a few seconds, Swish is asked too
+    (at most once per interval per order), so a lost callback never leaves
+    the buyer waiting.
+    """
+
+    @extend_schema(
+        responses=inline_serializer(
+            "SessionPaymentStatus",
+            {
+                "status": serializers.ChoiceField(choices=OrderStatus.choices),
+                "mail": serializers.CharField(allow_null=True),
+                "reference": serializers.CharField(allow_null=True),
+                "chapter_event": serializers.IntegerField(),
+                "expires_at": serializers.DateTimeField(),
+                "total_price": serializers.CharField(),
+                "tickets": serializers.ListField(child=serializers.DictField()),
+                "payment_pending": serializers.BooleanField(),
+                "payment_status": serializers.CharField(allow_null=True),
+                "payment_error": serializers.CharField(allow_null=True),
+                "external_ids": serializers.ListField(
+                    child=serializers.CharField(), required=False
+                ),
+            },
+        )
+    )
+    def get(self, request):
+        order = get_order_by_token(token=request.session.get(SESSION_ORDER_KEY))
+        if order is None:
+            raise InvalidSession()
+        now = timezone.now()
+        if poll_if_due(order=order, now=now):
+            order.refresh_from_db()
+        status = effective_status(order, now=now)
+        payment = get_latest_payment(order_id=order.pk)
+        body = {
+            "status": status,
+            "mail": order.email or None,
+            "reference": order.payment_reference or None,
+            "chapter_event": order.event_id,
+            "expires_at": format_time(order.expires_at),
+            "total_price": format_money(order.total_price),
+            "tickets": list_order_lines(order=order),
+            "payment_pending": order.payment_pending,
+            # The Swish request's own state and error code (TM01, DECLINED…),
+            # so the page can say why a payment failed.
+            "payment_status": payment.status if payment else None,
+            "payment_error": (payment.error_code or None) if payment else None,
+        }
+        if status == OrderStatus.PAID:
+            body["external_ids"] = list(
+                order.tickets.order_by("id").values_list("external_id", flat=True)
+            )
+        return Response(body)
+
+
+class GenerateQrView(APIView):
+    """A PNG QR code of a payment request token, for the Swish app to scan."""
+
+    @extend_schema(responses={(200, "image/png"): OpenApiResponse(description="PNG")})
+    def get(self, request, token: str):
+        if get_payment_by_token(token=token) is None:
+            raise PaymentTokenDoesNotExist()
+        buffer = io.BytesIO()
+        # Swish's commerce QR holds "D" + token (what Swish's own QR service
+        # encodes); rendered here, no outside service.
+        segno.make(f"D{token}", error="m").save(buffer, kind="png", scale=8, border=2)
+        response = HttpResponse(buffer.getvalue(), content_type="image/png")
+        response["Cache-Control"] = "private, max-age=600"
+        return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class SwishCallbackView(View):
+    """Swish's callback: names a payment request; its state is read from Swish.
+
+    Always 200 (an unknown or malformed callback is logged and ignored), so
+    Swish never retries forever.
+    """
+
+    def post(self, request):
+        try:
+            handle_callback(
+                body=request.body,
+                callback_identifier=request.headers.get("callbackIdentifier"),
+            )
+        except Exception:
+            logger.exception("Swish callback failed; polling will settle it")
+        return HttpResponse(status=200)

@@ -1,0 +1,165 @@
+"""Swish's paths, status codes, headers and error bodies, plus the payer page.
+
+Plain Django views rather than DRF: the answers must be Swish's, byte for
+byte (empty bodies, JSON error lists), not the shop's contract.
+"""
+
+import json
+import logging
+import time
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from . import services
+from .models import SimulatedPaymentRequest, SimulatedRefund
+from .services import ID_RE, SwishRefusal
+
+logger = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json;charset=UTF-8"
+
+
+def _json(data, status: int = 200) -> HttpResponse:
+    return HttpResponse(json.dumps(data), status=status, content_type=JSON_TYPE)
+
+
+def _refusal(exc: SwishRefusal) -> HttpResponse:
+    if exc.errors is None:
+        return HttpResponse(status=exc.status)
+    return _json(exc.errors, status=exc.status)
+
+
+def _body(request):
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _location(request, name: str, object_id: str) -> str:
+    return request.build_absolute_uri(
+        reverse(f"swish_simulator:{name}", args=[object_id])
+    )
+
+
+@csrf_exempt
+@require_http_methods(["PUT"])
+def create_payment_request(request, request_id: str):
+    """PUT /api/v2/paymentrequests/<id>: 201 with Location and the token."""
+    if not ID_RE.match(request_id):
+        return HttpResponse(status=400)
+    if request.content_type != "application/json":
+        return HttpResponse(status=415)
+    body = _body(request)
+    if body is None:
+        return HttpResponse(status=400)
+    failure = settings.SWISH_SIMULATOR_FAIL_CREATE
+    if failure == "500":
+        logger.info("simulator switch: create %s answers 500", request_id)
+        return HttpResponse(status=500)
+    if failure == "timeout":
+        time.sleep(settings.SWISH_SIMULATOR_HANG_SECONDS)
+        return HttpResponse(status=504)
+    try:
+        payment = services.create_payment_request(request_id=request_id, body=body)
+    except SwishRefusal as exc:
+        return _refusal(exc)
+    if failure == "timeout-after-create":
+        time.sleep(settings.SWISH_SIMULATOR_HANG_SECONDS)
+    response = HttpResponse(status=201)
+    response["Location"] = _location(request, "payment_request", payment.pk)
+    if payment.token:
+        response["PaymentRequestToken"] = payment.token
+    return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "PATCH"])
+def payment_request(request, request_id: str):
+    """GET or cancel (PATCH) /api/v1/paymentrequests/<id>."""
+    if request.method == "PATCH":
+        if request.content_type != "application/json-patch+json":
+            return HttpResponse(status=415)
+        try:
+            payment = services.cancel_payment_request(
+                request_id=request_id, body=_body(request)
+            )
+        except SwishRefusal as exc:
+            return _refusal(exc)
+        return _json(payment.to_swish())
+    payment = services.advance_payment(request_id=request_id)
+    if payment is None:
+        return HttpResponse(status=404)
+    return _json(payment.to_swish())
+
+
+@csrf_exempt
+@require_http_methods(["PUT"])
+def create_refund(request, refund_id: str):
+    """PUT /api/v2/refunds/<id>: 201 with Location."""
+    if not ID_RE.match(refund_id):
+        return HttpResponse(status=400)
+    if request.content_type != "application/json":
+        return HttpResponse(status=415)
+    body = _body(request)
+    if body is None:
+        return HttpResponse(status=400)
+    try:
+        refund = services.create_refund(refund_id=refund_id, body=body)
+    except SwishRefusal as exc:
+        return _refusal(exc)
+    response = HttpResponse(status=201)
+    response["Location"] = _location(request, "refund", refund.pk)
+    return response
+
+
+@require_http_methods(["GET"])
+def refund(request, refund_id: str):
+    """GET /api/v1/refunds/<id>."""
+    found = services.advance_refund(refund_id=refund_id)
+    if found is None:
+        return HttpResponse(status=404)
+    return _json(found.to_swish())
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def pay(request, token: str):
+    """The payer's side: the amount and message, Approve or Decline.
+
+    Not CSRF-protected: it stands in for the Swish app and moves no money.
+    """
+    payment = SimulatedPaymentRequest.objects.filter(token=token).first()
+    if payment is None:
+        raise Http404("no such payment request")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action not in ("approve", "decline"):
+            return HttpResponse("action must be approve or decline", status=400)
+        services.pay(token=token, approve=action == "approve")
+        return redirect(request.path, permanent=False)
+    payment = services.advance_payment(request_id=payment.pk)
+    return render(request, "swish_simulator/pay.html", {"payment": payment})
+
+
+@require_http_methods(["GET"])
+def index(request):
+    """Recent simulated payment requests and refunds, and the switches."""
+    return render(
+        request,
+        "swish_simulator/index.html",
+        {
+            "payments": SimulatedPaymentRequest.objects.all()[:50],
+            "refunds": SimulatedRefund.objects.all()[:20],
+            "switches": {
+                name: getattr(settings, name)
+                for name in dir(settings)
+                if name.startswith("SWISH_SIMULATOR_")
+            },
+        },
+    )

@@ -1,0 +1,103 @@
+"""Fixtures for payment tests over real HTTP: one live server hosts the shop
+and the Swish simulator, and the shop's Swish client talks to it by HTTP."""
+
+import time
+
+import pytest
+import requests
+
+from tests.factories import event_with_types
+from ticketshop.swish_simulator.background import scheduler
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Return predicate()'s first truthy value, or fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {predicate}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def swish(live_server, settings):
+    """Point the shop's Swish client and callbacks at the live server's
+    simulator, with test timings; drain the simulator's background work after."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.SWISH_ENVIRONMENT = "simulator"
+    settings.SWISH_API_URL = ""
+    settings.SWISH_CALLBACK_URL = ""
+    settings.SWISH_HTTP_TIMEOUT_SECONDS = 5.0
+    settings.SWISH_POLL_AFTER_SECONDS = 0.0
+    settings.SWISH_POLL_INTERVAL_SECONDS = 0.0
+    settings.SWISH_SIMULATOR_AUTOPAY_SECONDS = None
+    settings.SWISH_SIMULATOR_TIMEOUT_SECONDS = 600.0
+    settings.SWISH_SIMULATOR_ERROR_DELAY_SECONDS = 0.0
+    settings.SWISH_SIMULATOR_REFUND_STEP_SECONDS = 0.0
+    settings.SWISH_SIMULATOR_DROP_CALLBACKS = False
+    settings.SWISH_SIMULATOR_DOUBLE_CALLBACKS = False
+    settings.SWISH_SIMULATOR_FAIL_CREATE = ""
+    settings.SWISH_SIMULATOR_HANG_SECONDS = 2.0
+    yield live_server
+    scheduler.clear()
+    assert scheduler.wait_idle(timeout=20)
+
+
+class Buyer:
+    """A buyer's browser: a cookie jar speaking to the live server."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url
+        self.http = requests.Session()
+
+    def reserve(self, event, ticket_type, count: int = 1) -> requests.Response:
+        return self.http.post(
+            f"{self.base}/reserve_ticket/",
+            json={
+                "chapter_event": event.id,
+                "tickets": [{"ticket_type": ticket_type.id, "count": count}],
+            },
+            timeout=30,
+        )
+
+    def start_payment(self, email: str = "buyer@example.com") -> requests.Response:
+        return self.http.post(
+            f"{self.base}/start_payment/", json={"email_address": email}, timeout=30
+        )
+
+    def status(self) -> dict:
+        response = self.http.get(f"{self.base}/session_payment_status/", timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def pay(self, token: str, action: str = "approve") -> requests.Response:
+        """Act as the payer in the (simulated) Swish app."""
+        return requests.post(
+            f"{self.base}/swish-simulator/pay/{token}/",
+            data={"action": action},
+            timeout=30,
+        )
+
+    def reserved_and_started(self, event, ticket_type, count: int = 1) -> str:
+        assert self.reserve(event, ticket_type, count).status_code == 201
+        response = self.start_payment()
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def buyer(swish):
+    buyer = Buyer(swish.url)
+    yield buyer
+    # A kept-alive connection keeps a server thread, and its database
+    # session, alive (PostgreSQL then cannot drop the test database).
+    buyer.http.close()
+
+
+@pytest.fixture
+def event_and_type(db):
+    event, (standard, _) = event_with_types(seats=10, prices=("150", "99"))
+    return event, standard
