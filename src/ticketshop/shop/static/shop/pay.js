@@ -30,6 +30,30 @@ document.addEventListener("DOMContentLoaded", () => {
     focus($("fail-title"));
   }
 
+  /* Why a payment failed, from the Swish request's own state when known
+     (the extra payment_status and payment_error keys of the status call). */
+  function failureReason(order) {
+    const nothing = gettext("Nothing was charged, and the seats went back on sale.");
+    const code = order.payment_error;
+    let why;
+    if (order.payment_status === "DECLINED" || code === "RF07") {
+      why = gettext("The payment was declined in Swish.");
+    } else if (order.payment_status === "CANCELLED" || code === "BANKIDCL") {
+      why = gettext("The payment was cancelled.");
+    } else if (code === "TM01") {
+      why = gettext("The payment was not approved in time, so Swish stopped it.");
+    } else if (code === "DS24") {
+      return gettext("Swish got no answer from your bank. If money was drawn from your account, contact the organiser with your e-mail address.");
+    } else if (order.payment_status === "ERROR") {
+      why = interpolate(gettext("Swish could not carry out the payment (code %(code)s)."), { code: code || "?" }, true);
+    } else if (order.mail) {
+      why = gettext("The payment was declined, cancelled or timed out in Swish, or the reservation ran out.");
+    } else {
+      why = gettext("The reservation ran out before a payment was started.");
+    }
+    return `${why} ${nothing}`;
+  }
+
   /* Show the page for the order's final state; true when polling may stop. */
   function settle(result) {
     if (result.status === 400) {
@@ -45,12 +69,7 @@ document.addEventListener("DOMContentLoaded", () => {
         window.location.replace(config.urls.confirmation);
         return true;
       case "FAILED_EXPIRED_RESERVATION":
-        fail(
-          gettext("The payment did not go through"),
-          order.mail
-            ? gettext("The payment was declined, cancelled or timed out in Swish, or the reservation ran out. Nothing was charged, and the seats went back on sale.")
-            : gettext("The reservation ran out before a payment was started. Nothing was charged, and the seats went back on sale."),
-        );
+        fail(gettext("The payment did not go through"), failureReason(order));
         return true;
       case "FAILED_ADMIN":
         fail(gettext("The order was cancelled"), gettext("The organiser cancelled this order. If you paid, the money is returned to you."));
