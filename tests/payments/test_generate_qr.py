@@ -1,0 +1,26 @@
+"""GET /generate_qr/<token>: a PNG made here, 404 for a token of no order."""
+
+import io
+
+import pytest
+import segno
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_qr_of_a_payment_token_is_a_png_of_that_token(buyer, event_and_type):
+    event, standard = event_and_type
+    token = buyer.reserved_and_started(event, standard)
+
+    for path in (f"/generate_qr/{token}", f"/generate_qr/{token}/"):
+        response = buyer.http.get(f"{buyer.base}{path}", timeout=10)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "image/png"
+        expected = io.BytesIO()
+        segno.make(f"D{token}", error="m").save(expected, kind="png", scale=8, border=2)
+        assert response.content == expected.getvalue()
+
+
+def test_qr_of_an_unknown_token_is_404(client):
+    response = client.get("/generate_qr/0123456789abcdef0123456789abcdef")
+    assert response.status_code == 404
