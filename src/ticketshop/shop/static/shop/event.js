@@ -106,7 +106,7 @@ document.addEventListener("DOMContentLoaded", () => {
         step: "1",
         inputmode: "numeric",
         value: String(state.counts[type.id]),
-        "aria-describedby": `${id}-hint`,
+        "aria-describedby": `${id}-hint lines-error`,
       });
       const fewer = el("button", { type: "button", className: "step", "aria-label": fmt(gettext("One fewer %(title)s"), { title: type.title }), text: "−" });
       const more = el("button", { type: "button", className: "step", "aria-label": fmt(gettext("One more %(title)s"), { title: type.title }), text: "+" });
@@ -195,7 +195,10 @@ document.addEventListener("DOMContentLoaded", () => {
     } else {
       fieldError("email-error", "", email);
     }
-    if (email2.value.trim().toLowerCase() !== first.toLowerCase() || !email2.value.trim()) {
+    if (!email2.value.trim()) {
+      fieldError("email2-error", gettext("Type the e-mail address again."), email2);
+      invalid.push(email2);
+    } else if (email2.value.trim().toLowerCase() !== first.toLowerCase()) {
       fieldError("email2-error", gettext("The two e-mail addresses are not the same."), email2);
       invalid.push(email2);
     } else {
