@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from ticketshop.delivery.content import vat_included
 from ticketshop.delivery.emails import build_ticket_email
+from ticketshop.delivery.models import TicketDelivery
 
-from .conftest import mark_paid, reserve
+from .conftest import mark_paid, reserve, run_worker
 
 
 def bodies(message):
@@ -87,3 +88,13 @@ def test_buyer_text_in_the_email_is_escaped_in_html():
     assert "Rock &amp; &lt;b&gt;Roll&lt;/b&gt;" in bodies(message)[1]
     assert "Rock & <b>Roll</b>" in message.body
     assert message.subject == "Dina biljetter till Rock & <b>Roll</b>"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_sends_in_the_language_kept_on_the_delivery(mailoutbox):
+    order = mark_paid(reserve(counts=(1, 0)))
+    TicketDelivery.objects.filter(order=order).update(language="en")
+
+    run_worker()
+
+    assert mailoutbox[0].subject == "Your tickets for Fysikalen 2026"

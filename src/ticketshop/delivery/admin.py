@@ -6,6 +6,8 @@
 - ``order_admin_list_filters``: paid orders whose e-mail is not sent yet.
 """
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import formats, timezone
@@ -40,6 +42,13 @@ class TicketDeliveryInline(admin.StackedInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "language":
+            return forms.ChoiceField(
+                choices=settings.LANGUAGES, label=db_field.verbose_name
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.display(description=_("ticket e-mail"))
