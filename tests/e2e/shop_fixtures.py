@@ -1,6 +1,7 @@
 """Browser fixtures of the shop's end-to-end tests (Playwright + Debian's Chromium).
 
-Import the fixtures into a test module with
+Built on conftest.py's ``e2e_browser`` (one headless Debian Chromium per
+module). Import the fixtures into a test module with
 ``from tests.e2e.shop_fixtures import *  # noqa: F403``.
 Each test runs once as a phone (390x844, touch, a phone's user agent) and
 once as a desktop (1280x800) and saves a screenshot of each step under
@@ -13,16 +14,6 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PHONE_USER_AGENT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -47,26 +38,6 @@ shop_e2e = [
 ]
 
 
-@pytest.fixture(scope="module")
-def shop_browser(django_db_setup):
-    """Headless Chromium for one test module.
-
-    Playwright's sync API keeps an event loop in this thread while it runs,
-    and Django refuses ORM calls in a thread with an event loop. The test
-    database is therefore set up first, the ORM is allowed for this module
-    only, and Playwright is gone before other modules' tests run.
-    """
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            yield browser
-            browser.close()
-
-
 @pytest.fixture(params=list(DEVICES))
 def device(request):
     return request.param
@@ -85,9 +56,9 @@ def shop_server(live_server, settings):
 
 
 @pytest.fixture
-def shop_page(shop_browser, shop_server, device):
+def shop_page(e2e_browser, shop_server, device):
     """A fresh browser page (own cookies) on the live server, in Swedish."""
-    context = shop_browser.new_context(
+    context = e2e_browser.new_context(
         base_url=shop_server.url,
         locale="sv-SE",
         timezone_id="Europe/Stockholm",
