@@ -101,3 +101,9 @@ def buyer(swish):
 def event_and_type(db):
     event, (standard, _) = event_with_types(seats=10, prices=("150", "99"))
     return event, standard
+
+
+@pytest.fixture
+def swish_live(swish):
+    """The simulator alone, for client tests (same set-up as ``swish``)."""
+    return swish

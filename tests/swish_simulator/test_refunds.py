@@ -1,0 +1,93 @@
+"""Refunds: v2 PUT, v1 GET, CREATED -> DEBITED -> PAID, RF02/RF08/RF09."""
+
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+API = "/swish-simulator/swish-cpcapi/api"
+
+
+def new_id():
+    return uuid.uuid4().hex.upper()
+
+
+@pytest.fixture
+def paid(client, sim_settings):
+    sim_settings.SWISH_SIMULATOR_AUTOPAY_SECONDS = 0
+    request_id = new_id()
+    client.put(
+        f"{API}/v2/paymentrequests/{request_id}",
+        {
+            "callbackUrl": "https://example.org/cb",
+            "payeeAlias": "1234679304",
+            "amount": "300.00",
+            "currency": "SEK",
+        },
+        content_type="application/json",
+    )
+    return client.get(f"{API}/v1/paymentrequests/{request_id}").json()
+
+
+def refund(client, paid, refund_id=None, **changes):
+    data = {
+        "originalPaymentReference": paid["paymentReference"],
+        "callbackUrl": "https://example.org/cb",
+        "payerAlias": paid["payeeAlias"],
+        "payeeAlias": paid["payerAlias"],
+        "amount": "100.00",
+        "currency": "SEK",
+        "message": "Refund",
+    }
+    data.update(changes)
+    return client.put(
+        f"{API}/v2/refunds/{refund_id or new_id()}",
+        data,
+        content_type="application/json",
+    )
+
+
+def test_refund_is_created_then_debited_then_paid(client, paid):
+    refund_id = new_id()
+    response = refund(client, paid, refund_id)
+
+    assert response.status_code == 201
+    assert response["Location"].endswith(f"{API}/v1/refunds/{refund_id}")
+    obj = client.get(f"{API}/v1/refunds/{refund_id}").json()
+    assert obj["status"] == "PAID"
+    assert obj["originalPaymentReference"] == paid["paymentReference"]
+    assert obj["amount"] == 100.0
+
+
+def test_refund_of_unknown_payment_is_rf02(client, paid):
+    response = refund(client, paid, originalPaymentReference="0" * 32)
+    assert response.json()[0]["errorCode"] == "RF02"
+
+
+def test_refund_beyond_what_is_left_is_rf08_with_the_rest(client, paid):
+    assert refund(client, paid, amount="250.00").status_code == 201
+    response = refund(client, paid, amount="60.00")
+    assert response.status_code == 422
+    assert response.json() == [
+        {
+            "errorCode": "RF08",
+            "errorMessage": response.json()[0]["errorMessage"],
+            "additionalInformation": "50.00",
+        }
+    ]
+
+
+def test_reused_refund_id_is_rf09_and_unknown_refund_404(client, paid):
+    refund_id = new_id()
+    refund(client, paid, refund_id)
+    assert refund(client, paid, refund_id).json()[0]["errorCode"] == "RF09"
+    assert client.get(f"{API}/v1/refunds/{new_id()}").status_code == 404
+
+
+def test_refund_async_error_trigger_ends_in_error(client, paid):
+    refund_id = new_id()
+    refund(client, paid, refund_id, message="BANKIDCL")
+    obj = client.get(f"{API}/v1/refunds/{refund_id}").json()
+    assert obj["status"] == "ERROR"
+    assert obj["errorCode"] == "BANKIDCL"
