@@ -218,8 +218,9 @@ document.addEventListener("DOMContentLoaded", () => {
     return true;
   }
 
-  function showFormError(message, moveFocus = true) {
+  function showFormError(message, moveFocus = true, isError = true) {
     const node = $("form-error");
+    node.className = isError ? "notice error" : "notice";
     node.textContent = message;
     show(node, Boolean(message));
     if (message && moveFocus) focus(node);
@@ -266,7 +267,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const result = await api(config.api.reserve, { method: "POST", body });
       if (errorCode(result) === "Busy" && attempt < BUSY_ATTEMPTS) {
         const wait = Math.min(10, Number(result.headers.get("Retry-After")) || 2);
-        showFormError(fmt(gettext("Many people are buying tickets right now. Trying again in %(n)s s…"), { n: wait }), false);
+        showFormError(fmt(gettext("Many people are buying tickets right now. Trying again in %(n)s s…"), { n: wait }), false, false);
         await sleep(wait * 1000);
         continue;
       }
