@@ -310,8 +310,13 @@ document.addEventListener("DOMContentLoaded", () => {
 
   async function fetchStatus() {
     const result = await api(config.api.status);
+    // The Date header has whole seconds: trust it only to correct a clock
+    // that is clearly wrong, not to shift a right one by a fraction.
     const serverDate = Date.parse(result.headers.get("Date") || "");
-    if (!Number.isNaN(serverDate)) state.clockOffset = serverDate - Date.now();
+    if (!Number.isNaN(serverDate)) {
+      const offset = serverDate - Date.now();
+      state.clockOffset = Math.abs(offset) > 2000 ? offset : 0;
+    }
     return result;
   }
 
