@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .errors import IncorrectPassword
-from .models import ScannerAccount
-from .selectors import get_scanner_event_ids, list_active_scanner_accounts
+from .selectors import ActiveScannerAccount, list_active_scanner_accounts
 
 # settings.py digests SCANNER_PASSWORD with this same salt at start-up.
 ENV_PASSWORD_SALT = "ticketshop.scanning.env-password"  # noqa: S105 (a salt)
@@ -80,7 +80,7 @@ class VerifiedCredentials:
 verified_credentials = VerifiedCredentials()
 
 
-def credential_digest(account: ScannerAccount, password: str) -> str:
+def credential_digest(account: ActiveScannerAccount, password: str) -> str:
     """Digest that changes whenever the account's password or any field does."""
     stamp = account.updated_at.isoformat() if account.updated_at else ""
     return keyed_digest(
@@ -108,7 +108,7 @@ def authenticate_scanner(*, password: str, monotonic: float | None = None) -> Sc
         if verified_credentials.contains(digest, now=now):
             return _scanner(account)
     for account, digest in digests:
-        if account.check_password(password):
+        if check_password(password, account.password):
             verified_credentials.remember(
                 digest, ttl=settings.SCANNER_CREDENTIAL_CACHE_SECONDS, now=now
             )
@@ -116,10 +116,9 @@ def authenticate_scanner(*, password: str, monotonic: float | None = None) -> Sc
     raise IncorrectPassword()
 
 
-def _scanner(account: ScannerAccount) -> Scanner:
-    event_ids = get_scanner_event_ids(account_id=account.pk)
+def _scanner(account: ActiveScannerAccount) -> Scanner:
     return Scanner(
         account_id=account.pk,
         name=account.name,
-        event_ids=frozenset(event_ids) if event_ids else None,
+        event_ids=account.event_ids or None,
     )

@@ -4,8 +4,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ticketshop.orders.models import Order, OrderStatus, Ticket
@@ -47,11 +46,9 @@ def validate_ticket(
 ) -> ScanOutcome:
     """Check a ticket and, if asked and the order is paid, add one use.
 
-    The use is one UPDATE … SET times_used = times_used + 1; the count before
-    it is read back inside the same transaction, while the row is still
-    locked by that UPDATE (PostgreSQL) or the database's write lock is held
-    (SQLite, BEGIN IMMEDIATE), so concurrent scans of one ticket each get a
-    different count. Raises TicketDoesNotExist for an unknown id; every
+    The use is one UPDATE … SET times_used = times_used + 1 … RETURNING (see
+    _add_use), so concurrent scans of one ticket each get a different
+    count. Raises TicketDoesNotExist for an unknown id; every
     outcome, that one included, is logged.
     """
     now = now or timezone.now()
@@ -78,23 +75,23 @@ def validate_ticket(
         )
     elif use_ticket and ticket.order.status == OrderStatus.PAID:
         with transaction.atomic(durable=True):
-            # The order's status is part of the UPDATE, so a refund that
-            # commits after the read above still stops the use.
-            used = Ticket.objects.filter(
-                pk=ticket.pk, order__status=OrderStatus.PAID
-            ).update(times_used=F("times_used") + 1)
-            current = Ticket.objects.values_list("times_used", flat=True).get(
-                pk=ticket.pk
-            )
-            if used:
+            before = _add_use(ticket_id=ticket.pk, order_id=ticket.order_id)
+            if before is not None:
                 outcome = ScanOutcome(
-                    ticket, current - 1, OrderStatus.PAID, ScanResult.ADMITTED
+                    ticket, before, OrderStatus.PAID, ScanResult.ADMITTED
                 )
             else:
-                status = effective_status(
-                    Order.objects.get(pk=ticket.order_id), now=now
+                # The order stopped being paid since the read above.
+                order = Order.objects.get(pk=ticket.order_id)
+                current = Ticket.objects.values_list("times_used", flat=True).get(
+                    pk=ticket.pk
                 )
-                outcome = ScanOutcome(ticket, current, status, ScanResult.NOT_PAID)
+                outcome = ScanOutcome(
+                    ticket,
+                    current,
+                    effective_status(order, now=now),
+                    ScanResult.NOT_PAID,
+                )
             _save_log(log, outcome)
         return outcome
     elif status == OrderStatus.PAID:
@@ -103,6 +100,31 @@ def validate_ticket(
         outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.NOT_PAID)
     _save_log(log, outcome)
     return outcome
+
+
+def _add_use(*, ticket_id: int, order_id: int) -> int | None:
+    """Add one use if the order is paid; return the count before it, or None.
+
+    The F("times_used") + 1 update written out, because Django's ORM cannot
+    return the updated value: the database increments the row it has locked
+    and RETURNING hands back the new count, so concurrent scans of one
+    ticket each get a count of their own, on PostgreSQL (row lock) and
+    SQLite (one writer at a time) alike. The order's status is part of the
+    statement, so a refund that commits first stops the use.
+    """
+    qn = connection.ops.quote_name
+    # Only quoted names from the models go into the text; values are params.
+    sql = (
+        f"UPDATE {qn(Ticket._meta.db_table)}"  # noqa: S608
+        f" SET {qn('times_used')} = {qn('times_used')} + 1"
+        f" WHERE {qn('id')} = %s AND EXISTS (SELECT 1 FROM"
+        f" {qn(Order._meta.db_table)} WHERE {qn('id')} = %s AND {qn('status')} = %s)"
+        f" RETURNING {qn('times_used')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ticket_id, order_id, OrderStatus.PAID])
+        row = cursor.fetchone()
+    return None if row is None else row[0] - 1
 
 
 def _save_log(log: ScanLog, outcome: ScanOutcome) -> None:
