@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+"""Rush benchmark: many distinct buyers reserving seats of one event at once.
+
+Starts its own gunicorn (2 workers) on a fresh database, creates one event of
+capacity C (plus other events, so that the listing shows --list-events in
+all), drives N concurrent buyers with wrk and bench/rush.lua (no cookie is
+sent, so every request is a new buyer), then checks in the database that no
+seat was oversold, and finally measures GET /get_chapterevents/.
+
+    .venv/bin/python bench/rush.py --database sqlite --concurrency 20
+    .venv/bin/python bench/rush.py --database postgres --concurrency 200 \
+        --capacity 500 --duration 5
+
+Needs `wrk` (Debian: apt-get install -y wrk). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+LUA = Path(__file__).resolve().parent / "rush.lua"
+DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_ADMIN_URL,
+        help="PostgreSQL server to use (postgres only); the bench creates and "
+        "drops its own database there, named --db-name",
+    )
+    parser.add_argument("--db-name", default="bench_rush")
+    parser.add_argument("--concurrency", type=int, default=20, help="buyers at once")
+    parser.add_argument(
+        "--capacity", type=int, default=1_000_000, help="seats of the event"
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per phase")
+    parser.add_argument(
+        "--student-limit",
+        type=int,
+        default=None,
+        help="give the event's student type a limit of its own (one more "
+        "count under the lock); default: no limit",
+    )
+    parser.add_argument("--list-events", type=int, default=50)
+    parser.add_argument("--list-concurrency", type=int, default=20)
+    parser.add_argument("--skip-list", action="store_true")
+    parser.add_argument("--port", type=int, default=8300)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument(
+        "--var-dir",
+        default=os.environ.get(
+            "TICKETSHOP_VAR_DIR", str(Path(tempfile.gettempdir()) / "bench-rush")
+        ),
+        help="parent of the bench's temporary directory",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep database and logs")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser.parse_args(argv)
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def pg_connect(url: str):
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname=parts.path.lstrip("/") or "postgres",
+        autocommit=True,
+    )
+
+
+def create_pg_database(admin_url: str, name: str) -> None:
+    with pg_connect(admin_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_pg_database(admin_url: str, name: str) -> None:
+    with pg_connect(admin_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT / "src"))
+    import django
+
+    django.setup()
+
+
+def create_events(args, workdir: Path) -> dict:
+    """Migrate and import the rush event plus the other listed events."""
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    student = "student"
+    if args.student_limit is not None:
+        student = {"key": "student", "limit": args.student_limit}
+    events = [
+        {
+            "title": "Rush",
+            "description": "The event everybody wants to see.",
+            "location": "Nymble",
+            "event_at": "+30d 19:00",
+            "sales_stop_at": "+30d 18:00",
+            "seats": args.capacity,
+            "max_tickets_per_payment": 8,
+            "reservation_minutes": 15,
+            "swish_message": "Rush",
+            "ticket_types": ["standard", student, "crew"],
+        }
+    ]
+    for n in range(1, args.list_events):
+        events.append(
+            {
+                "title": f"Event {n}",
+                "description": "Another evening. " * 10,
+                "location": "Nymble",
+                "event_at": f"+{30 + n}d 19:00",
+                "sales_stop_at": f"+{30 + n}d 18:00",
+                "seats": 500,
+                "swish_message": f"Event {n}",
+                # Every other event limits its student tickets, so the listing
+                # also pays for the per-type counts.
+                "ticket_types": (
+                    ["standard", {"key": "student", "limit": 100}]
+                    if n % 2
+                    else ["standard", "student"]
+                ),
+            }
+        )
+    data = {
+        "ticket_types": [
+            {"key": "standard", "title": "Standardbiljett", "price": "199"},
+            {"key": "student", "title": "Studentbiljett", "price": "99.50"},
+            {"key": "crew", "title": "Crew", "price": "0", "visible": False},
+        ],
+        "events": events,
+    }
+    path = workdir / "events.json"
+    path.write_text(json.dumps(data))
+    out = workdir / "import.out"
+    with out.open("w") as handle:
+        call_command("import_events", str(path), stdout=handle)
+    created = json.loads(out.read_text())
+    from django.db import connection, connections
+
+    if connection.vendor == "postgresql":
+        # Statistics for the planner, as autovacuum gathers them within a
+        # minute of an import in an operating shop.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    connections.close_all()
+    return {
+        "event_id": created["events"][0],
+        "ticket_type_ids": [
+            created["ticket_types"]["standard"],
+            created["ticket_types"]["student"],
+        ],
+    }
+
+
+def start_server(args, env: dict[str, str], workdir: Path) -> subprocess.Popen:
+    cmd = [
+        str(BIN / "gunicorn"),
+        "ticketshop.wsgi",
+        f"--bind=127.0.0.1:{args.port}",
+        f"--workers={args.workers}",
+        f"--worker-class={args.worker_class}",
+        f"--threads={args.threads}",
+        "--backlog=2048",
+        "--graceful-timeout=5",
+        # Others on this machine run gunicorn too: no shared control socket.
+        "--no-control-socket",
+    ]
+    log = (workdir / "gunicorn.log").open("w")
+    server = subprocess.Popen(
+        cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{args.port}/get_chapterevents/"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited; see {workdir / 'gunicorn.log'}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def run_wrk(
+    args, *, mode: str, concurrency: int, duration: int, workdir: Path, ids: dict
+) -> dict:
+    result = workdir / f"wrk-{mode}.json"
+    result.unlink(missing_ok=True)
+    path = "/reserve_ticket/" if mode == "reserve" else "/get_chapterevents/"
+    env = {
+        **os.environ,
+        "RUSH_MODE": mode,
+        "RUSH_EVENT": str(ids["event_id"]),
+        "RUSH_TICKET_TYPES": ",".join(map(str, ids["ticket_type_ids"])),
+        "RUSH_RESULT": str(result),
+    }
+    cmd = [
+        "wrk",
+        f"--threads={min(args.wrk_threads, concurrency)}",
+        f"--connections={concurrency}",
+        f"--duration={duration}s",
+        "--timeout=10s",
+        f"--script={LUA}",
+        f"http://127.0.0.1:{args.port}{path}",
+    ]
+    completed = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if completed.returncode != 0 or not result.exists():
+        raise SystemExit(f"wrk failed:\n{completed.stdout}\n{completed.stderr}")
+    data = json.loads(result.read_text())
+    data["seconds"] = data["duration_us"] / 1e6
+    return data
+
+
+def check_database(ids: dict, capacity: int) -> dict:
+    """Count in the database: every ticket of the rush event, and live ones."""
+    from django.db import connections
+    from django.utils import timezone
+
+    from ticketshop.orders.models import Order, Ticket
+    from ticketshop.orders.selectors import count_live_tickets
+
+    event_id = ids["event_id"]
+    now = timezone.now()
+    tickets = Ticket.objects.filter(event_id=event_id).count()
+    live = count_live_tickets(event_ids=[event_id], now=now).get(event_id, 0)
+    orders = Order.objects.filter(event_id=event_id).count()
+    all_tickets = Ticket.objects.count()
+    connections.close_all()
+    return {
+        "tickets": tickets,
+        "live_tickets": live,
+        "orders": orders,
+        "tickets_in_db": all_tickets,
+        # No order is ever released in this bench (every buyer is new and
+        # nothing expires within 15 minutes), so every ticket must fit.
+        "oversold": max(0, tickets - capacity, live - capacity),
+    }
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def fmt_ms(us: float) -> str:
+    return f"{us / 1000:.1f} ms"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install -y wrk")
+    Path(args.var_dir).mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="rush-", dir=args.var_dir))
+    env = {
+        "TICKETSHOP_VAR_DIR": str(workdir),
+        "DJANGO_SETTINGS_MODULE": "ticketshop.settings",
+        "DJANGO_ENV": "demo",
+    }
+    if args.database == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    else:
+        create_pg_database(args.database_url, args.db_name)
+        env["DATABASE_URL"] = with_database(args.database_url, args.db_name)
+
+    report: dict = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "database": args.database,
+        "concurrency": args.concurrency,
+        "capacity": args.capacity,
+        "duration_s": args.duration,
+        "student_limit": args.student_limit,
+        "list_events": args.list_events,
+        "gunicorn": (
+            f"--workers {args.workers} --worker-class {args.worker_class}"
+            f" --threads {args.threads}"
+        ),
+        "cpus": os.cpu_count(),
+        "load_before": loadavg(),
+    }
+    server = None
+    try:
+        setup_django(env)
+        ids = create_events(args, workdir)
+        server = start_server(args, env, workdir)
+        # Warm both workers up (imports, URL resolver, DB connections) without
+        # taking any seat.
+        run_wrk(args, mode="list", concurrency=4, duration=1, workdir=workdir, ids=ids)
+        rush = run_wrk(
+            args,
+            mode="reserve",
+            concurrency=args.concurrency,
+            duration=args.duration,
+            workdir=workdir,
+            ids=ids,
+        )
+        report["reserve"] = rush
+        report["reservations_per_s"] = rush["created"] / rush["seconds"]
+        report["requests_per_s"] = rush["requests"] / rush["seconds"]
+        report["db"] = check_database(ids, args.capacity)
+        if not args.skip_list:
+            listing = run_wrk(
+                args,
+                mode="list",
+                concurrency=args.list_concurrency,
+                duration=args.duration,
+                workdir=workdir,
+                ids=ids,
+            )
+            report["list"] = listing
+            report["list_per_s"] = listing["ok_200"] / listing["seconds"]
+    finally:
+        if server is not None:
+            stop_server(server)
+        report["load_after"] = loadavg()
+        if args.database == "postgres" and not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            drop_pg_database(args.database_url, args.db_name)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            report["workdir"] = str(workdir)
+
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    ok = report["db"]["oversold"] == 0 and report["reserve"]["other"] == 0
+    return 0 if ok else 1
+
+
+def print_report(r: dict) -> None:
+    rush, db = r["reserve"], r["db"]
+    print(f"rush bench {r['date']}  database={r['database']}  cpus={r['cpus']}")
+    print(f"gunicorn {r['gunicorn']}")
+    limit = f", student limit {r['student_limit']}" if r["student_limit"] else ""
+    print(
+        f"{r['concurrency']} concurrent buyers, capacity {r['capacity']}{limit},"
+        f" {rush['seconds']:.1f} s"
+    )
+    print(f"  reservations/s   {r['reservations_per_s']:.0f}")
+    print(f"  requests/s       {r['requests_per_s']:.0f}")
+    print(
+        f"  latency          p50 {fmt_ms(rush['p50_us'])}  p90"
+        f" {fmt_ms(rush['p90_us'])}  p99 {fmt_ms(rush['p99_us'])}"
+        f"  max {fmt_ms(rush['max_us'])}"
+    )
+    print(
+        f"  status           201: {rush['created']}  403 OutOfTickets:"
+        f" {rush['out_of_tickets']}  403 other: {rush['other_403']}"
+        f"  503 Busy: {rush['busy']}  other: {rush['other']}"
+    )
+    errors = {
+        k: rush[k]
+        for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
+        if rush[k]
+    }
+    if errors:
+        print(f"  socket errors    {errors}")
+    print(
+        f"  database         {db['tickets']} tickets in {db['orders']} orders"
+        f" ({db['live_tickets']} live) for {r['capacity']} seats"
+    )
+    print(f"  oversold         {db['oversold']}")
+    if "list" in r:
+        listing = r["list"]
+        print(
+            f"GET /get_chapterevents/ with {r.get('list_events', 50)} events,"
+            f" {listing['ok_200']} answers in {listing['seconds']:.1f} s"
+            f" ({db['tickets_in_db']} tickets in the database)"
+        )
+        print(f"  requests/s       {r['list_per_s']:.0f}")
+        not_ok = listing["requests"] - listing["ok_200"]
+        print(
+            f"  latency          p50 {fmt_ms(listing['p50_us'])}  p99"
+            f" {fmt_ms(listing['p99_us'])}  non-200: {not_ok}"
+        )
+    print(f"load average before {r['load_before']}, after {r['load_after']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
