@@ -140,6 +140,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Seconds to wait for the event's seat lock before answering 503 "Busy".
 SEAT_LOCK_TIMEOUT_SECONDS = env.float("SEAT_LOCK_TIMEOUT_SECONDS", default=3.0)
 BUSY_RETRY_AFTER_SECONDS = env.int("BUSY_RETRY_AFTER_SECONDS", default=2)
+# Each worker process renders GET /get_chapterevents/ at most this often, so
+# tickets_left may be this many seconds old (0: count on every request). See
+# orders.selectors.cached_chapterevents and bench/README.md ("rush").
+CHAPTEREVENTS_CACHE_SECONDS = env.float("CHAPTEREVENTS_CACHE_SECONDS", default=1.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {

@@ -1,12 +1,17 @@
 """Reads that carry a rule, above all the one definition of a live ticket."""
 
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Prefetch, Q
+from django.db.models.signals import post_delete, post_save
 
-from ticketshop.events.models import ChapterEvent, TicketOffer
+from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType
 
 from .models import Order, OrderStatus, Ticket
 
@@ -28,31 +33,41 @@ def live_order_q(*, now: datetime, prefix: str = "") -> Q:
 
 
 def count_live_tickets(*, event_ids: Iterable[int], now: datetime) -> dict[int, int]:
-    """Return {event id: live tickets} in one query."""
+    """Return {event id: live tickets} in one query.
+
+    Reached through the event's orders (a ticket's event is its order's
+    event: they are written together in ``_create_order``). The database then
+    walks the order index of the event and each order's tickets by their
+    foreign key, a plan that stays fast on tables without statistics yet
+    (PostgreSQL had chosen an O(tickets x orders) nested loop there).
+    """
     rows = (
-        Ticket.objects.filter(event_id__in=list(event_ids))
+        Ticket.objects.filter(order__event_id__in=list(event_ids))
         .filter(live_order_q(now=now, prefix="order__"))
-        .values("event_id")
+        .values("order__event_id")
         .annotate(n=Count("id"))
         .order_by()
     )
-    return {row["event_id"]: row["n"] for row in rows}
+    return {row["order__event_id"]: row["n"] for row in rows}
 
 
 def count_live_tickets_by_type(
     *, event_ids: Iterable[int], now: datetime, ticket_type_ids: Iterable[int] | None
 ) -> dict[tuple[int, int], int]:
-    """Return {(event id, ticket type id): live tickets} in one query."""
-    tickets = Ticket.objects.filter(event_id__in=list(event_ids))
+    """Return {(event id, ticket type id): live tickets} in one query.
+
+    Through the orders, like ``count_live_tickets``.
+    """
+    tickets = Ticket.objects.filter(order__event_id__in=list(event_ids))
     if ticket_type_ids is not None:
         tickets = tickets.filter(ticket_type_id__in=list(ticket_type_ids))
     rows = (
         tickets.filter(live_order_q(now=now, prefix="order__"))
-        .values("event_id", "ticket_type_id")
+        .values("order__event_id", "ticket_type_id")
         .annotate(n=Count("id"))
         .order_by()
     )
-    return {(row["event_id"], row["ticket_type_id"]): row["n"] for row in rows}
+    return {(row["order__event_id"], row["ticket_type_id"]): row["n"] for row in rows}
 
 
 def effective_status(order: Order, *, now: datetime) -> str:
@@ -126,6 +141,85 @@ def list_chapterevents(*, now: datetime) -> dict:
         "events": rows,
         "ticket_types": [ticket_types[key] for key in sorted(ticket_types)],
     }
+
+
+# How soon after a write in this process its cached listing is counted again.
+LISTING_GRACE_AFTER_WRITE = 0.1
+
+
+class _ListingCache:
+    """The rendered event listing, kept for a moment by each process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entry: tuple[bytes, float, float] | None = None  # body, started, until
+        self.last_write = 0.0
+        self.last_change = 0.0
+
+    def fresh(self, entry: tuple[bytes, float, float] | None, now: float) -> bool:
+        if entry is None:
+            return False
+        _, started, until = entry
+        return (
+            now < until
+            and started > self.last_change
+            and (started > self.last_write or now < started + LISTING_GRACE_AFTER_WRITE)
+        )
+
+
+_listing_cache = _ListingCache()
+
+
+def cached_chapterevents(build: Callable[[], bytes]) -> bytes:
+    """Return the rendered listing, counted at most once per process and
+    ``CHAPTEREVENTS_CACHE_SECONDS`` (default 1 s; 0 turns the cache off).
+
+    So ``tickets_left`` is never older than that: each worker process counts
+    again once its copy is that old (timed from the start of the counting).
+    A reservation or an order saved in this process makes its copy expire
+    within 0.1 s of when it was counted; an event, offer or ticket type saved
+    or deleted in this process drops it at once. Inside a transaction the
+    listing is neither served from nor stored in the cache, as it could show
+    or hide that transaction's uncommitted writes.
+    """
+    seconds = getattr(settings, "CHAPTEREVENTS_CACHE_SECONDS", 1.0)
+    if seconds <= 0 or connection.in_atomic_block:
+        return build()
+    cache = _listing_cache
+    entry = cache.entry
+    if cache.fresh(entry, time.monotonic()):
+        return entry[0]
+    # One thread of the process counts; the others wait for its result.
+    with cache.lock:
+        entry = cache.entry
+        if cache.fresh(entry, time.monotonic()):
+            return entry[0]
+        started = time.monotonic()
+        body = build()
+        cache.entry = (body, started, started + seconds)
+        return body
+
+
+def listing_written(**kwargs) -> None:
+    """Note a write that changes seats left (a reservation, an order saved)."""
+    _listing_cache.last_write = time.monotonic()
+
+
+def listing_changed(**kwargs) -> None:
+    """Note a write that changes which events or types are listed."""
+    _listing_cache.last_change = time.monotonic()
+
+
+for _model, _receiver in (
+    (ChapterEvent, listing_changed),
+    (TicketOffer, listing_changed),
+    (TicketType, listing_changed),
+    (Order, listing_written),
+):
+    for _signal in (post_save, post_delete):
+        _signal.connect(
+            _receiver, sender=_model, dispatch_uid=f"listing-{_model.__name__}"
+        )
 
 
 def get_order_by_token(*, token: str | None) -> Order | None:

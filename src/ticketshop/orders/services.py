@@ -24,6 +24,7 @@ from .selectors import (
     count_live_tickets,
     count_live_tickets_by_type,
     get_order_by_token,
+    listing_written,
 )
 from .signals import pending_order_superseded
 
@@ -92,6 +93,8 @@ def reserve_tickets(
         previous_id=previous.pk if previous else None,
         now=now,
     )
+    # Committed: this process's cached listing must show the seats taken.
+    listing_written()
     session[SESSION_ORDER_KEY] = order.token
     session.set_expiry(event.reservation_duration + SESSION_GRACE)
     logger.info(
@@ -103,16 +106,27 @@ def reserve_tickets(
 def _check_request(
     *, event_id: int, counts: dict[int, int], now: datetime
 ) -> tuple[ChapterEvent, dict[int, TicketOffer]]:
-    """Check what needs no lock: the event, its ticket types and the maximum."""
-    event = ChapterEvent.objects.filter(pk=event_id, sales_stop_at__gt=now).first()
-    if event is None:
-        raise EventDoesNotExist()
+    """Check what needs no lock: the event, its ticket types and the maximum.
+
+    One query when all is well: the requested offers with their event and
+    ticket type. Only when none is found does a second query tell a missing
+    event from a missing ticket type.
+    """
     offers = {
         offer.ticket_type_id: offer
         for offer in TicketOffer.objects.filter(
-            event=event, ticket_type_id__in=list(counts), ticket_type__visible=True
-        ).select_related("ticket_type")
+            event_id=event_id,
+            event__sales_stop_at__gt=now,
+            ticket_type_id__in=list(counts),
+            ticket_type__visible=True,
+        ).select_related("event", "ticket_type")
     }
+    if offers:
+        event = next(iter(offers.values())).event
+    else:
+        event = ChapterEvent.objects.filter(pk=event_id, sales_stop_at__gt=now).first()
+    if event is None:
+        raise EventDoesNotExist()
     if set(counts) - set(offers):
         raise TicketTypeDoesNotExist()
     if event.sales_start_at is not None and event.sales_start_at > now:

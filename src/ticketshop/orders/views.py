@@ -1,6 +1,8 @@
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,7 +14,7 @@ from ticketshop.api import (
     parse_body,
 )
 
-from .selectors import list_chapterevents
+from .selectors import cached_chapterevents, list_chapterevents
 from .services import TicketLine, reserve_tickets
 
 
@@ -29,8 +31,14 @@ class GetChapterEventsView(APIView):
         )
     )
     def get(self, request):
+        # Rendered once per process and second at most (see the selector).
+        body = cached_chapterevents(self.render_listing)
+        return HttpResponse(body, content_type="application/json")
+
+    @staticmethod
+    def render_listing() -> bytes:
         listing = list_chapterevents(now=timezone.now())
-        return Response(
+        return JSONRenderer().render(
             {
                 "chapter_events": [
                     {
