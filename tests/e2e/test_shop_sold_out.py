@@ -65,3 +65,21 @@ def test_out_of_tickets_answer_says_how_many_are_left(shop_page, snap):
         page.get_by_role("heading", name="Dina biljetter är reserverade")
     ).to_be_visible()
     snap(page, "reserved-what-was-left")
+
+
+def test_buyers_own_hold_does_not_make_the_event_sold_out_to_them(shop_page, snap):
+    page = shop_page
+    event, _ = make_event(title="Vårbalen", seats=2)
+    page.goto(f"/events/{event.id}/")
+    fill_order(page, {"Standardbiljett": 2})
+    page.get_by_role("button", name="Reservera biljetter").click()
+    expect(page.get_by_role("timer")).to_be_visible()
+
+    # Back on the page later: the two held seats are this buyer's to change.
+    page.reload()
+    expect(page.get_by_role("heading", name="Vårbalen")).to_be_visible()
+    expect(page.locator("#event-availability")).to_have_text("Få kvar: 2 biljetter")
+    fill_order(page, {"Standardbiljett": 1})
+    page.get_by_role("button", name="Reservera biljetter").click()
+    expect(page.locator("#hold-lines")).to_have_text("1 × Standardbiljett")
+    snap(page, "changed-own-hold")

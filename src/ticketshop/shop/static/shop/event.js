@@ -18,6 +18,7 @@ document.addEventListener("DOMContentLoaded", () => {
     expiresAt: 0,
     clockOffset: 0,
     timer: null,
+    order: null,
     lastSync: 0,
     announcedMinute: false,
   };
@@ -48,6 +49,9 @@ document.addEventListener("DOMContentLoaded", () => {
     state.types = event.ticket_types.map((id) => typesById[id]).filter(Boolean);
     state.limits = event.ticket_type_limits || {};
     status.replaceChildren();
+    const order = await api(config.api.status);
+    state.order = order.status === 200 ? order.data : null;
+    if (state.order) addOwnHold(state.order);
     return true;
   }
 
@@ -342,6 +346,8 @@ document.addEventListener("DOMContentLoaded", () => {
     show($("pay-error"), false);
     show($("order-form"), false);
     show($("expired"), false);
+    // What is left no longer concerns a buyer who holds seats.
+    show($("event-availability"), false);
     show($("hold"), true);
     focus($("hold-title"));
     tick();
@@ -447,6 +453,7 @@ document.addEventListener("DOMContentLoaded", () => {
     show($("hold"), false);
     show($("expired"), false);
     show($("order-form"), true);
+    show($("event-availability"), Boolean($("event-availability").textContent));
     showFormError("");
     focus($("event-title"));
   }
@@ -460,15 +467,30 @@ document.addEventListener("DOMContentLoaded", () => {
 
   $("order-form").addEventListener("submit", onSubmit);
   $("pay-button").addEventListener("click", pay);
+  // The counts shown are from before the hold, which is right: reserving again
+  // releases the buyer's own hold first.
   $("change-button").addEventListener("click", backToForm);
   $("restart-button").addEventListener("click", restart);
+
+  /* Seats this session already holds for the event are free to it: a new
+     reservation releases the old hold first. */
+  function addOwnHold(order) {
+    if (order.status !== "RESERVED" || order.payment_pending) return;
+    if (order.chapter_event !== eventId) return;
+    let own = 0;
+    for (const line of order.tickets) {
+      own += line.count;
+      const key = String(line.ticket_type);
+      if (state.limits[key] !== undefined) state.limits[key] += line.count;
+    }
+    state.event.tickets_left += own;
+  }
 
   (async () => {
     if (!(await loadEvent())) return;
     renderEvent();
     // A payment already running for this session: send the buyer back to it.
-    const status = await api(config.api.status);
-    if (status.status === 200 && status.data.status === "RESERVED" && status.data.payment_pending) {
+    if (state.order && state.order.status === "RESERVED" && state.order.payment_pending) {
       $("event-status").replaceChildren(
         el("p", { className: "notice" }, [
           gettext("A Swish payment of yours is in progress. "),
