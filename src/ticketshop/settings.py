@@ -257,6 +257,9 @@ SCANNER_THROTTLE_LIMIT = env.int("SCANNER_THROTTLE_LIMIT", default=10)
 SCANNER_THROTTLE_WINDOW_SECONDS = env.int(
     "SCANNER_THROTTLE_WINDOW_SECONDS", default=60
 )
+# Reverse proxies in front of the app that append to X-Forwarded-For; 0:
+# the throttle counts REMOTE_ADDR and never trusts that header.
+SCANNER_PROXY_COUNT = env.int("SCANNER_PROXY_COUNT", default=0)
 
 # The demo writes each e-mail as a file under var/mail/ (filemail:// takes an
 # absolute path after three slashes: filemail:////srv/shop/mail).

@@ -95,3 +95,45 @@ def test_right_passwords_are_never_counted(scan):
     for _ in range(15):
         assert scan(ticket.external_id, use_ticket=False).status_code == 200
     assert cache.get("scanning:wrong-password:start:127.0.0.1") is None
+
+
+def test_forwarded_for_is_ignored_without_proxies(scan, settings):
+    settings.SCANNER_PROXY_COUNT = 0
+    ticket = paid_ticket()
+    for i in range(10):
+        scan(
+            ticket.external_id,
+            password="guess",
+            REMOTE_ADDR="192.0.2.60",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{i}",
+        )
+
+    # Inventing a new X-Forwarded-For each time does not escape the count.
+    response = scan(
+        ticket.external_id, REMOTE_ADDR="192.0.2.60", HTTP_X_FORWARDED_FOR="10.9.9.9"
+    )
+    assert response.status_code == 429
+
+
+def test_behind_one_proxy_the_address_it_saw_is_counted(scan, settings):
+    settings.SCANNER_PROXY_COUNT = 1
+    ticket = paid_ticket()
+    for i in range(10):
+        scan(
+            ticket.external_id,
+            password="guess",
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{i}, 198.51.100.20",
+        )
+
+    blocked = scan(
+        ticket.external_id,
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.1, 198.51.100.20",
+    )
+    other_door = scan(
+        ticket.external_id,
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.21",
+    )
+    assert (blocked.status_code, other_door.status_code) == (429, 200)

@@ -28,9 +28,15 @@ from .throttle import check_not_throttled, record_wrong_password
 def client_address(request) -> str:
     """Return the address the throttle counts against.
 
-    REMOTE_ADDR as the app server sees it; behind a reverse proxy, the proxy
-    must pass the client's address on (gunicorn's --forwarded-allow-ips).
+    REMOTE_ADDR, or behind SCANNER_PROXY_COUNT reverse proxies the address
+    the outermost of them saw: that many entries from the right of
+    X-Forwarded-For (entries further left are the client's to invent).
     """
+    proxies = settings.SCANNER_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",")]
+        return hops[-min(proxies, len(hops))] or "unknown"
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
