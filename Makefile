@@ -21,6 +21,7 @@ setup: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 	$(MANAGE) seed_demo
+	$(MANAGE) reconcile_payments --schedule
 	@$(MAKE) --no-print-directory qr-library
 
 # The scanner page's QR reader for browsers without BarcodeDetector: fetched
