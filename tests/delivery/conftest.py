@@ -77,61 +77,78 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def free_port() -> int:
-    """Return a port of this helper's range that nothing listens on."""
+def reserve_port() -> socket.socket:
+    """Bind (not listen on) a port of this helper's range, and keep it.
+
+    While bound, no other test process can take the port, and connecting to
+    it is refused: exactly an SMTP server that is down.
+    """
     for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue
+        return sock
     raise RuntimeError("no free port in 8400-8499")
 
 
-class SmtpServer:
-    """A real SMTP server on 127.0.0.1 that can be started and stopped."""
+class _BoundController(Controller):
+    """An aiosmtpd controller that serves on an already bound socket."""
 
-    def __init__(self, port: int):
-        self.port = port
+    def __init__(self, handler, sock: socket.socket):
+        self.sock = sock
+        super().__init__(handler, hostname="127.0.0.1", port=sock.getsockname()[1])
+
+    def _create_server(self):
+        return self.loop.create_server(
+            self._factory_invoker, sock=self.sock, ssl=self.ssl_context
+        )
+
+
+class SmtpServer:
+    """A real SMTP server on 127.0.0.1, down until started."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.port = sock.getsockname()[1]
         self.inbox = Inbox()
         self.controller: Controller | None = None
 
     def start(self, handler=None) -> None:
         """Listen; ``handler`` wraps the inbox to change how the server answers."""
-        self.controller = Controller(
-            handler or self.inbox, hostname="127.0.0.1", port=self.port
-        )
+        self.controller = _BoundController(handler or self.inbox, self.sock)
         self.controller.start()
 
     def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+        self.sock.close()
 
 
 @pytest.fixture
-def smtp_settings(settings):
-    """Point Django's SMTP backend at a port of the range; return the port."""
-    port = free_port()
+def stopped_smtp_server(settings):
+    """An SMTP server that the shop's mail goes to, not yet listening."""
+    server = SmtpServer(reserve_port())
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
+    settings.EMAIL_PORT = server.port
     settings.EMAIL_HOST_USER = ""
     settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_USE_TLS = False
     settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
-    return port
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def smtp_server(smtp_settings):
+def smtp_server(stopped_smtp_server):
     """A running SMTP server that the shop's mail goes to."""
-    server = SmtpServer(smtp_settings)
-    server.start()
-    yield server
-    server.stop()
+    stopped_smtp_server.start()
+    return stopped_smtp_server
 
 
 def png_parts(message: EmailMessage, *, disposition: str) -> list:

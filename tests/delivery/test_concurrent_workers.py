@@ -9,7 +9,7 @@ from django.db import connection
 from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
 from ticketshop.delivery.services import send_tickets
 
-from .conftest import SmtpServer, mark_paid, reserve
+from .conftest import mark_paid, reserve
 
 
 class HeldInbox:
@@ -27,8 +27,10 @@ class HeldInbox:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_second_worker_does_not_send_while_the_first_is_sending(smtp_settings):
-    server = SmtpServer(smtp_settings)
+def test_second_worker_does_not_send_while_the_first_is_sending(
+    stopped_smtp_server,
+):
+    server = stopped_smtp_server
     held = HeldInbox(server.inbox)
     order = mark_paid(reserve(counts=(1, 0)))
     outcomes = {}

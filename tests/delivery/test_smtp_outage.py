@@ -9,7 +9,7 @@ from django_tasks_db.models import DBTaskResult
 from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
 from ticketshop.orders.models import OrderStatus
 
-from .conftest import SmtpServer, mark_paid, reserve, run_worker
+from .conftest import mark_paid, reserve, run_worker
 
 
 def ready_retries():
@@ -19,9 +19,11 @@ def ready_retries():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_mail_arrives_after_retry_once_smtp_server_is_back(smtp_settings, settings):
+def test_mail_arrives_after_retry_once_smtp_server_is_back(
+    stopped_smtp_server, settings
+):
     settings.DELIVERY_RETRY_BASE_SECONDS = 60
-    server = SmtpServer(smtp_settings)  # not started: connections are refused
+    server = stopped_smtp_server  # connections are refused
     order = mark_paid(reserve(counts=(1, 1)))
 
     before = timezone.now()
@@ -44,12 +46,9 @@ def test_mail_arrives_after_retry_once_smtp_server_is_back(smtp_settings, settin
     assert delivery.attempts == 1
 
     server.start()
-    try:
-        # Let the backoff pass without sleeping.
-        ready_retries().update(run_after=timezone.now())
-        run_worker()
-    finally:
-        server.stop()
+    # Let the backoff pass without sleeping.
+    ready_retries().update(run_after=timezone.now())
+    run_worker()
 
     assert len(server.inbox.messages) == 1
     assert server.inbox.messages[0][1] == ["kund@example.org"]
@@ -63,7 +62,9 @@ def test_mail_arrives_after_retry_once_smtp_server_is_back(smtp_settings, settin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_retries_wait_longer_each_time_and_stop_at_the_limit(smtp_settings, settings):
+def test_retries_wait_longer_each_time_and_stop_at_the_limit(
+    stopped_smtp_server, settings
+):
     settings.DELIVERY_RETRY_BASE_SECONDS = 60
     settings.DELIVERY_RETRY_MAX_SECONDS = 100
     settings.DELIVERY_MAX_ATTEMPTS = 3

@@ -12,7 +12,7 @@ from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.swish_simulator.background import scheduler
 from ticketshop.swish_simulator.models import SimulatedPaymentRequest
 
-from .conftest import SmtpServer, decode_qr, pdf_page_count, png_parts, run_worker
+from .conftest import decode_qr, pdf_page_count, png_parts, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,9 +72,9 @@ def test_swish_payment_with_repeated_callback_delivers_tickets_once(
 
 def test_swish_payment_while_smtp_is_down_delivers_once_the_server_is_back(
     buyer,  # noqa: F811
-    smtp_settings,
+    stopped_smtp_server,
 ):
-    server = SmtpServer(smtp_settings)  # down while the order is paid
+    server = stopped_smtp_server  # down while the order is paid
 
     order = buy_and_pay(buyer, email="kund@example.org")
     run_worker()
@@ -86,12 +86,9 @@ def test_swish_payment_while_smtp_is_down_delivers_once_the_server_is_back(
     assert delivery.attempts == 1
 
     server.start()
-    try:
-        # Let the retry's backoff pass without sleeping.
-        DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
-        run_worker()
-    finally:
-        server.stop()
+    # Let the retry's backoff pass without sleeping.
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    run_worker()
 
     assert [m[1] for m in server.inbox.messages] == [["kund@example.org"]]
     delivery.refresh_from_db()

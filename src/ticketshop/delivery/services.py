@@ -80,9 +80,14 @@ def schedule_ticket_delivery(
         if delivery.sent_at is not None:
             logger.info("tickets of order %s already sent", order.reference)
             return delivery
+        if delivery.status in (DeliveryStatus.GAVE_UP, DeliveryStatus.NOT_PAID):
+            # Paid again after giving up (e.g. settled by hand): start over.
+            delivery.attempts = 0
         delivery.status = DeliveryStatus.PENDING
         delivery.next_attempt_at = now
-        delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
+        delivery.save(
+            update_fields=["status", "attempts", "next_attempt_at", "updated_at"]
+        )
     _enqueue(order_id=order.pk)
     return delivery
 
