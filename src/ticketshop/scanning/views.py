@@ -1,3 +1,4 @@
+import ipaddress
 import time
 from pathlib import Path
 
@@ -40,6 +41,13 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
+def _ip_or_none(address: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
 class ValidateTicketView(APIView):
     """Check a ticket at the door and, with use_ticket, record one use."""
 
@@ -78,7 +86,7 @@ class ValidateTicketView(APIView):
             scanner=scanner,
             external_id=body["external_id"],
             use_ticket=body["use_ticket"],
-            client_address=client if client != "unknown" else None,
+            client_address=_ip_or_none(client),
             now=timezone.now(),
         )
         ticket = outcome.ticket
