@@ -37,7 +37,7 @@ def test_email_holds_event_receipt_organiser_and_support(settings):
     assert message.reply_to == ["biljetter@f.kth.se"]
     for body in bodies(message):
         assert "Välkommen till Fysikalen!" in body
-        assert "5 december 2026" in body
+        assert "lördag 5 december 2026" in body
         assert "19:00" in body
         assert "18:15" in body  # doors open 45 minutes before
         assert "Nymble" in body

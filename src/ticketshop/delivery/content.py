@@ -77,6 +77,12 @@ def _date(value: datetime) -> str:
     return formats.date_format(timezone.localtime(value), "DATE_FORMAT")
 
 
+def _weekday_date(value: datetime) -> str:
+    """Return e.g. "lördag 5 december 2026": buyers plan by the weekday."""
+    local = timezone.localtime(value)
+    return f"{formats.date_format(local, 'l')} {_date(local)}"
+
+
 def _time(value: datetime) -> str:
     return formats.time_format(timezone.localtime(value), "TIME_FORMAT")
 
@@ -136,10 +142,10 @@ def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
     return TicketEmailContent(
         language=language,
         event_title=event.title,
-        event_date=_date(event.event_at),
+        event_date=_weekday_date(event.event_at),
         event_time=_time(event.event_at),
         event_when=_("%(date)s at %(time)s")
-        % {"date": _date(event.event_at), "time": _time(event.event_at)},
+        % {"date": _weekday_date(event.event_at), "time": _time(event.event_at)},
         doors_open=_time(event.doors_open_at),
         event_location=event.location,
         event_description=event.description,
