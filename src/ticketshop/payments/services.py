@@ -136,6 +136,7 @@ def start_payment(*, session, email: str, now: datetime | None = None) -> str:
             _prepare_start, order=order, email=email, renew=renew, now=now
         )
     except _RenewalNeeded:
+        renew = True
         plan = run_locked(_prepare_start, order=order, email=email, renew=True, now=now)
     if renew:
         session.set_expiry(order.event.reservation_duration + SESSION_GRACE)
@@ -330,6 +331,10 @@ def _recover_existing(
         )
     # The old one is no longer the latest: its end cannot fail the order.
     cancel_payment(payment=payment, now=now)
+    if Order.objects.get(pk=payment.order_id).status == OrderStatus.PAID:
+        # The lost request had been paid (RP07 on the cancel): done.
+        _record_rejected(payment_id=replacement.pk, codes=["UNUSED"], now=now)
+        raise AlreadyPaidPayment()
     return _send_create(payment_id=replacement.pk, now=now, may_replace=False)
 
 
