@@ -257,9 +257,7 @@ SCANNER_CREDENTIAL_CACHE_SECONDS = env.int(
 )
 # Wrong scanner passwords per client address before 429, and the window.
 SCANNER_THROTTLE_LIMIT = env.int("SCANNER_THROTTLE_LIMIT", default=10)
-SCANNER_THROTTLE_WINDOW_SECONDS = env.int(
-    "SCANNER_THROTTLE_WINDOW_SECONDS", default=60
-)
+SCANNER_THROTTLE_WINDOW_SECONDS = env.int("SCANNER_THROTTLE_WINDOW_SECONDS", default=60)
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0:
 # the throttle counts REMOTE_ADDR and never trusts that header.
 SCANNER_PROXY_COUNT = env.int("SCANNER_PROXY_COUNT", default=0)
