@@ -4,7 +4,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection
@@ -32,23 +32,76 @@ def live_order_q(*, now: datetime, prefix: str = "") -> Q:
     )
 
 
-def count_live_tickets(*, event_ids: Iterable[int], now: datetime) -> dict[int, int]:
-    """Return {event id: live tickets} in one query.
+def _live_tickets_per_event(event_ids: list[int], now: datetime):
+    """Live tickets per event, reached through the event's orders.
 
-    Reached through the event's orders (a ticket's event is its order's
-    event: they are written together in ``_create_order``). The database then
-    walks the order index of the event and each order's tickets by their
-    foreign key, a plan that stays fast on tables without statistics yet
-    (PostgreSQL had chosen an O(tickets x orders) nested loop there).
+    A ticket's event is its order's event (they are written together in
+    ``_create_order``). The database then walks the order index of the event
+    and each order's tickets by their foreign key, a plan that stays fast on
+    tables without statistics yet (PostgreSQL had chosen an O(tickets x
+    orders) nested loop there).
     """
-    rows = (
-        Ticket.objects.filter(order__event_id__in=list(event_ids))
+    return (
+        Ticket.objects.filter(order__event_id__in=event_ids)
         .filter(live_order_q(now=now, prefix="order__"))
         .values("order__event_id")
         .annotate(n=Count("id"))
+        .values_list("order__event_id", "n")
         .order_by()
     )
-    return {row["order__event_id"]: row["n"] for row in rows}
+
+
+# The count above, compiled by the ORM once per process, database and number
+# of events: building and compiling it took 0.76 of its 1.03 ms of CPU, under
+# the seat lock. Placeholder values mark where each argument goes.
+_PLACEHOLDER_ID = -(10**15)
+_PLACEHOLDER_NOW = datetime(2001, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+_compiled_counts: dict[tuple[str, int], tuple[str, list] | None] = {}
+
+
+def _compile_live_count(n_events: int) -> tuple[str, list] | None:
+    ids = [_PLACEHOLDER_ID - i for i in range(n_events)]
+    sql, params = _live_tickets_per_event(ids, _PLACEHOLDER_NOW).query.sql_with_params()
+    now_value = connection.ops.adapt_datetimefield_value(_PLACEHOLDER_NOW)
+    slots: list = []
+    for value in params:
+        if value in ids:
+            slots.append(("id", ids.index(value)))
+        elif value == now_value:
+            slots.append(("now", None))
+        else:
+            slots.append(("value", value))
+    placed = [index for kind, index in slots if kind == "id"]
+    if (
+        sorted(placed) != list(range(n_events))
+        or [kind for kind, _ in slots].count("now") != 1
+    ):
+        return None  # not a shape we can fill in: let the ORM run it each time
+    return sql, slots
+
+
+def count_live_tickets(*, event_ids: Iterable[int], now: datetime) -> dict[int, int]:
+    """Return {event id: live tickets} in one query (see _live_tickets_per_event)."""
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    key = (connection.alias, len(ids))
+    if key not in _compiled_counts:
+        if len(_compiled_counts) > 64:
+            _compiled_counts.clear()
+        _compiled_counts[key] = _compile_live_count(len(ids))
+    compiled = _compiled_counts[key]
+    if compiled is None:
+        return dict(_live_tickets_per_event(ids, now))
+    sql, slots = compiled
+    now_value = connection.ops.adapt_datetimefield_value(now)
+    params = [
+        ids[index] if kind == "id" else now_value if kind == "now" else index
+        for kind, index in slots
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
 
 
 def count_live_tickets_by_type(
