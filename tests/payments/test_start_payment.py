@@ -1,9 +1,11 @@
 """POST /start_payment/: every row of the contract, over real HTTP where
 Swish is involved."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+import requests
 from django.utils import timezone
 
 from tests.factories import event_with_types
@@ -237,3 +239,33 @@ def test_swish_refusal_answers_500_and_releases_nothing(buyer, event_and_type):
     assert order.status == OrderStatus.RESERVED and not order.payment_pending
     assert SwishPayment.objects.get().status == SwishStatus.REJECTED
     assert SwishPayment.objects.get().error_code == "ACMT07"
+
+
+def test_double_click_starts_one_request_and_answers_one_token(buyer, event_and_type):
+    event, standard = event_and_type
+    assert buyer.reserve(event, standard).status_code == 201
+    cookies = buyer.http.cookies.get_dict()
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def click():
+        barrier.wait()
+        answers.append(
+            requests.post(
+                f"{buyer.base}/start_payment/",
+                json={"email_address": "buyer@example.com"},
+                cookies=cookies,
+                timeout=30,
+            )
+        )
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json() == answers[1].json()
+    assert SimulatedPaymentRequest.objects.count() == 1
+    assert SwishPayment.objects.count() == 1

@@ -303,6 +303,7 @@ def _recover_existing(
 ) -> str:
     """RP09: the request exists already. Return its token if known; else
     (its token was lost with a failed answer) replace it with a new one."""
+    logger.info("payment request %s exists already (RP09)", payment.request_id)
     deadline = time.monotonic() + _TOKEN_WAIT_SECONDS
     while True:
         # A concurrent start of the same order may be just storing it.
