@@ -396,7 +396,11 @@ def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> None
     latest = get_latest_payment(order_id=order.pk)
     is_latest = latest is not None and latest.pk == payment.pk
     if payment.status == SwishStatus.PAID:
-        if order.status == OrderStatus.RESERVED:
+        # Only an order whose seats are still held may become PAID: a lapsed
+        # hold's seats may be sold already (no overselling, even here).
+        if order.status == OrderStatus.RESERVED and (
+            order.payment_pending or order.expires_at > now
+        ):
             order.status = OrderStatus.PAID
             order.paid_at = payment.date_paid or now
             order.payment_reference = payment.payment_reference
