@@ -83,3 +83,14 @@ def test_message_tm01_trigger_fails_like_mss(buyer, event_and_type):
 
     wait_for(_order_status(OrderStatus.FAILED_EXPIRED_RESERVATION))
     assert SwishPayment.objects.get().error_code == "TM01"
+
+
+def test_autopay_pays_without_the_payer_and_calls_back(buyer, event_and_type, settings):
+    settings.SWISH_SIMULATOR_AUTOPAY_SECONDS = 0.2
+    settings.SWISH_POLL_AFTER_SECONDS = 3600  # only the callback may settle it
+    event, standard = event_and_type
+    buyer.reserved_and_started(event, standard)
+
+    wait_for(_order_status(OrderStatus.PAID))
+    wait_for(lambda: SimulatedPaymentRequest.objects.get().callbacks_sent == 1)
+    assert SwishPayment.objects.get().checked_at is not None  # read on callback
