@@ -63,8 +63,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--skip-list", action="store_true")
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--threads", type=int, default=4)
+    # Sync workers measured best here: the work is CPU-bound on 2 cores, so
+    # threads only add GIL contention (see bench/README.md, "rush").
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument(
         "--var-dir",
@@ -222,6 +224,23 @@ def start_server(args, env: dict[str, str], workdir: Path) -> subprocess.Popen:
     raise SystemExit("gunicorn did not answer within 60 s")
 
 
+def worker_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time (user + system) used so far by the server's worker processes.
+
+    Less sensitive than wall-clock rates to other work on a shared machine.
+    """
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == server.pid:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def stop_server(server: subprocess.Popen) -> None:
     server.terminate()
     try:
@@ -335,6 +354,7 @@ def main(argv=None) -> int:
         # Warm both workers up (imports, URL resolver, DB connections) without
         # taking any seat.
         run_wrk(args, mode="list", concurrency=4, duration=1, workdir=workdir, ids=ids)
+        cpu = worker_cpu_seconds(server)
         rush = run_wrk(
             args,
             mode="reserve",
@@ -343,11 +363,12 @@ def main(argv=None) -> int:
             workdir=workdir,
             ids=ids,
         )
+        rush["worker_cpu_ms"] = (worker_cpu_seconds(server) - cpu) * 1000
         report["reserve"] = rush
         report["reservations_per_s"] = rush["created"] / rush["seconds"]
         report["requests_per_s"] = rush["requests"] / rush["seconds"]
-        report["db"] = check_database(ids, args.capacity)
         if not args.skip_list:
+            cpu = worker_cpu_seconds(server)
             listing = run_wrk(
                 args,
                 mode="list",
@@ -356,8 +377,14 @@ def main(argv=None) -> int:
                 workdir=workdir,
                 ids=ids,
             )
+            listing["worker_cpu_ms"] = (worker_cpu_seconds(server) - cpu) * 1000
             report["list"] = listing
             report["list_per_s"] = listing["ok_200"] / listing["seconds"]
+        # Counted once the server is stopped: wrk leaves requests in flight
+        # when its time is up, and the server still completes them.
+        stop_server(server)
+        server = None
+        report["db"] = check_database(ids, args.capacity)
     finally:
         if server is not None:
             stop_server(server)
@@ -392,6 +419,11 @@ def print_report(r: dict) -> None:
     print(f"  reservations/s   {r['reservations_per_s']:.0f}")
     print(f"  requests/s       {r['requests_per_s']:.0f}")
     print(
+        "  worker CPU/req   "
+        f"{rush['worker_cpu_ms'] / max(rush['requests'], 1):.2f} ms"
+        " (gunicorn workers only, not the database server)"
+    )
+    print(
         f"  latency          p50 {fmt_ms(rush['p50_us'])}  p90"
         f" {fmt_ms(rush['p90_us'])}  p99 {fmt_ms(rush['p99_us'])}"
         f"  max {fmt_ms(rush['max_us'])}"
@@ -421,6 +453,10 @@ def print_report(r: dict) -> None:
             f" ({db['tickets_in_db']} tickets in the database)"
         )
         print(f"  requests/s       {r['list_per_s']:.0f}")
+        print(
+            "  worker CPU/req   "
+            f"{listing['worker_cpu_ms'] / max(listing['requests'], 1):.2f} ms"
+        )
         not_ok = listing["requests"] - listing["ok_200"]
         print(
             f"  latency          p50 {fmt_ms(listing['p50_us'])}  p99"
