@@ -241,6 +241,29 @@ def worker_cpu_seconds(server: subprocess.Popen) -> float:
     return total
 
 
+def process_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends(args) -> list[int]:
+    """PostgreSQL backend pids serving the bench database (on this machine)."""
+    if args.database != "postgres":
+        return []
+    with pg_connect(args.database_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [args.db_name]
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def database_cpu_seconds(pids: list[int]) -> float:
+    return sum(process_cpu_seconds(pid) for pid in pids)
+
+
 def stop_server(server: subprocess.Popen) -> None:
     server.terminate()
     try:
@@ -355,6 +378,10 @@ def main(argv=None) -> int:
         # taking any seat.
         run_wrk(args, mode="list", concurrency=4, duration=1, workdir=workdir, ids=ids)
         cpu = worker_cpu_seconds(server)
+        # The workers keep their connections (CONN_MAX_AGE), so the backends
+        # that served the warm-up serve the rush.
+        backends = database_backends(args)
+        db_cpu = database_cpu_seconds(backends)
         rush = run_wrk(
             args,
             mode="reserve",
@@ -364,6 +391,8 @@ def main(argv=None) -> int:
             ids=ids,
         )
         rush["worker_cpu_ms"] = (worker_cpu_seconds(server) - cpu) * 1000
+        if backends:
+            rush["database_cpu_ms"] = (database_cpu_seconds(backends) - db_cpu) * 1000
         report["reserve"] = rush
         report["reservations_per_s"] = rush["created"] / rush["seconds"]
         report["requests_per_s"] = rush["requests"] / rush["seconds"]
@@ -421,8 +450,14 @@ def print_report(r: dict) -> None:
     print(
         "  worker CPU/req   "
         f"{rush['worker_cpu_ms'] / max(rush['requests'], 1):.2f} ms"
-        " (gunicorn workers only, not the database server)"
+        " (gunicorn workers)"
     )
+    if "database_cpu_ms" in rush:
+        print(
+            "  database CPU/req "
+            f"{rush['database_cpu_ms'] / max(rush['requests'], 1):.2f} ms"
+            " (PostgreSQL backends of the workers)"
+        )
     print(
         f"  latency          p50 {fmt_ms(rush['p50_us'])}  p90"
         f" {fmt_ms(rush['p90_us'])}  p99 {fmt_ms(rush['p99_us'])}"
