@@ -72,13 +72,32 @@ def _ticket_sql(vendor: str) -> str:
     )
 
 
-def get_ticket_for_scan(*, external_id: str) -> Ticket | None:
-    """Return the ticket with this id (any case), with its order, event and type.
+@dataclass(frozen=True)
+class ScannedOrder:
+    """What decides a scan about the order (what effective_status reads)."""
 
-    The related objects hold only what a scan needs: the order's status,
-    payment_pending and expires_at, the event's title and event_at, the
-    ticket type's title.
-    """
+    status: str
+    payment_pending: bool
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ScannedTicket:
+    """A ticket as a scan sees it, with its order, event and type."""
+
+    pk: int
+    external_id: str
+    times_used: int
+    event_id: int
+    order_id: int
+    order: ScannedOrder
+    event_title: str
+    event_at: datetime
+    ticket_type_title: str
+
+
+def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
+    """Return the ticket with this id (any case), or None."""
     key = normalise_external_id(external_id)
     if not key:
         return None
@@ -96,28 +115,23 @@ def get_ticket_for_scan(*, external_id: str) -> Ticket | None:
                 break
     if row is None:
         return None
-    (pk, ext_id, times_used, event_id, order_id, type_id) = row[:6]
+    (pk, ext_id, times_used, event_id, order_id, _type_id) = row[:6]
     (status, payment_pending, expires_at, event_title, event_at, type_title) = row[6:]
-    ticket = Ticket(
-        id=pk,
+    return ScannedTicket(
+        pk=pk,
         external_id=ext_id,
         times_used=times_used,
         event_id=event_id,
         order_id=order_id,
-        ticket_type_id=type_id,
+        order=ScannedOrder(
+            status=status,
+            payment_pending=bool(payment_pending),
+            expires_at=_db_datetime(expires_at),
+        ),
+        event_title=event_title,
+        event_at=_db_datetime(event_at),
+        ticket_type_title=type_title,
     )
-    ticket.order = Order(
-        id=order_id,
-        event_id=event_id,
-        status=status,
-        payment_pending=bool(payment_pending),
-        expires_at=_db_datetime(expires_at),
-    )
-    ticket.event = ChapterEvent(
-        id=event_id, title=event_title, event_at=_db_datetime(event_at)
-    )
-    ticket.ticket_type = TicketType(id=type_id, title=type_title)
-    return ticket
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ticketshop.orders.selectors import effective_status
 from .credentials import Scanner
 from .errors import TicketDoesNotExist
 from .models import ScanLog, ScanResult
-from .selectors import get_ticket_for_scan
+from .selectors import ScannedTicket, get_ticket_for_scan
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ _MAX_LOGGED_ID = ScanLog._meta.get_field("external_id").max_length
 
 @dataclass(frozen=True)
 class ScanOutcome:
-    ticket: Ticket
+    ticket: ScannedTicket
     # Uses recorded before this request.
     times_used: int
     # The order's status as a buyer sees it, or WRONG_EVENT.
@@ -71,8 +71,9 @@ def validate_ticket(
         with one_sqlite_writer():
             _insert_log(log)
         raise TicketDoesNotExist()
-    log.ticket = ticket
+    log.ticket_id = ticket.pk
     log.event_id = ticket.event_id
+    # The one rule of what a buyer's order reads as, given the fields it reads.
     status = effective_status(ticket.order, now=now)
 
     if not scanner.may_scan(ticket.event_id):

@@ -94,11 +94,11 @@ class ValidateTicketView(APIView):
             {
                 "external_id": ticket.external_id,
                 "times_used": outcome.times_used,
-                "chapter_event": ticket.event.title,
+                "chapter_event": ticket.event_title,
                 "status": outcome.status,
                 "admitted": outcome.admitted,
-                "ticket_type_title": ticket.ticket_type.title,
-                "event_at": format_time(ticket.event.event_at),
+                "ticket_type_title": ticket.ticket_type_title,
+                "event_at": format_time(ticket.event_at),
             }
         )
 
