@@ -81,32 +81,44 @@ def validate_ticket(
             ticket, ticket.times_used, WRONG_EVENT, ScanResult.WRONG_EVENT
         )
     elif use_ticket and ticket.order.status == OrderStatus.PAID:
-        with one_sqlite_writer(), transaction.atomic(durable=True):
-            before = _add_use(ticket_id=ticket.pk, order_id=ticket.order_id)
-            if before is not None:
-                outcome = ScanOutcome(
-                    ticket, before, OrderStatus.PAID, ScanResult.ADMITTED
-                )
-            else:
-                # The order stopped being paid since the read above.
-                order = Order.objects.get(pk=ticket.order_id)
-                current = Ticket.objects.values_list("times_used", flat=True).get(
-                    pk=ticket.pk
-                )
-                outcome = ScanOutcome(
-                    ticket,
-                    current,
-                    effective_status(order, now=now),
-                    ScanResult.NOT_PAID,
-                )
-            _save_log(log, outcome)
-        return outcome
+        return _use(ticket=ticket, log=log, now=now)
     elif status == OrderStatus.PAID:
         outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.VALID)
     else:
         outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.NOT_PAID)
     with one_sqlite_writer():
         _save_log(log, outcome)
+    return outcome
+
+
+def _use(*, ticket: ScannedTicket, log: ScanLog, now: datetime) -> ScanOutcome:
+    """Add one use of a paid order's ticket and log it, both or neither."""
+    if connection.vendor == "postgresql":
+        # One statement is its own transaction: no BEGIN and COMMIT to wait for.
+        before = _add_use_and_log(
+            log=log, ticket_id=ticket.pk, order_id=ticket.order_id
+        )
+        if before is not None:
+            return ScanOutcome(ticket, before, OrderStatus.PAID, ScanResult.ADMITTED)
+        with transaction.atomic(durable=True):
+            return _refuse_use(ticket=ticket, log=log, now=now)
+    with one_sqlite_writer(), transaction.atomic(durable=True):
+        before = _add_use(ticket_id=ticket.pk, order_id=ticket.order_id)
+        if before is None:
+            return _refuse_use(ticket=ticket, log=log, now=now)
+        outcome = ScanOutcome(ticket, before, OrderStatus.PAID, ScanResult.ADMITTED)
+        _save_log(log, outcome)
+        return outcome
+
+
+def _refuse_use(*, ticket: ScannedTicket, log: ScanLog, now: datetime) -> ScanOutcome:
+    """Log a use refused because the order stopped being paid since it was read."""
+    order = Order.objects.get(pk=ticket.order_id)
+    current = Ticket.objects.values_list("times_used", flat=True).get(pk=ticket.pk)
+    outcome = ScanOutcome(
+        ticket, current, effective_status(order, now=now), ScanResult.NOT_PAID
+    )
+    _save_log(log, outcome)
     return outcome
 
 
@@ -141,6 +153,19 @@ def one_sqlite_writer():
             fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+def _add_use_sql() -> str:
+    """UPDATE … SET times_used = times_used + 1 … RETURNING, for a paid order."""
+    qn = connection.ops.quote_name
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"UPDATE {qn(Ticket._meta.db_table)}"  # noqa: S608
+        f" SET {qn('times_used')} = {qn('times_used')} + 1"
+        f" WHERE {qn('id')} = %s AND EXISTS (SELECT 1 FROM"
+        f" {qn(Order._meta.db_table)} WHERE {qn('id')} = %s AND {qn('status')} = %s)"
+        f" RETURNING {qn('times_used')}"
+    )
+
+
 def _add_use(*, ticket_id: int, order_id: int) -> int | None:
     """Add one use if the order is paid; return the count before it, or None.
 
@@ -151,19 +176,40 @@ def _add_use(*, ticket_id: int, order_id: int) -> int | None:
     SQLite (one writer at a time) alike. The order's status is part of the
     statement, so a refund that commits first stops the use.
     """
-    qn = connection.ops.quote_name
-    # Only quoted names from the models go into the text; values are params.
-    sql = (
-        f"UPDATE {qn(Ticket._meta.db_table)}"  # noqa: S608
-        f" SET {qn('times_used')} = {qn('times_used')} + 1"
-        f" WHERE {qn('id')} = %s AND EXISTS (SELECT 1 FROM"
-        f" {qn(Order._meta.db_table)} WHERE {qn('id')} = %s AND {qn('status')} = %s)"
-        f" RETURNING {qn('times_used')}"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ticket_id, order_id, OrderStatus.PAID])
+        cursor.execute(_add_use_sql(), [ticket_id, order_id, OrderStatus.PAID])
         row = cursor.fetchone()
     return None if row is None else row[0] - 1
+
+
+def _add_use_and_log(*, log: ScanLog, ticket_id: int, order_id: int) -> int | None:
+    """PostgreSQL: _add_use and the log row of the admission in one statement.
+
+    The log row is inserted from the UPDATE's RETURNING (a data-modifying
+    WITH), so it exists exactly when the use does.
+    """
+    qn = connection.ops.quote_name
+    log.result = ScanResult.ADMITTED
+    values, params = [], []
+    for field in _LOG_FIELDS:
+        if field.name == "times_used_before":
+            values.append(f"used.{qn('times_used')} - 1")
+        else:
+            values.append(f"CAST(%s AS {field.cast_db_type(connection)})")
+            params.append(
+                field.get_db_prep_save(getattr(log, field.attname), connection)
+            )
+    columns = ", ".join(qn(f.column) for f in _LOG_FIELDS)
+    sql = (
+        f"WITH used AS ({_add_use_sql()})"  # noqa: S608
+        f" INSERT INTO {qn(ScanLog._meta.db_table)} ({columns})"
+        f" SELECT {', '.join(values)} FROM used"
+        f" RETURNING {qn('times_used_before')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ticket_id, order_id, OrderStatus.PAID, *params])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _save_log(log: ScanLog, outcome: ScanOutcome) -> None:
