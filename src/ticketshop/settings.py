@@ -132,14 +132,6 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{_test_suffix}.sqlite3")}
 else:
     _db["CONN_HEALTH_CHECKS"] = True
-    # Server-side binding with prepared statements: PostgreSQL plans a query
-    # that a connection repeats once instead of on every call. Planning was
-    # most of PostgreSQL's CPU per reservation in bench/rush.py. Turn it off
-    # behind a proxy that pools transactions (PgBouncer before 1.21).
-    if env.bool("PG_PREPARED_STATEMENTS", default=True):
-        _db.setdefault("OPTIONS", {}).update(
-            {"server_side_binding": True, "prepare_threshold": 5}
-        )
     _db["TEST"] = {"NAME": f"test_ticketshop_{_test_suffix}"}
 # Connections are kept between requests on both databases: opening an SQLite
 # connection (with the PRAGMAs above) and closing it took a sixth of a
