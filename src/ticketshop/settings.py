@@ -226,6 +226,9 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "ticketshop_cache",
+        # The scanner throttle's counters live here: do not cull them at
+        # Django's default of 300 entries.
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
     }
 }
 # Redis, when configured, replaces the database cache for every process.
