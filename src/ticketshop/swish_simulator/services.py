@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -171,32 +171,37 @@ def create_payment_request(*, request_id: str, body: dict) -> SimulatedPaymentRe
 
     now = timezone.now()
     due_at, outcome = _plan(message or "", ecommerce=ecommerce, now=now)
-    with transaction.atomic():
-        if SimulatedPaymentRequest.objects.filter(pk=request_id).exists():
-            raise SwishRefusal(422, [codes.error("RP09")])
-        if (
-            ecommerce
-            and SimulatedPaymentRequest.objects.filter(
-                payer_alias=payer_alias, status=PaymentRequestStatus.CREATED
-            ).exists()
-        ):
-            raise SwishRefusal(422, [codes.error("RP06")])
-        payment = SimulatedPaymentRequest.objects.create(
-            id=request_id,
-            # MSS tokens are 32 lower-case hex; e-commerce gets none.
-            token=None if ecommerce else uuid.uuid4().hex,
-            payee_payment_reference=reference or "",
-            callback_url=body["callbackUrl"],
-            callback_identifier=callback_identifier or "",
-            payer_alias=payer_alias or "",
-            payee_alias=payee_alias,
-            amount=amount,
-            currency="SEK",
-            message=message or "",
-            date_created=now,
-            due_at=due_at,
-            due_outcome=outcome,
-        )
+    try:
+        with transaction.atomic():
+            if SimulatedPaymentRequest.objects.filter(pk=request_id).exists():
+                raise SwishRefusal(422, [codes.error("RP09")])
+            if (
+                ecommerce
+                and SimulatedPaymentRequest.objects.filter(
+                    payer_alias=payer_alias, status=PaymentRequestStatus.CREATED
+                ).exists()
+            ):
+                raise SwishRefusal(422, [codes.error("RP06")])
+            payment = SimulatedPaymentRequest.objects.create(
+                id=request_id,
+                # MSS tokens are 32 lower-case hex; e-commerce gets none.
+                token=None if ecommerce else uuid.uuid4().hex,
+                payee_payment_reference=reference or "",
+                callback_url=body["callbackUrl"],
+                callback_identifier=callback_identifier or "",
+                payer_alias=payer_alias or "",
+                payee_alias=payee_alias,
+                amount=amount,
+                currency="SEK",
+                message=message or "",
+                date_created=now,
+                due_at=due_at,
+                due_outcome=outcome,
+            )
+    except IntegrityError:
+        # The same id PUT twice at once: both exists() checks passed and the
+        # primary key refused the second, which Swish answers with RP09.
+        raise SwishRefusal(422, [codes.error("RP09")]) from None
     transaction.on_commit(
         lambda: scheduler.call_later(
             (due_at - now).total_seconds(), settle_when_due, request_id
@@ -399,23 +404,27 @@ def create_refund(*, refund_id: str, body: dict) -> SimulatedRefund:
         due_outcome = message
     else:
         due_outcome = RefundStatus.DEBITED
-    with transaction.atomic():
-        if SimulatedRefund.objects.filter(pk=refund_id).exists():
-            raise SwishRefusal(422, [codes.error("RF09")])
-        refund = SimulatedRefund.objects.create(
-            id=refund_id,
-            payer_payment_reference=reference or "",
-            original_payment_reference=original_reference,
-            callback_url=body["callbackUrl"],
-            callback_identifier=_str(body, "callbackIdentifier") or "",
-            payer_alias=payer_alias,
-            payee_alias=payee_alias or "",
-            amount=amount,
-            message=message or "",
-            date_created=now,
-            due_at=now + timedelta(seconds=_refund_step_delay()),
-            due_outcome=due_outcome,
-        )
+    try:
+        with transaction.atomic():
+            if SimulatedRefund.objects.filter(pk=refund_id).exists():
+                raise SwishRefusal(422, [codes.error("RF09")])
+            refund = SimulatedRefund.objects.create(
+                id=refund_id,
+                payer_payment_reference=reference or "",
+                original_payment_reference=original_reference,
+                callback_url=body["callbackUrl"],
+                callback_identifier=_str(body, "callbackIdentifier") or "",
+                payer_alias=payer_alias,
+                payee_alias=payee_alias or "",
+                amount=amount,
+                message=message or "",
+                date_created=now,
+                due_at=now + timedelta(seconds=_refund_step_delay()),
+                due_outcome=due_outcome,
+            )
+    except IntegrityError:
+        # The same refund id PUT twice at once (see create_payment_request).
+        raise SwishRefusal(422, [codes.error("RF09")]) from None
     transaction.on_commit(
         lambda: scheduler.call_later(
             _refund_step_delay(), refund_step_when_due, refund_id
