@@ -131,7 +131,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # their own and lock the way production does.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{_test_suffix}.sqlite3")}
 else:
-    _db["CONN_HEALTH_CHECKS"] = True
+    _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
     _db["TEST"] = {"NAME": f"test_ticketshop_{_test_suffix}"}
 # Connections are kept between requests on both databases: opening an SQLite
 # connection (with the PRAGMAs above) and closing it took a sixth of a

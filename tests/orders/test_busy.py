@@ -1,6 +1,7 @@
 """A seat lock not granted in time is 503 "Busy", and nothing is written."""
 
 import contextlib
+import fcntl
 import sqlite3
 
 import psycopg
@@ -64,3 +65,32 @@ def test_contended_seat_lock_answers_busy_with_retry_after(post_json, settings):
     assert not Order.objects.exists()
     # Once the lock is free again, the same request succeeds.
     assert post_json("/reserve_ticket/", payload).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_writer_queue_times_out_as_busy(post_json):
+    """On SQLite, writers queue on a lock file first; its timeout is Busy too."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the lock file queues SQLite writers only")
+    event, (standard, _) = event_with_types()
+    connection.ensure_connection()
+    options = connection.settings_dict["OPTIONS"]
+    path = f"{connection.settings_dict['NAME']}-seatlock"
+    with open(path, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        saved = options["timeout"]
+        options["timeout"] = 0.3
+        try:
+            response = post_json(
+                "/reserve_ticket/",
+                {
+                    "chapter_event": event.id,
+                    "tickets": [{"ticket_type": standard.id, "count": 1}],
+                },
+            )
+        finally:
+            options["timeout"] = saved
+            fcntl.flock(held, fcntl.LOCK_UN)
+    assert response.status_code == 503
+    assert response.json() == "Busy"
+    assert not Order.objects.exists()
