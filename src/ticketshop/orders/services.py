@@ -263,10 +263,11 @@ def _create_order(
     total: Decimal,
     now: datetime,
 ) -> Order:
-    """Insert the order and its tickets: two statements built once per process
-    (the ORM's ``create`` and ``bulk_create`` spent more CPU building them than
-    the database spent running them, under the lock). Sends no ``post_save``;
-    ``reserve_tickets`` notes the write for the listing itself.
+    """Insert the order and its tickets with SQL built once per process (the
+    ORM's ``create`` and ``bulk_create`` spent more CPU building the statements
+    than the database spent running them, under the lock): one statement on
+    PostgreSQL, two on SQLite, which has no INSERT in WITH. Sends no
+    ``post_save``; ``reserve_tickets`` notes the write for the listing itself.
     """
     alias = connection.alias
     created = timezone.now()
@@ -291,6 +292,14 @@ def _create_order(
         for _ in range(counts[type_id])
     ]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement, one round trip less under the lock.
+            cursor.execute(
+                _insert_order_and_tickets_sql(alias, len(tickets)),
+                insert_params(alias, [order]) + _ticket_params(tickets),
+            )
+            mark_saved(alias, order, cursor.fetchone()[0])
+            return order
         cursor.execute(insert_rows_sql(alias, Order, 1), insert_params(alias, [order]))
         mark_saved(alias, order, cursor.fetchone()[0])
         for ticket in tickets:
@@ -302,3 +311,45 @@ def _create_order(
         for ticket, (pk,) in zip(tickets, cursor.fetchall(), strict=True):
             mark_saved(alias, ticket, pk)
     return order
+
+
+# The tickets' columns but their order, which the statement fills in.
+_TICKET_VALUE_FIELDS = [
+    f for f in Ticket._meta.concrete_fields if not f.primary_key and f.name != "order"
+]
+
+
+def _ticket_params(tickets: list[Ticket]) -> list:
+    return [
+        field.get_db_prep_save(getattr(ticket, field.attname), connection)
+        for ticket in tickets
+        for field in _TICKET_VALUE_FIELDS
+    ]
+
+
+@functools.cache
+def _insert_order_and_tickets_sql(alias: str, n_tickets: int) -> str:
+    """PostgreSQL: insert the order and, from its new id, its tickets; return
+    the order's id (a data-modifying WITH)."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    row = ", ".join(
+        f"CAST(%s AS {f.cast_db_type(connection)})" for f in _TICKET_VALUE_FIELDS
+    )
+    ticket_fields = [f for f in Ticket._meta.concrete_fields if not f.primary_key]
+    selected = ", ".join(
+        "new_order." + quote(Order._meta.pk.column)
+        if f.name == "order"
+        else "v." + quote(f.column)
+        for f in ticket_fields
+    )
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"WITH new_order AS ({insert_rows_sql(alias, Order, 1)})"  # noqa: S608
+        f" INSERT INTO {quote(Ticket._meta.db_table)}"
+        f" ({', '.join(quote(f.column) for f in ticket_fields)})"
+        f" SELECT {selected} FROM new_order,"
+        f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
+        f" AS v ({', '.join(quote(f.column) for f in _TICKET_VALUE_FIELDS)})"
+        f" RETURNING {quote(Ticket._meta.get_field('order').column)}"
+    )
