@@ -1,0 +1,111 @@
+"""SQL for the reservation path, written once per process from model metadata.
+
+Building and compiling a small ORM query took several times longer than the
+database took to run it (bench/rush.py). The reservation runs a few fixed
+statements under the seat lock, so those are written here once per database
+alias, from ``Model._meta`` and the backend's quoting, and run on a plain
+cursor. Values go in and come out converted the way the ORM converts them.
+"""
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+
+from django.db import connections
+from django.db.models import Field, Model
+
+
+@cache
+def select_columns(alias: str, model: type[Model]) -> str:
+    """Return the model's concrete columns, table-qualified, in field order."""
+    quote = connections[alias].ops.quote_name
+    table = quote(model._meta.db_table)
+    return ", ".join(f"{table}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+@cache
+def insert_rows_sql(alias: str, model: type[Model], rows: int) -> str:
+    """Return an INSERT of ``rows`` rows of every concrete field but the key,
+    returning the new keys."""
+    quote = connections[alias].ops.quote_name
+    fields = _insert_fields(model)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)}"  # noqa: S608
+        f" ({', '.join(quote(f.column) for f in fields)})"
+        f" VALUES {', '.join([row] * rows)}"
+        f" RETURNING {quote(model._meta.pk.column)}"
+    )
+
+
+def insert_params(alias: str, objs: Iterable[Model]) -> list:
+    """Return the values of ``insert_rows_sql`` for the instances, prepared
+    for the database as ``save()`` prepares them."""
+    connection = connections[alias]
+    params = []
+    for obj in objs:
+        for field in _insert_fields(type(obj)):
+            params.append(
+                field.get_db_prep_save(getattr(obj, field.attname), connection)
+            )
+    return params
+
+
+def mark_saved(alias: str, obj: Model, pk: int) -> Model:
+    """Give an instance inserted with ``insert_rows_sql`` its key and state."""
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = alias
+    return obj
+
+
+class RowReader:
+    """Turn a model's columns (as ``select_columns`` lists them) in a result
+    row into an instance, with the ORM's conversions (SQLite returns
+    datetimes as text and decimals as floats)."""
+
+    def __init__(self, alias: str, model: type[Model]) -> None:
+        connection = connections[alias]
+        self.alias = alias
+        self.model = model
+        fields = model._meta.concrete_fields
+        self.width = len(fields)
+        self.names = [f.attname for f in fields]
+        self.converters = [
+            (index, converters, col)
+            for index, (converters, col) in enumerate(
+                _converters(connection, model, f) for f in fields
+            )
+            if converters
+        ]
+
+    def read(self, row: Sequence, start: int = 0) -> Model:
+        values = list(row[start : start + self.width])
+        connection = connections[self.alias]
+        for index, converters, col in self.converters:
+            value = values[index]
+            for converter in converters:
+                value = converter(value, col, connection)
+            values[index] = value
+        return self.model.from_db(self.alias, self.names, values)
+
+
+@cache
+def row_reader(alias: str, model: type[Model]) -> RowReader:
+    return RowReader(alias, model)
+
+
+def _insert_fields(model: type[Model]) -> list[Field]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _converters(connection, model: type[Model], field: Field):
+    # As the SQL compiler collects them: the backend's, then the field's.
+    col = field.get_col(model._meta.db_table)
+    return (
+        [
+            *connection.ops.get_db_converters(col),
+            *field.get_db_converters(connection),
+        ],
+        col,
+    )
