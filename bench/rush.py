@@ -23,15 +23,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from benchlib import (
+    fmt_ms,
+    loadavg,
+    setup_django,
+    start_server,
+    stop_server,
+    with_database,
+)
+
 LUA = Path(__file__).resolve().parent / "rush.lua"
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -80,11 +84,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
 def pg_connect(url: str):
     import psycopg
 
@@ -108,14 +107,6 @@ def create_pg_database(admin_url: str, name: str) -> None:
 def drop_pg_database(admin_url: str, name: str) -> None:
     with pg_connect(admin_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
 
 
 def create_events(args, workdir: Path) -> dict:
@@ -192,38 +183,6 @@ def create_events(args, workdir: Path) -> dict:
     }
 
 
-def start_server(args, env: dict[str, str], workdir: Path) -> subprocess.Popen:
-    cmd = [
-        str(BIN / "gunicorn"),
-        "ticketshop.wsgi",
-        f"--bind=127.0.0.1:{args.port}",
-        f"--workers={args.workers}",
-        f"--worker-class={args.worker_class}",
-        f"--threads={args.threads}",
-        "--backlog=2048",
-        "--graceful-timeout=5",
-        # Others on this machine run gunicorn too: no shared control socket.
-        "--no-control-socket",
-    ]
-    log = (workdir / "gunicorn.log").open("w")
-    server = subprocess.Popen(
-        cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{args.port}/get_chapterevents/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited; see {workdir / 'gunicorn.log'}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not answer within 60 s")
-
-
 def worker_cpu_seconds(server: subprocess.Popen) -> float:
     """CPU time (user + system) used so far by the server's worker processes.
 
@@ -262,15 +221,6 @@ def database_backends(args) -> list[int]:
 
 def database_cpu_seconds(pids: list[int]) -> float:
     return sum(process_cpu_seconds(pid) for pid in pids)
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def run_wrk(
@@ -329,14 +279,6 @@ def check_database(ids: dict, capacity: int) -> dict:
     }
 
 
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def fmt_ms(us: float) -> str:
-    return f"{us / 1000:.1f} ms"
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if shutil.which("wrk") is None:
@@ -373,7 +315,7 @@ def main(argv=None) -> int:
     try:
         setup_django(env)
         ids = create_events(args, workdir)
-        server = start_server(args, env, workdir)
+        server = start_server(args, env, workdir, "/get_chapterevents/")
         # Warm both workers up (imports, URL resolver, DB connections) without
         # taking any seat.
         run_wrk(args, mode="list", concurrency=4, duration=1, workdir=workdir, ids=ids)

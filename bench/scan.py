@@ -32,15 +32,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from benchlib import (
+    fmt_ms,
+    loadavg,
+    setup_django,
+    start_server,
+    stop_server,
+    with_database,
+)
+
 LUA = Path(__file__).resolve().parent / "scan.lua"
 
 
@@ -77,10 +83,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
 def pg_admin(url: str, sql: str) -> None:
     import psycopg
 
@@ -94,14 +96,6 @@ def pg_admin(url: str, sql: str) -> None:
         autocommit=True,
     ) as conn:
         conn.execute(sql)
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
 
 
 def seed(args, workdir: Path, password: str) -> Path:
@@ -174,47 +168,6 @@ def seed(args, workdir: Path, password: str) -> Path:
     path = workdir / "ids.txt"
     path.write_text("\n".join(sorted(ids)) + "\n")
     return path
-
-
-def start_server(args, env: dict[str, str], workdir: Path) -> subprocess.Popen:
-    cmd = [
-        str(BIN / "gunicorn"),
-        "ticketshop.wsgi",
-        f"--bind=127.0.0.1:{args.port}",
-        f"--workers={args.workers}",
-        f"--worker-class={args.worker_class}",
-        f"--threads={args.threads}",
-        "--backlog=2048",
-        "--graceful-timeout=5",
-        # Others on this machine run gunicorn too: no shared control socket.
-        "--no-control-socket",
-    ]
-    log = (workdir / "gunicorn.log").open("w")
-    server = subprocess.Popen(
-        cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{args.port}/scan/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited; see {workdir / 'gunicorn.log'}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not answer within 60 s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def run_wrk(
@@ -325,10 +278,6 @@ def admitted_filter():
     return Q(scans__result=ScanResult.ADMITTED)
 
 
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if shutil.which("wrk") is None:
@@ -367,7 +316,7 @@ def main(argv=None) -> int:
     try:
         setup_django(env)
         ids_file = seed(args, workdir, password)
-        server = start_server(args, env, workdir)
+        server = start_server(args, env, workdir, "/scan/")
         warm_up(args, password)
         common = {
             "workdir": workdir,
@@ -423,10 +372,6 @@ def main(argv=None) -> int:
     else:
         print_report(report)
     return 0 if ok else 1
-
-
-def fmt_ms(us: float) -> str:
-    return f"{us / 1000:.1f} ms"
 
 
 def print_report(r: dict) -> None:

@@ -1,0 +1,80 @@
+"""What the benchmark scripts share: Django set-up, gunicorn, formatting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def with_database(url: str, name: str) -> str:
+    """Return the database URL with its database name replaced."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT / "src"))
+    import django
+
+    django.setup()
+
+
+def start_server(
+    args, env: dict[str, str], workdir: Path, ready_path: str
+) -> subprocess.Popen:
+    """Start gunicorn as the args say; return once ``ready_path`` answers 200."""
+    cmd = [
+        str(BIN / "gunicorn"),
+        "ticketshop.wsgi",
+        f"--bind=127.0.0.1:{args.port}",
+        f"--workers={args.workers}",
+        f"--worker-class={args.worker_class}",
+        f"--threads={args.threads}",
+        "--backlog=2048",
+        "--graceful-timeout=5",
+        # Others on this machine run gunicorn too: no shared control socket.
+        "--no-control-socket",
+    ]
+    log = (workdir / "gunicorn.log").open("w")
+    server = subprocess.Popen(
+        cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{args.port}{ready_path}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited; see {workdir / 'gunicorn.log'}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def fmt_ms(us: float) -> str:
+    return f"{us / 1000:.1f} ms"
