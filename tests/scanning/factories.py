@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.hashers import make_password
+from django.db.models import F
 from django.utils import timezone
 
 from tests.factories import ChapterEventFactory, TicketTypeFactory
@@ -45,6 +46,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
 class TicketFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Ticket
+        skip_postgeneration_save = True
 
     order = factory.SubFactory(OrderFactory)
     event = factory.SelfAttribute("order.event")
@@ -52,6 +54,15 @@ class TicketFactory(factory.django.DjangoModelFactory):
     price = Decimal("199.00")
     external_id = factory.Sequence(lambda n: _external_id(n + 1000))
     times_used = 0
+
+    @factory.post_generation
+    def count_on_order(self, create, extracted, **kwargs):
+        # The order holds its number of tickets, as _create_order writes it.
+        if create:
+            Order.objects.filter(pk=self.order_id).update(
+                ticket_count=F("ticket_count") + 1
+            )
+            self.order.ticket_count += 1
 
 
 def paid_ticket(**kwargs) -> Ticket:

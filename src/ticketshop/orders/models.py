@@ -42,6 +42,9 @@ class Order(models.Model):
     payment_reference = models.CharField(
         _("Swish payment reference"), max_length=64, blank=True
     )
+    # How many tickets the order holds, written with them: the seats an order
+    # takes are counted from the orders alone (selectors.count_live_tickets).
+    ticket_count = models.PositiveIntegerField(_("tickets"), default=0)
     needs_attention = models.BooleanField(_("needs attention"), default=False)
     attention_reason = models.TextField(_("why it needs attention"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -52,7 +55,18 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["event", "status", "expires_at"]),
+            # Covers the live-seat count (selectors.count_live_tickets): it
+            # reads these columns of the event's orders and nothing else.
+            models.Index(
+                fields=[
+                    "event",
+                    "status",
+                    "expires_at",
+                    "payment_pending",
+                    "ticket_count",
+                ],
+                name="order_live_seats_idx",
+            ),
             models.Index(fields=["email"]),
             models.Index(fields=["payment_reference"]),
             models.Index(

@@ -278,6 +278,7 @@ def _create_order(
         status=OrderStatus.RESERVED,
         total_price=total,
         expires_at=now + event.reservation_duration,
+        ticket_count=sum(counts.values()),
         created_at=created,
         updated_at=created,
     )
