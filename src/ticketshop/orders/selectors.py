@@ -2,7 +2,6 @@
 
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
@@ -289,19 +288,3 @@ def list_order_lines(*, order: Order) -> list[dict]:
         .order_by("ticket_type_id")
     )
     return [{"ticket_type": r["ticket_type_id"], "count": r["n"]} for r in rows]
-
-
-def count_tickets_by_state(*, event_ids: Iterable[int], now: datetime) -> dict:
-    """Return {event id: {"sold": n, "reserved": n}} for the admin."""
-    result: dict[int, dict[str, int]] = defaultdict(lambda: {"sold": 0, "reserved": 0})
-    rows = (
-        Ticket.objects.filter(event_id__in=list(event_ids))
-        .filter(live_order_q(now=now, prefix="order__"))
-        .values("event_id", "order__status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for row in rows:
-        key = "sold" if row["order__status"] == OrderStatus.PAID else "reserved"
-        result[row["event_id"]][key] += row["n"]
-    return result
