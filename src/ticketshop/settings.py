@@ -167,7 +167,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Upper bound; each buyer's session is set to expire a while after the
-# reservation (see orders.services.SESSION_GRACE).
+# reservation (see orders.sessions.SESSION_GRACE).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=24 * 3600)
 
 # CORS for the original front end on another origin, with cookies.

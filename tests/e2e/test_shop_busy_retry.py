@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.shop_fixtures import *  # noqa: F403
 from tests.e2e.shop_fixtures import fill_order, make_event, shop_e2e
-from ticketshop.events.services import lock_event
+from ticketshop.db.locks import lock_event
 
 pytestmark = shop_e2e
 

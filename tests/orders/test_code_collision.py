@@ -1,7 +1,7 @@
 import pytest
 
 from tests.factories import event_with_types
-from ticketshop.orders import services
+from ticketshop.orders import lifecycle
 from ticketshop.orders.models import Order, Ticket
 from ticketshop.orders.services import TicketLine, reserve_tickets
 
@@ -20,15 +20,15 @@ def test_taken_ticket_code_is_drawn_again_and_the_order_kept_whole(monkeypatch):
     )
     taken = first.tickets.get().external_id
     draws = {"collisions": 0}
-    real_random_code = services.random_code
+    real_random_code = lifecycle.random_code
 
     def colliding(length):
-        if length == services.EXTERNAL_ID_LENGTH and draws["collisions"] == 0:
+        if length == lifecycle.EXTERNAL_ID_LENGTH and draws["collisions"] == 0:
             draws["collisions"] += 1
             return taken
         return real_random_code(length)
 
-    monkeypatch.setattr(services, "random_code", colliding)
+    monkeypatch.setattr(lifecycle, "random_code", colliding)
 
     second = reserve_tickets(
         session=Session(), event_id=event.id, lines=[TicketLine(standard.id, 2)]

@@ -5,15 +5,25 @@ one definition of a live ticket (orders.selectors) and events never import
 orders.
 """
 
-from django.contrib import admin
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Count, Q
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from ticketshop.db.locks import run_locked
+from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 
+from . import lifecycle
+from .lifecycle import TransitionNotAllowed
 from .models import Order, OrderStatus, Ticket
-from .selectors import live_order_q
+from .seats import live_order_q
 
 
 class TicketOfferInline(admin.TabularInline):
@@ -56,14 +66,17 @@ class ChapterEventAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        live = live_order_q(now=timezone.now(), prefix="tickets__order__")
+        live = live_order_q(now=timezone.now(), prefix="tickets__order__") & Q(
+            tickets__cancelled_at__isnull=True
+        )
+        paid = Q(tickets__order__status=OrderStatus.PAID) & Q(
+            tickets__cancelled_at__isnull=True
+        )
         return (
             super()
             .get_queryset(request)
             .annotate(
-                sold_count=Count(
-                    "tickets", filter=Q(tickets__order__status=OrderStatus.PAID)
-                ),
+                sold_count=Count("tickets", filter=paid),
                 live_count=Count("tickets", filter=live),
             )
         )
@@ -84,7 +97,7 @@ class ChapterEventAdmin(admin.ModelAdmin):
 class TicketInline(admin.TabularInline):
     model = Ticket
     extra = 0
-    fields = ["external_id", "ticket_type", "price", "times_used"]
+    fields = ["external_id", "ticket_type", "price", "times_used", "cancelled_at"]
     readonly_fields = fields
     can_delete = False
 
@@ -92,42 +105,188 @@ class TicketInline(admin.TabularInline):
         return False
 
 
+@dataclass
+class Effect:
+    """What an action will do to one order, for its confirmation page."""
+
+    order: Order
+    allowed: bool
+    seats: str = ""
+    money: str = ""
+    tickets: str = ""
+    why: str = ""
+
+
+def confirm_action(
+    modeladmin,
+    request,
+    queryset,
+    *,
+    action: str,
+    title: str,
+    question: str,
+    effects: list[Effect],
+    perform: Callable[[Order], None],
+):
+    """Show what the action will do to seats and money; act once confirmed.
+
+    The first POST (from the changelist) answers the confirmation page; its
+    "Yes" posts again with ``post=yes``, and ``perform`` then runs for each
+    order the page allowed (each re-checks its state under the lock).
+    """
+    if request.POST.get("post") == "yes":
+        for effect in effects:
+            if not effect.allowed:
+                continue
+            try:
+                perform(effect.order)
+            except (TransitionNotAllowed, ShopError) as exc:
+                modeladmin.message_user(
+                    request, f"{effect.order.reference}: {exc}", messages.WARNING
+                )
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "question": question,
+        "rows": effects,
+        "any_allowed": any(e.allowed for e in effects),
+        "queryset": queryset,
+        "opts": modeladmin.model._meta,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, "admin/orders/confirm_action.html", context)
+
+
+def seats_text(order: Order) -> str:
+    return ngettext(
+        "%(count)d seat released", "%(count)d seats released", order.ticket_count
+    ) % {"count": order.ticket_count}
+
+
+def _cancel_effect(order: Order) -> Effect:
+    if order.status == OrderStatus.RESERVED and order.payment_pending:
+        return Effect(
+            order,
+            False,
+            why=_(
+                "a Swish payment is running: wait for Swish, or settle an "
+                "unknown outcome with its own action."
+            ),
+        )
+    if order.status == OrderStatus.PAID and lifecycle.refund_expected(order):
+        return Effect(order, False, why=_("paid with Swish: use “Refund via Swish”."))
+    if order.status not in (OrderStatus.RESERVED, OrderStatus.PAID):
+        return Effect(order, False, why=_("the order has ended already."))
+    money = (
+        _("none (not paid)")
+        if order.status == OrderStatus.RESERVED
+        else _("nothing to pay back (%(method)s)")
+        % {"method": order.get_payment_method_display()}
+    )
+    return Effect(
+        order,
+        True,
+        seats=seats_text(order),
+        money=money,
+        tickets=_("stop opening the door"),
+    )
+
+
+def _cancel(order: Order) -> None:
+    def locked():
+        lifecycle.cancel(lifecycle.lock_order(order.pk), now=timezone.now())
+
+    run_locked(locked)
+
+
+@admin.action(
+    description=_("Cancel (unpaid, free or paid without Swish)"),
+    permissions=["change"],
+)
+def cancel_orders(modeladmin, request, queryset):
+    """Cancel unpaid holds and orders with no Swish money to return."""
+    return confirm_action(
+        modeladmin,
+        request,
+        queryset,
+        action="cancel_orders",
+        title=_("Cancel orders"),
+        question=_("Cancel these orders? This is what happens to each:"),
+        effects=[_cancel_effect(order) for order in queryset],
+        perform=_cancel,
+    )
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    """Orders are read here; their state changes only through actions that
+    call the order's state machine (orders.lifecycle), each confirmed on a
+    page that says what happens to seats and money. Only who the order is
+    for (name, e-mail) can be edited."""
+
     list_display = [
         "reference",
         "event",
         "status",
         "email",
         "total_price",
+        "payment_method",
+        "refund_state",
         "payment_pending",
         "needs_attention",
         "created_at",
         "paid_at",
     ]
-    list_filter = ["status", "event", "payment_pending", "needs_attention"]
+    list_filter = [
+        "status",
+        "event",
+        "payment_method",
+        "refund_state",
+        "payment_pending",
+        "needs_attention",
+    ]
     search_fields = [
         "reference",
         "email",
+        "name",
         "payment_reference",
         "tickets__external_id",
     ]
     list_select_related = ["event"]
-    readonly_fields = [
+    fields = [
         "reference",
         "event",
+        "status",
+        "name",
+        "email",
+        "ticket_count",
         "total_price",
+        "payment_method",
+        "refund_state",
         "expires_at",
         "payment_pending",
         "payment_started_at",
         "paid_at",
         "payment_reference",
+        "needs_attention",
+        "attention_reason",
         "created_at",
         "updated_at",
     ]
-    exclude = ["token"]
+    readonly_fields = [f for f in fields if f not in ("name", "email")]
     inlines = [TicketInline]
+    actions = [cancel_orders]
     show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Ticket)
@@ -139,8 +298,24 @@ class TicketAdmin(admin.ModelAdmin):
         "price",
         "order",
         "times_used",
+        "cancelled_at",
     ]
     list_filter = ["event", "ticket_type", "order__status"]
     search_fields = ["external_id", "order__email", "order__reference"]
     list_select_related = ["event", "ticket_type", "order"]
-    readonly_fields = ["external_id", "order", "event", "ticket_type", "price"]
+    fields = [
+        "external_id",
+        "order",
+        "event",
+        "ticket_type",
+        "price",
+        "times_used",
+        "cancelled_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

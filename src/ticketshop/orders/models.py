@@ -15,6 +15,28 @@ class OrderStatus(models.TextChoices):
     FAILED_ADMIN = "FAILED_ADMIN", _("Cancelled or refunded by an organiser")
 
 
+# The states whose orders may hold seats: the partial index of live orders
+# covers these, and every live-seat count names them (see orders.seats).
+SEAT_HOLDING_STATUSES = (OrderStatus.RESERVED, OrderStatus.PAID)
+
+
+class PaymentMethod(models.TextChoices):
+    SWISH = "SWISH", _("Swish")
+    FREE = "FREE", _("free (total 0 kr)")
+    COMPLIMENTARY = "COMPLIMENTARY", _("complimentary")
+    CASH = "CASH", _("cash")
+    INVOICE = "INVOICE", _("invoice")
+
+
+class RefundState(models.TextChoices):
+    """Money on its way back to the buyer (orders.lifecycle)."""
+
+    NONE = "", _("none")
+    PENDING = "PENDING", _("refund pending")
+    REFUNDED = "REFUNDED", _("refunded")
+    FAILED = "FAILED", _("refund failed")
+
+
 class Order(models.Model):
     """A buyer's reservation of tickets and its payment (the original "Payment")."""
 
@@ -30,6 +52,21 @@ class Order(models.Model):
         default=OrderStatus.RESERVED,
     )
     email = models.EmailField(_("e-mail"), blank=True)
+    # Who the order is for, when an organiser issued it (complimentary tickets).
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    payment_method = models.CharField(
+        _("payment method"),
+        max_length=16,
+        choices=PaymentMethod.choices,
+        default=PaymentMethod.SWISH,
+    )
+    refund_state = models.CharField(
+        _("refund"),
+        max_length=16,
+        choices=RefundState.choices,
+        default=RefundState.NONE,
+        blank=True,
+    )
     total_price = models.DecimalField(_("total (SEK)"), max_digits=12, decimal_places=2)
     expires_at = models.DateTimeField(_("reserved until"))
     # True from the moment a Swish payment request is about to be created
@@ -55,8 +92,11 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-created_at"]
         indexes = [
-            # Covers the live-seat count (selectors.count_live_tickets): it
-            # reads these columns of the event's orders and nothing else.
+            # Covers the live-seat count (orders.seats): it reads these
+            # columns of the event's orders that may hold seats and nothing
+            # else. Partial: failed, expired and cancelled orders are not in
+            # it, so the count under the seat lock grows with the seats, not
+            # with the event's history (lapsed holds are swept out of it).
             models.Index(
                 fields=[
                     "event",
@@ -66,6 +106,7 @@ class Order(models.Model):
                     "ticket_count",
                 ],
                 name="order_live_seats_idx",
+                condition=Q(status__in=SEAT_HOLDING_STATUSES),
             ),
             models.Index(fields=["email"]),
             models.Index(fields=["payment_reference"]),
@@ -94,6 +135,10 @@ class Ticket(models.Model):
     # Copied at reservation: later price edits never change an order.
     price = models.DecimalField(_("price paid (SEK)"), max_digits=10, decimal_places=2)
     times_used = models.PositiveIntegerField(_("times used"), default=0)
+    # Set when an organiser cancels this ticket alone (or exchanges it): it no
+    # longer holds a seat nor opens the door; the order's ticket_count and
+    # total no longer include it.
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ticket")

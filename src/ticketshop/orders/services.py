@@ -1,53 +1,45 @@
-"""Reservation rules: capacity, expiry and the states of an order."""
+"""Reservation: check the request, then reserve through the order's lifecycle.
+
+The seats, the capacity check and the insert are ``orders.lifecycle.reserve``
+under the event's seat lock; this module checks what needs no lock, releases
+the session's earlier hold and keeps the new order in the session.
+"""
 
 import functools
 import logging
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from ticketshop.db import sql
+from ticketshop.db.locks import run_locked
 from ticketshop.events.errors import (
     EventDoesNotExist,
     SalesNotStarted,
     TicketTypeDoesNotExist,
 )
 from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType
-from ticketshop.events.services import lock_event, run_locked
-from ticketshop.sql import (
-    insert_params,
-    insert_rows_sql,
-    mark_saved,
-    row_reader,
-    select_columns,
-)
 
-from .errors import OutOfTickets, TooManyTickets
-from .models import Order, OrderStatus, Ticket
-from .selectors import (
-    count_live_tickets,
-    count_live_tickets_by_type,
-    get_order_by_token,
-    listing_written,
-)
+from . import lifecycle
+from .errors import TooManyTickets
+from .lifecycle import EXTERNAL_ID_LENGTH, REFERENCE_LENGTH, random_code
+from .models import Order
+from .selectors import listing_written
+from .sessions import get_session_order, keep_session_order
 from .signals import pending_order_superseded
 
 logger = logging.getLogger(__name__)
 
-SESSION_ORDER_KEY = "order_token"
-# The session outlives its reservation by this much, so that the buyer can
-# still pay (a started payment may take Swish several minutes) and see the
-# confirmation page afterwards.
-SESSION_GRACE = timedelta(hours=1)
-
-# Upper-case letters and digits without look-alikes (no 0 O 1 I).
-EXTERNAL_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-EXTERNAL_ID_LENGTH = 6
-REFERENCE_LENGTH = 10
+__all__ = [
+    "EXTERNAL_ID_LENGTH",
+    "REFERENCE_LENGTH",
+    "TicketLine",
+    "random_code",
+    "reserve_tickets",
+]
 _MAX_ID_ATTEMPTS = 10
 
 
@@ -55,11 +47,6 @@ _MAX_ID_ATTEMPTS = 10
 class TicketLine:
     ticket_type_id: int
     count: int
-
-
-def random_code(length: int) -> str:
-    """Return a code drawn from a cryptographically secure generator."""
-    return "".join(secrets.choice(EXTERNAL_ID_ALPHABET) for _ in range(length))
 
 
 def merge_lines(lines: Iterable[TicketLine]) -> dict[int, int]:
@@ -87,7 +74,7 @@ def reserve_tickets(
     counts = merge_lines(lines)
     event, offers = _check_request(event_id=event_id, counts=counts, now=now)
 
-    previous = get_order_by_token(token=session.get(SESSION_ORDER_KEY))
+    previous = get_session_order(session)
     if previous is not None and previous.payment_pending:
         # Cancel the Swish request before the new hold is counted; the
         # receiver does network I/O, so no transaction is open here.
@@ -113,8 +100,8 @@ def reserve_tickets(
         raise RuntimeError("could not draw unique ticket codes")
     # Committed: this process's cached listing must show the seats taken.
     listing_written()
-    session[SESSION_ORDER_KEY] = order.token
-    session.set_expiry(event.reservation_duration + SESSION_GRACE)
+    order.event = event
+    keep_session_order(session, order)
     logger.info(
         "reserved order=%s event=%s tickets=%s", order.reference, event.pk, counts
     )
@@ -156,16 +143,16 @@ def _read_offers(
     alias = connection.alias
     params = [
         event_id,
-        connection.ops.adapt_datetimefield_value(now),
-        True,
+        sql.value(alias, ChapterEvent, "sales_stop_at", now),
+        sql.value(alias, TicketType, "visible", True),
         *counts,
     ]
     with connection.cursor() as cursor:
         cursor.execute(_offers_sql(alias, len(counts)), params)
         rows = cursor.fetchall()
-    offer_reader = row_reader(alias, TicketOffer)
-    event_reader = row_reader(alias, ChapterEvent)
-    type_reader = row_reader(alias, TicketType)
+    offer_reader = sql.row_reader(alias, TicketOffer)
+    event_reader = sql.row_reader(alias, ChapterEvent)
+    type_reader = sql.row_reader(alias, TicketType)
     offers = []
     for row in rows:
         offer = offer_reader.read(row)
@@ -179,29 +166,23 @@ def _read_offers(
 
 @functools.cache
 def _offers_sql(alias: str, n_types: int) -> str:
-    quote = connections[alias].ops.quote_name
-    offer = quote(TicketOffer._meta.db_table)
-    event = quote(ChapterEvent._meta.db_table)
-    ticket_type = quote(TicketType._meta.db_table)
-
-    def column(table: str, model, name: str) -> str:
-        return f"{table}.{quote(model._meta.get_field(name).column)}"
+    def col(model, name: str) -> str:
+        return sql.column(alias, model, name)
 
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"SELECT {select_columns(alias, TicketOffer)},"  # noqa: S608
-        f" {select_columns(alias, ChapterEvent)},"
-        f" {select_columns(alias, TicketType)}"
-        f" FROM {offer}"
-        f" INNER JOIN {event} ON {column(offer, TicketOffer, 'event')}"
-        f" = {column(event, ChapterEvent, 'id')}"
-        f" INNER JOIN {ticket_type} ON {column(offer, TicketOffer, 'ticket_type')}"
-        f" = {column(ticket_type, TicketType, 'id')}"
-        f" WHERE {column(offer, TicketOffer, 'event')} = %s"
-        f" AND {column(event, ChapterEvent, 'sales_stop_at')} > %s"
-        f" AND {column(ticket_type, TicketType, 'visible')} = %s"
-        f" AND {column(offer, TicketOffer, 'ticket_type')}"
-        f" IN ({', '.join(['%s'] * n_types)})"
+        f"SELECT {sql.select_columns(alias, TicketOffer)},"  # noqa: S608
+        f" {sql.select_columns(alias, ChapterEvent)},"
+        f" {sql.select_columns(alias, TicketType)}"
+        f" FROM {sql.table(alias, TicketOffer)}"
+        f" INNER JOIN {sql.table(alias, ChapterEvent)}"
+        f" ON {col(TicketOffer, 'event')} = {col(ChapterEvent, 'pk')}"
+        f" INNER JOIN {sql.table(alias, TicketType)}"
+        f" ON {col(TicketOffer, 'ticket_type')} = {col(TicketType, 'pk')}"
+        f" WHERE {col(TicketOffer, 'event')} = %s"
+        f" AND {col(ChapterEvent, 'sales_stop_at')} > %s"
+        f" AND {col(TicketType, 'visible')} = %s"
+        f" AND {col(TicketOffer, 'ticket_type')} IN ({sql.placeholders(n_types)})"
     )
 
 
@@ -213,144 +194,11 @@ def _reserve_locked(
     previous_id: int | None,
     now: datetime,
 ) -> Order:
-    event = lock_event(event_id=event_id)
-    # Re-read under the lock: sales may have stopped since the first check.
-    if event.sales_stop_at <= now:
-        raise EventDoesNotExist()
-    if previous_id is not None:
-        # Never a paid order, nor one whose payment is still in progress.
-        Order.objects.filter(
-            pk=previous_id, status=OrderStatus.RESERVED, payment_pending=False
-        ).update(status=OrderStatus.FAILED_EXPIRED_RESERVATION, updated_at=now)
-
-    # Count after locking: an earlier count may be stale by insert time.
-    left = max(
-        0,
-        event.seats
-        - count_live_tickets(event_ids=[event.pk], now=now).get(event.pk, 0),
-    )
-    limited = [t for t in counts if offers[t].limit is not None]
-    if limited:
-        live_by_type = count_live_tickets_by_type(
-            event_ids=[event.pk], ticket_type_ids=limited, now=now
-        )
-        for type_id in limited:
-            type_left = max(
-                0,
-                min(
-                    offers[type_id].limit - live_by_type.get((event.pk, type_id), 0),
-                    left,
-                ),
-            )
-            if counts[type_id] > type_left:
-                raise OutOfTickets(type_left)
-    if sum(counts.values()) > left:
-        raise OutOfTickets(left)
-
-    total = sum(
-        (offers[t].ticket_type.price * n for t, n in counts.items()), Decimal("0")
-    )
-    return _create_order(
-        event=event, counts=counts, offers=offers, total=total, now=now
-    )
-
-
-def _create_order(
-    *,
-    event: ChapterEvent,
-    counts: dict[int, int],
-    offers: dict[int, TicketOffer],
-    total: Decimal,
-    now: datetime,
-) -> Order:
-    """Insert the order and its tickets with SQL built once per process (the
-    ORM's ``create`` and ``bulk_create`` spent more CPU building the statements
-    than the database spent running them, under the lock): one statement on
-    PostgreSQL, two on SQLite, which has no INSERT in WITH. Sends no
-    ``post_save``; ``reserve_tickets`` notes the write for the listing itself.
-    """
-    alias = connection.alias
-    created = timezone.now()
-    order = Order(
-        token=secrets.token_urlsafe(32),
-        reference=random_code(REFERENCE_LENGTH),
-        event=event,
-        status=OrderStatus.RESERVED,
-        total_price=total,
-        expires_at=now + event.reservation_duration,
-        ticket_count=sum(counts.values()),
-        created_at=created,
-        updated_at=created,
-    )
-    tickets = [
-        Ticket(
-            event=event,
-            ticket_type_id=type_id,
-            price=offers[type_id].ticket_type.price,
-            external_id=random_code(EXTERNAL_ID_LENGTH),
-        )
-        for type_id in sorted(counts)
-        for _ in range(counts[type_id])
-    ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One statement, one round trip less under the lock.
-            cursor.execute(
-                _insert_order_and_tickets_sql(alias, len(tickets)),
-                insert_params(alias, [order]) + _ticket_params(tickets),
-            )
-            mark_saved(alias, order, cursor.fetchone()[0])
-            return order
-        cursor.execute(insert_rows_sql(alias, Order, 1), insert_params(alias, [order]))
-        mark_saved(alias, order, cursor.fetchone()[0])
-        for ticket in tickets:
-            ticket.order = order
-        cursor.execute(
-            insert_rows_sql(alias, Ticket, len(tickets)),
-            insert_params(alias, tickets),
-        )
-        for ticket, (pk,) in zip(tickets, cursor.fetchall(), strict=True):
-            mark_saved(alias, ticket, pk)
-    return order
-
-
-# The tickets' columns but their order, which the statement fills in.
-_TICKET_VALUE_FIELDS = [
-    f for f in Ticket._meta.concrete_fields if not f.primary_key and f.name != "order"
-]
-
-
-def _ticket_params(tickets: list[Ticket]) -> list:
-    return [
-        field.get_db_prep_save(getattr(ticket, field.attname), connection)
-        for ticket in tickets
-        for field in _TICKET_VALUE_FIELDS
-    ]
-
-
-@functools.cache
-def _insert_order_and_tickets_sql(alias: str, n_tickets: int) -> str:
-    """PostgreSQL: insert the order and, from its new id, its tickets; return
-    the order's id (a data-modifying WITH)."""
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    row = ", ".join(
-        f"CAST(%s AS {f.cast_db_type(connection)})" for f in _TICKET_VALUE_FIELDS
-    )
-    ticket_fields = [f for f in Ticket._meta.concrete_fields if not f.primary_key]
-    selected = ", ".join(
-        "new_order." + quote(Order._meta.pk.column)
-        if f.name == "order"
-        else "v." + quote(f.column)
-        for f in ticket_fields
-    )
-    # Only quoted names from the models go into the text; values are params.
-    return (
-        f"WITH new_order AS ({insert_rows_sql(alias, Order, 1)})"  # noqa: S608
-        f" INSERT INTO {quote(Ticket._meta.db_table)}"
-        f" ({', '.join(quote(f.column) for f in ticket_fields)})"
-        f" SELECT {selected} FROM new_order,"
-        f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
-        f" AS v ({', '.join(quote(f.column) for f in _TICKET_VALUE_FIELDS)})"
-        f" RETURNING {quote(Ticket._meta.get_field('order').column)}"
+    return lifecycle.reserve(
+        event_id=event_id,
+        release_order_id=previous_id,
+        counts=counts,
+        prices={t: offers[t].ticket_type.price for t in counts},
+        limits={t: offers[t].limit for t in counts},
+        now=now,
     )

@@ -1,11 +1,12 @@
 """Swish payment rules: start, settle, poll, cancel, reconcile, refund.
 
-Every change of an order happens in one durable transaction with the order
-row locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's durable block is
-``BEGIN IMMEDIATE``). No lock is held across a call to Swish: the intent is
-recorded and committed, Swish is called, and the outcome is recorded in a
-second transaction. The same Swish state arriving by callback, by polling and
-by reconciliation changes the order once.
+Every change of an order is a transition of its state machine
+(``orders.lifecycle``), made in one durable transaction with the order row
+locked (``lifecycle.lock_order``). No lock is held across a call to Swish:
+the intent is recorded and committed, Swish is called, and the outcome is
+recorded in a second transaction. The same Swish state arriving by callback,
+by polling and by reconciliation changes the order once. "Swish says paid"
+is ``lifecycle.pay`` and the ticket e-mail's scheduling, in one transaction.
 """
 
 import json
@@ -17,23 +18,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
 
+from ticketshop.db.locks import lock_event, run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
-from ticketshop.events.models import TicketOffer
-from ticketshop.events.services import lock_event, run_locked
-from ticketshop.orders.errors import InvalidSession
+from ticketshop.events.errors import EventDoesNotExist
+from ticketshop.orders import lifecycle
+from ticketshop.orders.errors import InvalidSession, OutOfTickets
+from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.orders.selectors import (
-    count_live_tickets,
-    count_live_tickets_by_type,
-    get_order_by_token,
-)
-from ticketshop.orders.services import SESSION_GRACE, SESSION_ORDER_KEY
+from ticketshop.orders.sessions import get_session_order, keep_session_order
 
 from . import swish
 from .errors import (
@@ -66,28 +64,9 @@ def new_swish_id() -> str:
     return uuid.uuid4().hex.upper()
 
 
-def _lock_order(order_id: int) -> Order:
-    """Lock and return the order; call inside the durable transaction."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("_lock_order() must run inside a transaction")
-    queryset = Order.objects.select_related("event")
-    if connection.vendor == "postgresql":
-        queryset = queryset.select_for_update(of=("self",))
-    return queryset.get(pk=order_id)
-
-
 def _creation_window() -> timedelta:
     """A create older than this is no longer in flight (twice the timeout)."""
     return timedelta(seconds=2 * settings.SWISH_HTTP_TIMEOUT_SECONDS)
-
-
-def _flag(order: Order, reason: str) -> None:
-    """Flag the order for an organiser, once per reason."""
-    order.needs_attention = True
-    if reason not in order.attention_reason:
-        order.attention_reason = (
-            f"{order.attention_reason}\n{reason}" if order.attention_reason else reason
-        )
 
 
 def parse_swish_time(value) -> datetime | None:
@@ -111,7 +90,8 @@ def parse_swish_time(value) -> datetime | None:
 
 @dataclass(frozen=True)
 class _Plan:
-    payment_id: int
+    payment_id: int | None
+    # Known already (a running request's token, or "" for a free order).
     token: str | None
 
 
@@ -122,15 +102,16 @@ class _RenewalNeeded(Exception):
 def start_payment(*, session, email: str, now: datetime | None = None) -> str:
     """Start (or resume) the Swish payment of the session's order; return its token.
 
+    An order of 0 kr is confirmed at once without Swish (the token ``""``).
     Raises InvalidSession, AlreadyPaidPayment, SessionExpired (the hold
     lapsed and its seats are gone), Busy or PaymentStartFailed (the order
     keeps its reservation and a retry works).
     """
     now = now or timezone.now()
-    order = get_order_by_token(token=session.get(SESSION_ORDER_KEY))
+    order = get_session_order(session)
     if order is None:
         raise InvalidSession()
-    renew = _lapsed(order, now)
+    renew = lifecycle.needs_renewal(order, now=now)
     try:
         plan = run_locked(
             _prepare_start, order=order, email=email, renew=renew, now=now
@@ -139,27 +120,17 @@ def start_payment(*, session, email: str, now: datetime | None = None) -> str:
         renew = True
         plan = run_locked(_prepare_start, order=order, email=email, renew=True, now=now)
     if renew:
-        session.set_expiry(order.event.reservation_duration + SESSION_GRACE)
-    if plan.token:
+        keep_session_order(session, order)
+    if plan.token is not None:
         return plan.token
     return _send_create(payment_id=plan.payment_id, now=now, may_replace=True)
 
 
-def _lapsed(order: Order, now: datetime) -> bool:
-    if order.status == OrderStatus.FAILED_EXPIRED_RESERVATION:
-        return True
-    return (
-        order.status == OrderStatus.RESERVED
-        and not order.payment_pending
-        and order.expires_at <= now
-    )
-
-
 def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _Plan:
     if renew:
-        # Lock order: the event, then the order, as reserve_tickets does.
+        # Lock order: the event, then the order, as a reservation does.
         lock_event(event_id=order.event_id)
-    order = _lock_order(order.pk)
+    order = lock_order(order.pk)
     if order.status == OrderStatus.PAID:
         raise AlreadyPaidPayment()
     if order.status == OrderStatus.FAILED_ADMIN:
@@ -167,17 +138,24 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
     if order.payment_pending:
         latest = get_latest_payment(order_id=order.pk)
         if latest is not None and latest.status in OPEN_STATUSES:
-            if order.email != email:
-                order.email = email
-                order.save(update_fields=["email", "updated_at"])
-            # Running already: the same token; or resend the same id.
+            # Running already: the same token (its e-mail address stays as
+            # it was); or resend the same id.
             return _Plan(payment_id=latest.pk, token=latest.token)
         if latest is not None and latest.error_code == UNKNOWN_OUTCOME:
             raise PaymentStartFailed("the previous payment's outcome is unknown")
-    elif _lapsed(order, now):
+    elif lifecycle.needs_renewal(order, now=now):
         if not renew:
             raise _RenewalNeeded()
-        _renew_hold(order, now)
+        try:
+            lifecycle.renew(order, now=now)
+        except (OutOfTickets, EventDoesNotExist) as exc:
+            raise SessionExpired() from exc
+        logger.info("renewed the hold of order %s", order.reference)
+    if order.total_price == 0 and not order.payment_pending:
+        # Nothing to pay: no Swish (it refuses amounts below 1 kr).
+        lifecycle.confirm_free(order, email=email, now=now)
+        schedule_ticket_delivery(order=order)
+        return _Plan(payment_id=None, token="")
 
     payment = SwishPayment.objects.create(
         order=order,
@@ -186,48 +164,9 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
         amount=order.total_price,
         message=swish.sanitise_message(order.event.swish_message or order.event.title),
     )
-    order.email = email
-    order.payment_pending = True
-    order.payment_started_at = now
-    order.save(
-        update_fields=[
-            "email",
-            "status",
-            "expires_at",
-            "payment_pending",
-            "payment_started_at",
-            "updated_at",
-        ]
-    )
+    if not order.payment_pending:
+        lifecycle.start_payment(order, email=email, now=now)
     return _Plan(payment_id=payment.pk, token=None)
-
-
-def _renew_hold(order: Order, now: datetime) -> None:
-    """Hold the order's seats again if they are still free (event locked)."""
-    event = order.event
-    if event.sales_stop_at <= now:
-        raise SessionExpired()
-    wanted = Counter(order.tickets.values_list("ticket_type_id", flat=True))
-    # The lapsed order's own tickets are not live, so they are not counted.
-    live = count_live_tickets(event_ids=[event.pk], now=now).get(event.pk, 0)
-    left = max(0, event.seats - live)
-    if sum(wanted.values()) > left:
-        raise SessionExpired()
-    limits = dict(
-        TicketOffer.objects.filter(
-            event=event, ticket_type_id__in=list(wanted), limit__isnull=False
-        ).values_list("ticket_type_id", "limit")
-    )
-    if limits:
-        live_by_type = count_live_tickets_by_type(
-            event_ids=[event.pk], ticket_type_ids=list(limits), now=now
-        )
-        for type_id, limit in limits.items():
-            if wanted[type_id] > limit - live_by_type.get((event.pk, type_id), 0):
-                raise SessionExpired()
-    order.status = OrderStatus.RESERVED
-    order.expires_at = now + event.reservation_duration
-    logger.info("renewed the hold of order %s", order.reference)
 
 
 def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:
@@ -266,7 +205,7 @@ def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:
         _record_rejected(payment_id=payment.pk, codes=["NOTOKEN"], now=now)
         raise PaymentStartFailed("Swish sent no PaymentRequestToken")
     with transaction.atomic(durable=True):
-        _lock_order(payment.order_id)
+        lock_order(payment.order_id)
         # A callback may already have settled it (autopay): never go back.
         SwishPayment.objects.filter(pk=payment.pk).update(token=created.token)
         SwishPayment.objects.filter(pk=payment.pk, status=SwishStatus.CREATING).update(
@@ -284,7 +223,7 @@ def _record_rejected(*, payment_id: int, codes: list[str], now: datetime) -> Non
     """Swish refused the PUT: nothing exists; the hold stays as it was."""
     with transaction.atomic(durable=True):
         payment = SwishPayment.objects.get(pk=payment_id)
-        order = _lock_order(payment.order_id)
+        order = lock_order(payment.order_id)
         payment.refresh_from_db()
         if payment.status != SwishStatus.CREATING:
             return
@@ -293,9 +232,12 @@ def _record_rejected(*, payment_id: int, codes: list[str], now: datetime) -> Non
         payment.settled_at = now
         payment.save()
         latest = get_latest_payment(order_id=order.pk)
-        if order.status == OrderStatus.RESERVED and latest.pk == payment.pk:
-            order.payment_pending = False
-            order.save(update_fields=["payment_pending", "updated_at"])
+        if (
+            order.status == OrderStatus.RESERVED
+            and order.payment_pending
+            and latest.pk == payment.pk
+        ):
+            lifecycle.end_payment(order)
 
 
 def _recover_existing(
@@ -319,7 +261,7 @@ def _recover_existing(
         _record_rejected(payment_id=payment.pk, codes=["RP09"], now=now)
         raise PaymentStartFailed("payment request id not available (RP09)")
     with transaction.atomic(durable=True):
-        order = _lock_order(payment.order_id)
+        order = lock_order(payment.order_id)
         latest = get_latest_payment(order_id=order.pk)
         if latest.pk != payment.pk or order.status != OrderStatus.RESERVED:
             raise PaymentStartFailed("the order changed meanwhile")
@@ -349,7 +291,7 @@ def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
         order_id = SwishPayment.objects.values_list("order_id", flat=True).get(
             pk=payment_id
         )
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         # Re-read after locking: a concurrent callback may have settled it.
         payment = SwishPayment.objects.get(pk=payment_id)
         payment.raw = obj
@@ -370,13 +312,10 @@ def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
                     payment.request_id,
                     payment.status,
                 )
-                _flag(
+                lifecycle.flag(
                     order,
                     f"Swish now reports {status} for payment request "
                     f"{payment.request_id}, settled earlier as {payment.status}.",
-                )
-                order.save(
-                    update_fields=["needs_attention", "attention_reason", "updated_at"]
                 )
             payment.save(update_fields=["raw", "checked_at", "updated_at"])
             return
@@ -396,16 +335,13 @@ def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> None
     latest = get_latest_payment(order_id=order.pk)
     is_latest = latest is not None and latest.pk == payment.pk
     if payment.status == SwishStatus.PAID:
-        # Only an order whose seats are still held may become PAID: a lapsed
-        # hold's seats may be sold already (no overselling, even here).
-        if order.status == OrderStatus.RESERVED and (
-            order.payment_pending or order.expires_at > now
-        ):
-            order.status = OrderStatus.PAID
-            order.paid_at = payment.date_paid or now
-            order.payment_reference = payment.payment_reference
-            order.payment_pending = False
-            order.save()
+        if lifecycle.can_pay(order, now=now):
+            lifecycle.pay(
+                order,
+                reference=payment.payment_reference,
+                paid_at=payment.date_paid or now,
+                now=now,
+            )
             schedule_ticket_delivery(order=order)
             logger.info(
                 "order %s paid (%s)", order.reference, payment.payment_reference
@@ -419,40 +355,37 @@ def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> None
             order.reference,
             order.status,
         )
-        _flag(
+        lifecycle.flag(
             order,
             f"Swish payment {payment.payment_reference} ({payment.amount} kr) was "
             f"paid while the order was {order.status}: refund it.",
         )
-        if is_latest:
-            order.payment_pending = False
-        order.save()
+        if is_latest and order.payment_pending:
+            lifecycle.end_payment(order)
         return
     if payment.status == SwishStatus.CREATED:
         return
     if payment.error_code == UNKNOWN_OUTCOME:
         # The money may or may not have moved: hold the seats, ask a human.
-        _flag(
+        lifecycle.flag(
             order,
             f"Swish payment request {payment.request_id} ended in DS24 (outcome "
             "unknown): check with the bank, then mark it paid or release it.",
         )
-        order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
         logger.warning("order %s: payment outcome unknown (DS24)", order.reference)
         return
-    if is_latest and order.payment_pending and order.status != OrderStatus.RESERVED:
-        order.payment_pending = False
-        order.save(update_fields=["payment_pending", "updated_at"])
-    elif is_latest and order.status == OrderStatus.RESERVED and order.payment_pending:
-        order.status = OrderStatus.FAILED_EXPIRED_RESERVATION
-        order.payment_pending = False
-        order.save(update_fields=["status", "payment_pending", "updated_at"])
+    if not (is_latest and order.payment_pending):
+        return
+    if order.status == OrderStatus.RESERVED:
+        lifecycle.fail(order)
         logger.info(
             "order %s failed: Swish %s %s",
             order.reference,
             payment.status,
             payment.error_code,
         )
+    else:
+        lifecycle.end_payment(order)
 
 
 def refresh_payment(*, payment: SwishPayment, now: datetime | None = None) -> None:
@@ -478,7 +411,7 @@ def _handle_not_found(*, payment_id: int, now: datetime) -> None:
         order_id = SwishPayment.objects.values_list("order_id", flat=True).get(
             pk=payment_id
         )
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         payment = SwishPayment.objects.get(pk=payment_id)
         payment.checked_at = now
         if payment.status == SwishStatus.CREATING:
@@ -491,19 +424,19 @@ def _handle_not_found(*, payment_id: int, now: datetime) -> None:
             payment.settled_at = now
             payment.save()
             latest = get_latest_payment(order_id=order.pk)
-            if order.status == OrderStatus.RESERVED and latest.pk == payment.pk:
-                order.payment_pending = False
-                order.save(update_fields=["payment_pending", "updated_at"])
+            if (
+                order.status == OrderStatus.RESERVED
+                and order.payment_pending
+                and latest.pk == payment.pk
+            ):
+                lifecycle.end_payment(order)
             return
         payment.save(update_fields=["checked_at", "updated_at"])
         if payment.status == SwishStatus.CREATED:
-            _flag(
+            lifecycle.flag(
                 order,
                 f"Swish no longer knows payment request {payment.request_id}: "
                 "check with Swish, then mark it paid or release it.",
-            )
-            order.save(
-                update_fields=["needs_attention", "attention_reason", "updated_at"]
             )
 
 
@@ -543,7 +476,7 @@ def cancel_superseded_order(*, order: Order, now: datetime | None = None) -> Non
     ):
         cancel_payment(payment=payment, now=now)
     with transaction.atomic(durable=True):
-        locked = _lock_order(order.pk)
+        locked = lock_order(order.pk)
         if (
             locked.payment_pending
             and not SwishPayment.objects.filter(
@@ -553,8 +486,7 @@ def cancel_superseded_order(*, order: Order, now: datetime | None = None) -> Non
             and not locked.needs_attention
         ):
             # Nothing open at Swish any more: let reserve_tickets release it.
-            locked.payment_pending = False
-            locked.save(update_fields=["payment_pending", "updated_at"])
+            lifecycle.end_payment(locked)
 
 
 # --- Callback, polling, reconciliation -----------------------------------------
@@ -688,24 +620,22 @@ def resolve_unknown_payment(
     (DS24, or a request Swish no longer knows), after checking with the bank."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         if order.status != OrderStatus.RESERVED or not order.payment_pending:
             return
         if paid:
-            order.status = OrderStatus.PAID
-            order.paid_at = now
             latest = get_latest_payment(order_id=order.pk)
-            order.payment_reference = (
-                latest.payment_reference if latest is not None else ""
+            lifecycle.pay(
+                order,
+                reference=latest.payment_reference if latest is not None else "",
+                paid_at=now,
+                now=now,
             )
         else:
-            order.status = OrderStatus.FAILED_EXPIRED_RESERVATION
-        order.payment_pending = False
-        order.needs_attention = False
-        order.attention_reason += (
-            f"\nResolved by hand as {'paid' if paid else 'unpaid'}."
+            lifecycle.fail(order)
+        lifecycle.clear_flag(
+            order, f"Resolved by hand as {'paid' if paid else 'unpaid'}."
         )
-        order.save()
         SwishPayment.objects.filter(order=order, status__in=OPEN_STATUSES).update(
             status=SwishStatus.CANCELLED if not paid else SwishStatus.PAID,
             settled_at=now,
@@ -748,7 +678,7 @@ def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         payments = _money_to_return(order)
         cancel_order = not payments and order.status == OrderStatus.PAID
         if cancel_order:
@@ -769,9 +699,10 @@ def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str
                 )
             )
         if cancel_order:
-            order.status = OrderStatus.FAILED_ADMIN
-            order.save(update_fields=["status", "updated_at"])
+            lifecycle.cancel(order, now=now)
             logger.info("order %s cancelled and refunded", order.reference)
+        else:
+            lifecycle.refund_pending(order)
     for refund in refunds:
         _send_refund(refund=refund, now=now)
     return [refund.refund_id for refund in refunds]
@@ -808,9 +739,9 @@ def _send_refund(*, refund: SwishRefund, now: datetime) -> None:
 
 def _flag_refund_problem(*, refund: SwishRefund, text: str) -> None:
     with transaction.atomic(durable=True):
-        order = _lock_order(refund.payment.order_id)
-        _flag(order, f"Refund {refund.refund_id}: {text}")
-        order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+        order = lock_order(refund.payment.order_id)
+        lifecycle.flag(order, f"Refund {refund.refund_id}: {text}")
+        lifecycle.refund_failed(order)
 
 
 def refresh_refund(*, refund: SwishRefund, now: datetime | None = None) -> None:
@@ -835,7 +766,7 @@ def refresh_refund(*, refund: SwishRefund, now: datetime | None = None) -> None:
         logger.warning("refund %s: unknown status %r", refund.refund_id, status)
         return
     with transaction.atomic(durable=True):
-        order = _lock_order(refund.payment.order_id)
+        order = lock_order(refund.payment.order_id)
         current = SwishRefund.objects.get(pk=refund.pk)
         if current.status in (RefundStatus.PAID, RefundStatus.ERROR):
             return
@@ -845,18 +776,15 @@ def refresh_refund(*, refund: SwishRefund, now: datetime | None = None) -> None:
         current.error_message = (obj.get("errorMessage") or "")[:255]
         current.save()
         if status == RefundStatus.ERROR:
-            _flag(order, f"Refund {current.refund_id} failed: {current.error_code}.")
-            order.save(
-                update_fields=["needs_attention", "attention_reason", "updated_at"]
+            lifecycle.flag(
+                order, f"Refund {current.refund_id} failed: {current.error_code}."
             )
+            lifecycle.refund_failed(order)
         elif status == RefundStatus.PAID and not _refund_outstanding(order):
-            order.needs_attention = False
-            order.attention_reason += (
-                f"\nRefunded {current.amount} kr ({current.refund_id})."
+            lifecycle.clear_flag(
+                order, f"Refunded {current.amount} kr ({current.refund_id})."
             )
-            order.save(
-                update_fields=["needs_attention", "attention_reason", "updated_at"]
-            )
+            lifecycle.refund_settled(order)
             logger.info("refund %s paid back", current.refund_id)
 
 

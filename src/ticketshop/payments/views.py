@@ -15,12 +15,8 @@ from rest_framework.views import APIView
 from ticketshop.api import StrictCharField, format_money, format_time, parse_body
 from ticketshop.orders.errors import InvalidSession
 from ticketshop.orders.models import OrderStatus
-from ticketshop.orders.selectors import (
-    effective_status,
-    get_order_by_token,
-    list_order_lines,
-)
-from ticketshop.orders.services import SESSION_ORDER_KEY
+from ticketshop.orders.selectors import effective_status, list_order_lines
+from ticketshop.orders.sessions import get_session_order
 
 from .errors import PaymentTokenDoesNotExist
 from .selectors import get_latest_payment, get_payment_by_token
@@ -79,7 +75,7 @@ class SessionPaymentStatusView(APIView):
         )
     )
     def get(self, request):
-        order = get_order_by_token(token=request.session.get(SESSION_ORDER_KEY))
+        order = get_session_order(request.session)
         if order is None:
             raise InvalidSession()
         now = timezone.now()
@@ -103,7 +99,9 @@ class SessionPaymentStatusView(APIView):
         }
         if status == OrderStatus.PAID:
             body["external_ids"] = list(
-                order.tickets.order_by("id").values_list("external_id", flat=True)
+                order.tickets.filter(cancelled_at__isnull=True)
+                .order_by("id")
+                .values_list("external_id", flat=True)
             )
         return Response(body)
 

@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from ticketshop.db import sql
 from ticketshop.events.models import ChapterEvent, TicketType
 from ticketshop.orders.models import Order, OrderStatus, Ticket
 
@@ -20,16 +21,9 @@ def normalise_external_id(external_id: str) -> str:
 
 
 # The two reads below run on every scan. They are written in SQL, built once
-# from the models' metadata, because compiling the equivalent ORM queries
-# costs several times more than running them (see bench/README.md).
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _column(model, field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)
+# from the models' metadata (ticketshop.db.sql), because compiling the
+# equivalent ORM queries costs several times more than running them (see
+# bench/README.md).
 
 
 def _db_datetime(value) -> datetime | None:
@@ -41,33 +35,39 @@ def _db_datetime(value) -> datetime | None:
     return value
 
 
-@lru_cache(maxsize=4)
-def _ticket_sql(vendor: str) -> str:
+@cache
+def _ticket_sql(alias: str) -> str:
+    def col(model, of: str, name: str) -> str:
+        return sql.column(alias, model, name, of)
+
     t, o, e, y = Ticket, Order, ChapterEvent, TicketType
     # Only quoted names from the models go into the text; values are params.
     return (
         "SELECT "  # noqa: S608
         + ", ".join(
             [
-                f"t.{_column(t, 'id')}",
-                f"t.{_column(t, 'external_id')}",
-                f"t.{_column(t, 'times_used')}",
-                f"t.{_column(t, 'event')}",
-                f"t.{_column(t, 'order')}",
-                f"t.{_column(t, 'ticket_type')}",
-                f"o.{_column(o, 'status')}",
-                f"o.{_column(o, 'payment_pending')}",
-                f"o.{_column(o, 'expires_at')}",
-                f"e.{_column(e, 'title')}",
-                f"e.{_column(e, 'event_at')}",
-                f"y.{_column(y, 'title')}",
+                col(t, "t", "id"),
+                col(t, "t", "external_id"),
+                col(t, "t", "times_used"),
+                col(t, "t", "event"),
+                col(t, "t", "order"),
+                col(t, "t", "ticket_type"),
+                col(t, "t", "cancelled_at"),
+                col(o, "o", "status"),
+                col(o, "o", "payment_pending"),
+                col(o, "o", "expires_at"),
+                col(e, "e", "title"),
+                col(e, "e", "event_at"),
+                col(y, "y", "title"),
             ]
         )
-        + f" FROM {_table(t)} t"
-        + f" JOIN {_table(o)} o ON o.{_column(o, 'id')} = t.{_column(t, 'order')}"
-        + f" JOIN {_table(e)} e ON e.{_column(e, 'id')} = t.{_column(t, 'event')}"
-        + f" JOIN {_table(y)} y ON y.{_column(y, 'id')}"
-        + f" = t.{_column(t, 'ticket_type')}"
+        + f" FROM {sql.table(alias, t, 't')}"
+        + f" JOIN {sql.table(alias, o, 'o')}"
+        + f" ON {col(o, 'o', 'id')} = {col(t, 't', 'order')}"
+        + f" JOIN {sql.table(alias, e, 'e')}"
+        + f" ON {col(e, 'e', 'id')} = {col(t, 't', 'event')}"
+        + f" JOIN {sql.table(alias, y, 'y')}"
+        + f" ON {col(y, 'y', 'id')} = {col(t, 't', 'ticket_type')}"
         + " WHERE {match} LIMIT 1"
     )
 
@@ -91,6 +91,8 @@ class ScannedTicket:
     event_id: int
     order_id: int
     order: ScannedOrder
+    # An organiser cancelled this ticket alone (or exchanged it).
+    cancelled: bool
     event_title: str
     event_at: datetime
     ticket_type_title: str
@@ -101,22 +103,22 @@ def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
     key = normalise_external_id(external_id)
     if not key:
         return None
-    sql = _ticket_sql(connection.vendor)
-    column = f"t.{_column(Ticket, 'external_id')}"
+    statement = _ticket_sql(connection.alias)
+    column = sql.column(connection.alias, Ticket, "external_id", "t")
     row = None
     with connection.cursor() as cursor:
         # Ids are issued in upper case, so the exact match on the unique
         # index finds them; UPPER() (no index) covers ids entered by hand in
         # another case.
         for match in (f"{column} = %s", f"UPPER({column}) = %s"):
-            cursor.execute(sql.format(match=match), [key])
+            cursor.execute(statement.format(match=match), [key])
             row = cursor.fetchone()
             if row is not None:
                 break
     if row is None:
         return None
-    (pk, ext_id, times_used, event_id, order_id, _type_id) = row[:6]
-    (status, payment_pending, expires_at, event_title, event_at, type_title) = row[6:]
+    (pk, ext_id, times_used, event_id, order_id, _type_id, cancelled_at) = row[:7]
+    (status, payment_pending, expires_at, event_title, event_at, type_title) = row[7:]
     return ScannedTicket(
         pk=pk,
         external_id=ext_id,
@@ -128,6 +130,7 @@ def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
             payment_pending=bool(payment_pending),
             expires_at=_db_datetime(expires_at),
         ),
+        cancelled=cancelled_at is not None,
         event_title=event_title,
         event_at=_db_datetime(event_at),
         ticket_type_title=type_title,
@@ -145,24 +148,27 @@ class ActiveScannerAccount:
     event_ids: frozenset[int]
 
 
-@lru_cache(maxsize=4)
-def _accounts_sql(vendor: str) -> str:
+@cache
+def _accounts_sql(alias: str) -> str:
+    def col(model, of: str, name: str) -> str:
+        return sql.column(alias, model, name, of)
+
     a = ScannerAccount
     through = ScannerAccount.events.through
     return (
-        f"SELECT a.{_column(a, 'id')}, a.{_column(a, 'name')},"  # noqa: S608
-        f" a.{_column(a, 'password')}, a.{_column(a, 'updated_at')},"
-        f" l.{_column(through, 'chapterevent')}"
-        f" FROM {_table(a)} a LEFT JOIN {_table(through)} l"
-        f" ON l.{_column(through, 'scanneraccount')} = a.{_column(a, 'id')}"
-        f" WHERE a.{_column(a, 'is_active')} = %s ORDER BY a.{_column(a, 'id')}"
+        f"SELECT {col(a, 'a', 'id')}, {col(a, 'a', 'name')},"  # noqa: S608
+        f" {col(a, 'a', 'password')}, {col(a, 'a', 'updated_at')},"
+        f" {col(through, 'l', 'chapterevent')}"
+        f" FROM {sql.table(alias, a, 'a')} LEFT JOIN {sql.table(alias, through, 'l')}"
+        f" ON {col(through, 'l', 'scanneraccount')} = {col(a, 'a', 'id')}"
+        f" WHERE {col(a, 'a', 'is_active')} = %s ORDER BY {col(a, 'a', 'id')}"
     )
 
 
 def list_active_scanner_accounts() -> list[ActiveScannerAccount]:
     """Return the active accounts with the events each is limited to (one query)."""
     with connection.cursor() as cursor:
-        cursor.execute(_accounts_sql(connection.vendor), [True])
+        cursor.execute(_accounts_sql(connection.alias), [True])
         rows = cursor.fetchall()
     accounts: dict[int, tuple] = {}
     events: dict[int, set[int]] = {}
@@ -186,7 +192,9 @@ def list_active_scanner_accounts() -> list[ActiveScannerAccount]:
 def annotate_checkins(queryset: QuerySet) -> QuerySet:
     """Annotate events with sold_count (paid tickets) and admitted_count
     (paid tickets used at least once)."""
-    paid = Q(tickets__order__status=OrderStatus.PAID)
+    paid = Q(
+        tickets__order__status=OrderStatus.PAID, tickets__cancelled_at__isnull=True
+    )
     return queryset.annotate(
         sold_count=Count("tickets", filter=paid),
         admitted_count=Count("tickets", filter=paid & Q(tickets__times_used__gt=0)),

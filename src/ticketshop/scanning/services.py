@@ -1,17 +1,15 @@
 """Door rules: check a scanned ticket, record a use, log every scan."""
 
-import fcntl
 import logging
-import os
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ticketshop.db import sql
+from ticketshop.db.locks import writer_gate
 from ticketshop.orders.models import Order, OrderStatus, Ticket
 from ticketshop.orders.selectors import effective_status
 
@@ -68,25 +66,30 @@ def validate_ticket(
     ticket = get_ticket_for_scan(external_id=external_id)
     if ticket is None:
         log.result = ScanResult.UNKNOWN
-        with one_sqlite_writer():
+        with writer_gate():
             _insert_log(log)
         raise TicketDoesNotExist()
     log.ticket_id = ticket.pk
     log.event_id = ticket.event_id
-    # The one rule of what a buyer's order reads as, given the fields it reads.
-    status = effective_status(ticket.order, now=now)
+    # The one rule of what a buyer's order reads as, given the fields it reads;
+    # a ticket cancelled alone reads as cancelled by an organiser.
+    status = (
+        OrderStatus.FAILED_ADMIN
+        if ticket.cancelled
+        else effective_status(ticket.order, now=now)
+    )
 
     if not scanner.may_scan(ticket.event_id):
         outcome = ScanOutcome(
             ticket, ticket.times_used, WRONG_EVENT, ScanResult.WRONG_EVENT
         )
-    elif use_ticket and ticket.order.status == OrderStatus.PAID:
+    elif use_ticket and status == OrderStatus.PAID:
         return _use(ticket=ticket, log=log, now=now)
     elif status == OrderStatus.PAID:
         outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.VALID)
     else:
         outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.NOT_PAID)
-    with one_sqlite_writer():
+    with writer_gate():
         _save_log(log, outcome)
     return outcome
 
@@ -102,7 +105,7 @@ def _use(*, ticket: ScannedTicket, log: ScanLog, now: datetime) -> ScanOutcome:
             return ScanOutcome(ticket, before, OrderStatus.PAID, ScanResult.ADMITTED)
         with transaction.atomic(durable=True):
             return _refuse_use(ticket=ticket, log=log, now=now)
-    with one_sqlite_writer(), transaction.atomic(durable=True):
+    with writer_gate(), transaction.atomic(durable=True):
         before = _add_use(ticket_id=ticket.pk, order_id=ticket.order_id)
         if before is None:
             return _refuse_use(ticket=ticket, log=log, now=now)
@@ -114,55 +117,37 @@ def _use(*, ticket: ScannedTicket, log: ScanLog, now: datetime) -> ScanOutcome:
 def _refuse_use(*, ticket: ScannedTicket, log: ScanLog, now: datetime) -> ScanOutcome:
     """Log a use refused because the order stopped being paid since it was read."""
     order = Order.objects.get(pk=ticket.order_id)
-    current = Ticket.objects.values_list("times_used", flat=True).get(pk=ticket.pk)
-    outcome = ScanOutcome(
-        ticket, current, effective_status(order, now=now), ScanResult.NOT_PAID
+    current, cancelled_at = Ticket.objects.values_list(
+        "times_used", "cancelled_at"
+    ).get(pk=ticket.pk)
+    status = (
+        OrderStatus.FAILED_ADMIN
+        if cancelled_at is not None
+        else effective_status(order, now=now)
     )
+    outcome = ScanOutcome(ticket, current, status, ScanResult.NOT_PAID)
     _save_log(log, outcome)
     return outcome
 
 
-_writer_lock = threading.Lock()
-_writer_files: dict[str, int] = {}
+@cache
+def _add_use_sql(alias: str) -> str:
+    """UPDATE … SET times_used = times_used + 1 … RETURNING, for a ticket
+    not cancelled of a paid order; parameters: ticket id, order id, PAID."""
 
+    def col(model, name: str, of: str | None = None) -> str:
+        return sql.column(alias, model, name, of)
 
-@contextmanager
-def one_sqlite_writer():
-    """On SQLite, queue this server's scan writes on an OS lock.
-
-    SQLite admits one writer at a time, and a writer that finds the database
-    locked sleeps in SQLite's busy handler (1, 2, 5 … up to 100 ms) before it
-    looks again, while the lock may have been free long before: under a rush
-    of scans that sleeping, not the work, sets the pace and the slowest
-    answers. Threads of one process queue on a mutex, processes on flock()
-    of a file beside the database; both wake the next writer at once.
-    PostgreSQL locks the ticket's row only and needs none of this.
-    """
-    if connection.vendor != "sqlite":
-        yield
-        return
-    path = f"{connection.settings_dict['NAME']}.scan-lock"
-    with _writer_lock:
-        fd = _writer_files.get(path)
-        if fd is None:
-            fd = _writer_files[path] = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _add_use_sql() -> str:
-    """UPDATE … SET times_used = times_used + 1 … RETURNING, for a paid order."""
-    qn = connection.ops.quote_name
+    used = col(Ticket, "times_used", "")
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"UPDATE {qn(Ticket._meta.db_table)}"  # noqa: S608
-        f" SET {qn('times_used')} = {qn('times_used')} + 1"
-        f" WHERE {qn('id')} = %s AND EXISTS (SELECT 1 FROM"
-        f" {qn(Order._meta.db_table)} WHERE {qn('id')} = %s AND {qn('status')} = %s)"
-        f" RETURNING {qn('times_used')}"
+        f"UPDATE {sql.table(alias, Ticket)}"  # noqa: S608
+        f" SET {used} = {used} + 1"
+        f" WHERE {col(Ticket, 'pk')} = %s"
+        f" AND {col(Ticket, 'cancelled_at')} IS NULL"
+        f" AND EXISTS (SELECT 1 FROM {sql.table(alias, Order)}"
+        f" WHERE {col(Order, 'pk')} = %s AND {col(Order, 'status')} = %s)"
+        f" RETURNING {used}"
     )
 
 
@@ -177,7 +162,9 @@ def _add_use(*, ticket_id: int, order_id: int) -> int | None:
     statement, so a refund that commits first stops the use.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_add_use_sql(), [ticket_id, order_id, OrderStatus.PAID])
+        cursor.execute(
+            _add_use_sql(connection.alias), [ticket_id, order_id, OrderStatus.PAID]
+        )
         row = cursor.fetchone()
     return None if row is None else row[0] - 1
 
@@ -188,28 +175,37 @@ def _add_use_and_log(*, log: ScanLog, ticket_id: int, order_id: int) -> int | No
     The log row is inserted from the UPDATE's RETURNING (a data-modifying
     WITH), so it exists exactly when the use does.
     """
-    qn = connection.ops.quote_name
     log.result = ScanResult.ADMITTED
-    values, params = [], []
-    for field in _LOG_FIELDS:
-        if field.name == "times_used_before":
-            values.append(f"used.{qn('times_used')} - 1")
-        else:
-            values.append(f"CAST(%s AS {field.cast_db_type(connection)})")
-            params.append(
-                field.get_db_prep_save(getattr(log, field.attname), connection)
-            )
-    columns = ", ".join(qn(f.column) for f in _LOG_FIELDS)
-    sql = (
-        f"WITH used AS ({_add_use_sql()})"  # noqa: S608
-        f" INSERT INTO {qn(ScanLog._meta.db_table)} ({columns})"
-        f" SELECT {', '.join(values)} FROM used"
-        f" RETURNING {qn('times_used_before')}"
-    )
+    params = [
+        field.get_db_prep_save(getattr(log, field.attname), connection)
+        for field in _LOG_FIELDS
+        if field.name != "times_used_before"
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ticket_id, order_id, OrderStatus.PAID, *params])
+        cursor.execute(
+            _add_use_and_log_sql(connection.alias),
+            [ticket_id, order_id, OrderStatus.PAID, *params],
+        )
         row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+@cache
+def _add_use_and_log_sql(alias: str) -> str:
+    values = []
+    for field in _LOG_FIELDS:
+        if field.name == "times_used_before":
+            values.append(f"{sql.column(alias, Ticket, 'times_used', 'used')} - 1")
+        else:
+            values.append(f"CAST(%s AS {field.cast_db_type(connection)})")
+    columns = ", ".join(sql.column(alias, ScanLog, f.name, "") for f in _LOG_FIELDS)
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"WITH used AS ({_add_use_sql(alias)})"  # noqa: S608
+        f" INSERT INTO {sql.table(alias, ScanLog)} ({columns})"
+        f" SELECT {', '.join(values)} FROM used"
+        f" RETURNING {sql.column(alias, ScanLog, 'times_used_before', '')}"
+    )
 
 
 def _save_log(log: ScanLog, outcome: ScanOutcome) -> None:
@@ -225,26 +221,17 @@ def _save_log(log: ScanLog, outcome: ScanOutcome) -> None:
     )
 
 
-_LOG_FIELDS = [f for f in ScanLog._meta.concrete_fields if not f.primary_key]
-
-
-@lru_cache(maxsize=4)
-def _insert_log_sql(vendor: str) -> str:
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in _LOG_FIELDS)
-    values = ", ".join(["%s"] * len(_LOG_FIELDS))
-    table = qn(ScanLog._meta.db_table)
-    return f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608
+_LOG_FIELDS = sql.concrete_fields(ScanLog)
 
 
 def _insert_log(log: ScanLog) -> None:
     """Insert the log row, as log.save() would, without compiling a query.
 
     Each value goes through its field's get_db_prep_save(), as the ORM's own
-    insert does; the log's id is not read back (nothing needs it).
+    insert does (``db.sql.insert_params``).
     """
-    params = [
-        f.get_db_prep_save(getattr(log, f.attname), connection) for f in _LOG_FIELDS
-    ]
+    alias = connection.alias
     with connection.cursor() as cursor:
-        cursor.execute(_insert_log_sql(connection.vendor), params)
+        cursor.execute(
+            sql.insert_rows_sql(alias, ScanLog, 1), sql.insert_params(alias, [log])
+        )

@@ -15,8 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView, View
 
-from ticketshop.orders.services import SESSION_ORDER_KEY
-
 from .branding import get_branding
 from .selectors import get_paid_ticket
 
@@ -103,7 +101,7 @@ class TicketQrView(View):
 
     def get(self, request, external_id: str):
         ticket = get_paid_ticket(
-            order_token=request.session.get(SESSION_ORDER_KEY),
+            session=request.session,
             external_id=external_id,
             now=timezone.now(),
         )

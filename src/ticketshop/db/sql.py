@@ -1,10 +1,17 @@
-"""SQL for the reservation path, written once per process from model metadata.
+"""The one SQL builder: statements written from model metadata.
 
 Building and compiling a small ORM query took several times longer than the
-database took to run it (bench/rush.py). The reservation runs a few fixed
-statements under the seat lock, so those are written here once per database
-alias, from ``Model._meta`` and the backend's quoting, and run on a plain
-cursor. Values go in and come out converted the way the ORM converts them.
+database took to run it (bench/rush.py). The hot paths (reservation under
+the seat lock, the live-seat count, door scans) run a few fixed statements,
+so those are written once per process and database alias from
+``Model._meta`` and the backend's quoting, and run on a plain cursor. Values
+go in as parameters, prepared the way ``save()`` prepares them, and come out
+converted the way the ORM converts them.
+
+Every hand-written statement of the shop is built with the helpers here:
+``table`` and ``column`` (a field's name in, its quoted column out), so a
+renamed column is renamed everywhere; no module outside this one writes a
+column name as text, and nothing parses SQL that the ORM generated.
 """
 
 from collections.abc import Iterable, Sequence
@@ -14,12 +21,49 @@ from django.db import connections
 from django.db.models import Field, Model
 
 
-@cache
-def select_columns(alias: str, model: type[Model]) -> str:
-    """Return the model's concrete columns, table-qualified, in field order."""
+def table(alias: str, model: type[Model], as_: str | None = None) -> str:
+    """Return the model's quoted table name, with ``AS as_`` if given."""
+    name = connections[alias].ops.quote_name(model._meta.db_table)
+    return f"{name} {as_}" if as_ else name
+
+
+def column(alias: str, model: type[Model], field: str, of: str | None = None) -> str:
+    """Return the quoted column of a model's field (by field name, ``"pk"`` for
+    the key), qualified by the table or by ``of`` (a table alias) if given;
+    ``of=""`` leaves it unqualified."""
     quote = connections[alias].ops.quote_name
-    table = quote(model._meta.db_table)
-    return ", ".join(f"{table}.{quote(f.column)}" for f in model._meta.concrete_fields)
+    meta = model._meta
+    name = quote(meta.pk.column if field == "pk" else meta.get_field(field).column)
+    if of == "":
+        return name
+    return f"{of or quote(meta.db_table)}.{name}"
+
+
+def value(alias: str, model: type[Model], field: str, data):
+    """Return ``data`` prepared for the database as the field's value."""
+    return model._meta.get_field(field).get_db_prep_save(data, connections[alias])
+
+
+def placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+@cache
+def select_columns(alias: str, model: type[Model], of: str | None = None) -> str:
+    """Return the model's concrete columns, qualified by its table (or by the
+    alias ``of``), in field order."""
+    quote = connections[alias].ops.quote_name
+    table_name = of or quote(model._meta.db_table)
+    return ", ".join(
+        f"{table_name}.{quote(f.column)}" for f in model._meta.concrete_fields
+    )
+
+
+def concrete_fields(model: type[Model], *, without_key: bool = True) -> list[Field]:
+    """The model's columns in field order, without the key by default."""
+    return [
+        f for f in model._meta.concrete_fields if not (without_key and f.primary_key)
+    ]
 
 
 @cache
@@ -96,7 +140,7 @@ def row_reader(alias: str, model: type[Model]) -> RowReader:
 
 
 def _insert_fields(model: type[Model]) -> list[Field]:
-    return [f for f in model._meta.concrete_fields if not f.primary_key]
+    return concrete_fields(model)
 
 
 def _converters(connection, model: type[Model], field: Field):

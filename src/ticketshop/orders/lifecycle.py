@@ -1,0 +1,667 @@
+"""The order's state machine: every change of an order's state, in one place.
+
+An order's ``status`` is the contract's (what ``session_payment_status``
+shows). Beside it, ``payment_pending`` says a Swish payment is in progress
+and ``refund_state`` follows money on its way back. No other module writes
+an order's status, ticket count, totals, payment fields or tickets: they call
+the transitions below, inside a durable transaction, with the order locked
+(``lock_order``) and, for every transition that takes seats, the event's
+seat lock (``db.locks.lock_event``, taken here). A test
+(tests/orders/test_lifecycle_owner.py) fails if any other module does.
+
+Payments call these in the same transaction in which they schedule the
+ticket e-mail; this module never imports payments or delivery.
+
+The table is ``TRANSITIONS`` below: each transition, the states it may
+start from, the state it ends in, and what it does to seats, money and
+tickets (``describe_transitions()`` renders it as the README's table).
+
+A transition not allowed from the order's current state raises
+``TransitionNotAllowed``, and the caller's transaction writes nothing.
+"""
+
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+
+from django.db import connection, connections
+from django.db.models import F
+from django.utils import timezone
+
+from ticketshop.db import sql
+from ticketshop.db.locks import lock_event
+from ticketshop.events.errors import EventDoesNotExist
+from ticketshop.events.models import ChapterEvent
+
+from .errors import OutOfTickets
+from .models import Order, OrderStatus, PaymentMethod, RefundState, Ticket
+from .seats import check_capacity, holds_seats, is_lapsed, lapsed_order_q
+
+logger = logging.getLogger(__name__)
+
+RESERVED = OrderStatus.RESERVED
+PAID = OrderStatus.PAID
+FAILED = OrderStatus.FAILED_EXPIRED_RESERVATION
+CANCELLED = OrderStatus.FAILED_ADMIN
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    # Statuses it may start from (None: it creates the order).
+    sources: tuple[str | None, ...]
+    # The status it ends in (None: unchanged).
+    target: str | None
+    seats: str
+    money: str
+    tickets: str
+
+
+ANY = (RESERVED, PAID, FAILED, CANCELLED)
+
+# fmt: off
+TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
+    Transition(
+        "reserve", (None,), RESERVED,
+        seats="taken if they fit (capacity check under the event's seat lock)",
+        money="none yet",
+        tickets="issued, with new ids",
+    ),
+    Transition(
+        "release", (RESERVED,), FAILED,
+        seats="freed (the session reserved again; never with a payment running)",
+        money="none",
+        tickets="void",
+    ),
+    Transition(
+        "expire", (RESERVED,), FAILED,
+        seats="free since the hold lapsed; recorded by the sweep",
+        money="none",
+        tickets="void",
+    ),
+    Transition(
+        "renew", (RESERVED, FAILED), RESERVED,
+        seats="taken again if they fit (a lapsed or expired hold)",
+        money="none",
+        tickets="the same ids",
+    ),
+    Transition(
+        "start_payment", (RESERVED,), None,
+        seats="held until Swish settles, even past the expiry",
+        money="a Swish request is open; the e-mail address is fixed",
+        tickets="-",
+    ),
+    Transition(
+        "end_payment", ANY, None,
+        seats="a hold: until its expiry again",
+        money="the request ended unpaid, or never existed",
+        tickets="-",
+    ),
+    Transition(
+        "pay", (RESERVED,), PAID,
+        seats="kept (only while still held)",
+        money="received (Swish; or by hand after an unknown outcome)",
+        tickets="valid at the door; e-mailed in the same transaction",
+    ),
+    Transition(
+        "confirm_free", (RESERVED,), PAID,
+        seats="kept (only while still held)",
+        money="none: the total is 0 kr, no Swish",
+        tickets="valid at the door; e-mailed",
+    ),
+    Transition(
+        "fail", (RESERVED,), FAILED,
+        seats="freed",
+        money="none (declined, cancelled, error; or released by hand)",
+        tickets="void",
+    ),
+    Transition(
+        "cancel", (RESERVED,), CANCELLED,
+        seats="freed",
+        money="none (not paid; never with a payment running)",
+        tickets="void",
+    ),
+    Transition(
+        "cancel_paid", (PAID,), CANCELLED,
+        seats="freed",
+        money="refund pending (Swish) or none (free, complimentary, cash, invoice)",
+        tickets="void",
+    ),
+    Transition(
+        "cancel_tickets", (PAID,), None,
+        seats="those tickets' seats freed",
+        money="their price: refund pending (Swish) or none",
+        tickets="those void, the rest valid; all of them: cancel_paid",
+    ),
+    Transition(
+        "issue", (None,), PAID,
+        seats="taken if they fit, or beyond capacity by an explicit, logged choice",
+        money="none (complimentary) or recorded (cash, invoice)",
+        tickets="issued, with new ids; e-mailed",
+    ),
+    Transition(
+        "refund_pending", ANY, None,
+        seats="-", money="refund pending", tickets="-",
+    ),
+    Transition(
+        "refund_settled", ANY, None,
+        seats="-", money="refunded (Swish paid it back)", tickets="-",
+    ),
+    Transition(
+        "refund_failed", ANY, None,
+        seats="-", money="refund failed: visible, can be retried", tickets="-",
+    ),
+    Transition(
+        "flag", ANY, None,
+        seats="-", money="-", tickets="-",
+    ),
+    Transition(
+        "clear_flag", ANY, None,
+        seats="-", money="-", tickets="-",
+    ),
+]}
+# fmt: on
+
+
+def describe_transitions() -> str:
+    """Return ``TRANSITIONS`` as a Markdown table (the README shows it)."""
+    rows = [
+        "| transition | from | to | seats | money | tickets |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in TRANSITIONS.values():
+        sources = (
+            "any" if t.sources == ANY else ", ".join(s or "(new)" for s in t.sources)
+        )
+        rows.append(
+            f"| {t.name} | {sources} | {t.target or 'unchanged'} | {t.seats}"
+            f" | {t.money} | {t.tickets} |"
+        )
+    return "\n".join(rows)
+
+
+class TransitionNotAllowed(Exception):
+    """The order's state does not allow this transition; nothing was written."""
+
+    def __init__(self, name: str, order: Order, why: str = "") -> None:
+        super().__init__(
+            f"{name} is not allowed for order {order.reference} ({order.status}"
+            f"{', payment running' if order.payment_pending else ''}){why}"
+        )
+        self.name = name
+
+
+# Upper-case letters and digits without look-alikes (no 0 O 1 I).
+EXTERNAL_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+EXTERNAL_ID_LENGTH = 6
+REFERENCE_LENGTH = 10
+
+
+def random_code(length: int) -> str:
+    """Return a code drawn from a cryptographically secure generator."""
+    return "".join(secrets.choice(EXTERNAL_ID_ALPHABET) for _ in range(length))
+
+
+def _require_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("order transitions must run inside a transaction")
+
+
+def _check(name: str, order: Order, allowed: bool = True, why: str = "") -> None:
+    _require_transaction()
+    if order.status not in TRANSITIONS[name].sources or not allowed:
+        raise TransitionNotAllowed(name, order, why)
+
+
+def _save(order: Order, name: str, fields: Iterable[str]) -> None:
+    target = TRANSITIONS[name].target
+    changed = set(fields)
+    if target is not None and order.status != target:
+        order.status = target
+        changed.add("status")
+    order.save(update_fields=[*sorted(changed), "updated_at"])
+    logger.info("order %s: %s -> %s", order.reference, name, order.status)
+
+
+def lock_order(order_id: int) -> Order:
+    """Lock and return the order with its event, for the transaction.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` of the order row; SQLite's durable
+    transactions hold the database's write lock from ``BEGIN IMMEDIATE``.
+    Lock order, where both are needed: the event first, then the order.
+    """
+    _require_transaction()
+    queryset = Order.objects.select_related("event")
+    if connection.vendor == "postgresql":
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.get(pk=order_id)
+
+
+# --- Seats: creating orders and taking seats again ------------------------------
+
+
+def expire_lapsed(*, event_id: int, now: datetime) -> int:
+    """``expire`` for every lapsed hold of the event (under its seat lock).
+
+    Their seats are free already (the lapse rule); recording it takes them
+    out of the partial index of live orders, so the count that follows reads
+    only what can still hold a seat, however many holds the event has seen.
+    """
+    _require_transaction()
+    return Order.objects.filter(lapsed_order_q(now=now), event_id=event_id).update(
+        status=TRANSITIONS["expire"].target, updated_at=now
+    )
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    ticket_type_id: int
+    price: Decimal
+
+
+def reserve(
+    *,
+    event_id: int,
+    counts: Mapping[int, int],
+    prices: Mapping[int, Decimal],
+    limits: Mapping[int, int | None],
+    now: datetime,
+    release_order_id: int | None = None,
+) -> Order:
+    """``reserve``: lock the event, ``release`` the session's earlier hold
+    (``release_order_id``), sweep the event's lapsed holds, check capacity
+    and insert the order with its tickets (the caller's durable
+    transaction)."""
+    event = lock_event(event_id=event_id)
+    # Re-read under the lock: sales may have stopped since the first check.
+    if event.sales_stop_at <= now:
+        raise EventDoesNotExist()
+    if release_order_id is not None:
+        # Never a paid order, nor one whose payment is still in progress.
+        release(lock_order(release_order_id), now=now)
+    expire_lapsed(event_id=event.pk, now=now)
+    check_capacity(event=event, wanted=counts, now=now, limits=limits)
+    tickets = [
+        NewTicket(type_id, prices[type_id])
+        for type_id in sorted(counts)
+        for _ in range(counts[type_id])
+    ]
+    return _insert_order(
+        event=event,
+        tickets=tickets,
+        status=TRANSITIONS["reserve"].target,
+        expires_at=now + event.reservation_duration,
+    )
+
+
+def issue(
+    *,
+    event_id: int,
+    counts: Mapping[int, int],
+    prices: Mapping[int, Decimal],
+    name: str,
+    email: str,
+    method: str,
+    allow_over_capacity: bool = False,
+    now: datetime | None = None,
+) -> Order:
+    """``issue``: an organiser's order (complimentary, cash, invoice), paid at
+    once. Counts against the seats; going beyond them needs
+    ``allow_over_capacity``, which is logged. The caller schedules the e-mail
+    in the same transaction."""
+    now = now or timezone.now()
+    _require_transaction()
+    if method == PaymentMethod.SWISH:
+        raise ValueError("Swish orders are reserved and paid, not issued")
+    event = lock_event(event_id=event_id)
+    expire_lapsed(event_id=event.pk, now=now)
+    try:
+        check_capacity(event=event, wanted=counts, now=now)
+    except OutOfTickets as exc:
+        if not allow_over_capacity:
+            raise
+        logger.warning(
+            "issuing %d tickets for event %s beyond capacity (%d left)",
+            sum(counts.values()),
+            event.pk,
+            exc.tickets_left,
+        )
+    tickets = [
+        NewTicket(type_id, prices[type_id])
+        for type_id in sorted(counts)
+        for _ in range(counts[type_id])
+    ]
+    order = _insert_order(
+        event=event,
+        tickets=tickets,
+        status=TRANSITIONS["issue"].target,
+        expires_at=now,
+        name=name,
+        email=email,
+        payment_method=method,
+        paid_at=now,
+    )
+    logger.info("order %s: issue (%s) -> PAID", order.reference, method)
+    return order
+
+
+def needs_renewal(order: Order, *, now: datetime) -> bool:
+    """Whether the order's hold must be taken again before it can be paid:
+    it lapsed (the lapse rule), or was recorded as expired or failed."""
+    return order.status == FAILED or is_lapsed(order, now=now)
+
+
+def renew(order: Order, *, now: datetime) -> None:
+    """``renew``: hold a lapsed (or expired) reservation's seats again if they
+    are still free. Raises ``OutOfTickets`` or ``EventDoesNotExist`` (sales
+    stopped); takes the event's seat lock (call before ``lock_order``)."""
+    _check("renew", order, needs_renewal(order, now=now), ": it holds its seats")
+    event = lock_event(event_id=order.event_id)
+    if event.sales_stop_at <= now:
+        raise EventDoesNotExist()
+    wanted: dict[int, int] = {}
+    for type_id in order.tickets.filter(cancelled_at__isnull=True).values_list(
+        "ticket_type_id", flat=True
+    ):
+        wanted[type_id] = wanted.get(type_id, 0) + 1
+    # The lapsed order's own tickets are not live, so they are not counted.
+    check_capacity(event=event, wanted=wanted, now=now)
+    order.expires_at = now + event.reservation_duration
+    _save(order, "renew", ["expires_at"])
+
+
+def _insert_order(
+    *,
+    event: ChapterEvent,
+    tickets: list[NewTicket],
+    status: str,
+    expires_at: datetime,
+    **fields,
+) -> Order:
+    """Insert the order and its tickets with SQL built once per process (the
+    ORM's ``create`` and ``bulk_create`` spent more CPU building the statements
+    than the database spent running them, under the lock): one statement on
+    PostgreSQL, two on SQLite, which has no INSERT in WITH. Sends no
+    ``post_save``; the caller notes the write for the listing cache.
+    """
+    alias = connection.alias
+    created = timezone.now()
+    order = Order(
+        token=secrets.token_urlsafe(32),
+        reference=random_code(REFERENCE_LENGTH),
+        event=event,
+        status=status,
+        total_price=sum((t.price for t in tickets), Decimal("0")),
+        expires_at=expires_at,
+        ticket_count=len(tickets),
+        created_at=created,
+        updated_at=created,
+        **fields,
+    )
+    rows = [
+        Ticket(
+            event=event,
+            ticket_type_id=t.ticket_type_id,
+            price=t.price,
+            external_id=random_code(EXTERNAL_ID_LENGTH),
+        )
+        for t in tickets
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement, one round trip less under the lock.
+            cursor.execute(
+                _insert_order_and_tickets_sql(alias, len(rows)),
+                sql.insert_params(alias, [order]) + _ticket_params(rows),
+            )
+            sql.mark_saved(alias, order, cursor.fetchone()[0])
+            return order
+        cursor.execute(
+            sql.insert_rows_sql(alias, Order, 1), sql.insert_params(alias, [order])
+        )
+        sql.mark_saved(alias, order, cursor.fetchone()[0])
+        for ticket in rows:
+            ticket.order = order
+        cursor.execute(
+            sql.insert_rows_sql(alias, Ticket, len(rows)),
+            sql.insert_params(alias, rows),
+        )
+        for ticket, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+            sql.mark_saved(alias, ticket, pk)
+    return order
+
+
+# The tickets' columns but their order, which the statement fills in.
+_TICKET_VALUE_FIELDS = [f for f in sql.concrete_fields(Ticket) if f.name != "order"]
+
+
+def _ticket_params(tickets: list[Ticket]) -> list:
+    return [
+        field.get_db_prep_save(getattr(ticket, field.attname), connection)
+        for ticket in tickets
+        for field in _TICKET_VALUE_FIELDS
+    ]
+
+
+@cache
+def _insert_order_and_tickets_sql(alias: str, n_tickets: int) -> str:
+    """PostgreSQL: insert the order and, from its new id, its tickets; return
+    the order's id (a data-modifying WITH)."""
+    db = connections[alias]
+    row = ", ".join(f"CAST(%s AS {f.cast_db_type(db)})" for f in _TICKET_VALUE_FIELDS)
+    ticket_fields = sql.concrete_fields(Ticket)
+    selected = ", ".join(
+        sql.column(alias, Order, "pk", "new_order")
+        if f.name == "order"
+        else sql.column(alias, Ticket, f.name, "v")
+        for f in ticket_fields
+    )
+
+    def names(fields) -> str:
+        return ", ".join(sql.column(alias, Ticket, f.name, "") for f in fields)
+
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"WITH new_order AS ({sql.insert_rows_sql(alias, Order, 1)})"  # noqa: S608
+        f" INSERT INTO {sql.table(alias, Ticket)} ({names(ticket_fields)})"
+        f" SELECT {selected} FROM new_order,"
+        f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
+        f" AS v ({names(_TICKET_VALUE_FIELDS)})"
+        f" RETURNING {sql.column(alias, Ticket, 'order', '')}"
+    )
+
+
+# --- Holds and payments -----------------------------------------------------------
+
+
+def release(order: Order, *, now: datetime) -> bool:
+    """``release`` the session's earlier unpaid hold before a new reservation.
+
+    Never a paid order, nor one whose payment is still running: returns
+    False and changes nothing for those.
+    """
+    _require_transaction()
+    if order.status != RESERVED or order.payment_pending:
+        return False
+    _save(order, "release", [])
+    return True
+
+
+def start_payment(order: Order, *, email: str, now: datetime) -> None:
+    """``start_payment``: a Swish request is about to be created; the seats
+    stay held until Swish settles it. The e-mail address is fixed from here."""
+    _check(
+        "start_payment",
+        order,
+        not order.payment_pending and holds_seats(order, now=now),
+        ": a payment is running or the hold lapsed",
+    )
+    order.email = email
+    order.payment_pending = True
+    order.payment_started_at = now
+    _save(order, "start_payment", ["email", "payment_pending", "payment_started_at"])
+
+
+def end_payment(order: Order) -> None:
+    """``end_payment``: the running request ended unpaid or never existed,
+    but the hold stays (until its expiry) so that the buyer may try again."""
+    _check("end_payment", order, order.payment_pending, ": no payment running")
+    order.payment_pending = False
+    _save(order, "end_payment", ["payment_pending"])
+
+
+def can_pay(order: Order, *, now: datetime) -> bool:
+    """Only an order whose seats are still held may become paid: a lapsed
+    hold's seats may be sold already (no overselling, even here)."""
+    return order.status == RESERVED and holds_seats(order, now=now)
+
+
+def pay(
+    order: Order,
+    *,
+    reference: str,
+    paid_at: datetime,
+    now: datetime,
+    method: str = PaymentMethod.SWISH,
+) -> None:
+    """``pay``: the money arrived (Swish says PAID, or an organiser checked
+    with the bank). The caller schedules the ticket e-mail in this same
+    transaction."""
+    _check("pay", order, can_pay(order, now=now), ": its seats are not held")
+    order.paid_at = paid_at
+    order.payment_reference = reference
+    order.payment_pending = False
+    order.payment_method = method
+    _save(
+        order,
+        "pay",
+        ["paid_at", "payment_reference", "payment_pending", "payment_method"],
+    )
+
+
+def confirm_free(order: Order, *, email: str, now: datetime) -> None:
+    """``confirm_free``: an order of 0 kr needs no Swish; paid at once."""
+    _check(
+        "confirm_free",
+        order,
+        order.total_price == 0 and can_pay(order, now=now),
+        ": not free, or its seats are not held",
+    )
+    order.email = email
+    order.paid_at = now
+    order.payment_method = PaymentMethod.FREE
+    order.payment_pending = False
+    _save(order, "confirm_free", ["email", "paid_at", "payment_method"])
+
+
+def fail(order: Order) -> None:
+    """``fail``: the running payment was declined, cancelled or ended in error
+    (or an organiser released an unknown outcome): the seats are freed."""
+    _check("fail", order, order.payment_pending, ": no payment running")
+    order.payment_pending = False
+    _save(order, "fail", ["payment_pending"])
+
+
+# --- Organiser: cancel and refund -------------------------------------------------
+
+
+def refund_expected(order: Order) -> bool:
+    """Whether cancelling the order pays money back (through Swish)."""
+    return order.payment_method == PaymentMethod.SWISH and order.total_price > 0
+
+
+def cancel(order: Order, *, now: datetime) -> None:
+    """``cancel`` an unpaid order, or ``cancel_paid`` a paid one: its seats
+    are freed and its tickets stop opening the door. A Swish-paid order's
+    refund is then pending: the caller creates it in this transaction."""
+    if order.status == PAID:
+        _check("cancel_paid", order)
+        fields = []
+        if refund_expected(order):
+            order.refund_state = RefundState.PENDING
+            fields.append("refund_state")
+        _save(order, "cancel_paid", fields)
+        return
+    _check("cancel", order, not order.payment_pending, ": a payment is running")
+    _save(order, "cancel", [])
+
+
+def cancel_tickets(
+    order: Order, *, ticket_ids: Iterable[int], now: datetime
+) -> Decimal:
+    """``cancel_tickets``: cancel some tickets of a paid order; return what
+    they cost. Their seats are freed and they stop opening the door; the
+    order's count and total shrink by them. Cancelling every ticket left
+    cancels the order (``cancel_paid``)."""
+    _check("cancel_tickets", order)
+    ids = set(ticket_ids)
+    tickets = list(
+        order.tickets.filter(pk__in=ids, cancelled_at__isnull=True).only("pk", "price")
+    )
+    if not tickets or len(tickets) != len(ids):
+        raise TransitionNotAllowed(
+            "cancel_tickets", order, ": no such ticket left in the order"
+        )
+    amount = sum((t.price for t in tickets), Decimal("0"))
+    if len(tickets) == order.ticket_count:
+        cancel(order, now=now)
+        return amount
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(cancelled_at=now)
+    order.ticket_count = F("ticket_count") - len(tickets)
+    order.total_price = F("total_price") - amount
+    fields = ["ticket_count", "total_price"]
+    if refund_expected(order) and amount > 0:
+        order.refund_state = RefundState.PENDING
+        fields.append("refund_state")
+    _save(order, "cancel_tickets", fields)
+    order.refresh_from_db(fields=["ticket_count", "total_price"])
+    return amount
+
+
+def refund_pending(order: Order) -> None:
+    """``refund_pending``: money of the order is on its way back."""
+    _check("refund_pending", order)
+    order.refund_state = RefundState.PENDING
+    _save(order, "refund_pending", ["refund_state"])
+
+
+def refund_settled(order: Order) -> None:
+    """``refund_settled``: Swish paid every pending refund back."""
+    _check("refund_settled", order)
+    order.refund_state = RefundState.REFUNDED
+    _save(order, "refund_settled", ["refund_state"])
+
+
+def refund_failed(order: Order) -> None:
+    """``refund_failed``: a refund was refused or failed; it can be retried."""
+    _check("refund_failed", order)
+    order.refund_state = RefundState.FAILED
+    _save(order, "refund_failed", ["refund_state"])
+
+
+# --- Flags for an organiser ----------------------------------------------------------
+
+
+def flag(order: Order, reason: str) -> None:
+    """``flag``: the order needs an organiser (once per reason)."""
+    _check("flag", order)
+    order.needs_attention = True
+    if reason not in order.attention_reason:
+        order.attention_reason = (
+            f"{order.attention_reason}\n{reason}" if order.attention_reason else reason
+        )
+    _save(order, "flag", ["needs_attention", "attention_reason"])
+
+
+def clear_flag(order: Order, note: str) -> None:
+    """``clear_flag``: an organiser (or a completed refund) settled it."""
+    _check("clear_flag", order)
+    order.needs_attention = False
+    order.attention_reason = (
+        f"{order.attention_reason}\n{note}" if order.attention_reason else note
+    )
+    _save(order, "clear_flag", ["needs_attention", "attention_reason"])

@@ -1,0 +1,220 @@
+"""Seats: which orders hold them, how many are left, and the one capacity check.
+
+The rules, each written once:
+
+- **Lapsed**: a reservation whose time ran out with no Swish payment in
+  progress (``is_lapsed``, and ``lapsed_order_q`` for queries). It stops
+  holding seats the moment it lapses; the sweep in ``orders.lifecycle``
+  later records it as expired, which only tidies: no count waits for it.
+- **Live**: an order that holds seats: paid, or reserved and not lapsed
+  (``live_order_q``; ``holds_seats`` for one order).
+- **Capacity** (``check_capacity``): the event's seats and each limited
+  ticket type's limit against the live tickets, counted under the event's
+  seat lock. Reservation, hold renewal, complimentary tickets and exchanges
+  all call it.
+
+The counts read only orders in ``SEAT_HOLDING_STATUSES`` (the partial index
+``order_live_seats_idx``), so their cost follows the seats, not the event's
+history of failed and expired orders.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from functools import cache
+
+from django.db import connection
+from django.db.models import Q
+
+from ticketshop.db import sql
+from ticketshop.events.models import ChapterEvent, TicketOffer
+
+from .errors import OutOfTickets
+from .models import SEAT_HOLDING_STATUSES, Order, OrderStatus, Ticket
+
+
+def is_lapsed(order, *, now: datetime) -> bool:
+    """The lapse rule: reserved, no payment in progress, and its time is up.
+
+    Reads ``status``, ``payment_pending`` and ``expires_at`` only, so any
+    object with those (an Order, a scan's ScannedOrder) can be asked.
+    """
+    return (
+        order.status == OrderStatus.RESERVED
+        and not order.payment_pending
+        and order.expires_at <= now
+    )
+
+
+def lapsed_order_q(*, now: datetime, prefix: str = "") -> Q:
+    """``is_lapsed`` as a query."""
+    return Q(
+        **{
+            f"{prefix}status": OrderStatus.RESERVED,
+            f"{prefix}payment_pending": False,
+            f"{prefix}expires_at__lte": now,
+        }
+    )
+
+
+def holds_seats(order, *, now: datetime) -> bool:
+    """Whether the order's tickets hold seats at ``now`` (``live_order_q``)."""
+    return order.status == OrderStatus.PAID or (
+        order.status == OrderStatus.RESERVED and not is_lapsed(order, now=now)
+    )
+
+
+def live_order_q(*, now: datetime, prefix: str = "") -> Q:
+    """Match orders whose tickets hold seats at ``now``: paid, or reserved
+    and not lapsed (a payment in progress holds them past the expiry)."""
+    return Q(**{f"{prefix}status": OrderStatus.PAID}) | (
+        Q(**{f"{prefix}status": OrderStatus.RESERVED})
+        & (
+            Q(**{f"{prefix}payment_pending": True})
+            | Q(**{f"{prefix}expires_at__gt": now})
+        )
+    )
+
+
+def _status_literals() -> str:
+    # Constants of the code, not input: written into the text so that both
+    # databases can prove the partial index's condition from the query.
+    return ", ".join(f"'{status}'" for status in SEAT_HOLDING_STATUSES)
+
+
+def _live_condition(alias: str, of: str) -> str:
+    """SQL of ``live_order_q`` over the order table aliased ``of``, with one
+    parameter: now."""
+
+    def col(name: str) -> str:
+        return sql.column(alias, Order, name, of)
+
+    return (
+        f"{col('status')} IN ({_status_literals()})"
+        f" AND ({col('status')} = '{OrderStatus.PAID}'"
+        f" OR {col('payment_pending')} = %s OR {col('expires_at')} > %s)"
+    )
+
+
+@cache
+def _count_sql(alias: str, n_events: int) -> str:
+    event = sql.column(alias, Order, "event", "o")
+    return (
+        f"SELECT {event}, SUM({sql.column(alias, Order, 'ticket_count', 'o')})"  # noqa: S608
+        f" FROM {sql.table(alias, Order, 'o')}"
+        f" WHERE {event} IN ({sql.placeholders(n_events)})"
+        f" AND {_live_condition(alias, 'o')}"
+        f" GROUP BY {event}"
+    )
+
+
+def _live_params(alias: str, now: datetime) -> list:
+    return [
+        sql.value(alias, Order, "payment_pending", True),
+        sql.value(alias, Order, "expires_at", now),
+    ]
+
+
+def count_live_tickets(*, event_ids: Iterable[int], now: datetime) -> dict[int, int]:
+    """Return {event id: live tickets} in one query.
+
+    Each order holds its number of tickets (``Order.ticket_count``, written
+    with them by orders.lifecycle), so the count reads the event's live
+    orders alone, from the partial index that covers it, with no join.
+    """
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    alias = connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(_count_sql(alias, len(ids)), ids + _live_params(alias, now))
+        return {event_id: int(n) for event_id, n in cursor.fetchall()}
+
+
+@cache
+def _count_by_type_sql(alias: str, n_events: int, n_types: int | None) -> str:
+    event = sql.column(alias, Order, "event", "o")
+    ticket_type = sql.column(alias, Ticket, "ticket_type", "t")
+    types = (
+        f" AND {ticket_type} IN ({sql.placeholders(n_types)})"
+        if n_types is not None
+        else ""
+    )
+    return (
+        f"SELECT {event}, {ticket_type}, COUNT(*)"  # noqa: S608
+        f" FROM {sql.table(alias, Order, 'o')}"
+        f" JOIN {sql.table(alias, Ticket, 't')}"
+        f" ON {sql.column(alias, Ticket, 'order', 't')}"
+        f" = {sql.column(alias, Order, 'pk', 'o')}"
+        f" WHERE {event} IN ({sql.placeholders(n_events)})"
+        f" AND {_live_condition(alias, 'o')}"
+        f" AND {sql.column(alias, Ticket, 'cancelled_at', 't')} IS NULL"
+        f"{types}"
+        f" GROUP BY {event}, {ticket_type}"
+    )
+
+
+def count_live_tickets_by_type(
+    *, event_ids: Iterable[int], now: datetime, ticket_type_ids: Iterable[int] | None
+) -> dict[tuple[int, int], int]:
+    """Return {(event id, ticket type id): live tickets} in one query: the
+    tickets (not cancelled) of the events' live orders, by type."""
+    ids = list(event_ids)
+    types = None if ticket_type_ids is None else list(ticket_type_ids)
+    if not ids or types == []:
+        return {}
+    alias = connection.alias
+    statement = _count_by_type_sql(
+        alias, len(ids), None if types is None else len(types)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, ids + _live_params(alias, now) + (types or []))
+        return {(e, t): int(n) for e, t, n in cursor.fetchall()}
+
+
+def seats_left(*, event: ChapterEvent, now: datetime) -> int:
+    live = count_live_tickets(event_ids=[event.pk], now=now).get(event.pk, 0)
+    return max(0, event.seats - live)
+
+
+def check_capacity(
+    *,
+    event: ChapterEvent,
+    wanted: Mapping[int, int],
+    now: datetime,
+    limits: Mapping[int, int | None] | None = None,
+) -> int:
+    """The one capacity check: raise ``OutOfTickets`` unless ``wanted``
+    ({ticket type id: count}) fits in what the event and each limited type
+    have left; return the event's seats left before it.
+
+    Call it inside the transaction holding the event's seat lock
+    (``db.locks.lock_event``), and write the tickets in that same
+    transaction: a count taken earlier may be stale by insert time.
+    ``limits`` ({type id: limit or None}) spares the read of the event's
+    offers when the caller has them. The ``tickets_left`` of the error is
+    what is left of the event, or of the limited type that does not fit.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("check_capacity() must run under the seat lock")
+    left = seats_left(event=event, now=now)
+    if limits is None:
+        limits = dict(
+            TicketOffer.objects.filter(
+                event=event, ticket_type_id__in=list(wanted), limit__isnull=False
+            ).values_list("ticket_type_id", "limit")
+        )
+    limited = [t for t in wanted if limits.get(t) is not None]
+    if limited:
+        live_by_type = count_live_tickets_by_type(
+            event_ids=[event.pk], ticket_type_ids=limited, now=now
+        )
+        for type_id in limited:
+            type_left = max(
+                0,
+                min(limits[type_id] - live_by_type.get((event.pk, type_id), 0), left),
+            )
+            if wanted[type_id] > type_left:
+                raise OutOfTickets(type_left)
+    if sum(wanted.values()) > left:
+        raise OutOfTickets(left)
+    return left
