@@ -610,11 +610,12 @@ def cancel_tickets(
     if len(tickets) == order.ticket_count:
         cancel(order, now=now)
         return amount
+    refund = refund_expected(order) and amount > 0
     Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(cancelled_at=now)
     order.ticket_count = F("ticket_count") - len(tickets)
     order.total_price = F("total_price") - amount
     fields = ["ticket_count", "total_price"]
-    if refund_expected(order) and amount > 0:
+    if refund:
         order.refund_state = RefundState.PENDING
         fields.append("refund_state")
     _save(order, "cancel_tickets", fields)

@@ -16,10 +16,11 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
@@ -644,28 +645,50 @@ def resolve_unknown_payment(
             schedule_ticket_delivery(order=order)
 
 
-def _unrefunded(order: Order) -> list[SwishPayment]:
-    """Paid payments of the order that no refund covers yet."""
-    return [
-        payment
-        for payment in SwishPayment.objects.filter(
-            order=order, status=SwishStatus.PAID
-        ).order_by("id")
-        if not payment.refunds.exclude(
-            status__in=(RefundStatus.REJECTED, RefundStatus.ERROR)
-        ).exists()
-    ]
+def _refunded(payment: SwishPayment) -> Decimal:
+    """What refunds of the payment pay back or have paid back (not failed)."""
+    total = payment.refunds.exclude(
+        status__in=(RefundStatus.REJECTED, RefundStatus.ERROR)
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal("0")
 
 
-def _money_to_return(order: Order) -> list[SwishPayment]:
-    """Paid payments the shop did not accept: of a failed order, or a second
+def _unrefunded(order: Order) -> list[tuple[SwishPayment, Decimal]]:
+    """Paid payments of the order with what no refund covers yet."""
+    found = []
+    for payment in SwishPayment.objects.filter(
+        order=order, status=SwishStatus.PAID
+    ).order_by("id"):
+        left = payment.amount - _refunded(payment)
+        if left > 0:
+            found.append((payment, left))
+    return found
+
+
+def _accepted(order: Order, payment: SwishPayment) -> bool:
+    """The payment is the one that paid the order (not a late or second one)."""
+    return (
+        order.status == OrderStatus.PAID
+        and payment.payment_reference == order.payment_reference
+    )
+
+
+def _money_to_return(order: Order) -> list[tuple[SwishPayment, Decimal]]:
+    """Paid money the shop did not accept: of a failed order, or a second
     payment of a paid one."""
-    return [
-        payment
-        for payment in _unrefunded(order)
-        if order.status != OrderStatus.PAID
-        or payment.payment_reference != order.payment_reference
-    ]
+    return [(p, left) for p, left in _unrefunded(order) if not _accepted(order, p)]
+
+
+def _new_refund(payment: SwishPayment, amount: Decimal, requested_by: str):
+    if not (payment.raw or {}).get("payerAlias"):
+        raise RefundNotPossible()
+    return SwishRefund.objects.create(
+        payment=payment,
+        refund_id=new_swish_id(),
+        callback_identifier=new_swish_id(),
+        amount=amount,
+        requested_by=requested_by[:150],
+    )
 
 
 def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str]:
@@ -673,8 +696,8 @@ def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str
 
     Money the shop did not accept (paid after the order failed, or paid
     twice) is returned and the order stays as it is. Otherwise a paid order
-    is refunded in full and thereby cancelled by the organiser (FAILED_ADMIN,
-    seats released). Raises RefundNotPossible.
+    is refunded (what is left of its payment) and thereby cancelled by the
+    organiser (FAILED_ADMIN, seats released). Raises RefundNotPossible.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -685,24 +708,46 @@ def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str
             payments = _unrefunded(order)
         if not payments:
             raise RefundNotPossible()
-        refunds = []
-        for payment in payments:
-            if not (payment.raw or {}).get("payerAlias"):
-                raise RefundNotPossible()
-            refunds.append(
-                SwishRefund.objects.create(
-                    payment=payment,
-                    refund_id=new_swish_id(),
-                    callback_identifier=new_swish_id(),
-                    amount=payment.amount,
-                    requested_by=requested_by[:150],
-                )
-            )
+        refunds = [_new_refund(p, left, requested_by) for p, left in payments]
         if cancel_order:
             lifecycle.cancel(order, now=now)
             logger.info("order %s cancelled and refunded", order.reference)
         else:
             lifecycle.refund_pending(order)
+    for refund in refunds:
+        _send_refund(refund=refund, now=now)
+    return [refund.refund_id for refund in refunds]
+
+
+def refund_tickets(
+    *, order_id: int, ticket_ids, requested_by: str = "", now=None
+) -> list[str]:
+    """Cancel some tickets of a paid order and pay their price back through
+    Swish (a partial refund; every ticket left: the whole order). An order
+    not paid with Swish has nothing to refund: its tickets are just
+    cancelled. Return the refund ids. Raises RefundNotPossible, and then
+    nothing is cancelled.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        order = lock_order(order_id)
+        if order.status != OrderStatus.PAID:
+            raise RefundNotPossible()
+        swish_paid = lifecycle.refund_expected(order)
+        amount = lifecycle.cancel_tickets(order, ticket_ids=ticket_ids, now=now)
+        refunds = []
+        if swish_paid and amount > 0:
+            accepted = [
+                (p, left)
+                for p, left in _unrefunded(order)
+                if p.payment_reference == order.payment_reference
+            ]
+            if not accepted or accepted[0][1] < amount:
+                raise RefundNotPossible()
+            refunds.append(_new_refund(accepted[0][0], amount, requested_by))
+        logger.info(
+            "order %s: %s kr of cancelled tickets to refund", order.reference, amount
+        )
     for refund in refunds:
         _send_refund(refund=refund, now=now)
     return [refund.refund_id for refund in refunds]
