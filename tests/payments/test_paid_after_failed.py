@@ -45,10 +45,14 @@ def test_one_admin_action_refunds_it_and_clears_the_flag(paid_after_failed, clie
     changelist = reverse("admin:orders_order_changelist")
     assert client.get(f"{changelist}?swish=refund").status_code == 200
 
-    response = client.post(
-        changelist,
-        {"action": "refund_via_swish", "_selected_action": [paid_after_failed.pk]},
-    )
+    chosen = {"action": "refund_via_swish", "_selected_action": [paid_after_failed.pk]}
+    # The action first says what will happen, and does nothing yet.
+    confirmation = client.post(changelist, chosen)
+    assert confirmation.status_code == 200
+    assert "300.00 kr paid back through Swish" in confirmation.text
+    assert not SwishRefund.objects.exists()
+
+    response = client.post(changelist, {**chosen, "post": "yes"})
 
     assert response.status_code == 302
     refund = SwishRefund.objects.get()
@@ -64,7 +68,7 @@ def test_one_admin_action_refunds_it_and_clears_the_flag(paid_after_failed, clie
     # A second click finds nothing left to refund.
     client.post(
         changelist,
-        {"action": "refund_via_swish", "_selected_action": [order.pk]},
+        {"action": "refund_via_swish", "_selected_action": [order.pk], "post": "yes"},
     )
     assert SwishRefund.objects.count() == 1
 
@@ -78,7 +82,11 @@ def test_refunding_a_paid_order_cancels_it(buyer, event_and_type, client):
 
     client.post(
         reverse("admin:orders_order_changelist"),
-        {"action": "refund_via_swish", "_selected_action": [Order.objects.get().pk]},
+        {
+            "action": "refund_via_swish",
+            "_selected_action": [Order.objects.get().pk],
+            "post": "yes",
+        },
     )
 
     assert Order.objects.get().status == OrderStatus.FAILED_ADMIN

@@ -50,10 +50,13 @@ def test_starting_again_during_ds24_fails_without_a_second_request(ds24_order, b
 def test_organiser_settles_it_by_hand(ds24_order, client, action, status):
     client.force_login(User.objects.create_superuser("o", "o@example.org", "pw"))
 
-    client.post(
-        reverse("admin:orders_order_changelist"),
-        {"action": action, "_selected_action": [ds24_order.pk]},
-    )
+    changelist = reverse("admin:orders_order_changelist")
+    chosen = {"action": action, "_selected_action": [ds24_order.pk]}
+    # First the confirmation page, which changes nothing.
+    assert client.post(changelist, chosen).status_code == 200
+    assert Order.objects.get().payment_pending
+
+    client.post(changelist, {**chosen, "post": "yes"})
 
     order = Order.objects.get()
     assert order.status == status

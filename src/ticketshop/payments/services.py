@@ -673,7 +673,7 @@ def _accepted(order: Order, payment: SwishPayment) -> bool:
     )
 
 
-def _money_to_return(order: Order) -> list[tuple[SwishPayment, Decimal]]:
+def money_to_return(order: Order) -> list[tuple[SwishPayment, Decimal]]:
     """Paid money the shop did not accept: of a failed order, or a second
     payment of a paid one."""
     return [(p, left) for p, left in _unrefunded(order) if not _accepted(order, p)]
@@ -702,7 +702,7 @@ def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         order = lock_order(order_id)
-        payments = _money_to_return(order)
+        payments = money_to_return(order)
         cancel_order = not payments and order.status == OrderStatus.PAID
         if cancel_order:
             payments = _unrefunded(order)
@@ -839,4 +839,4 @@ def _refund_outstanding(order: Order) -> bool:
         payment__order=order,
         status__in=(RefundStatus.CREATING, RefundStatus.CREATED, RefundStatus.DEBITED),
     ).exists()
-    return in_progress or bool(_money_to_return(order))
+    return in_progress or bool(money_to_return(order))
