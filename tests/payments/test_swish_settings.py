@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start(tmp_path, **env) -> subprocess.CompletedProcess:
-    """Load the settings in a fresh process, as a server start would."""
+    """Load the WSGI application in a fresh process, as a server start does
+    (the settings, then the shop's start-up checks)."""
     environ = {
         k: v
         for k, v in os.environ.items()
@@ -25,8 +26,8 @@ def start(tmp_path, **env) -> subprocess.CompletedProcess:
         [
             sys.executable,
             "-c",
-            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']="
-            "'ticketshop.settings'; django.setup(); print('started')",
+            "import os; os.environ['DJANGO_SETTINGS_MODULE']="
+            "'ticketshop.settings'; import ticketshop.wsgi; print('started')",
         ],
         env=environ,
         capture_output=True,

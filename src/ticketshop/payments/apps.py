@@ -8,6 +8,7 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from ticketshop.orders.signals import pending_order_superseded
 
+        from . import checks  # noqa: F401  (registers the Swish settings checks)
         from .receivers import on_pending_order_superseded
 
         pending_order_superseded.connect(

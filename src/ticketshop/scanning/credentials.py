@@ -17,10 +17,10 @@ from django.contrib.auth.hashers import check_password
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .errors import IncorrectPassword
+from .salts import ENV_PASSWORD_SALT
 from .selectors import ActiveScannerAccount, list_active_scanner_accounts
 
 # settings.py digests SCANNER_PASSWORD with this same salt at start-up.
-ENV_PASSWORD_SALT = "ticketshop.scanning.env-password"  # noqa: S105 (a salt)
 VERIFIED_SALT = "ticketshop.scanning.verified-credential"
 ENV_SCANNER_NAME = "SCANNER_PASSWORD"
 

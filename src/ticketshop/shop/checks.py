@@ -6,7 +6,7 @@ from django.core.checks import Error, register
 from .branding import HEX_COLOUR
 
 
-@register()
+@register("ticketshop")
 def check_shop_settings(app_configs, **kwargs):
     errors = []
     for name in ("SHOP_PRIMARY_COLOUR", "SHOP_ACCENT_COLOUR"):
