@@ -1,38 +1,17 @@
 """Loading the settings writes no file but the demo's secret key, and the
 Swish settings are checked by Django's system checks (manage.py check)."""
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.checks import run_checks
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fresh_process import SETUP, run_fresh
 
 
 def load_settings(var_dir: Path, **env) -> subprocess.CompletedProcess:
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SWISH_", "DJANGO_", "PUBLIC_BASE_URL"))
-    }
-    environ.update(TICKETSHOP_VAR_DIR=str(var_dir), PYTHONPATH=str(ROOT / "src"))
-    environ.update(env)
-    return subprocess.run(  # noqa: S603
-        [
-            sys.executable,
-            "-c",
-            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']="
-            "'ticketshop.settings'; django.setup(); print('loaded')",
-        ],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_fresh(f"{SETUP}; print('loaded')", var_dir, **env)
 
 
 def test_settings_with_a_secret_key_write_nothing(tmp_path):

@@ -2,39 +2,17 @@
 or an HTTPS callback URL refuses to start; the simulator never runs in
 production."""
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fresh_process import WSGI, run_fresh
 
 
 def start(tmp_path, **env) -> subprocess.CompletedProcess:
     """Load the WSGI application in a fresh process, as a server start does
     (the settings, then the shop's start-up checks)."""
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SWISH_", "DJANGO_", "PUBLIC_BASE_URL"))
-    }
-    environ.update(TICKETSHOP_VAR_DIR=str(tmp_path), PYTHONPATH=str(ROOT / "src"))
-    environ.update(env)
-    return subprocess.run(  # noqa: S603
-        [
-            sys.executable,
-            "-c",
-            "import os; os.environ['DJANGO_SETTINGS_MODULE']="
-            "'ticketshop.settings'; import ticketshop.wsgi; print('started')",
-        ],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_fresh(f"{WSGI}; print('started')", tmp_path, **env)
 
 
 @pytest.fixture
