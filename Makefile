@@ -21,7 +21,6 @@ setup: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 	$(MANAGE) seed_demo
-	$(MANAGE) reconcile_payments --schedule
 	@$(MAKE) --no-print-directory qr-library
 
 # The scanner page's QR reader for browsers without BarcodeDetector: fetched
@@ -40,7 +39,7 @@ qr-library:
 run: setup
 	@echo "Shop: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
 	$(MANAGE) requeue_ticket_deliveries
-	$(MANAGE) db_worker --queue-name '*' & worker=$$!; \
+	$(MANAGE) run_worker --queue-name '*' & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn ticketshop.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 	  --access-logfile - --graceful-timeout 5
