@@ -271,6 +271,10 @@ SCANNER_THROTTLE_WINDOW_SECONDS = env.int("SCANNER_THROTTLE_WINDOW_SECONDS", def
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0:
 # the throttle counts REMOTE_ADDR and never trusts that header.
 SCANNER_PROXY_COUNT = env.int("SCANNER_PROXY_COUNT", default=0)
+if SCANNER_PROXY_COUNT:
+    # Behind a TLS-terminating proxy (Caddy sets X-Forwarded-Proto), so that
+    # the admin's CSRF check and redirects see HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # The demo writes each e-mail as a file under var/mail/ (filemail:// takes an
 # absolute path after three slashes: filemail:////srv/shop/mail).
