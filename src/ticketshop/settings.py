@@ -310,6 +310,8 @@ DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=20)
 # A sending worker's lease on an e-mail, renewed while it sends: a worker
 # killed mid-send has its e-mail sent by another about this long later.
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
+# How often (across all workers) e-mails of dead workers are looked for.
+DELIVERY_REQUEUE_EVERY_SECONDS = env.int("DELIVERY_REQUEUE_EVERY_SECONDS", default=60)
 
 # Shop: the buyer's pages (ticketshop.shop). Branding comes from here so that
 # another association can run the shop without touching templates.

@@ -3,12 +3,12 @@
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
+
 from .heartbeat import beat, forget_old_workers
 from .leases import run_once_per
 
 logger = logging.getLogger(__name__)
-
-REQUEUE_EVERY = timedelta(minutes=1)
 
 
 def tick(*, worker_id: str, started_at: datetime) -> dict:
@@ -20,7 +20,7 @@ def tick(*, worker_id: str, started_at: datetime) -> dict:
     beat(worker_id=worker_id, started_at=started_at)
     ran, count = run_once_per(
         "delivery.requeue",
-        every=REQUEUE_EVERY,
+        every=timedelta(seconds=settings.DELIVERY_REQUEUE_EVERY_SECONDS),
         holder=worker_id,
         job=requeue_stalled_deliveries,
     )
