@@ -249,8 +249,16 @@ class Process:
 
 
 class AppServer(Process):
-    def __init__(self, name: str, env: dict, workdir: Path, *, threads: int = 4):
-        self.port = free_port()
+    def __init__(
+        self,
+        name: str,
+        env: dict,
+        workdir: Path,
+        *,
+        threads: int = 4,
+        port: int | None = None,
+    ):
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**env, "PUBLIC_BASE_URL": self.base}
         super().__init__(
@@ -289,8 +297,8 @@ class SwishServer(AppServer):
     App servers started with ``swish_env(env, swish)`` call it over HTTP
     (so a shop server never waits on its own threads for "Swish")."""
 
-    def __init__(self, env: dict, workdir: Path):
-        super().__init__("swish", env, workdir, threads=8)
+    def __init__(self, env: dict, workdir: Path, *, port: int | None = None):
+        super().__init__("swish", env, workdir, threads=8, port=port)
 
     @property
     def api_url(self) -> str:
@@ -326,6 +334,7 @@ class Tally:
     """What the buyers saw, counted under a lock."""
 
     statuses: Counter = field(default_factory=Counter)
+    server_errors: Counter = field(default_factory=Counter)
     outcomes: Counter = field(default_factory=Counter)
     slowest: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -353,6 +362,10 @@ def timed(tally: Tally, method, url: str, **kwargs):
         tally.status("conn", time.monotonic() - start)
         return None
     tally.status(response.status_code, time.monotonic() - start)
+    if response.status_code >= 500:
+        path = "/" + url.split("/", 3)[3].split("/", 1)[0]
+        with tally.lock:
+            tally.server_errors[(response.status_code, path, response.text[:40])] += 1
     return response
 
 
