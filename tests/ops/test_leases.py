@@ -67,3 +67,40 @@ def test_upkeep_of_two_workers_reconciles_once_per_period(monkeypatch, settings)
     Lease.objects.update(last_run_at=timezone.now() - MINUTE)
     assert "reconciled" in tick(worker_id="w2", started_at=started)
     assert calls == [1, 1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tasks_left_running_by_a_dead_worker_are_marked_failed():
+    from django_tasks_db.models import DBTaskResult
+
+    from ticketshop.delivery.tasks import send_order_tickets
+    from ticketshop.ops.heartbeat import beat, fail_tasks_of_dead_workers
+    from ticketshop.ops.models import WorkerHeartbeat
+
+    for _ in range(3):
+        send_order_tickets.enqueue(1)
+    results = list(DBTaskResult.objects.order_by("enqueued_at"))
+    for result, worker in zip(
+        results, ("dead", "alive", "plain-db-worker"), strict=True
+    ):
+        DBTaskResult.objects.filter(pk=result.pk).update(
+            status="RUNNING", worker_ids=[worker]
+        )
+    beat(worker_id="dead", started_at=timezone.now())
+    beat(worker_id="alive", started_at=timezone.now())
+    WorkerHeartbeat.objects.filter(worker_id="dead").update(
+        seen_at=timezone.now() - timedelta(minutes=3)
+    )
+
+    assert fail_tasks_of_dead_workers() == 1
+    states = {
+        worker_ids[0]: status
+        for worker_ids, status in DBTaskResult.objects.values_list(
+            "worker_ids", "status"
+        )
+    }
+    assert states == {
+        "dead": "FAILED",
+        "alive": "RUNNING",
+        "plain-db-worker": "RUNNING",
+    }

@@ -38,3 +38,32 @@ def forget_old_workers(*, now: datetime | None = None) -> int:
         seen_at__lt=now - timedelta(days=1)
     ).delete()
     return deleted
+
+
+class WorkerDied(Exception):
+    """Recorded on a task whose run_worker stopped beating mid-task."""
+
+
+def fail_tasks_of_dead_workers(*, now: datetime | None = None) -> int:
+    """Mark FAILED the tasks left RUNNING by run_workers that died; return how
+    many. Only workers known by their heartbeat are judged (a plain db_worker
+    beats none), so a live worker's task is never touched. What the task was
+    doing is taken up again by its own means (the e-mail lease)."""
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    dead = set(
+        WorkerHeartbeat.objects.filter(
+            seen_at__lt=now - HEARTBEAT_STALE_AFTER
+        ).values_list("worker_id", flat=True)
+    )
+    if not dead:
+        return 0
+    failed = 0
+    for result in DBTaskResult.objects.filter(status="RUNNING"):
+        if result.worker_ids and result.worker_ids[-1] in dead:
+            result.set_failed(
+                WorkerDied(f"worker {result.worker_ids[-1]} stopped mid-task")
+            )
+            failed += 1
+    return failed

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from .heartbeat import beat, forget_old_workers
+from .heartbeat import beat, fail_tasks_of_dead_workers, forget_old_workers
 from .leases import run_once_per
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,14 @@ def tick(*, worker_id: str, started_at: datetime) -> dict:
     ran, counts = reconcile_if_due(holder=worker_id)
     if ran:
         done["reconciled"] = counts
+    ran, failed = run_once_per(
+        "ops.fail-dead-tasks",
+        every=timedelta(minutes=1),
+        holder=worker_id,
+        job=fail_tasks_of_dead_workers,
+    )
+    if ran and failed:
+        done["failed_dead_tasks"] = failed
     ran, _ = run_once_per(
         "ops.forget-workers",
         every=timedelta(hours=1),
