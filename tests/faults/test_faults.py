@@ -344,3 +344,61 @@ def test_backup_during_sales_restores_into_a_consistent_shop(
         assert then["paid_tickets"] <= live["paid_tickets"] == 100
     finally:
         shop.stop()
+
+
+def test_swish_unreachable_after_approval_loses_callbacks_and_status_reads(
+    cluster, database, workdir
+):
+    """Payers approve, callbacks are lost, then Swish is SIGKILLed and
+    unreachable for a while: status reads fail. Once it answers again,
+    the buyers' polling settles every order as PAID, once."""
+    env = shop_env(
+        database_url=database,
+        workdir=workdir,
+        WORKER_MAINTENANCE_SECONDS="1",
+        SWISH_HTTP_TIMEOUT_SECONDS="1",
+    )
+    ids = prepare_shop(env, workdir, seats=10)
+    # Callbacks are lost: only reading the status from Swish settles.
+    shop = Shop(
+        env, workdir, servers=2, swish_env={"SWISH_SIMULATOR_DROP_CALLBACKS": "true"}
+    )
+    try:
+        tally = Tally()
+        thread, results = rush_in_background(6, shop, ids, tally, seconds=90)
+        assert wait_until(
+            lambda: (
+                cluster.psql(
+                    "SELECT count(*) FROM swish_simulator_simulatedpaymentrequest"
+                    " WHERE status = 'PAID'",
+                    db_name(database),
+                )
+                == "6"
+            ),
+            seconds=40,
+        )
+        port = shop.swish.port
+        shop.swish.kill()
+        log("all 6 approved; callbacks lost; Swish SIGKILLed")
+        time.sleep(4)
+        pending = cluster.psql(
+            "SELECT count(*) FROM orders_order WHERE status = 'RESERVED'",
+            db_name(database),
+        )
+        log(f"after 4 s without Swish: {pending} orders still waiting")
+        shop.swish = SwishServer(env, workdir, port=port)
+        shop.swish.wait_ready()
+        thread.join()
+        outcomes = Counter(results)
+        log(f"Swish back: buyers {dict(outcomes)}; 5xx {dict(tally.server_errors)}")
+        assert outcomes["paid"] == 6, outcomes
+        assert not tally.server_errors
+        paid = cluster.psql(
+            "SELECT count(*), count(DISTINCT order_id) FROM payments_swishpayment"
+            " WHERE status = 'PAID'",
+            db_name(database),
+        )
+        assert paid == "6|6"
+        print(manage(env, "check_consistency"))
+    finally:
+        shop.stop()
