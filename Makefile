@@ -6,22 +6,34 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint setup serve worker clean qr-library
+.PHONY: run test lint lock setup serve worker clean qr-library
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when the dependencies change.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Reinstall only when the dependencies change. Exact versions with hashes
+# from the lock (runtime + test tools); the shop itself is installed without
+# dependencies, so nothing unlocked slips in.
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+# Refresh the locks after changing dependencies in pyproject.toml: keeps the
+# pinned versions that still fit, adds what is new. `make lock UPGRADE=1`
+# moves everything to the newest allowed versions.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --quiet $(if $(UPGRADE),--upgrade)
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra test -c requirements.lock -o requirements-dev.lock
 
 setup: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 	$(MANAGE) seed_demo
-	$(MANAGE) reconcile_payments --schedule
 	@$(MAKE) --no-print-directory qr-library
 
 # The scanner page's QR reader for browsers without BarcodeDetector: fetched
@@ -40,7 +52,7 @@ qr-library:
 run: setup
 	@echo "Shop: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
 	$(MANAGE) requeue_ticket_deliveries
-	$(MANAGE) db_worker --queue-name '*' & worker=$$!; \
+	$(MANAGE) run_worker --queue-name '*' & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn ticketshop.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 	  --access-logfile - --graceful-timeout 5

@@ -7,6 +7,8 @@ Anything else is a 500, logged with context.
 
 import logging
 
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -77,6 +79,8 @@ def exception_handler(exc, context):
         return Response(exc.detail, status=exc.status_code)
     view = context.get("view")
     request = context.get("request")
+    if database_unavailable(exc):
+        return database_busy_response(view, request)
     logger.exception(
         "server error in %s %s",
         type(view).__name__ if view else "?",
@@ -84,3 +88,22 @@ def exception_handler(exc, context):
     )
     # Answered here so the error is logged once, with the context above.
     return Response("ServerError", status=500)
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """True for the database being down, restarting or not answering in time
+    (a refused or dropped connection, a lock timeout): worth a retry."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def database_busy_response(view, request) -> Response:
+    """503 "Busy" with Retry-After: the database could not be reached."""
+    logger.warning(
+        "database unavailable in %s %s; answered Busy",
+        type(view).__name__ if view else "?",
+        request.path if request is not None else "?",
+        exc_info=True,
+    )
+    response = Response("Busy", status=503)
+    response["Retry-After"] = str(settings.BUSY_RETRY_AFTER_SECONDS)
+    return response

@@ -73,9 +73,11 @@ INSTALLED_APPS = [
     "ticketshop.delivery",
     "ticketshop.scanning",
     "ticketshop.shop",
+    "ticketshop.ops",
 ]
 
 MIDDLEWARE = [
+    "ticketshop.ops.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -136,6 +138,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{_test_suffix}.sqlite3")}
 else:
     _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+    # A database that does not answer fails the request fast (503 "Busy")
+    # instead of holding a worker thread.
+    _db.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    )
     _db["TEST"] = {"NAME": f"test_ticketshop_{_test_suffix}"}
 # Connections are kept between requests on both databases: opening an SQLite
 # connection (with the PRAGMAs above) and closing it took a sixth of a
@@ -271,6 +278,10 @@ SCANNER_THROTTLE_WINDOW_SECONDS = env.int("SCANNER_THROTTLE_WINDOW_SECONDS", def
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0:
 # the throttle counts REMOTE_ADDR and never trusts that header.
 SCANNER_PROXY_COUNT = env.int("SCANNER_PROXY_COUNT", default=0)
+if SCANNER_PROXY_COUNT:
+    # Behind a TLS-terminating proxy (Caddy sets X-Forwarded-Proto), so that
+    # the admin's CSRF check and redirects see HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # The demo writes each e-mail as a file under var/mail/ (filemail:// takes an
 # absolute path after three slashes: filemail:////srv/shop/mail).
@@ -303,6 +314,11 @@ DELIVERY_LANGUAGE = env.str("DELIVERY_LANGUAGE", default="sv")
 DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=60)
 DELIVERY_RETRY_MAX_SECONDS = env.int("DELIVERY_RETRY_MAX_SECONDS", default=3600)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=20)
+# A sending worker's lease on an e-mail, renewed while it sends: a worker
+# killed mid-send has its e-mail sent by another about this long later.
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
+# How often (across all workers) e-mails of dead workers are looked for.
+DELIVERY_REQUEUE_EVERY_SECONDS = env.int("DELIVERY_REQUEUE_EVERY_SECONDS", default=60)
 
 # Shop: the buyer's pages (ticketshop.shop). Branding comes from here so that
 # another association can run the shop without touching templates.
@@ -317,18 +333,46 @@ SHOP_TERMS_URL = env.str("SHOP_TERMS_URL", default="")
 # Events (and limited ticket types) with at most this many left read "few left".
 SHOP_FEW_LEFT_THRESHOLD = env.int("SHOP_FEW_LEFT_THRESHOLD", default=20)
 
+# Logs: one line per record on stderr; LOG_FORMAT=json writes one JSON
+# object per line (python-json-logger) for a log collector. Every record
+# carries the request id (X-Request-ID; "-" outside requests).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "ticketshop.ops.logcontext.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level"},
+            "timestamp": False,
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
     },
 }
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+
+# --- Operations (ticketshop.ops): health, metrics, workers -------------------
+# GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>"; unset, only
+# clients on the same machine (loopback) are served.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# How often each worker beats its heartbeat and looks for due periodic jobs.
+WORKER_MAINTENANCE_SECONDS = env.float("WORKER_MAINTENANCE_SECONDS", default=10.0)
 
 # --- Swish -------------------------------------------------------------------
 # Owned by the payments app; see the README's "Swish" section.

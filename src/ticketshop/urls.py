@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("ticketshop.payments.urls")),
     path("", include("ticketshop.scanning.urls")),
     path("", include("ticketshop.shop.urls")),
+    path("", include("ticketshop.ops.urls")),
 ]
 
 if settings.SWISH_ENVIRONMENT == "simulator":

@@ -10,10 +10,20 @@ order without a delivery cannot exist. Sending runs in the task worker:
 
 Duplicate tasks (a callback arriving twice, a resend racing a retry) find the
 row sent or claimed and stop, so each order gets exactly one e-mail.
+
+The claim is a lease: ``claimed_until`` is DELIVERY_LEASE_SECONDS ahead and
+the sending worker renews it while SMTP talks, so a slow send keeps it. A
+worker killed mid-send stops renewing; once its lease lapses, the upkeep of
+any live worker (``run_worker``, once a minute) enqueues the e-mail again.
+The one gap left is a worker killed after the SMTP server accepted the
+message and before the outcome is recorded (milliseconds): that e-mail is
+sent again, as with any at-least-once mail queue.
 """
 
 import logging
 import secrets
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -29,9 +39,13 @@ from .models import DeliveryStatus, TicketDelivery
 
 logger = logging.getLogger(__name__)
 
-# How long a worker may take to render and send before its claim lapses and
-# another task may try; far above EMAIL_TIMEOUT.
-CLAIM_DURATION = timedelta(minutes=10)
+# A sending worker's lease; renewed every third of it while the send runs,
+# so it lapses this long after the worker died.
+CLAIM_DURATION = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+# A due e-mail with no claim and no sign of a task for this long lost its
+# task before a worker claimed it (e.g. killed between taking the task and
+# claiming the row): enqueue it again. Longer than a queue backlog in a rush.
+STALL_AFTER = timedelta(minutes=10)
 _MAX_ERROR_LENGTH = 2000
 
 
@@ -121,10 +135,11 @@ def requeue_stalled_deliveries(*, now: datetime | None = None) -> int:
     """Enqueue again the deliveries whose task was lost; return how many.
 
     A worker killed mid-task leaves its task RUNNING for good (django-tasks
-    does not take it back). Any paid, unsent delivery whose next attempt is
-    overdue by more than a claim's length and whose claim has lapsed gets a
-    new task; should the old one still run, the claim and sent_at keep the
-    e-mail single. Run at worker start (`make run` does) or from cron.
+    does not take it back). Two kinds of paid, unsent deliveries get a new
+    task: those whose sender's lease lapsed (claimed, not renewed: the
+    worker died mid-send), and those overdue by STALL_AFTER without a claim.
+    Should the old task still run, the claim and sent_at keep the e-mail
+    single. Every ``run_worker`` calls this once a minute (shared).
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -134,13 +149,29 @@ def requeue_stalled_deliveries(*, now: datetime | None = None) -> int:
                 sent_at__isnull=True,
                 status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
                 order__status=OrderStatus.PAID,
-                next_attempt_at__lt=now - CLAIM_DURATION,
             )
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .filter(
+                # the sender's lease lapsed: it died mid-send
+                (Q(claimed_until__lte=now) & ~Q(claim_token=""))
+                # never claimed (or lapsed) and long overdue: its task was lost
+                | (
+                    (Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+                    & Q(next_attempt_at__lt=now - STALL_AFTER)
+                )
+            )
         )
         for delivery in stalled:
             delivery.next_attempt_at = now
-            delivery.save(update_fields=["next_attempt_at", "updated_at"])
+            delivery.claimed_until = None
+            delivery.claim_token = ""
+            delivery.save(
+                update_fields=[
+                    "next_attempt_at",
+                    "claimed_until",
+                    "claim_token",
+                    "updated_at",
+                ]
+            )
             _enqueue(order_id=delivery.order_id)
     if stalled:
         logger.warning("re-enqueued %d stalled ticket e-mails", len(stalled))
@@ -187,6 +218,34 @@ def _claim(
         delivery.recipient = order.email
         delivery.save()
         return "claimed", order, delivery.language
+
+
+@contextmanager
+def _lease_renewed(*, order_id: int, token: str):
+    """Keep this worker's claim alive while the block runs (a thread renews
+    ``claimed_until`` every third of the lease)."""
+    stop = threading.Event()
+
+    def renew():
+        from django.db import connection as thread_connection
+
+        try:
+            while not stop.wait(CLAIM_DURATION.total_seconds() / 3):
+                TicketDelivery.objects.filter(
+                    order_id=order_id, claim_token=token, sent_at__isnull=True
+                ).update(claimed_until=timezone.now() + CLAIM_DURATION)
+        except Exception:
+            logger.exception("could not renew the e-mail lease of order %s", order_id)
+        finally:
+            thread_connection.close()
+
+    renewer = threading.Thread(target=renew, name="delivery-lease", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
 
 
 def _record_success(*, order_id: int, token: str) -> TicketDelivery:
@@ -239,7 +298,8 @@ def send_tickets(*, order_id: int, now: datetime | None = None) -> str:
         return outcome
     try:
         message = build_ticket_email(order=order, language=language)
-        message.send()
+        with _lease_renewed(order_id=order_id, token=token):
+            message.send()
     except Exception as error:
         delivery = _record_failure(order_id=order_id, token=token, error=error, now=now)
         logger.warning(

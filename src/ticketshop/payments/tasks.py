@@ -1,4 +1,10 @@
-"""Background work of payments, run by the django-tasks worker (db_worker)."""
+"""Background work of payments, run by the task workers.
+
+Reconciliation runs once per SWISH_RECONCILE_EVERY_SECONDS across all
+workers of a shop, whichever way it is started (each worker's upkeep,
+``reconcile_payments --every``, or the periodic task below): a lease row
+(ticketshop.ops.leases) lets one of them run each period.
+"""
 
 import logging
 from datetime import timedelta
@@ -9,18 +15,35 @@ from django_tasks import task
 
 logger = logging.getLogger(__name__)
 
+RECONCILE_LEASE = "payments.reconcile"
+
+
+def reconcile_if_due(*, holder: str) -> tuple[bool, dict | None]:
+    """Reconcile if no process has done so this period; (ran, counts)."""
+    from ticketshop.ops.leases import run_once_per
+
+    from .services import reconcile_payments
+
+    return run_once_per(
+        RECONCILE_LEASE,
+        every=timedelta(seconds=settings.SWISH_RECONCILE_EVERY_SECONDS),
+        holder=holder,
+        job=reconcile_payments,
+    )
+
 
 @task()
 def reconcile_payments_periodically() -> dict:
-    """Reconcile open Swish payments, then queue the next run.
+    """Reconcile open Swish payments (if due), then queue the next run.
 
     The next run is queued first, so a failing pass does not end the chain;
-    schedule_reconciliation() keeps at most one run waiting.
+    schedule_reconciliation() keeps at most one run waiting. Workers started
+    with ``run_worker`` reconcile without this chain; it remains for plain
+    ``db_worker`` set-ups.
     """
-    from .services import reconcile_payments
-
     schedule_reconciliation(delay=settings.SWISH_RECONCILE_EVERY_SECONDS)
-    return reconcile_payments()
+    ran, counts = reconcile_if_due(holder="periodic-task")
+    return counts if ran else {"skipped": "another process reconciled this period"}
 
 
 def schedule_reconciliation(*, delay: float = 0) -> bool:

@@ -1,10 +1,12 @@
+import os
+import socket
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ticketshop.payments.services import reconcile_payments
-from ticketshop.payments.tasks import schedule_reconciliation
+from ticketshop.payments.tasks import reconcile_if_due, schedule_reconciliation
 
 
 class Command(BaseCommand):
@@ -19,7 +21,9 @@ class Command(BaseCommand):
             "--every",
             type=float,
             default=None,
-            help="run forever, a pass every this many seconds",
+            help="run forever, a pass every this many seconds; several such "
+            "processes (and the workers) share one pass per "
+            "SWISH_RECONCILE_EVERY_SECONDS",
         )
         parser.add_argument(
             "--schedule",
@@ -38,9 +42,13 @@ class Command(BaseCommand):
                 f"(runs every {settings.SWISH_RECONCILE_EVERY_SECONDS} s in db_worker)"
             )
             return
-        while True:
+        if every is None:
             counts = reconcile_payments()
             self.stdout.write(f"reconciled: {counts or 'nothing open'}")
-            if every is None:
-                return
+            return
+        holder = f"reconcile_payments@{socket.gethostname()}:{os.getpid()}"
+        while True:
+            ran, counts = reconcile_if_due(holder=holder)
+            if ran:
+                self.stdout.write(f"reconciled: {counts or 'nothing open'}")
             time.sleep(every)

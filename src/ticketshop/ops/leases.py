@@ -1,0 +1,55 @@
+"""Run a periodic job once per period across all workers of a shop.
+
+Every worker asks; one conditional UPDATE decides who runs it. On PostgreSQL
+a concurrent UPDATE of the same row waits for the first one and re-checks
+its condition, on SQLite writers are serialised, so exactly one caller per
+period sees a changed row.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Lease
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _ensure(name: str) -> None:
+    if Lease.objects.filter(name=name).exists():
+        return
+    try:
+        with transaction.atomic():
+            Lease.objects.create(name=name, last_run_at=_EPOCH)
+    except IntegrityError:
+        pass  # another process created it first
+
+
+def take_turn(
+    name: str, *, every: timedelta, holder: str, now: datetime | None = None
+) -> bool:
+    """Claim this period's run of ``name``; True for exactly one caller."""
+    now = now or timezone.now()
+    _ensure(name)
+    # A small slack so that a worker polling every `every` seconds does not
+    # miss its turn by a few milliseconds of drift.
+    won = Lease.objects.filter(
+        name=name, last_run_at__lte=now - every + timedelta(seconds=1)
+    ).update(last_run_at=now, holder=holder[:128])
+    return won == 1
+
+
+def run_once_per(
+    name: str, *, every: timedelta, holder: str, job: Callable[[], T]
+) -> tuple[bool, T | None]:
+    """Run ``job`` if this caller wins the period's lease; (ran, result)."""
+    if not take_turn(name, every=every, holder=holder):
+        return False, None
+    return True, job()

@@ -1,0 +1,59 @@
+"""The task worker of production and `make run`: db_worker plus upkeep.
+
+Runs django-tasks-db's ``db_worker`` (same options) and, beside it, a
+thread that every WORKER_MAINTENANCE_SECONDS
+
+- writes this worker's heartbeat (GET /healthz, metrics);
+- re-enqueues ticket e-mails whose sending worker died (a lapsed lease),
+  once a minute across all workers;
+- reconciles open Swish payments once per SWISH_RECONCILE_EVERY_SECONDS
+  across all workers (a lease row decides which worker runs it).
+
+Any number of these may run, on any host, against one database.
+"""
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
+
+from ticketshop.ops import upkeep
+
+logger = logging.getLogger("ticketshop.ops.worker")
+
+
+class Command(DBWorkerCommand):
+    help = (
+        "Run a task worker (db_worker) with its heartbeat, the automatic "
+        "requeue of e-mails of dead workers and the shared reconciliation."
+    )
+
+    def handle(self, *args, **options):
+        if not options.get("batch"):
+            stop = threading.Event()
+            thread = threading.Thread(
+                target=_maintain,
+                kwargs={"worker_id": options["worker_id"], "stop": stop},
+                name="worker-upkeep",
+                daemon=True,
+            )
+            thread.start()
+        return super().handle(*args, **options)
+
+
+def _maintain(*, worker_id: str, stop: threading.Event) -> None:
+    started_at = timezone.now()
+    while True:
+        try:
+            upkeep.tick(worker_id=worker_id, started_at=started_at)
+        except Exception:
+            logger.exception("worker upkeep failed; trying again")
+        finally:
+            # The thread's own connection: closed, so that a restarted
+            # database is met with a fresh one next time.
+            connection.close()
+        if stop.wait(settings.WORKER_MAINTENANCE_SECONDS):
+            return

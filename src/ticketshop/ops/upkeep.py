@@ -1,0 +1,48 @@
+"""What every task worker does between tasks (see run_worker)."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from .heartbeat import beat, fail_tasks_of_dead_workers, forget_old_workers
+from .leases import run_once_per
+
+logger = logging.getLogger(__name__)
+
+
+def tick(*, worker_id: str, started_at: datetime) -> dict:
+    """One round of upkeep; returns what ran (for tests and logs)."""
+    from ticketshop.delivery.services import requeue_stalled_deliveries
+    from ticketshop.payments.tasks import reconcile_if_due
+
+    done = {}
+    beat(worker_id=worker_id, started_at=started_at)
+    ran, count = run_once_per(
+        "delivery.requeue",
+        every=timedelta(seconds=settings.DELIVERY_REQUEUE_EVERY_SECONDS),
+        holder=worker_id,
+        job=requeue_stalled_deliveries,
+    )
+    if ran:
+        done["requeued"] = count
+    ran, counts = reconcile_if_due(holder=worker_id)
+    if ran:
+        done["reconciled"] = counts
+    ran, failed = run_once_per(
+        "ops.fail-dead-tasks",
+        every=timedelta(minutes=1),
+        holder=worker_id,
+        job=fail_tasks_of_dead_workers,
+    )
+    if ran and failed:
+        done["failed_dead_tasks"] = failed
+    ran, _ = run_once_per(
+        "ops.forget-workers",
+        every=timedelta(hours=1),
+        holder=worker_id,
+        job=forget_old_workers,
+    )
+    if done:
+        logger.debug("upkeep of %s: %s", worker_id, done)
+    return done

@@ -1,0 +1,54 @@
+"""The fault suite runs on PostgreSQL (`make test` with a postgres
+DATABASE_URL, as .ci/run does), against a cluster of its own."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from .harness import PgCluster, pg_bindir
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql"))
+    skip = pytest.mark.skip(
+        reason="fault suite: runs with a PostgreSQL DATABASE_URL (make test on it)"
+    )
+    no_pg = pytest.mark.skip(reason="fault suite: initdb/pg_ctl not installed")
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.faults)
+            if not on_postgres:
+                item.add_marker(skip)
+            elif pg_bindir() is None:
+                item.add_marker(no_pg)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    workdir = Path(tempfile.mkdtemp(prefix="ticketshop-faults-"))
+    os.chmod(workdir, 0o755)  # noqa: S103 - the postgres user must enter it
+    pg = PgCluster(workdir / "pg")
+    pg.init()
+    try:
+        yield pg
+    finally:
+        pg.stop("immediate")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return tmp_path
+
+
+@pytest.fixture
+def database(cluster, request):
+    """A fresh database of the throw-away cluster for one test."""
+    name = "shop_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
+    cluster.psql(f'DROP DATABASE IF EXISTS "{name}"')
+    cluster.psql(f'CREATE DATABASE "{name}"')
+    return cluster.url(name)

@@ -1,0 +1,404 @@
+"""The fault suite: parts of a running shop fail mid-sale.
+
+Each test prints what it did and what it counted ([fault] lines, pytest -s).
+"""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from .harness import (
+    ROOT,
+    AppServer,
+    Smtp,
+    SwishServer,
+    Tally,
+    Worker,
+    log,
+    manage,
+    prepare_shop,
+    run_buyers,
+    shop_env,
+    sold_and_paid,
+    wait_until,
+    with_swish,
+)
+
+
+def db_name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+class Shop:
+    """A Swish server, app servers and workers on one database."""
+
+    def __init__(self, env, workdir, *, servers=2, workers=1, swish_env=None):
+        self.env = env
+        self.workdir = workdir
+        self.swish = SwishServer({**env, **(swish_env or {})}, workdir)
+        shop_env_ = with_swish(env, self.swish)
+        self.servers = [
+            AppServer(f"web{i}", shop_env_, workdir) for i in range(servers)
+        ]
+        self.workers = [
+            Worker(f"worker{i}", shop_env_, workdir) for i in range(workers)
+        ]
+        for server in (self.swish, *self.servers):
+            server.wait_ready()
+
+    @property
+    def bases(self):
+        return [s.base for s in self.servers]
+
+    def stop(self):
+        for process in (self.swish, *self.servers, *self.workers):
+            process.stop()
+
+
+def rush_in_background(n, shop, ids, tally, seconds):
+    results = []
+    thread = threading.Thread(
+        target=lambda: results.extend(
+            run_buyers(
+                n,
+                servers=shop.bases,
+                ids=ids,
+                tally=tally,
+                seconds=seconds,
+                swish=shop.swish.base,
+            )
+        )
+    )
+    thread.start()
+    return thread, results
+
+
+def test_postgres_restarted_mid_rush(cluster, database, workdir):
+    """Requests fail fast with 503 Busy or succeed; nothing oversold after."""
+    env = shop_env(
+        database_url=database, workdir=workdir, WORKER_MAINTENANCE_SECONDS="1"
+    )
+    ids = prepare_shop(env, workdir, seats=100)
+    shop = Shop(env, workdir, servers=2)
+    try:
+        tally = Tally()
+        thread, results = rush_in_background(150, shop, ids, tally, seconds=150)
+        time.sleep(2)
+        down_at = time.monotonic()
+        cluster.stop("fast")
+        log("PostgreSQL stopped (fast) mid-rush")
+        time.sleep(3)
+        cluster.start()
+        log(f"PostgreSQL back after {time.monotonic() - down_at:.1f} s")
+        thread.join()
+        outcomes = Counter(results)
+        log(
+            f"150 buyers, 100 seats: {dict(outcomes)}; HTTP {dict(tally.statuses)};"
+            f" 5xx {dict(tally.server_errors)}; slowest {tally.slowest:.2f} s"
+        )
+        # Never a hang: every answer well inside the client's 15 s.
+        assert "timeout" not in tally.statuses and tally.slowest < 10
+        assert tally.statuses["conn"] == 0
+        assert tally.statuses[503] > 0  # the outage was seen
+        for (status, path, body), _n in tally.server_errors.items():
+            # 503 Busy anywhere; 500 only as the contract's PaymentStartFailed
+            # when "Swish" (the simulator, on the same database) was down too.
+            assert (
+                status == 503
+                and "Busy" in body
+                or (
+                    status == 500
+                    and path == "/start_payment"
+                    and "PaymentStartFailed" in body
+                )
+            ), (status, path, body)
+        assert outcomes["paid"] == 100 and outcomes["sold_out"] == 50, outcomes
+        counts = sold_and_paid(cluster, db_name(database))
+        assert counts["paid_tickets"] == 100
+        print(manage(env, "check_consistency"))
+    finally:
+        shop.stop()
+
+
+def test_app_server_killed_mid_rush(cluster, database, workdir):
+    """SIGKILL one of three app servers; the others sell every seat."""
+    env = shop_env(
+        database_url=database, workdir=workdir, WORKER_MAINTENANCE_SECONDS="1"
+    )
+    ids = prepare_shop(env, workdir, seats=100)
+    shop = Shop(env, workdir, servers=3)
+    try:
+        tally = Tally()
+        thread, results = rush_in_background(150, shop, ids, tally, seconds=150)
+        time.sleep(2)
+        before = sum(v for k, v in tally.statuses.items() if isinstance(k, int))
+        shop.servers[0].kill()
+        log(f"web0 SIGKILLed after {before} answers")
+        thread.join()
+        outcomes = Counter(results)
+        after = sum(v for k, v in tally.statuses.items() if isinstance(k, int))
+        log(
+            f"150 buyers, 100 seats: {dict(outcomes)}; HTTP {dict(tally.statuses)};"
+            f" answers after the kill {after - before}"
+        )
+        assert outcomes["paid"] == 100 and outcomes["sold_out"] == 50, outcomes
+        assert not tally.server_errors, tally.server_errors
+        assert after - before > 300  # the others kept serving
+        counts = sold_and_paid(cluster, db_name(database))
+        assert counts["paid_tickets"] == 100
+        print(manage(env, "check_consistency"))
+    finally:
+        shop.stop()
+
+
+def test_worker_killed_mid_delivery(cluster, database, workdir):
+    """Every paid order's e-mail arrives exactly once."""
+    smtp = Smtp(hold_rcpt=60, hold_count=1)
+    smtp.start()
+    env = shop_env(
+        database_url=database,
+        workdir=workdir,
+        EMAIL_URL=smtp.url,
+        WORKER_MAINTENANCE_SECONDS="1",
+        DELIVERY_LEASE_SECONDS="3",
+        DELIVERY_REQUEUE_EVERY_SECONDS="1",
+    )
+    ids = prepare_shop(env, workdir, seats=10)
+    shop = Shop(env, workdir, servers=1, workers=1)
+    try:
+        tally = Tally()
+        results = run_buyers(
+            6,
+            servers=shop.bases,
+            ids=ids,
+            tally=tally,
+            seconds=60,
+            swish=shop.swish.base,
+        )
+        assert Counter(results)["paid"] == 6, results
+        assert smtp.rcpt_seen.wait(30), shop.workers[0].tail()
+        shop.workers[0].kill()
+        killed_at = time.monotonic()
+        log("worker0 SIGKILLed while its SMTP conversation was held")
+        shop.workers.append(Worker("worker1", with_swish(env, shop.swish), workdir))
+        assert wait_until(lambda: len(smtp.counts()) == 6, seconds=60), smtp.counts()
+        took = time.monotonic() - killed_at
+        time.sleep(4)  # a second copy would come within a lease or two
+        received = smtp.counts()
+        log(f"e-mails {dict(received)}; all 6 in {took:.1f} s after the kill")
+        assert set(received.values()) == {1}
+        counts = sold_and_paid(cluster, db_name(database))
+        assert counts["emails_sent"] == 6 and counts["times_sent"] == 6
+    finally:
+        shop.stop()
+        smtp.stop()
+
+
+def test_smtp_down_then_back(cluster, database, workdir):
+    smtp = Smtp()  # not started: connections are refused
+    env = shop_env(
+        database_url=database,
+        workdir=workdir,
+        EMAIL_URL=smtp.url,
+        EMAIL_TIMEOUT="3",
+        DELIVERY_RETRY_BASE_SECONDS="1",
+        DELIVERY_RETRY_MAX_SECONDS="2",
+        WORKER_MAINTENANCE_SECONDS="1",
+    )
+    ids = prepare_shop(env, workdir, seats=10)
+    shop = Shop(env, workdir, servers=1, workers=1)
+    try:
+        tally = Tally()
+        results = run_buyers(
+            5,
+            servers=shop.bases,
+            ids=ids,
+            tally=tally,
+            seconds=60,
+            swish=shop.swish.base,
+        )
+        assert Counter(results)["paid"] == 5
+        time.sleep(4)
+        retrying = cluster.psql(
+            "SELECT count(*) FROM delivery_ticketdelivery"
+            " WHERE status = 'RETRYING' AND attempts >= 1",
+            db_name(database),
+        )
+        log(f"SMTP down: {retrying} e-mails retrying")
+        assert int(retrying) == 5
+        smtp.start()
+        log("SMTP back")
+        assert wait_until(lambda: len(smtp.counts()) == 5, seconds=30), smtp.counts()
+        time.sleep(3)
+        log(f"e-mails after SMTP came back: {dict(smtp.counts())}")
+        assert set(smtp.counts().values()) == {1}
+    finally:
+        shop.stop()
+        smtp.stop()
+
+
+@pytest.mark.parametrize("failure", ["500", "timeout-after-create"])
+def test_swish_failing_on_create_then_recovering(cluster, database, workdir, failure):
+    """Swish answers 500 (or hangs after creating) on create, and drops
+    callbacks; later it works and sends callbacks twice. Every buyer ends
+    paid once, and no money is unaccounted for."""
+    env = shop_env(
+        database_url=database,
+        workdir=workdir,
+        WORKER_MAINTENANCE_SECONDS="1",
+        SWISH_HTTP_TIMEOUT_SECONDS="1",
+    )
+    ids = prepare_shop(env, workdir, seats=10)
+    shop = Shop(
+        env,
+        workdir,
+        servers=1,
+        swish_env={
+            "SWISH_SIMULATOR_FAIL_CREATE": failure,
+            "SWISH_SIMULATOR_HANG_SECONDS": "2",
+            "SWISH_SIMULATOR_DROP_CALLBACKS": "true",
+        },
+    )
+    try:
+        tally = Tally()
+        thread, results = rush_in_background(5, shop, ids, tally, seconds=90)
+        time.sleep(6)
+        failed_starts = sum(
+            n for (s, p, _), n in tally.server_errors.items() if p == "/start_payment"
+        )
+        port = shop.swish.port
+        shop.swish.stop()
+        shop.swish = SwishServer(
+            {**env, "SWISH_SIMULATOR_DOUBLE_CALLBACKS": "true"}, workdir, port=port
+        )
+        shop.swish.wait_ready()
+        log(f"Swish ({failure}) failed {failed_starts} starts; now healthy")
+        thread.join()
+        outcomes = Counter(results)
+        log(f"buyers {dict(outcomes)}; HTTP {dict(tally.statuses)}")
+        assert failed_starts > 0
+        assert outcomes["paid"] == 5, (outcomes, tally.errors)
+        paid = cluster.psql(
+            "SELECT count(*), count(DISTINCT order_id) FROM payments_swishpayment"
+            " WHERE status = 'PAID'",
+            db_name(database),
+        )
+        assert paid == "5|5"  # each order paid exactly once
+        print(manage(env, "check_consistency"))
+    finally:
+        shop.stop()
+
+
+def test_backup_during_sales_restores_into_a_consistent_shop(
+    cluster, database, workdir
+):
+    """deploy/backup.sh mid-rush, deploy/restore.sh into an empty database."""
+    env = shop_env(
+        database_url=database, workdir=workdir, WORKER_MAINTENANCE_SECONDS="1"
+    )
+    ids = prepare_shop(env, workdir, seats=100)
+    shop = Shop(env, workdir, servers=2)
+    try:
+        tally = Tally()
+        thread, results = rush_in_background(150, shop, ids, tally, seconds=150)
+        time.sleep(3)
+        tools = {**env, "PATH": f"{cluster.bindir}:{os.environ['PATH']}"}
+        backup = subprocess.run(
+            ["sh", str(ROOT / "deploy/backup.sh")],
+            env={**tools, "BACKUP_DIR": str(workdir / "backups")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        dump = backup.stdout.strip().rsplit(" ", 1)[1]
+        log(f"backup taken mid-rush: {dump} ({os.path.getsize(dump)} bytes)")
+        thread.join()
+        restored = db_name(database) + "_restored"
+        cluster.psql(f'DROP DATABASE IF EXISTS "{restored}"')
+        cluster.psql(f'CREATE DATABASE "{restored}"')
+        restore = subprocess.run(
+            ["sh", str(ROOT / "deploy/restore.sh"), dump],
+            env={
+                **tools,
+                "DATABASE_URL": cluster.url(restored),
+                "PYTHON": sys.executable,
+            },
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        log(f"restore: {restore.stdout.strip().splitlines()[-1:]}")
+        assert restore.returncode == 0, restore.stdout + restore.stderr
+        assert "consistent (" in restore.stdout
+        live = sold_and_paid(cluster, db_name(database))
+        then = sold_and_paid(cluster, restored)
+        log(f"live shop {live}; restored backup {then}")
+        assert then["paid_tickets"] <= live["paid_tickets"] == 100
+    finally:
+        shop.stop()
+
+
+def test_swish_unreachable_after_approval_loses_callbacks_and_status_reads(
+    cluster, database, workdir
+):
+    """Payers approve, callbacks are lost, then Swish is SIGKILLed and
+    unreachable for a while: status reads fail. Once it answers again,
+    the buyers' polling settles every order as PAID, once."""
+    env = shop_env(
+        database_url=database,
+        workdir=workdir,
+        WORKER_MAINTENANCE_SECONDS="1",
+        SWISH_HTTP_TIMEOUT_SECONDS="1",
+    )
+    ids = prepare_shop(env, workdir, seats=10)
+    # Callbacks are lost: only reading the status from Swish settles.
+    shop = Shop(
+        env, workdir, servers=2, swish_env={"SWISH_SIMULATOR_DROP_CALLBACKS": "true"}
+    )
+    try:
+        tally = Tally()
+        thread, results = rush_in_background(6, shop, ids, tally, seconds=90)
+        assert wait_until(
+            lambda: (
+                cluster.psql(
+                    "SELECT count(*) FROM swish_simulator_simulatedpaymentrequest"
+                    " WHERE status = 'PAID'",
+                    db_name(database),
+                )
+                == "6"
+            ),
+            seconds=40,
+        )
+        port = shop.swish.port
+        shop.swish.kill()
+        log("all 6 approved; callbacks lost; Swish SIGKILLed")
+        time.sleep(4)
+        pending = cluster.psql(
+            "SELECT count(*) FROM orders_order WHERE status = 'RESERVED'",
+            db_name(database),
+        )
+        log(f"after 4 s without Swish: {pending} orders still waiting")
+        shop.swish = SwishServer(env, workdir, port=port)
+        shop.swish.wait_ready()
+        thread.join()
+        outcomes = Counter(results)
+        log(f"Swish back: buyers {dict(outcomes)}; 5xx {dict(tally.server_errors)}")
+        assert outcomes["paid"] == 6, outcomes
+        assert not tally.server_errors
+        paid = cluster.psql(
+            "SELECT count(*), count(DISTINCT order_id) FROM payments_swishpayment"
+            " WHERE status = 'PAID'",
+            db_name(database),
+        )
+        assert paid == "6|6"
+        print(manage(env, "check_consistency"))
+    finally:
+        shop.stop()
