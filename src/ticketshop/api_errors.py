@@ -10,7 +10,7 @@ import logging
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
-from .api import InvalidRequestData
+from .api import BodyTooLarge, InvalidRequestData
 from .events.errors import (
     Busy,
     EventDoesNotExist,
@@ -25,10 +25,12 @@ from .payments.errors import (
     SessionExpired,
 )
 from .scanning.errors import IncorrectPassword, TicketDoesNotExist, TooManyAttempts
+from .security.errors import RateLimited
 
 logger = logging.getLogger("ticketshop.api")
 
 CONTRACT_ERRORS = {
+    BodyTooLarge: (413, lambda e: "InvalidRequestData"),
     InvalidRequestData: (400, lambda e: "InvalidRequestData"),
     InvalidSession: (400, lambda e: "InvalidSession"),
     TooManyTickets: (403, lambda e: "TooManyTickets"),
@@ -46,6 +48,7 @@ CONTRACT_ERRORS = {
         lambda e: {"times_used": -1, "status": "Ticket does not exist"},
     ),
     TooManyAttempts: (429, lambda e: "TooManyAttempts"),
+    RateLimited: (429, lambda e: "TooManyAttempts"),
     AlreadyPaidPayment: (403, lambda e: "AlreadyPaidPayment"),
     SessionExpired: (408, lambda e: "SessionExpired"),
     PaymentStartFailed: (500, lambda e: "PaymentStartFailed"),
@@ -59,7 +62,7 @@ def error_response(exc: Exception) -> Response | None:
         if cls in CONTRACT_ERRORS:
             status, body = CONTRACT_ERRORS[cls]
             response = Response(body(exc), status=status)
-            if isinstance(exc, Busy | TooManyAttempts):
+            if isinstance(exc, Busy | TooManyAttempts | RateLimited):
                 response["Retry-After"] = str(exc.retry_after)
             return response
     return None

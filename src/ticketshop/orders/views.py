@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -13,6 +14,7 @@ from ticketshop.api import (
     format_time,
     parse_body,
 )
+from ticketshop.security.ratelimit import limit_client
 
 from .selectors import cached_chapterevents, list_chapterevents
 from .services import TicketLine, reserve_tickets
@@ -93,6 +95,8 @@ class ReserveTicketView(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: None})
     def post(self, request):
+        # Counted before anything else, malformed requests included.
+        limit_client(request, scope="reserve", rate=settings.RESERVATION_RATE_LIMIT)
         body = parse_body(self.InputSerializer, request)
         reserve_tickets(
             session=request.session,

@@ -1,4 +1,3 @@
-import ipaddress
 import time
 from pathlib import Path
 
@@ -19,33 +18,11 @@ from ticketshop.api import (
     format_time,
     parse_body,
 )
+from ticketshop.security.clients import client_address, ip_or_none
 
 from .credentials import authenticate_scanner
-from .errors import IncorrectPassword
 from .services import validate_ticket
-from .throttle import check_not_throttled, record_wrong_password
-
-
-def client_address(request) -> str:
-    """Return the address the throttle counts against.
-
-    REMOTE_ADDR, or behind SCANNER_PROXY_COUNT reverse proxies the address
-    the outermost of them saw: that many entries from the right of
-    X-Forwarded-For (entries further left are the client's to invent).
-    """
-    proxies = settings.SCANNER_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if proxies > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",")]
-        return hops[-min(proxies, len(hops))] or "unknown"
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
-def _ip_or_none(address: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
+from .throttle import refund_attempt, reserve_attempt
 
 
 class ValidateTicketView(APIView):
@@ -76,17 +53,16 @@ class ValidateTicketView(APIView):
     def put(self, request):
         body = parse_body(self.InputSerializer, request)
         client = client_address(request)
-        check_not_throttled(client=client, now=time.time())
-        try:
-            scanner = authenticate_scanner(password=body["password"])
-        except IncorrectPassword:
-            record_wrong_password(client=client, now=time.time())
-            raise
+        # Counted before the check, refunded after a right password: a burst
+        # of guesses cannot all pass a count read before any was recorded.
+        attempt = reserve_attempt(client=client, now=time.time())
+        scanner = authenticate_scanner(password=body["password"])
+        refund_attempt(attempt)
         outcome = validate_ticket(
             scanner=scanner,
             external_id=body["external_id"],
             use_ticket=body["use_ticket"],
-            client_address=_ip_or_none(client),
+            client_address=ip_or_none(client),
             now=timezone.now(),
         )
         ticket = outcome.ticket
