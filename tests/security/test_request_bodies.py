@@ -28,7 +28,7 @@ def test_deep_nesting_is_invalid_request_data(
             method,
             live_server.url + path,
             data=body,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Connection": "close"},
             timeout=30,
         )
     assert response.status_code == 400
@@ -45,7 +45,7 @@ def test_a_body_over_the_limit_is_413(live_server, db, settings, method, path, c
             method,
             live_server.url + path,
             data=body,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Connection": "close"},
             timeout=30,
         )
     assert response.status_code == 413
@@ -59,7 +59,7 @@ def test_the_simulator_answers_deep_nesting_with_400(live_server, db, body):
         f"{live_server.url}/swish-simulator/swish-cpcapi/api/v2/paymentrequests/"
         + "A" * 32,
         data=body,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Connection": "close"},
         timeout=30,
     )
     assert response.status_code == 400

@@ -97,9 +97,10 @@ def refund(counted: Hit) -> None:
 
 def _database_hit(name: str, *, window: float, now: float) -> Hit:
     table = connection.ops.quote_name(RateCounter._meta.db_table)
-    # A window is over once it has ended, or if it starts in the future (a
-    # clock that went back): then this request opens a new one.
-    over = f"({table}.window_end <= %s OR {table}.window_start > %s)"
+    # A window is over once it has ended; then this request opens a new one.
+    # (Not when it "starts in the future": concurrent requests read the clock
+    # before they queue, so a later-counted one may carry an earlier `now`.)
+    over = f"{table}.window_end <= %s"
     sql = (
         f"INSERT INTO {table} (name, window_start, window_end, hits)"  # noqa: S608
         f" VALUES (%s, %s, %s, 1)"
@@ -112,7 +113,7 @@ def _database_hit(name: str, *, window: float, now: float) -> Hit:
         f" RETURNING window_start, window_end, hits"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [name, now, now + window, now, now, now, now, now, now])
+        cursor.execute(sql, [name, now, now + window, now, now, now])
         start, end, count = cursor.fetchone()
     if count == 1 and random.randrange(PRUNE_ONE_IN) == 0:  # noqa: S311
         RateCounter.objects.filter(window_end__lt=now - 3600).delete()
@@ -128,7 +129,7 @@ local start = redis.call('HGET', KEYS[1], 's')
 local now = tonumber(ARGV[1])
 if start then
   local stop = redis.call('HGET', KEYS[1], 'e')
-  if tonumber(stop) > now and tonumber(start) <= now then
+  if tonumber(stop) > now then
     local count = redis.call('HINCRBY', KEYS[1], 'n', 1)
     return {start, stop, count}
   end
