@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .errors import ShopError
@@ -24,6 +25,15 @@ class BodyTooLarge(InvalidRequestData):
     """The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            {"type": "string", "pattern": "^[0-9]+$"},
+        ],
+        "description": "a positive integer id, as a JSON integer or a string",
+    }
+)
 class IdField(serializers.Field):
     """A positive integer id, sent as a JSON integer or a string of digits."""
 

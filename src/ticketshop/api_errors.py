@@ -7,6 +7,7 @@ Anything else is a 500, logged with context.
 
 import logging
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -56,6 +57,54 @@ CONTRACT_ERRORS = {
 }
 
 
+# Answered by ticketshop.security.middleware before any view runs.
+CROSS_SITE_REQUEST = "CrossSiteRequest"
+SERVER_ERROR = "ServerError"
+
+
+def error_schema(description: str, *errors: str, extra: dict | None = None):
+    """The OpenAPI response of a status whose body is one of `errors`.
+
+    `extra` is the schema of an object body the status may carry instead
+    (OutOfTickets, the unknown ticket's body).
+    """
+    schema = {"type": "string", "enum": list(errors)}
+    if extra is not None:
+        schema = {"oneOf": [schema, extra]} if errors else extra
+    return OpenApiResponse(response=schema, description=description)
+
+
+OUT_OF_TICKETS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "enum": ["OutOfTickets"]},
+        "tickets_left": {"type": "integer", "minimum": 0},
+    },
+    "required": ["error", "tickets_left"],
+}
+UNKNOWN_TICKET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "times_used": {"type": "integer", "enum": [-1]},
+        "status": {"type": "string", "enum": ["Ticket does not exist"]},
+    },
+    "required": ["times_used", "status"],
+}
+# Responses every state-changing JSON endpoint may give.
+BODY_ERRORS = {
+    400: error_schema(
+        "body malformed, not application/json, nested too deeply, field "
+        "missing or of the wrong type",
+        "InvalidRequestData",
+    ),
+    413: error_schema("body larger than the configured limit", "InvalidRequestData"),
+}
+CROSS_SITE = error_schema(
+    "Origin (or Sec-Fetch-Site) names another site; nothing changed",
+    CROSS_SITE_REQUEST,
+)
+
+
 def error_response(exc: Exception) -> Response | None:
     """Return the contract's response for a domain error, or None."""
     for cls in type(exc).__mro__:
@@ -86,4 +135,4 @@ def exception_handler(exc, context):
         request.path if request is not None else "?",
     )
     # Answered here so the error is logged once, with the context above.
-    return Response("ServerError", status=500)
+    return Response(SERVER_ERROR, status=500)

@@ -7,7 +7,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +21,13 @@ from ticketshop.api import (
     StrictCharField,
     format_time,
     parse_body,
+)
+from ticketshop.api_errors import (
+    BODY_ERRORS,
+    CROSS_SITE,
+    SERVER_ERROR,
+    UNKNOWN_TICKET_SCHEMA,
+    error_schema,
 )
 from ticketshop.security.clients import client_address, ip_or_none
 
@@ -28,26 +39,42 @@ from .throttle import refund_attempt, reserve_attempt
 class ValidateTicketView(APIView):
     """Check a ticket at the door and, with use_ticket, record one use."""
 
+    @extend_schema_serializer(component_name="ValidateTicketRequest")
     class InputSerializer(serializers.Serializer):
         external_id = StrictCharField(allow_blank=True, trim_whitespace=False)
         password = StrictCharField(allow_blank=True, trim_whitespace=False)
         use_ticket = StrictBooleanField()
 
     @extend_schema(
+        operation_id="validate_ticket",
         request=InputSerializer,
         responses={
             200: inline_serializer(
                 "ValidateTicket",
                 {
                     "external_id": serializers.CharField(),
-                    "times_used": serializers.IntegerField(),
+                    "times_used": serializers.IntegerField(min_value=0),
+                    # The event's title, as the original scanner shows it.
                     "chapter_event": serializers.CharField(),
                     "status": serializers.CharField(),
                     "admitted": serializers.BooleanField(),
                     "ticket_type_title": serializers.CharField(),
                     "event_at": serializers.DateTimeField(),
                 },
-            )
+            ),
+            **BODY_ERRORS,
+            401: error_schema("wrong scanner password", "Incorrect password"),
+            403: CROSS_SITE,
+            404: error_schema(
+                "unknown external id (or a QR payload with a bad signature)",
+                extra=UNKNOWN_TICKET_SCHEMA,
+            ),
+            429: error_schema(
+                "too many wrong passwords from this address; Retry-After says "
+                "when to try again",
+                "TooManyAttempts",
+            ),
+            500: error_schema("server error (logged)", SERVER_ERROR),
         },
     )
     def put(self, request):

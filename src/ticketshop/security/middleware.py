@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import JsonResponse
 
+from ticketshop.api_errors import CROSS_SITE_REQUEST
+
 logger = logging.getLogger("ticketshop.security")
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -46,7 +48,7 @@ class CrossSiteRequestMiddleware:
                 request.headers.get("Origin"),
                 request.headers.get("Sec-Fetch-Site"),
             )
-            return JsonResponse("CrossSiteRequest", status=403, safe=False)
+            return JsonResponse(CROSS_SITE_REQUEST, status=403, safe=False)
         return self.get_response(request)
 
     def _allowed(self, request) -> bool:
