@@ -142,3 +142,31 @@ def test_behind_one_proxy_the_address_it_saw_is_counted(scan, settings):
         HTTP_X_FORWARDED_FOR="198.51.100.21",
     )
     assert (blocked.status_code, other_door.status_code) == (429, 200)
+
+
+def test_a_full_window_refuses_a_password_verified_before(scan):
+    ticket = paid_ticket()
+    address = {"REMOTE_ADDR": "192.0.2.46"}
+    # Verified once: later scans with it skip the slow check and the count.
+    assert scan(ticket.external_id, use_ticket=False, **address).status_code == 200
+    for i in range(10):
+        assert scan(ticket.external_id, password=f"g{i}", **address).status_code == 401
+
+    assert scan(ticket.external_id, use_ticket=False, **address).status_code == 429
+
+
+def test_scans_with_a_verified_password_are_not_counted(scan, monkeypatch):
+    from ticketshop.security import ratelimit
+
+    counted = []
+    real_hit = ratelimit.hit
+    monkeypatch.setattr(
+        ratelimit, "hit", lambda *a, **k: counted.append(a) or real_hit(*a, **k)
+    )
+    ticket = paid_ticket()
+    for _ in range(5):
+        assert scan(ticket.external_id, use_ticket=False).status_code == 200
+    # Only the first scan (the slow check) was counted, and it was refunded.
+    assert len(counted) == 1
+    counter = RateCounter.objects.get(name="scanner-password:127.0.0.1")
+    assert counter.hits == 0

@@ -35,3 +35,15 @@ def reserve_attempt(*, client: str, now: float) -> ratelimit.Hit:
 def refund_attempt(attempt: ratelimit.Hit) -> None:
     """Take back a check whose password was right: it was no guess."""
     ratelimit.refund(attempt)
+
+
+def check_not_throttled(*, client: str, now: float) -> None:
+    """Raise TooManyAttempts while the client's window is full (a read only).
+
+    For passwords known to be right without the slow check: they are no
+    guesses, so they need not be counted, only refused while the window is
+    full, as every request from that client is.
+    """
+    current = ratelimit.peek(PREFIX + client_key(client), now=now)
+    if current is not None and current.count >= settings.SCANNER_THROTTLE_LIMIT:
+        raise TooManyAttempts(retry_after=current.retry_after(now))

@@ -31,9 +31,9 @@ from ticketshop.api_errors import (
 )
 from ticketshop.security.clients import client_address, ip_or_none
 
-from .credentials import authenticate_scanner
+from .credentials import authenticate_scanner, recognise_scanner
 from .services import validate_ticket
-from .throttle import refund_attempt, reserve_attempt
+from .throttle import check_not_throttled, refund_attempt, reserve_attempt
 
 
 class ValidateTicketView(APIView):
@@ -80,11 +80,18 @@ class ValidateTicketView(APIView):
     def put(self, request):
         body = parse_body(self.InputSerializer, request)
         client = client_address(request)
-        # Counted before the check, refunded after a right password: a burst
-        # of guesses cannot all pass a count read before any was recorded.
-        attempt = reserve_attempt(client=client, now=time.time())
-        scanner = authenticate_scanner(password=body["password"])
-        refund_attempt(attempt)
+        scanner = recognise_scanner(password=body["password"])
+        if scanner is not None:
+            # A password verified lately: no guess, so only a read of the
+            # count (a full window refuses even the right password).
+            check_not_throttled(client=client, now=time.time())
+        else:
+            # Counted before the slow check, refunded after a right password:
+            # a burst of guesses cannot all pass a count read before any was
+            # recorded.
+            attempt = reserve_attempt(client=client, now=time.time())
+            scanner = authenticate_scanner(password=body["password"])
+            refund_attempt(attempt)
         outcome = validate_ticket(
             scanner=scanner,
             external_id=body["external_id"],

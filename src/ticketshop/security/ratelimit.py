@@ -92,6 +92,28 @@ def refund(counted: Hit) -> None:
     ).update(hits=F("hits") - 1)
 
 
+def peek(name: str, *, now: float) -> Hit | None:
+    """Return the running window of `name` without counting, or None."""
+    location = _redis_location()
+    if location is not None:
+        start, end, count = _redis_client(location).hmget(
+            REDIS_PREFIX + name, "s", "e", "n"
+        )
+        if start is None:
+            return None
+        found = Hit(name=name, start=float(start), end=float(end), count=int(count))
+    else:
+        row = (
+            RateCounter.objects.filter(name=name)
+            .values_list("window_start", "window_end", "hits")
+            .first()
+        )
+        if row is None:
+            return None
+        found = Hit(name=name, start=row[0], end=row[1], count=row[2])
+    return found if found.end > now else None
+
+
 # --- The database ------------------------------------------------------------
 
 
