@@ -187,7 +187,7 @@ AXES_COOLOFF_TIME = timedelta(
     minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
 )
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "ticketshop.security.clients.client_address"
+AXES_CLIENT_IP_CALLABLE = "ticketshop.security.clients.axes_client_ip"
 AXES_LOCKOUT_CALLABLE = "ticketshop.security.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 

@@ -43,3 +43,8 @@ def ip_or_none(address: str) -> str | None:
         return str(ipaddress.ip_address(address))
     except ValueError:
         return None
+
+
+def axes_client_ip(request) -> str | None:
+    """The client address for django-axes, which stores it as an IP address."""
+    return ip_or_none(client_address(request))
