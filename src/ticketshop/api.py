@@ -1,19 +1,39 @@
 """Request parsing and response formatting shared by the API views."""
 
 import json
+import logging
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .errors import ShopError
+
+logger = logging.getLogger("ticketshop.api")
+
+JSON_CONTENT_TYPE = "application/json"
 
 
 class InvalidRequestData(ShopError):
     """The body is not a JSON object of the expected shape."""
 
 
+class BodyTooLarge(InvalidRequestData):
+    """The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            {"type": "string", "pattern": "^[0-9]+$"},
+        ],
+        "description": "a positive integer id, as a JSON integer or a string",
+    }
+)
 class IdField(serializers.Field):
     """A positive integer id, sent as a JSON integer or a string of digits."""
 
@@ -66,17 +86,35 @@ class StrictCharField(serializers.CharField):
 def parse_body(serializer_class: type[serializers.Serializer], request) -> dict:
     """Return the validated body or raise InvalidRequestData.
 
-    The raw body is read whatever the Content-Type, as the original front end
-    and some proxies send JSON with other types.
+    Only `application/json` is read: a browser sends text/plain (and form
+    types) cross-site without a preflight, so reading JSON from them would
+    let another site's page act with the buyer's cookie. A body nested too
+    deeply for the parser or over Django's size limit is refused, not a 500.
     """
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip()
+    if content_type.lower() != JSON_CONTENT_TYPE:
+        raise InvalidRequestData()
     try:
-        data = json.loads(request.body or b"null")
+        raw = request.body
+    except RequestDataTooBig as exc:
+        logger.warning("body over the size limit on %s", request.path)
+        raise BodyTooLarge() from exc
+    try:
+        data = json.loads(raw or b"null")
+    except RecursionError as exc:
+        logger.warning("body nested too deeply on %s", request.path)
+        raise InvalidRequestData() from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequestData() from exc
     if not isinstance(data, dict):
         raise InvalidRequestData()
     serializer = serializer_class(data=data)
-    if not serializer.is_valid():
+    try:
+        valid = serializer.is_valid()
+    except RecursionError as exc:
+        logger.warning("body nested too deeply on %s", request.path)
+        raise InvalidRequestData() from exc
+    if not valid:
         raise InvalidRequestData()
     return serializer.validated_data
 

@@ -9,10 +9,11 @@ import logging
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
-from .api import InvalidRequestData
+from .api import BodyTooLarge, InvalidRequestData
 from .events.errors import (
     Busy,
     EventDoesNotExist,
@@ -27,10 +28,12 @@ from .payments.errors import (
     SessionExpired,
 )
 from .scanning.errors import IncorrectPassword, TicketDoesNotExist, TooManyAttempts
+from .security.errors import RateLimited
 
 logger = logging.getLogger("ticketshop.api")
 
 CONTRACT_ERRORS = {
+    BodyTooLarge: (413, lambda e: "InvalidRequestData"),
     InvalidRequestData: (400, lambda e: "InvalidRequestData"),
     InvalidSession: (400, lambda e: "InvalidSession"),
     TooManyTickets: (403, lambda e: "TooManyTickets"),
@@ -48,11 +51,60 @@ CONTRACT_ERRORS = {
         lambda e: {"times_used": -1, "status": "Ticket does not exist"},
     ),
     TooManyAttempts: (429, lambda e: "TooManyAttempts"),
+    RateLimited: (429, lambda e: "TooManyAttempts"),
     AlreadyPaidPayment: (403, lambda e: "AlreadyPaidPayment"),
     SessionExpired: (408, lambda e: "SessionExpired"),
     PaymentStartFailed: (500, lambda e: "PaymentStartFailed"),
     PaymentTokenDoesNotExist: (404, lambda e: "PaymentDoesNotExist"),
 }
+
+
+# Answered by ticketshop.security.middleware before any view runs.
+CROSS_SITE_REQUEST = "CrossSiteRequest"
+SERVER_ERROR = "ServerError"
+
+
+def error_schema(description: str, *errors: str, extra: dict | None = None):
+    """The OpenAPI response of a status whose body is one of `errors`.
+
+    `extra` is the schema of an object body the status may carry instead
+    (OutOfTickets, the unknown ticket's body).
+    """
+    schema = {"type": "string", "enum": list(errors)}
+    if extra is not None:
+        schema = {"oneOf": [schema, extra]} if errors else extra
+    return OpenApiResponse(response=schema, description=description)
+
+
+OUT_OF_TICKETS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "enum": ["OutOfTickets"]},
+        "tickets_left": {"type": "integer", "minimum": 0},
+    },
+    "required": ["error", "tickets_left"],
+}
+UNKNOWN_TICKET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "times_used": {"type": "integer", "enum": [-1]},
+        "status": {"type": "string", "enum": ["Ticket does not exist"]},
+    },
+    "required": ["times_used", "status"],
+}
+# Responses every state-changing JSON endpoint may give.
+BODY_ERRORS = {
+    400: error_schema(
+        "body malformed, not application/json, nested too deeply, field "
+        "missing or of the wrong type",
+        "InvalidRequestData",
+    ),
+    413: error_schema("body larger than the configured limit", "InvalidRequestData"),
+}
+CROSS_SITE = error_schema(
+    "Origin (or Sec-Fetch-Site) names another site; nothing changed",
+    CROSS_SITE_REQUEST,
+)
 
 
 def error_response(exc: Exception) -> Response | None:
@@ -61,7 +113,7 @@ def error_response(exc: Exception) -> Response | None:
         if cls in CONTRACT_ERRORS:
             status, body = CONTRACT_ERRORS[cls]
             response = Response(body(exc), status=status)
-            if isinstance(exc, Busy | TooManyAttempts):
+            if isinstance(exc, Busy | TooManyAttempts | RateLimited):
                 response["Retry-After"] = str(exc.retry_after)
             return response
     return None
@@ -87,7 +139,7 @@ def exception_handler(exc, context):
         request.path if request is not None else "?",
     )
     # Answered here so the error is logged once, with the context above.
-    return Response("ServerError", status=500)
+    return Response(SERVER_ERROR, status=500)
 
 
 def database_unavailable(exc: Exception) -> bool:

@@ -9,6 +9,7 @@ See https://docs.djangoproject.com/en/5.2/ref/settings/ for each setting.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,9 +43,20 @@ def _demo_secret_key() -> str:
 
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+# Production refuses to start with a guessable key or with DEBUG (which shows
+# settings and tracebacks to anyone); a system check cannot stop gunicorn,
+# which runs none, so these are raised here.
+MIN_SECRET_KEY_LENGTH = 50
+if PRODUCTION:
+    if len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random"
+            " characters in production (python3 -c 'import secrets;"
+            " print(secrets.token_urlsafe(50))')."
+        )
+    if DEBUG:
+        raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
 if not SECRET_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
     SECRET_KEY = _demo_secret_key()
 
 ALLOWED_HOSTS = env.list(
@@ -67,6 +79,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "ticketshop.security",
     "ticketshop.events",
     "ticketshop.orders",
     "ticketshop.payments",
@@ -81,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "ticketshop.security.middleware.CrossSiteRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ticketshop.urls"
@@ -169,6 +186,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Admin logins: django-axes locks a username from one address out for
+# AXES_COOLOFF_TIME after AXES_FAILURE_LIMIT wrong passwords (logged by
+# axes and kept in the admin under "Axes").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "ticketshop.security.clients.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "ticketshop.security.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+
 # Sessions live in signed cookies: no database write per buyer, any number of
 # stateless app processes. The cookie holds only an unguessable order token.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
@@ -177,6 +210,17 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS only in production: redirect plain HTTP, and tell browsers (HSTS) to
+# never use it again for this host. Set SECURE_HSTS_SECONDS=0 to turn HSTS
+# off while trying a new domain; preload commits the domain to browsers' lists.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int(
+    "SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION
+)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 # Upper bound; each buyer's session is set to expire a while after the
 # reservation (see orders.sessions.SESSION_GRACE).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=24 * 3600)
@@ -276,12 +320,22 @@ SCANNER_CREDENTIAL_CACHE_SECONDS = env.int(
 SCANNER_THROTTLE_LIMIT = env.int("SCANNER_THROTTLE_LIMIT", default=10)
 SCANNER_THROTTLE_WINDOW_SECONDS = env.int("SCANNER_THROTTLE_WINDOW_SECONDS", default=60)
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0:
-# the throttle counts REMOTE_ADDR and never trusts that header.
-SCANNER_PROXY_COUNT = env.int("SCANNER_PROXY_COUNT", default=0)
-if SCANNER_PROXY_COUNT:
-    # Behind a TLS-terminating proxy (Caddy sets X-Forwarded-Proto), so that
-    # the admin's CSRF check and redirects see HTTPS.
+# rate limits and throttles count REMOTE_ADDR and never trust that header.
+# SCANNER_PROXY_COUNT is its older name, still read.
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=env.int("SCANNER_PROXY_COUNT", default=0)
+)
+SCANNER_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Behind a proxy that ends TLS, its X-Forwarded-Proto tells Django that the
+# request came over HTTPS (else SECURE_SSL_REDIRECT would redirect forever).
+if TRUSTED_PROXY_COUNT > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reservations per client address, e.g. "20/min" (also /s, /h, /10min);
+# unset = no limit. See the README's "Limits against hoarding".
+RESERVATION_RATE_LIMIT = env.str("RESERVATION_RATE_LIMIT", default="")
+# Paths that take unsafe requests from anywhere: Swish calls back from its
+# own servers (and the body is never trusted; see payments.services).
+CROSS_SITE_EXEMPT_PATHS = [r"^/swish/callback/?$"]
 
 # The demo writes each e-mail as a file under var/mail/ (filemail:// takes an
 # absolute path after three slashes: filemail:////srv/shop/mail).

@@ -126,13 +126,32 @@ def test_invalid_json_is_invalid_request_data(client, raw):
     assert response.json() == "InvalidRequestData"
 
 
-def test_json_sent_with_another_content_type_is_read(client):
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"],
+)
+def test_json_sent_with_another_content_type_is_refused(client, content_type):
+    # Browsers send these types cross-site without asking first (no preflight).
+    event, (standard, _) = event_with_types()
+    response = client.generic(
+        "POST",
+        "/reserve_ticket/",
+        f'{{"chapter_event": {event.id}, "tickets": '
+        f'[{{"ticket_type": {standard.id}, "count": 1}}]}}',
+        content_type=content_type,
+    )
+    assert response.status_code == 400
+    assert response.json() == "InvalidRequestData"
+    assert not Order.objects.exists()
+
+
+def test_json_with_a_charset_is_read(client):
     event, (standard, _) = event_with_types()
     response = client.post(
         "/reserve_ticket/",
         f'{{"chapter_event": {event.id}, "tickets": '
         f'[{{"ticket_type": {standard.id}, "count": 1}}]}}',
-        content_type="text/plain",
+        content_type="application/json; charset=utf-8",
     )
     assert response.status_code == 201
 

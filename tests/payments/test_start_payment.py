@@ -269,3 +269,14 @@ def test_double_click_starts_one_request_and_answers_one_token(buyer, event_and_
     assert answers[0].json() == answers[1].json()
     assert SimulatedPaymentRequest.objects.count() == 1
     assert SwishPayment.objects.count() == 1
+
+
+def test_a_running_payment_keeps_its_first_address(buyer, event_and_type):
+    event, standard = event_and_type
+    first = buyer.reserved_and_started(event, standard)
+
+    again = buyer.start_payment(email="other@example.com")
+
+    assert (again.status_code, again.json()) == (200, first)
+    assert Order.objects.get().email == "buyer@example.com"
+    assert buyer.status()["mail"] == "buyer@example.com"

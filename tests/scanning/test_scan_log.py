@@ -110,7 +110,7 @@ def test_scan_time_comes_from_the_service_clock():
 
 
 def test_forwarded_address_that_is_no_ip_is_logged_as_none(scan, settings):
-    settings.SCANNER_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
 
     scan(paid_ticket().external_id, HTTP_X_FORWARDED_FOR="not-an-address")
 

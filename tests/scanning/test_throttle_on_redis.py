@@ -9,7 +9,8 @@ import pytest
 from django.core.cache import caches
 
 from ticketshop.scanning.errors import TooManyAttempts
-from ticketshop.scanning.throttle import check_not_throttled, record_wrong_password
+from ticketshop.scanning.throttle import refund_attempt, reserve_attempt
+from ticketshop.security.models import RateCounter
 
 REDIS_SERVER = shutil.which("redis-server")
 PORT = 8298  # this helper's port range
@@ -69,28 +70,30 @@ def redis_cache(settings, redis_url):
     cache.clear()
 
 
+@pytest.mark.django_db
 def test_ten_wrong_passwords_block_until_the_window_passes(redis_cache):
     for i in range(10):
-        check_not_throttled(client="198.51.100.7", now=T0 + i)
-        record_wrong_password(client="198.51.100.7", now=T0 + i)
+        reserve_attempt(client="198.51.100.7", now=T0 + i)
 
     with pytest.raises(TooManyAttempts):
-        check_not_throttled(client="198.51.100.7", now=T0 + 30)
-    check_not_throttled(client="198.51.100.7", now=T0 + 60)
-    assert redis_cache.get("scanning:wrong-password:start:198.51.100.7") == T0
+        reserve_attempt(client="198.51.100.7", now=T0 + 30)
+    refund_attempt(reserve_attempt(client="198.51.100.7", now=T0 + 60))
+    # Counted in Redis, not in the database's table.
+    assert not RateCounter.objects.exists()
 
 
-def test_concurrent_wrong_passwords_are_all_counted(redis_cache):
+def test_concurrent_checks_get_at_most_ten(redis_cache):
     from concurrent.futures import ThreadPoolExecutor
 
-    record_wrong_password(client="203.0.113.5", now=T0)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(
-            pool.map(
-                lambda _: record_wrong_password(client="203.0.113.5", now=T0 + 1),
-                range(40),
-            )
-        )
+    def attempt(_):
+        try:
+            reserve_attempt(client="203.0.113.5", now=T0 + 1)
+            return "checked"
+        except TooManyAttempts:
+            return "refused"
 
-    # INCR is atomic in Redis: 1 + 40, none lost.
-    assert redis_cache.get(f"scanning:wrong-password:count:203.0.113.5:{T0}") == 41
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(40)))
+
+    # Counted atomically before any check: exactly the limit pass.
+    assert outcomes.count("checked") == 10

@@ -1,11 +1,10 @@
 """Ten wrong passwords from one client in a minute: 429 until the window ends."""
 
 import pytest
-from django.core.cache import cache
-from django.core.cache.backends.locmem import LocMemCache
 
 from ticketshop.scanning.errors import TooManyAttempts
-from ticketshop.scanning.throttle import check_not_throttled, record_wrong_password
+from ticketshop.scanning.throttle import reserve_attempt
+from ticketshop.security.models import RateCounter
 
 from .factories import paid_ticket
 
@@ -16,8 +15,14 @@ T0 = 1_800_000_000.0
 
 def fail(times, *, client="198.51.100.7", start=T0, step=1.0):
     for i in range(times):
-        check_not_throttled(client=client, now=start + i * step)
-        record_wrong_password(client=client, now=start + i * step)
+        reserve_attempt(client=client, now=start + i * step)
+
+
+def check_not_throttled(*, client, now):
+    """A right password: counted, then refunded."""
+    from ticketshop.scanning.throttle import refund_attempt
+
+    refund_attempt(reserve_attempt(client=client, now=now))
 
 
 def test_ten_wrong_passwords_block_the_client():
@@ -49,7 +54,7 @@ def test_new_window_counts_from_zero():
     fail(9, start=T0 + 61)
 
     check_not_throttled(client="198.51.100.7", now=T0 + 70)
-    record_wrong_password(client="198.51.100.7", now=T0 + 71)
+    reserve_attempt(client="198.51.100.7", now=T0 + 71)
     with pytest.raises(TooManyAttempts):
         check_not_throttled(client="198.51.100.7", now=T0 + 72)
 
@@ -66,12 +71,12 @@ def test_other_clients_are_not_blocked():
     check_not_throttled(client="203.0.113.9", now=T0 + 10)
 
 
-def test_counts_live_in_the_cache_all_processes_share():
+def test_counts_live_in_the_database_all_processes_share():
     fail(3)
 
-    # Not a per-process cache: every gunicorn worker must see the same count.
-    assert not isinstance(cache, LocMemCache)
-    assert cache.get("scanning:wrong-password:start:198.51.100.7") == T0
+    # Not a per-process count: every gunicorn worker must see the same one.
+    counter = RateCounter.objects.get(name="scanner-password:198.51.100.7")
+    assert (counter.window_start, counter.hits) == (T0, 3)
 
 
 def test_over_http_the_eleventh_request_is_429_even_with_the_right_password(scan):
@@ -94,11 +99,11 @@ def test_right_passwords_are_never_counted(scan):
     ticket = paid_ticket()
     for _ in range(15):
         assert scan(ticket.external_id, use_ticket=False).status_code == 200
-    assert cache.get("scanning:wrong-password:start:127.0.0.1") is None
+    assert RateCounter.objects.get(name="scanner-password:127.0.0.1").hits == 0
 
 
 def test_forwarded_for_is_ignored_without_proxies(scan, settings):
-    settings.SCANNER_PROXY_COUNT = 0
+    settings.TRUSTED_PROXY_COUNT = 0
     ticket = paid_ticket()
     for i in range(10):
         scan(
@@ -116,7 +121,7 @@ def test_forwarded_for_is_ignored_without_proxies(scan, settings):
 
 
 def test_behind_one_proxy_the_address_it_saw_is_counted(scan, settings):
-    settings.SCANNER_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
     ticket = paid_ticket()
     for i in range(10):
         scan(
@@ -137,3 +142,31 @@ def test_behind_one_proxy_the_address_it_saw_is_counted(scan, settings):
         HTTP_X_FORWARDED_FOR="198.51.100.21",
     )
     assert (blocked.status_code, other_door.status_code) == (429, 200)
+
+
+def test_a_full_window_refuses_a_password_verified_before(scan):
+    ticket = paid_ticket()
+    address = {"REMOTE_ADDR": "192.0.2.46"}
+    # Verified once: later scans with it skip the slow check and the count.
+    assert scan(ticket.external_id, use_ticket=False, **address).status_code == 200
+    for i in range(10):
+        assert scan(ticket.external_id, password=f"g{i}", **address).status_code == 401
+
+    assert scan(ticket.external_id, use_ticket=False, **address).status_code == 429
+
+
+def test_scans_with_a_verified_password_are_not_counted(scan, monkeypatch):
+    from ticketshop.security import ratelimit
+
+    counted = []
+    real_hit = ratelimit.hit
+    monkeypatch.setattr(
+        ratelimit, "hit", lambda *a, **k: counted.append(a) or real_hit(*a, **k)
+    )
+    ticket = paid_ticket()
+    for _ in range(5):
+        assert scan(ticket.external_id, use_ticket=False).status_code == 200
+    # Only the first scan (the slow check) was counted, and it was refunded.
+    assert len(counted) == 1
+    counter = RateCounter.objects.get(name="scanner-password:127.0.0.1")
+    assert counter.hits == 0

@@ -6,9 +6,13 @@ import pytest
 
 from ticketshop.swish_simulator.background import scheduler
 
+SHOP_CALLBACK_URL = "https://example.org/swish/callback/"
+
 
 @pytest.fixture
 def sim_settings(settings):
+    # The simulator calls back only the shop's own callback URL.
+    settings.SWISH_CALLBACK_URL = SHOP_CALLBACK_URL
     settings.SWISH_SIMULATOR_AUTOPAY_SECONDS = None
     settings.SWISH_SIMULATOR_TIMEOUT_SECONDS = 600.0
     settings.SWISH_SIMULATOR_ERROR_DELAY_SECONDS = 0.0
@@ -56,7 +60,9 @@ class CallbackReceiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
     receiver = CallbackReceiver()
+    # Stands in for the shop: its URL is the shop's callback URL.
+    settings.SWISH_CALLBACK_URL = receiver.url
     yield receiver
     receiver.close()

@@ -14,7 +14,7 @@ def token(client, sim_settings):
     response = client.put(
         f"/swish-simulator/swish-cpcapi/api/v2/paymentrequests/{uuid.uuid4().hex.upper()}",
         {
-            "callbackUrl": "https://example.org/cb",
+            "callbackUrl": "https://example.org/swish/callback/",
             "payeeAlias": "1234679304",
             "amount": "297.50",
             "currency": "SEK",

@@ -20,7 +20,7 @@ def paid(client, sim_settings):
     client.put(
         f"{API}/v2/paymentrequests/{request_id}",
         {
-            "callbackUrl": "https://example.org/cb",
+            "callbackUrl": "https://example.org/swish/callback/",
             "payeeAlias": "1234679304",
             "amount": "300.00",
             "currency": "SEK",
@@ -33,7 +33,7 @@ def paid(client, sim_settings):
 def refund(client, paid, refund_id=None, **changes):
     data = {
         "originalPaymentReference": paid["paymentReference"],
-        "callbackUrl": "https://example.org/cb",
+        "callbackUrl": "https://example.org/swish/callback/",
         "payerAlias": paid["payeeAlias"],
         "payeeAlias": paid["payerAlias"],
         "amount": "100.00",

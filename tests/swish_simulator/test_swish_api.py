@@ -1,6 +1,7 @@
 """The simulator answers like Swish (swish.md sections 4-10): paths, status
 codes, headers, validation and error bodies."""
 
+import json
 import re
 import uuid
 
@@ -79,6 +80,16 @@ def test_get_returns_the_payment_request_object(client, sim_settings):
         ({"payeePaymentReference": "ref/1"}, "FF08"),
         ({"callbackUrl": None}, "RP03"),
         ({"callbackUrl": "http://example.org/cb"}, "RP03"),
+        ({"callbackUrl": "https://attacker.example/swish/callback/"}, "RP03"),
+        ({"callbackUrl": "http://127.0.0.1:6379/"}, "RP03"),
+        ({"callbackUrl": "http://[::1"}, "RP03"),
+        ({"callbackUrl": "https://example.org:99999/swish/callback/"}, "RP03"),
+        ({"amount": 1e308}, "AM02"),
+        ({"amount": 10**30}, "AM02"),
+        ({"amount": "1" + "0" * 40}, "AM02"),
+        ({"amount": -(10**30)}, "AM06"),
+        ({"amount": 1e-300}, "PA02"),
+        ({"amount": [1]}, "PA02"),
         ({"payerAlias": "0712"}, "BE18"),
         ({"payeeAlias": None}, "RP01"),
         ({"amount": None}, "PA02"),
@@ -104,10 +115,26 @@ def test_invalid_fields_are_422_with_swish_error_objects(
 
 
 def test_amount_as_number_and_plain_http_on_loopback_are_accepted(client, sim_settings):
+    sim_settings.SWISH_CALLBACK_URL = "http://127.0.0.1:9/swish/callback/"
     response = put(
-        client, new_id(), body(amount=150, callbackUrl="http://127.0.0.1:9/cb")
+        client,
+        new_id(),
+        body(amount=150, callbackUrl="http://127.0.0.1:9/swish/callback"),
     )
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("raw", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_unreadable_json(client, sim_settings, raw):
+    text = json.dumps(body()).replace('"amount": "100.00"', '"amount": ' + raw.decode())
+    assert raw.decode() in text
+    response = client.put(
+        f"{API}/v2/paymentrequests/{new_id()}",
+        text,
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert not SimulatedPaymentRequest.objects.exists()
 
 
 def test_payee_alias_that_is_no_swish_number_is_403_pa01(client, sim_settings):

@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -13,6 +14,14 @@ from ticketshop.api import (
     format_time,
     parse_body,
 )
+from ticketshop.api_errors import (
+    BODY_ERRORS,
+    CROSS_SITE_REQUEST,
+    OUT_OF_TICKETS_SCHEMA,
+    SERVER_ERROR,
+    error_schema,
+)
+from ticketshop.security.ratelimit import limit_client
 
 from .selectors import cached_chapterevents, list_chapterevents
 from .services import TicketLine, reserve_tickets
@@ -22,13 +31,45 @@ class GetChapterEventsView(APIView):
     """Events on sale, with the visible ticket types offered for them."""
 
     @extend_schema(
+        operation_id="get_chapterevents",
         responses=inline_serializer(
             "ChapterEvents",
             {
-                "chapter_events": serializers.ListField(child=serializers.DictField()),
-                "ticket_types": serializers.ListField(child=serializers.DictField()),
+                "chapter_events": inline_serializer(
+                    "ChapterEvent",
+                    {
+                        "id": serializers.IntegerField(),
+                        "title": serializers.CharField(),
+                        "description": serializers.CharField(),
+                        "location": serializers.CharField(),
+                        "event_at": serializers.DateTimeField(),
+                        "doors_open_at": serializers.DateTimeField(allow_null=True),
+                        "sales_start_at": serializers.DateTimeField(allow_null=True),
+                        "sales_stop_at": serializers.DateTimeField(),
+                        "max_tickets_per_payment": serializers.IntegerField(),
+                        "reservation_minutes": serializers.IntegerField(),
+                        "ticket_types": serializers.ListField(
+                            child=serializers.IntegerField()
+                        ),
+                        "tickets_left": serializers.IntegerField(min_value=0),
+                        "ticket_type_limits": serializers.DictField(
+                            child=serializers.IntegerField(min_value=0)
+                        ),
+                    },
+                    many=True,
+                ),
+                "ticket_types": inline_serializer(
+                    "TicketType",
+                    {
+                        "id": serializers.IntegerField(),
+                        "price": serializers.CharField(),
+                        "title": serializers.CharField(),
+                        "description": serializers.CharField(),
+                    },
+                    many=True,
+                ),
             },
-        )
+        ),
     )
     def get(self, request):
         # Rendered once per process and second at most (see the selector).
@@ -91,8 +132,60 @@ class ReserveTicketView(APIView):
                 lines.append(line.validated_data)
             return lines
 
-    @extend_schema(request=InputSerializer, responses={201: None})
+    @extend_schema(
+        operation_id="reserve_ticket",
+        # The body as the contract has it (the serializer checks the lines
+        # one by one so that a bad line is InvalidRequestData, not a list).
+        request=inline_serializer(
+            "ReserveTicketRequest",
+            {
+                "chapter_event": IdField(),
+                "tickets": inline_serializer(
+                    "ReserveTicketLine",
+                    {
+                        "ticket_type": IdField(),
+                        "count": StrictIntegerField(min_value=1),
+                    },
+                    many=True,
+                    allow_empty=False,
+                ),
+            },
+        ),
+        responses={
+            201: OpenApiResponse(
+                description="reserved; Set-Cookie: sessionid carries the reservation"
+            ),
+            **BODY_ERRORS,
+            403: error_schema(
+                "too many tickets, sales not started, not enough seats left "
+                "(with the number left), or a cross-site request",
+                "TooManyTickets",
+                "SalesNotStarted",
+                CROSS_SITE_REQUEST,
+                extra=OUT_OF_TICKETS_SCHEMA,
+            ),
+            404: error_schema(
+                "no such event (or its sales stopped), or no such ticket type "
+                "offered for it",
+                "EventDoesNotExist",
+                "TicketTypeDoesNotExist",
+            ),
+            429: error_schema(
+                "more reservations from this address than RESERVATION_RATE_LIMIT "
+                "allows; Retry-After says when to try again",
+                "TooManyAttempts",
+            ),
+            503: error_schema(
+                "the seat lock was not granted in time; nothing reserved; "
+                "Retry-After says when to try again",
+                "Busy",
+            ),
+            500: error_schema("server error (logged)", SERVER_ERROR),
+        },
+    )
     def post(self, request):
+        # Counted before anything else, malformed requests included.
+        limit_client(request, scope="reserve", rate=settings.RESERVATION_RATE_LIMIT)
         body = parse_body(self.InputSerializer, request)
         reserve_tickets(
             session=request.session,

@@ -139,8 +139,9 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
     if order.payment_pending:
         latest = get_latest_payment(order_id=order.pk)
         if latest is not None and latest.status in OPEN_STATUSES:
-            # Running already: the same token (its e-mail address stays as
-            # it was); or resend the same id.
+            # Running already: the same token (or resend the same id), and
+            # the first address stays, so a forged repeat cannot redirect the
+            # tickets. Another address needs a new reservation.
             return _Plan(payment_id=latest.pk, token=latest.token)
         if latest is not None and latest.error_code == UNKNOWN_OUTCOME:
             raise PaymentStartFailed("the previous payment's outcome is unknown")

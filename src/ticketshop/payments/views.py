@@ -7,12 +7,23 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ticketshop.api import StrictCharField, format_money, format_time, parse_body
+from ticketshop.api_errors import (
+    BODY_ERRORS,
+    CROSS_SITE_REQUEST,
+    SERVER_ERROR,
+    error_schema,
+)
 from ticketshop.orders.errors import InvalidSession
 from ticketshop.orders.models import OrderStatus
 from ticketshop.orders.selectors import effective_status, list_order_lines
@@ -28,6 +39,7 @@ logger = logging.getLogger(__name__)
 class StartPaymentView(APIView):
     """Start a Swish payment for the session's reservation; answer its token."""
 
+    @extend_schema_serializer(component_name="StartPaymentRequest")
     class InputSerializer(serializers.Serializer):
         email_address = serializers.EmailField(max_length=254)
 
@@ -37,13 +49,70 @@ class StartPaymentView(APIView):
             return super().to_internal_value(data)
 
     @extend_schema(
+        operation_id="start_payment",
         request=InputSerializer,
-        responses={200: OpenApiResponse(description="the PaymentRequestToken")},
+        responses={
+            200: OpenApiResponse(
+                response={"type": "string"},
+                description="the PaymentRequestToken (the same again while the "
+                'payment runs; the first e-mail address stays); "" for 0 kr',
+            ),
+            400: error_schema(
+                "body malformed or not a valid e-mail address "
+                "(InvalidRequestData), or no reservation in the session",
+                "InvalidRequestData",
+                "InvalidSession",
+            ),
+            413: BODY_ERRORS[413],
+            403: error_schema(
+                "already paid, or a cross-site request",
+                "AlreadyPaidPayment",
+                CROSS_SITE_REQUEST,
+            ),
+            408: error_schema(
+                "the reservation expired and its seats are taken", "SessionExpired"
+            ),
+            503: error_schema(
+                "too many payment starts in flight; Retry-After says when", "Busy"
+            ),
+            500: error_schema(
+                "Swish refused or could not be reached (logged), or a server error",
+                "PaymentStartFailed",
+                SERVER_ERROR,
+            ),
+        },
     )
     def post(self, request):
         body = parse_body(self.InputSerializer, request)
         token = start_payment(session=request.session, email=body["email_address"])
         return Response(token)
+
+
+SESSION_PAYMENT_STATUS = inline_serializer(
+    "SessionPaymentStatus",
+    {
+        "status": serializers.ChoiceField(choices=OrderStatus.choices),
+        "mail": serializers.CharField(allow_null=True),
+        "reference": serializers.CharField(allow_null=True),
+        "chapter_event": serializers.IntegerField(),
+        "expires_at": serializers.DateTimeField(),
+        "total_price": serializers.CharField(),
+        "tickets": inline_serializer(
+            "OrderLine",
+            {
+                "ticket_type": serializers.IntegerField(),
+                "count": serializers.IntegerField(),
+            },
+            many=True,
+        ),
+        "payment_pending": serializers.BooleanField(),
+        "payment_status": serializers.CharField(allow_null=True),
+        "payment_error": serializers.CharField(allow_null=True),
+        "external_ids": serializers.ListField(
+            child=serializers.CharField(), required=False
+        ),
+    },
+)
 
 
 class SessionPaymentStatusView(APIView):
@@ -55,24 +124,11 @@ class SessionPaymentStatusView(APIView):
     """
 
     @extend_schema(
-        responses=inline_serializer(
-            "SessionPaymentStatus",
-            {
-                "status": serializers.ChoiceField(choices=OrderStatus.choices),
-                "mail": serializers.CharField(allow_null=True),
-                "reference": serializers.CharField(allow_null=True),
-                "chapter_event": serializers.IntegerField(),
-                "expires_at": serializers.DateTimeField(),
-                "total_price": serializers.CharField(),
-                "tickets": serializers.ListField(child=serializers.DictField()),
-                "payment_pending": serializers.BooleanField(),
-                "payment_status": serializers.CharField(allow_null=True),
-                "payment_error": serializers.CharField(allow_null=True),
-                "external_ids": serializers.ListField(
-                    child=serializers.CharField(), required=False
-                ),
-            },
-        )
+        operation_id="session_payment_status",
+        responses={
+            200: SESSION_PAYMENT_STATUS,
+            400: error_schema("no reservation in the session", "InvalidSession"),
+        },
     )
     def get(self, request):
         order = get_session_order(request.session)
@@ -109,7 +165,13 @@ class SessionPaymentStatusView(APIView):
 class GenerateQrView(APIView):
     """A PNG QR code of a payment request token, for the Swish app to scan."""
 
-    @extend_schema(responses={(200, "image/png"): OpenApiResponse(description="PNG")})
+    @extend_schema(
+        operation_id="generate_qr",
+        responses={
+            (200, "image/png"): OpenApiResponse(description="the QR code, a PNG"),
+            404: error_schema("no payment with this token", "PaymentDoesNotExist"),
+        },
+    )
     def get(self, request, token: str):
         if get_payment_by_token(token=token) is None:
             raise PaymentTokenDoesNotExist()

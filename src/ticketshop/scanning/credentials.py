@@ -96,24 +96,45 @@ def authenticate_scanner(*, password: str, monotonic: float | None = None) -> Sc
     account with the slow hasher.
     """
     now = time.monotonic() if monotonic is None else monotonic
+    accounts = list_active_scanner_accounts()
+    known = _recognise(password, accounts, now)
+    if known is not None:
+        return known
+    for account in accounts:
+        if check_password(password, account.password):
+            verified_credentials.remember(
+                credential_digest(account, password),
+                ttl=settings.SCANNER_CREDENTIAL_CACHE_SECONDS,
+                now=now,
+            )
+            return _scanner(account)
+    raise IncorrectPassword()
+
+
+def recognise_scanner(
+    *, password: str, monotonic: float | None = None
+) -> Scanner | None:
+    """Return the scanner if the password is known without the slow hash.
+
+    The environment's password or one verified lately in this process;
+    None otherwise (which says nothing about whether it is right).
+    """
+    now = time.monotonic() if monotonic is None else monotonic
+    return _recognise(password, list_active_scanner_accounts(), now)
+
+
+def _recognise(
+    password: str, accounts: list[ActiveScannerAccount], now: float
+) -> Scanner | None:
     env_digest = settings.SCANNER_PASSWORD_DIGEST
     if env_digest and constant_time_compare(
         keyed_digest(ENV_PASSWORD_SALT, password), env_digest
     ):
         return Scanner(account_id=None, name=ENV_SCANNER_NAME, event_ids=None)
-
-    accounts = list_active_scanner_accounts()
-    digests = [(account, credential_digest(account, password)) for account in accounts]
-    for account, digest in digests:
-        if verified_credentials.contains(digest, now=now):
+    for account in accounts:
+        if verified_credentials.contains(credential_digest(account, password), now=now):
             return _scanner(account)
-    for account, digest in digests:
-        if check_password(password, account.password):
-            verified_credentials.remember(
-                digest, ttl=settings.SCANNER_CREDENTIAL_CACHE_SECONDS, now=now
-            )
-            return _scanner(account)
-    raise IncorrectPassword()
+    return None
 
 
 def _scanner(account: ActiveScannerAccount) -> Scanner:

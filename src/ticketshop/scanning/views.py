@@ -1,4 +1,3 @@
-import ipaddress
 import time
 from pathlib import Path
 
@@ -8,7 +7,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,74 +22,81 @@ from ticketshop.api import (
     format_time,
     parse_body,
 )
+from ticketshop.api_errors import (
+    BODY_ERRORS,
+    CROSS_SITE,
+    SERVER_ERROR,
+    UNKNOWN_TICKET_SCHEMA,
+    error_schema,
+)
+from ticketshop.security.clients import client_address, ip_or_none
 
-from .credentials import authenticate_scanner
-from .errors import IncorrectPassword
+from .credentials import authenticate_scanner, recognise_scanner
 from .services import validate_ticket
-from .throttle import check_not_throttled, record_wrong_password
-
-
-def client_address(request) -> str:
-    """Return the address the throttle counts against.
-
-    REMOTE_ADDR, or behind SCANNER_PROXY_COUNT reverse proxies the address
-    the outermost of them saw: that many entries from the right of
-    X-Forwarded-For (entries further left are the client's to invent).
-    """
-    proxies = settings.SCANNER_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if proxies > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",")]
-        return hops[-min(proxies, len(hops))] or "unknown"
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
-def _ip_or_none(address: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
+from .throttle import check_not_throttled, refund_attempt, reserve_attempt
 
 
 class ValidateTicketView(APIView):
     """Check a ticket at the door and, with use_ticket, record one use."""
 
+    @extend_schema_serializer(component_name="ValidateTicketRequest")
     class InputSerializer(serializers.Serializer):
         external_id = StrictCharField(allow_blank=True, trim_whitespace=False)
         password = StrictCharField(allow_blank=True, trim_whitespace=False)
         use_ticket = StrictBooleanField()
 
     @extend_schema(
+        operation_id="validate_ticket",
         request=InputSerializer,
         responses={
             200: inline_serializer(
                 "ValidateTicket",
                 {
                     "external_id": serializers.CharField(),
-                    "times_used": serializers.IntegerField(),
+                    "times_used": serializers.IntegerField(min_value=0),
+                    # The event's title, as the original scanner shows it.
                     "chapter_event": serializers.CharField(),
                     "status": serializers.CharField(),
                     "admitted": serializers.BooleanField(),
                     "ticket_type_title": serializers.CharField(),
                     "event_at": serializers.DateTimeField(),
                 },
-            )
+            ),
+            **BODY_ERRORS,
+            401: error_schema("wrong scanner password", "Incorrect password"),
+            403: CROSS_SITE,
+            404: error_schema(
+                "unknown external id (or a QR payload with a bad signature)",
+                extra=UNKNOWN_TICKET_SCHEMA,
+            ),
+            429: error_schema(
+                "too many wrong passwords from this address; Retry-After says "
+                "when to try again",
+                "TooManyAttempts",
+            ),
+            500: error_schema("server error (logged)", SERVER_ERROR),
         },
     )
     def put(self, request):
         body = parse_body(self.InputSerializer, request)
         client = client_address(request)
-        check_not_throttled(client=client, now=time.time())
-        try:
+        scanner = recognise_scanner(password=body["password"])
+        if scanner is not None:
+            # A password verified lately: no guess, so only a read of the
+            # count (a full window refuses even the right password).
+            check_not_throttled(client=client, now=time.time())
+        else:
+            # Counted before the slow check, refunded after a right password:
+            # a burst of guesses cannot all pass a count read before any was
+            # recorded.
+            attempt = reserve_attempt(client=client, now=time.time())
             scanner = authenticate_scanner(password=body["password"])
-        except IncorrectPassword:
-            record_wrong_password(client=client, now=time.time())
-            raise
+            refund_attempt(attempt)
         outcome = validate_ticket(
             scanner=scanner,
             external_id=body["external_id"],
             use_ticket=body["use_ticket"],
-            client_address=_ip_or_none(client),
+            client_address=ip_or_none(client),
             now=timezone.now(),
         )
         ticket = outcome.ticket

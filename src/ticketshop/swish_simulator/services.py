@@ -63,30 +63,58 @@ def _loopback(host: str | None) -> bool:
         return False
 
 
-def callback_url_ok(url) -> bool:
-    """HTTPS, as Swish requires; plain HTTP only to this machine (demo, tests)."""
-    if not isinstance(url, str) or not url:
-        return False
+def shop_callback_url() -> str:
+    """The shop's own callback URL, the only one the simulator calls."""
+    return settings.SWISH_CALLBACK_URL or f"{settings.PUBLIC_BASE_URL}/swish/callback/"
+
+
+def _normalised(url: str) -> tuple[str, str, str]:
     parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return True
-    return parts.scheme == "http" and _loopback(parts.hostname)
+    return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/")
+
+
+def callback_url_ok(url) -> bool:
+    """The shop's own callback URL, over HTTPS (plain HTTP only to loopback).
+
+    Anyone can create a simulated request in the demo, so any other URL
+    would make this server POST wherever a stranger asks (a relay).
+    """
+    if not isinstance(url, str) or not url or len(url) > 2000:
+        return False
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. "http://[::1"
+        return False
+    if not (parts.scheme == "https" and hostname) and not (
+        parts.scheme == "http" and _loopback(hostname)
+    ):
+        return False
+    return _normalised(url) == _normalised(shop_callback_url())
 
 
 def parse_amount(value) -> Decimal | None:
-    """Return the amount if it is digits with no or two decimals, else None."""
+    """Return the amount if it is digits with no or two decimals, else None.
+
+    An amount too large for Swish comes back as is, for AM02; NaN and
+    infinities are None.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        try:
-            value = Decimal(str(value))
-        except InvalidOperation:
-            return None
-        # A JSON number: at most two decimals (getswish sends floats).
-        return value if value == value.quantize(Decimal("0.01")) else None
-    if isinstance(value, str) and AMOUNT_RE.match(value):
-        return Decimal(value)
-    return None
+    if isinstance(value, str):
+        return Decimal(value) if AMOUNT_RE.match(value) else None
+    if not isinstance(value, int | float):
+        return None
+    try:
+        value = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    if value.adjusted() >= 15:
+        return value  # more digits than quantize can keep: AM02
+    # A JSON number: at most two decimals (getswish sends floats).
+    return value if value == value.quantize(Decimal("0.01")) else None
 
 
 def _str(body: dict, key: str):

@@ -34,9 +34,17 @@ def _refusal(exc: SwishRefusal) -> HttpResponse:
     return _json(exc.errors, status=exc.status)
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def _body(request):
+    """The JSON body, or None (as Swish answers a body it cannot read: 400)."""
     try:
-        return json.loads(request.body)
+        return json.loads(request.body, parse_constant=_no_constant)
+    except RecursionError:
+        logger.warning("simulator: body nested too deeply on %s", request.path)
+        return None
     except (ValueError, UnicodeDecodeError):
         return None
 

@@ -1,0 +1,1 @@
+"""Defences against hostile clients: cross-site requests, rate limits, addresses."""

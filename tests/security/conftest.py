@@ -1,0 +1,7 @@
+from tests.payments.conftest import (  # noqa: F401  (fixtures shared with payments)
+    Buyer,
+    buyer,
+    event_and_type,
+    swish,
+    wait_for,
+)

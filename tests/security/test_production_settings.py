@@ -1,0 +1,97 @@
+"""Issue 11, item 7: production refuses weak settings and passes check --deploy."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def production(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text("cert")
+    key.write_text("key")
+    return {
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "shop.example.org",
+        "SWISH_ENVIRONMENT": "production",
+        "SWISH_CERT_PATH": str(cert),
+        "SWISH_KEY_PATH": str(key),
+        "SWISH_PAYEE_ALIAS": "1231181189",
+        "PUBLIC_BASE_URL": "https://shop.example.org",
+        "TICKETSHOP_VAR_DIR": str(tmp_path),
+    }
+
+
+def manage(*args, **env) -> subprocess.CompletedProcess:
+    """Run manage.py in a fresh process with only the given settings."""
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SWISH_", "DJANGO_", "PUBLIC_BASE_URL", "SECURE_"))
+        and k not in ("TRUSTED_PROXY_COUNT", "SCANNER_PROXY_COUNT")
+    }
+    environ.update(env)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def test_check_deploy_is_clean_in_production(production):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("key", ["x", "k" * 49])
+def test_a_short_secret_key_refuses_to_start(production, key):
+    result = manage("check", **{**production, "DJANGO_SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be at least 50" in result.stderr
+
+
+def test_debug_refuses_to_start(production):
+    result = manage("check", **{**production, "DJANGO_DEBUG": "true"})
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be off in production" in result.stderr
+
+
+def test_production_sets_https_and_hsts(production):
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS >= 31536000,"
+        " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+    result = manage("shell", "--no-imports", "-c", code, **production)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "True"]
+
+
+def test_the_old_proxy_setting_still_counts(production):
+    code = "from django.conf import settings as s; print(s.TRUSTED_PROXY_COUNT)"
+    result = manage(
+        "shell", "--no-imports", "-c", code, **production, SCANNER_PROXY_COUNT="2"
+    )
+    assert result.stdout.split() == ["2"]
+    result = manage(
+        "shell", "--no-imports", "-c", code, **production, TRUSTED_PROXY_COUNT="1"
+    )
+    assert result.stdout.split() == ["1"]
+
+
+def test_a_bad_reservation_rate_is_a_system_error(production):
+    result = manage("check", **production, RESERVATION_RATE_LIMIT="lots")
+    assert result.returncode != 0
+    assert "ticketshop.E001" in result.stderr
