@@ -10,6 +10,7 @@ seat was oversold, and finally measures GET /get_chapterevents/.
     .venv/bin/python bench/rush.py --database sqlite --concurrency 20
     .venv/bin/python bench/rush.py --database postgres --concurrency 200 \
         --capacity 500 --duration 5
+    .venv/bin/python bench/rush.py --database sqlite --expired 20000 --skip-list
 
 Needs `wrk` (Debian: apt-get install -y wrk). See bench/README.md.
 """
@@ -19,11 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -61,6 +64,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="give the event's student type a limit of its own (one more "
         "count under the lock); default: no limit",
+    )
+    parser.add_argument(
+        "--expired",
+        type=int,
+        default=0,
+        metavar="N",
+        help="pre-fill the rush event with N dead orders (1-4 tickets each) "
+        "before the run: half recorded as expired (FAILED_EXPIRED_RESERVATION), "
+        "half still RESERVED but lapsed long ago (see --expired-lapsed-share)",
+    )
+    parser.add_argument(
+        "--expired-lapsed-share",
+        type=float,
+        default=0.5,
+        help="share of the --expired orders left RESERVED with expires_at in "
+        "the past and no payment in progress (default 0.5)",
     )
     parser.add_argument("--list-events", type=int, default=50)
     parser.add_argument("--list-concurrency", type=int, default=20)
@@ -167,19 +186,142 @@ def create_events(args, workdir: Path) -> dict:
     created = json.loads(out.read_text())
     from django.db import connection, connections
 
-    if connection.vendor == "postgresql":
-        # Statistics for the planner, as autovacuum gathers them within a
-        # minute of an import in an operating shop.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-
-    connections.close_all()
-    return {
+    ids = {
         "event_id": created["events"][0],
         "ticket_type_ids": [
             created["ticket_types"]["standard"],
             created["ticket_types"]["student"],
         ],
+    }
+    ids["prefill"] = fill_expired(args, ids)
+    if connection.vendor == "postgresql":
+        # Statistics for the planner, as autovacuum gathers them within a
+        # minute of an import in an operating shop.
+        with connection.cursor() as cursor:
+            if args.expired:
+                # The dead orders are old: autovacuum has long since visited
+                # them (visibility map set, as index-only scans need).
+                from ticketshop.orders.models import Order, Ticket
+
+                tables = ", ".join(
+                    connection.ops.quote_name(model._meta.db_table)
+                    for model in (Order, Ticket)
+                )
+                cursor.execute(f"VACUUM (ANALYZE) {tables}")
+            cursor.execute("ANALYZE")
+
+    connections.close_all()
+    return ids
+
+
+# Codes of the pre-filled rows contain "0", which the shop never draws
+# (orders.lifecycle's alphabet has no 0, O, 1 or I): they cannot collide with
+# a reservation's codes, so no run pays for a retry the other did not.
+_FILL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_FILL_PRICES = (Decimal("199"), Decimal("99.50"))  # standard, student
+FILL_TOKEN_PREFIX = "bench-expired-"  # noqa: S105 (an order token, not a secret)
+
+
+def _fill_code(n: int, length: int) -> str:
+    chars = []
+    for _ in range(length - 1):
+        n, digit = divmod(n, len(_FILL_ALPHABET))
+        chars.append(_FILL_ALPHABET[digit])
+    if n:
+        raise ValueError("too many pre-filled rows for the code length")
+    return "0" + "".join(reversed(chars))
+
+
+def fill_expired(args, ids: dict, *, batch: int = 2000) -> dict:
+    """Insert ``args.expired`` dead orders of the rush event with their tickets.
+
+    Test data written straight to the database with ``bulk_create``. Only the
+    fields that the order and ticket models have had since before issue 9 are
+    set; the others (payment_method, refund_state, name, cancelled_at) take
+    their model defaults, so the same fill runs against older checkouts. A
+    share (``--expired-lapsed-share``) stays RESERVED with its hold lapsed
+    long ago and no payment in progress: nothing in the old code ever swept
+    those, and the new one sweeps them under the first reservation's lock.
+    The rest are FAILED_EXPIRED_RESERVATION. Seeded, so every run gets the
+    same rows.
+    """
+    n = args.expired
+    if n <= 0:
+        return {"orders": 0, "tickets": 0, "lapsed_reserved": 0, "seconds": 0.0}
+    import time
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from ticketshop.orders.models import Order, OrderStatus, Ticket
+
+    started = time.monotonic()
+    rng = random.Random(20_000)
+    now = timezone.now()
+    event_id = ids["event_id"]
+    type_ids = ids["ticket_type_ids"]
+    lapsed_every = args.expired_lapsed_share
+    lapsed = 0
+    tickets_total = 0
+    next_ticket = 0
+    for start in range(0, n, batch):
+        orders, plans = [], []
+        for i in range(start, min(start + batch, n)):
+            count = rng.randint(1, 4)
+            kinds = [rng.randrange(len(type_ids)) for _ in range(count)]
+            # Lapsed between an hour and 60 days ago (beyond any grace).
+            expires_at = now - timedelta(seconds=rng.randint(3600, 60 * 86400))
+            # Interleaved, so that either kind is spread over the table.
+            is_lapsed = int((i + 1) * lapsed_every) > int(i * lapsed_every)
+            lapsed += is_lapsed
+            orders.append(
+                Order(
+                    token=f"{FILL_TOKEN_PREFIX}{i}",
+                    reference=_fill_code(i, 10),
+                    event_id=event_id,
+                    status=(
+                        OrderStatus.RESERVED
+                        if is_lapsed
+                        else OrderStatus.FAILED_EXPIRED_RESERVATION
+                    ),
+                    email=f"buyer{i}@example.com",
+                    total_price=sum(_FILL_PRICES[k] for k in kinds),
+                    expires_at=expires_at,
+                    payment_pending=False,
+                    ticket_count=count,
+                )
+            )
+            plans.append(kinds)
+        with transaction.atomic():
+            Order.objects.bulk_create(orders)
+            if any(order.pk is None for order in orders):
+                by_token = dict(
+                    Order.objects.filter(
+                        token__in=[order.token for order in orders]
+                    ).values_list("token", "pk")
+                )
+                for order in orders:
+                    order.pk = by_token[order.token]
+            tickets = []
+            for order, kinds in zip(orders, plans, strict=True):
+                for k in kinds:
+                    tickets.append(
+                        Ticket(
+                            external_id=_fill_code(next_ticket, 6),
+                            order_id=order.pk,
+                            event_id=event_id,
+                            ticket_type_id=type_ids[k],
+                            price=_FILL_PRICES[k],
+                        )
+                    )
+                    next_ticket += 1
+            Ticket.objects.bulk_create(tickets)
+        tickets_total += len(tickets)
+    return {
+        "orders": n,
+        "tickets": tickets_total,
+        "lapsed_reserved": lapsed,
+        "seconds": time.monotonic() - started,
     }
 
 
@@ -254,24 +396,36 @@ def run_wrk(
 
 
 def check_database(ids: dict, capacity: int) -> dict:
-    """Count in the database: every ticket of the rush event, and live ones."""
+    """Count in the database: every ticket of the rush event, and live ones.
+
+    ``tickets`` and ``orders`` are those of the run, without the pre-filled
+    dead orders (``--expired``), which never hold a seat.
+    """
     from django.db import connections
+    from django.db.models import Count
     from django.utils import timezone
 
     from ticketshop.orders.models import Order, Ticket
     from ticketshop.orders.selectors import count_live_tickets
 
     event_id = ids["event_id"]
+    prefill = ids.get("prefill") or {"orders": 0, "tickets": 0}
     now = timezone.now()
-    tickets = Ticket.objects.filter(event_id=event_id).count()
+    tickets = Ticket.objects.filter(event_id=event_id).count() - prefill["tickets"]
     live = count_live_tickets(event_ids=[event_id], now=now).get(event_id, 0)
-    orders = Order.objects.filter(event_id=event_id).count()
+    orders = Order.objects.filter(event_id=event_id).count() - prefill["orders"]
+    by_status = dict(
+        Order.objects.filter(event_id=event_id, token__startswith=FILL_TOKEN_PREFIX)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
     all_tickets = Ticket.objects.count()
     connections.close_all()
     return {
         "tickets": tickets,
         "live_tickets": live,
         "orders": orders,
+        "prefilled_by_status": by_status,
         "tickets_in_db": all_tickets,
         # No order is ever released in this bench (every buyer is new and
         # nothing expires within 15 minutes), so every ticket must fit.
@@ -303,6 +457,7 @@ def main(argv=None) -> int:
         "capacity": args.capacity,
         "duration_s": args.duration,
         "student_limit": args.student_limit,
+        "expired": args.expired,
         "list_events": args.list_events,
         "gunicorn": (
             f"--workers {args.workers} --worker-class {args.worker_class}"
@@ -315,6 +470,7 @@ def main(argv=None) -> int:
     try:
         setup_django(env)
         ids = create_events(args, workdir)
+        report["prefill"] = ids["prefill"]
         server = start_server(args, env, workdir, "/get_chapterevents/")
         # Warm both workers up (imports, URL resolver, DB connections) without
         # taking any seat.
@@ -387,6 +543,14 @@ def print_report(r: dict) -> None:
         f"{r['concurrency']} concurrent buyers, capacity {r['capacity']}{limit},"
         f" {rush['seconds']:.1f} s"
     )
+    fill = r.get("prefill") or {}
+    if fill.get("orders"):
+        print(
+            f"  pre-filled       {fill['orders']} dead orders ({fill['tickets']}"
+            f" tickets; {fill['lapsed_reserved']} RESERVED but lapsed, the rest"
+            f" expired) in {fill['seconds']:.1f} s; after the run:"
+            f" {db.get('prefilled_by_status')}"
+        )
     print(f"  reservations/s   {r['reservations_per_s']:.0f}")
     print(f"  requests/s       {r['requests_per_s']:.0f}")
     print(
