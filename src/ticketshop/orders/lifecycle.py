@@ -39,7 +39,13 @@ from ticketshop.events.models import ChapterEvent
 
 from .errors import OutOfTickets
 from .models import Order, OrderStatus, PaymentMethod, RefundState, Ticket
-from .seats import check_capacity, holds_seats, is_lapsed, lapsed_order_q
+from .seats import (
+    check_capacity,
+    count_event_orders,
+    holds_seats,
+    is_lapsed,
+    seat_holding_condition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -244,16 +250,56 @@ def lock_order(order_id: int) -> Order:
 # --- Seats: creating orders and taking seats again ------------------------------
 
 
+# Above this many holds recorded as expired at once, PostgreSQL's statistics
+# of the order table are refreshed in the same transaction: until autovacuum
+# notices, they would still count those orders as reserved, and the planner
+# would scan the whole table instead of the partial index (bench/README.md).
+_ANALYZE_AFTER_SWEEPING = 500
+
+
 def expire_lapsed(*, event_id: int, now: datetime) -> int:
     """``expire`` for every lapsed hold of the event (under its seat lock).
 
     Their seats are free already (the lapse rule); recording it takes them
     out of the partial index of live orders, so the count that follows reads
     only what can still hold a seat, however many holds the event has seen.
+    One statement built once per process, which reads that same partial
+    index (``seats.seat_holding_condition``).
     """
     _require_transaction()
-    return Order.objects.filter(lapsed_order_q(now=now), event_id=event_id).update(
-        status=TRANSITIONS["expire"].target, updated_at=now
+    alias = connection.alias
+    params = [
+        sql.value(alias, Order, "status", TRANSITIONS["expire"].target),
+        sql.value(alias, Order, "updated_at", now),
+        event_id,
+        sql.value(alias, Order, "status", RESERVED),
+        sql.value(alias, Order, "payment_pending", False),
+        sql.value(alias, Order, "expires_at", now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_expire_sql(alias), params)
+        swept = cursor.rowcount
+    if swept >= _ANALYZE_AFTER_SWEEPING and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {sql.table(alias, Order)}")
+    if swept:
+        logger.info("event %s: %d lapsed holds recorded as expired", event_id, swept)
+    return swept
+
+
+@cache
+def _expire_sql(alias: str) -> str:
+    def col(name: str) -> str:
+        return sql.column(alias, Order, name)
+
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"UPDATE {sql.table(alias, Order)}"  # noqa: S608
+        f" SET {sql.column(alias, Order, 'status', '')} = %s,"
+        f" {sql.column(alias, Order, 'updated_at', '')} = %s"
+        f" WHERE {col('event')} = %s AND {seat_holding_condition(alias)}"
+        f" AND {col('status')} = %s AND {col('payment_pending')} = %s"
+        f" AND {col('expires_at')} <= %s"
     )
 
 
@@ -283,8 +329,12 @@ def reserve(
     if release_order_id is not None:
         # Never a paid order, nor one whose payment is still in progress.
         release(lock_order(release_order_id), now=now)
-    expire_lapsed(event_id=event.pk, now=now)
-    check_capacity(event=event, wanted=counts, now=now, limits=limits)
+    # Lapsed holds hold no seats, so the count is the same before the sweep;
+    # the same read says whether there is anything to sweep.
+    live, lapsed = count_event_orders(event_id=event.pk, now=now)
+    if lapsed:
+        expire_lapsed(event_id=event.pk, now=now)
+    check_capacity(event=event, wanted=counts, now=now, limits=limits, live=live)
     tickets = [
         NewTicket(type_id, prices[type_id])
         for type_id in sorted(counts)

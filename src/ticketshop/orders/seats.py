@@ -3,9 +3,10 @@
 The rules, each written once:
 
 - **Lapsed**: a reservation whose time ran out with no Swish payment in
-  progress (``is_lapsed``, and ``lapsed_order_q`` for queries). It stops
-  holding seats the moment it lapses; the sweep in ``orders.lifecycle``
-  later records it as expired, which only tidies: no count waits for it.
+  progress (``is_lapsed``; the sweep's statement in ``orders.lifecycle``
+  is the same rule in SQL). It stops holding seats the moment it lapses;
+  the sweep later records it as expired, which only tidies: no count waits
+  for it.
 - **Live**: an order that holds seats: paid, or reserved and not lapsed
   (``live_order_q``; ``holds_seats`` for one order).
 - **Capacity** (``check_capacity``): the event's seats and each limited
@@ -45,17 +46,6 @@ def is_lapsed(order, *, now: datetime) -> bool:
     )
 
 
-def lapsed_order_q(*, now: datetime, prefix: str = "") -> Q:
-    """``is_lapsed`` as a query."""
-    return Q(
-        **{
-            f"{prefix}status": OrderStatus.RESERVED,
-            f"{prefix}payment_pending": False,
-            f"{prefix}expires_at__lte": now,
-        }
-    )
-
-
 def holds_seats(order, *, now: datetime) -> bool:
     """Whether the order's tickets hold seats at ``now`` (``live_order_q``)."""
     return order.status == OrderStatus.PAID or (
@@ -75,10 +65,13 @@ def live_order_q(*, now: datetime, prefix: str = "") -> Q:
     )
 
 
-def _status_literals() -> str:
-    # Constants of the code, not input: written into the text so that both
-    # databases can prove the partial index's condition from the query.
-    return ", ".join(f"'{status}'" for status in SEAT_HOLDING_STATUSES)
+def seat_holding_condition(alias: str, of: str | None = None) -> str:
+    """SQL: the order (table alias ``of``) is in the partial index of orders
+    that may hold seats. The statuses are constants of the code, not input:
+    written into the text so that both databases can prove the partial
+    index's condition from the query (SQLite needs the very same terms)."""
+    statuses = ", ".join(f"'{status}'" for status in SEAT_HOLDING_STATUSES)
+    return f"{sql.column(alias, Order, 'status', of)} IN ({statuses})"
 
 
 def _live_condition(alias: str, of: str) -> str:
@@ -89,7 +82,7 @@ def _live_condition(alias: str, of: str) -> str:
         return sql.column(alias, Order, name, of)
 
     return (
-        f"{col('status')} IN ({_status_literals()})"
+        f"{seat_holding_condition(alias, of)}"
         f" AND ({col('status')} = '{OrderStatus.PAID}'"
         f" OR {col('payment_pending')} = %s OR {col('expires_at')} > %s)"
     )
@@ -171,6 +164,42 @@ def count_live_tickets_by_type(
         return {(e, t): int(n) for e, t, n in cursor.fetchall()}
 
 
+@cache
+def _event_orders_sql(alias: str) -> str:
+    def col(name: str) -> str:
+        return sql.column(alias, Order, name, "o")
+
+    lapsed = (
+        f"{col('status')} = '{OrderStatus.RESERVED}' AND {col('payment_pending')} = %s"
+        f" AND {col('expires_at')} <= %s"
+    )
+    return (
+        "SELECT COALESCE(SUM(CASE WHEN"  # noqa: S608
+        f" {col('status')} = '{OrderStatus.PAID}' OR {col('payment_pending')} = %s"
+        f" OR {col('expires_at')} > %s THEN {col('ticket_count')} ELSE 0 END), 0),"
+        f" COUNT(CASE WHEN {lapsed} THEN 1 END)"
+        f" FROM {sql.table(alias, Order, 'o')}"
+        f" WHERE {col('event')} = %s AND {seat_holding_condition(alias, 'o')}"
+    )
+
+
+def count_event_orders(*, event_id: int, now: datetime) -> tuple[int, int]:
+    """Return (live tickets, lapsed holds not yet recorded as expired) of one
+    event, in one read of the partial index: under the seat lock, the sweep
+    then runs only when there is something to sweep."""
+    alias = connection.alias
+    params = [
+        *_live_params(alias, now),
+        sql.value(alias, Order, "payment_pending", False),
+        sql.value(alias, Order, "expires_at", now),
+        event_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_event_orders_sql(alias), params)
+        live, lapsed = cursor.fetchone()
+    return int(live), int(lapsed)
+
+
 def seats_left(*, event: ChapterEvent, now: datetime) -> int:
     live = count_live_tickets(event_ids=[event.pk], now=now).get(event.pk, 0)
     return max(0, event.seats - live)
@@ -182,6 +211,7 @@ def check_capacity(
     wanted: Mapping[int, int],
     now: datetime,
     limits: Mapping[int, int | None] | None = None,
+    live: int | None = None,
 ) -> int:
     """The one capacity check: raise ``OutOfTickets`` unless ``wanted``
     ({ticket type id: count}) fits in what the event and each limited type
@@ -191,12 +221,16 @@ def check_capacity(
     (``db.locks.lock_event``), and write the tickets in that same
     transaction: a count taken earlier may be stale by insert time.
     ``limits`` ({type id: limit or None}) spares the read of the event's
-    offers when the caller has them. The ``tickets_left`` of the error is
-    what is left of the event, or of the limited type that does not fit.
+    offers when the caller has them, ``live`` the count of the event's live
+    tickets when the caller has just taken it under the lock. The
+    ``tickets_left`` of the error is what is left of the event, or of the
+    limited type that does not fit.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("check_capacity() must run under the seat lock")
-    left = seats_left(event=event, now=now)
+    left = (
+        seats_left(event=event, now=now) if live is None else max(0, event.seats - live)
+    )
     if limits is None:
         limits = dict(
             TicketOffer.objects.filter(
