@@ -10,5 +10,6 @@ urlpatterns = [
         name="validate_ticket",
     ),
     re_path(r"^scan/?$", views.scan_page, name="scan"),
+    re_path(r"^scan/login/?$", views.ScannerLoginView.as_view(), name="scan_login"),
     path("scan/lib/<str:name>", views.qr_library_file, name="scan_qr_library"),
 ]

@@ -48,6 +48,39 @@ def _ip_or_none(address: str) -> str | None:
         return None
 
 
+def _authenticate(request, password: str):
+    """Return the scanner of this password, counting a wrong one (throttle)."""
+    client = client_address(request)
+    check_not_throttled(client=client, now=time.time())
+    try:
+        return authenticate_scanner(password=password)
+    except IncorrectPassword:
+        record_wrong_password(client=client, now=time.time())
+        raise
+
+
+class ScannerLoginView(APIView):
+    """Check a scanner password without scanning anything (nothing is logged).
+
+    The scanner page calls this when door staff log in; the answer names the
+    account, so that the page can show who is scanning.
+    """
+
+    class InputSerializer(serializers.Serializer):
+        password = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("ScannerLogin", {"scanner": serializers.CharField()})
+        },
+    )
+    def post(self, request):
+        body = parse_body(self.InputSerializer, request)
+        scanner = _authenticate(request, body["password"])
+        return Response({"scanner": scanner.name})
+
+
 class ValidateTicketView(APIView):
     """Check a ticket at the door and, with use_ticket, record one use."""
 
@@ -76,12 +109,7 @@ class ValidateTicketView(APIView):
     def put(self, request):
         body = parse_body(self.InputSerializer, request)
         client = client_address(request)
-        check_not_throttled(client=client, now=time.time())
-        try:
-            scanner = authenticate_scanner(password=body["password"])
-        except IncorrectPassword:
-            record_wrong_password(client=client, now=time.time())
-            raise
+        scanner = _authenticate(request, body["password"])
         outcome = validate_ticket(
             scanner=scanner,
             external_id=body["external_id"],
@@ -122,7 +150,13 @@ def scan_page(request):
     return render(
         request,
         "scanning/scan.html",
-        {"qr_library": qr_library_available(), "messages_json": _page_messages()},
+        {
+            "qr_library": qr_library_available(),
+            "messages_json": _page_messages(),
+            # Event times are shown as the shop's clock reads them, whatever
+            # the zone the door's phone is set to.
+            "time_zone": settings.TIME_ZONE,
+        },
     )
 
 

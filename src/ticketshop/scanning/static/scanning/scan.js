@@ -6,6 +6,9 @@
 
   var script = document.currentScript;
   var API = script.dataset.api;
+  var LOGIN_API = script.dataset.login;
+  var LANGUAGE = script.dataset.language || document.documentElement.lang;
+  var TIME_ZONE = script.dataset.timeZone;
   var LIBRARY_URL = script.dataset.libraryUrl;
   var WASM_URL = script.dataset.libraryBase;
   var M = JSON.parse(document.getElementById("scan-messages").textContent);
@@ -36,11 +39,11 @@
     return text.toUpperCase();
   }
 
-  function validate(externalId, useTicket) {
-    return fetch(API, {
-      method: "PUT",
+  function send(method, url, payload) {
+    return fetch(url, {
+      method: method,
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ external_id: externalId, password: password, use_ticket: useTicket }),
+      body: JSON.stringify(payload),
       credentials: "same-origin",
       cache: "no-store"
     }).then(function (response) {
@@ -48,6 +51,14 @@
         return { status: response.status, body: body };
       });
     });
+  }
+
+  // Each answer carries the password it was asked with: a 401 for a password
+  // that is no longer the current one is stale and must not log anyone out.
+  function validate(externalId, useTicket) {
+    var asked = password;
+    return send("PUT", API, { external_id: externalId, password: asked, use_ticket: useTicket })
+      .then(function (answer) { answer.password = asked; return answer; });
   }
 
   /* --- feedback: sound and vibration ------------------------------------ */
@@ -102,16 +113,31 @@
     if (body.ticket_type_title) { parts.push(body.ticket_type_title); }
     if (body.event_at) {
       var when = new Date(body.event_at);
-      if (!isNaN(when)) { parts.push(when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })); }
+      if (!isNaN(when)) { parts.push(formatTime(when)); }
     }
     return parts.join(" · ");
   }
+
+  // The shop's clock, in the page's language, whatever the phone's zone.
+  function formatTime(when) {
+    var options = { dateStyle: "medium", timeStyle: "short" };
+    if (TIME_ZONE) { options.timeZone = TIME_ZONE; }
+    try {
+      return when.toLocaleString(LANGUAGE === "sv" ? "sv-SE" : "en-GB", options);
+    } catch (e) {
+      return when.toISOString();
+    }
+  }
+  window.ticketScannerFormatTime = formatTime;
 
   function usedText(n) { return n === 1 ? M.used_once : fmt(M.used, { n: n }); }
 
   function render(answer, id, useRequested) {
     var body = answer.body || {};
-    if (answer.status === 401) { logout(M.wrong_password); return; }
+    if (answer.status === 401) {
+      if (answer.password === password) { logout(M.wrong_password); }
+      return;
+    }
     if (answer.status === 429) { showResult("red", M.too_many, "", id, false); return; }
     if (answer.status === 404) { showResult("red", M.unknown, "", id, false); return; }
     if (answer.status !== 200) { showResult("red", M.invalid, String(answer.status), id, false); return; }
@@ -147,10 +173,17 @@
     setUpCamera();
   }
 
+  function loginFailed(message) {
+    if (password) { return; }
+    logout(message);
+    $("password").setAttribute("aria-invalid", "true");
+  }
+
   function logout(message) {
     stopCamera();
     password = "";
     sessionStorage.removeItem(STORAGE_KEY);
+    loginAttempt++;
     $("result").hidden = true;
     $("scanner").hidden = true;
     $("login").hidden = false;
@@ -161,17 +194,27 @@
     $("password").focus();
   }
 
+  // Only the answer to the latest login attempt counts: a slow "wrong
+  // password" for an earlier attempt never undoes a later success.
+  var loginAttempt = 0;
+
   $("login-form").addEventListener("submit", function (event) {
     event.preventDefault();
-    password = $("password").value;
-    // An empty id checks only the password: 404 means it was accepted.
-    validate("", false).then(function (answer) {
-      if (answer.status === 401) { logout(M.wrong_password); return; }
-      if (answer.status === 429) { logout(M.too_many); return; }
+    var tried = $("password").value;
+    var attempt = ++loginAttempt;
+    send("POST", LOGIN_API, { password: tried }).then(function (answer) {
+      if (attempt !== loginAttempt) { return; }
+      if (answer.status === 401) { loginFailed(M.wrong_password); return; }
+      if (answer.status === 429) { loginFailed(M.too_many); return; }
+      if (answer.status !== 200) { loginFailed(M.invalid + " (" + answer.status + ")"); return; }
+      password = tried;
       sessionStorage.setItem(STORAGE_KEY, password);
       $("login-error").hidden = true;
+      $("password").removeAttribute("aria-invalid");
       showScanner();
-    }, function () { logout(M.network); });
+    }, function () {
+      if (attempt === loginAttempt) { loginFailed(M.network); }
+    });
     // Audio may start only after a gesture such as this one.
     try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
   });
