@@ -290,7 +290,7 @@ DELIVERY_INTRO = {
     "sv": env.str("DELIVERY_INTRO_SV", default=""),
     "en": env.str("DELIVERY_INTRO_EN", default=""),
 }
-# Language of ticket e-mails (one of LANGUAGES).
+# Language of ticket e-mails of orders that do not know the buyer's (one of LANGUAGES).
 DELIVERY_LANGUAGE = env.str("DELIVERY_LANGUAGE", default="sv")
 # Retries of a failed send: base * 2**(attempt-1) seconds, capped, then give up.
 DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=60)
