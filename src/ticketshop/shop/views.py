@@ -50,12 +50,13 @@ class ShopPageView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(shop_context(self.page))
+        context.update(shop_context(self.page, self.request))
         return context
 
 
-def shop_context(page: str) -> dict:
+def shop_context(page: str, request=None) -> dict:
     """Return what every shop page's base template needs."""
+    session = getattr(request, "session", None)
     return {
         "branding": get_branding(),
         "demo_mode": demo_mode(),
@@ -74,6 +75,10 @@ def shop_context(page: str) -> dict:
             },
             "timeZone": settings.TIME_ZONE,
             "fewLeft": settings.SHOP_FEW_LEFT_THRESHOLD,
+            # Whether the session holds an order at all: without one the
+            # pages do not ask session_payment_status (its 400 would show
+            # as an error in the browser's console).
+            "hasOrder": bool(session is not None and session.get(SESSION_ORDER_KEY)),
         },
     }
 
@@ -141,7 +146,9 @@ class TicketQrView(View):
 
 def page_not_found(request, exception=None):
     """Answer 404 with a page of the shop, in the reader's language."""
-    html = render_to_string("shop/404.html", shop_context("not-found"), request)
+    html = render_to_string(
+        "shop/404.html", shop_context("not-found", request), request
+    )
     return HttpResponse(html, status=404)
 
 
@@ -152,7 +159,9 @@ def server_error(request):
     be what failed.
     """
     try:
-        html = render_to_string("shop/500.html", shop_context("error"), request)
+        html = render_to_string(
+            "shop/500.html", shop_context("error", request), request
+        )
     except Exception:
         logger.exception("the 500 page itself failed to render")
         return HttpResponse(

@@ -16,7 +16,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     focus($("not-confirmed-title"));
   }
 
-  const result = await api(config.api.status);
+  const result = config.hasOrder ? await api(config.api.status) : { status: 400, data: null };
   if (result.status !== 200 || !result.data) {
     notConfirmed(
       gettext("No purchase found"),

@@ -49,7 +49,7 @@ document.addEventListener("DOMContentLoaded", () => {
     state.types = event.ticket_types.map((id) => typesById[id]).filter(Boolean);
     state.limits = event.ticket_type_limits || {};
     status.replaceChildren();
-    const order = await api(config.api.status);
+    const order = config.hasOrder ? await api(config.api.status) : { status: 0 };
     state.order = order.status === 200 ? order.data : null;
     if (state.order) addOwnHold(state.order);
     return true;

@@ -174,6 +174,10 @@ document.addEventListener("DOMContentLoaded", () => {
   async function begin() {
     show($("pay-failed"), false);
     show($("pay-loading"), true);
+    if (!config.hasOrder) {
+      fail(gettext("No order found"), gettext("There is no reservation in this browser. The shop needs cookies to keep it. Choose your tickets again."));
+      return;
+    }
     const result = await api(config.api.status);
     if (settle(result)) return;
     if (result.status !== 200) {
