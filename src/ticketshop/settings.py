@@ -261,6 +261,14 @@ SCANNER_CREDENTIAL_CACHE_SECONDS = env.int(
 # Wrong scanner passwords per client address before 429, and the window.
 SCANNER_THROTTLE_LIMIT = env.int("SCANNER_THROTTLE_LIMIT", default=10)
 SCANNER_THROTTLE_WINDOW_SECONDS = env.int("SCANNER_THROTTLE_WINDOW_SECONDS", default=60)
+# Ed25519 key that signs the tickets' QR payloads (base64url of its 32 raw
+# bytes; `manage.py ticket_signing_key --generate` prints one). Required in
+# production (a system check); the demo generates one into this file on
+# first use. See ticketshop.scanning.signing.
+TICKET_SIGNING_KEY = env.str("TICKET_SIGNING_KEY", default="")
+TICKET_SIGNING_KEY_FILE = env.str(
+    "TICKET_SIGNING_KEY_FILE", default=str(VAR_DIR / "ticket_signing_key")
+)
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0:
 # the throttle counts REMOTE_ADDR and never trusts that header.
 SCANNER_PROXY_COUNT = env.int("SCANNER_PROXY_COUNT", default=0)

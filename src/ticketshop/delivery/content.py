@@ -10,6 +10,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from ticketshop.orders.models import Order
+from ticketshop.scanning.signing import sign_ticket
 
 from .qr import dark_runs, make_qr, qr_code_png, ticket_qr_png
 
@@ -96,7 +97,11 @@ def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
     ticket_parts = []
     for number, ticket in enumerate(tickets, start=1):
         title = ticket.ticket_type.title_in(language)
-        qr = make_qr(ticket.external_id)
+        # The code holds the signed payload, so that a door without network
+        # can tell the ticket is genuine; the id stays printed under it.
+        qr = make_qr(
+            sign_ticket(external_id=ticket.external_id, event_id=ticket.event_id)
+        )
         code_png = qr_code_png(qr)
         ticket_parts.append(
             TicketContent(

@@ -3,7 +3,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,9 @@ from ticketshop.api import (
 
 from .credentials import authenticate_scanner
 from .errors import IncorrectPassword
+from .offline import OfflineScan, get_door_list, sync_offline_scans
 from .services import validate_ticket
+from .signing import BadTicketSignature, looks_signed, public_key_text, verify_payload
 from .throttle import check_not_throttled, record_wrong_password
 
 
@@ -46,6 +48,23 @@ def _ip_or_none(address: str) -> str | None:
         return str(ipaddress.ip_address(address))
     except ValueError:
         return None
+
+
+def ticket_id_of(scanned: str) -> str:
+    """Return the ticket id a scanned text stands for.
+
+    A signed payload (what the tickets' QR codes hold) gives the id inside
+    it when its signature is the shop's; a forged or altered one gives the
+    text itself, which matches no ticket, so that it is logged and answered
+    as an unknown ticket. Anything else is a bare id, as typed or read from
+    an old ticket.
+    """
+    if not looks_signed(scanned):
+        return scanned
+    try:
+        return verify_payload(scanned).external_id
+    except BadTicketSignature:
+        return scanned.strip()
 
 
 def _authenticate(request, password: str):
@@ -112,7 +131,7 @@ class ValidateTicketView(APIView):
         scanner = _authenticate(request, body["password"])
         outcome = validate_ticket(
             scanner=scanner,
-            external_id=body["external_id"],
+            external_id=ticket_id_of(body["external_id"]),
             use_ticket=body["use_ticket"],
             client_address=_ip_or_none(client),
             now=timezone.now(),
@@ -205,4 +224,106 @@ def qr_library_file(request, name: str):
     content_type = "application/wasm" if name.endswith(".wasm") else "text/javascript"
     response = FileResponse(path.open("rb"), content_type=content_type)
     response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+class DoorListView(APIView):
+    """What the scanner page keeps for offline use (POST: the password is sent)."""
+
+    class InputSerializer(serializers.Serializer):
+        password = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+    @extend_schema(request=InputSerializer, responses={200: None})
+    def post(self, request):
+        body = parse_body(self.InputSerializer, request)
+        scanner = _authenticate(request, body["password"])
+        door = get_door_list(scanner=scanner, now=timezone.now())
+        door["generated_at"] = format_time(door["generated_at"])
+        for event in door["events"]:
+            event["event_at"] = format_time(event["event_at"])
+        response = Response(door)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SyncOfflineScansView(APIView):
+    """Apply the scans a scanner page made offline, in order, each once."""
+
+    MAX_SCANS = 500
+
+    class ScanSerializer(serializers.Serializer):
+        key = StrictCharField(min_length=8, max_length=64)
+        external_id = StrictCharField(max_length=512)
+        use_ticket = StrictBooleanField()
+        scanned_at = serializers.DateTimeField()
+        shown = serializers.ChoiceField(choices=["green", "amber", "red"])
+        times_used_seen = serializers.IntegerField(min_value=0)
+
+    class InputSerializer(serializers.Serializer):
+        password = StrictCharField(allow_blank=True, trim_whitespace=False)
+        scans = serializers.ListField(allow_empty=True, max_length=500)
+
+        def validate_scans(self, value):
+            scans = []
+            for item in value:
+                scan = SyncOfflineScansView.ScanSerializer(data=item)
+                if not isinstance(item, dict) or not scan.is_valid():
+                    raise serializers.ValidationError("bad scan")
+                scans.append(scan.validated_data)
+            return scans
+
+    @extend_schema(request=InputSerializer, responses={200: None})
+    def post(self, request):
+        body = parse_body(self.InputSerializer, request)
+        scanner = _authenticate(request, body["password"])
+        scans = [
+            OfflineScan(
+                key=scan["key"],
+                external_id=ticket_id_of(scan["external_id"]),
+                use_ticket=scan["use_ticket"],
+                scanned_at=scan["scanned_at"],
+                shown=scan["shown"],
+                times_used_seen=scan["times_used_seen"],
+            )
+            for scan in body["scans"]
+        ]
+        synced = sync_offline_scans(
+            scanner=scanner,
+            scans=scans,
+            client_address=_ip_or_none(client_address(request)),
+        )
+        return Response(
+            {
+                "results": [
+                    {
+                        "key": s.key,
+                        "external_id": s.external_id,
+                        "status": s.status,
+                        "times_used": s.times_used,
+                        "admitted": s.admitted,
+                        "conflict": s.conflict,
+                        "duplicate": s.duplicate,
+                    }
+                    for s in synced
+                ]
+            }
+        )
+
+
+@require_GET
+def public_key(request):
+    """The public key that verifies the tickets' signed payloads (base64url)."""
+    response = JsonResponse({"algorithm": "Ed25519", "public_key": public_key_text()})
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "scanning" / "sw.js"
+
+
+@require_GET
+def service_worker(request):
+    """The scanner page's service worker, served under /scan/ for its scope."""
+    response = FileResponse(SERVICE_WORKER.open("rb"), content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"
     return response

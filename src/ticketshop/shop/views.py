@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
 from ticketshop.orders.services import SESSION_ORDER_KEY
+from ticketshop.scanning.signing import sign_ticket
 
 from .branding import get_branding
 from .selectors import get_paid_ticket
@@ -129,7 +130,8 @@ class TicketQrView(View):
         if ticket is None:
             raise Http404()
         buffer = io.BytesIO()
-        segno.make_qr(ticket.external_id, error="m").save(
+        payload = sign_ticket(external_id=ticket.external_id, event_id=ticket.event_id)
+        segno.make_qr(payload, error="m").save(
             buffer,
             kind="svg",
             scale=10,
