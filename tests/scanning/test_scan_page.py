@@ -69,3 +69,20 @@ def test_scan_page_gives_its_script_the_shops_time_zone(client, settings):
     page = client.get("/scan/").content.decode()
 
     assert 'data-time-zone="Europe/Stockholm"' in page
+
+
+def test_service_worker_is_served_under_scan_for_its_scope(client):
+    response = client.get("/scan/sw.js")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/javascript"
+    assert b"caches.open" in b"".join(response.streaming_content)
+
+
+def test_public_key_is_served_to_scanners(client, settings):
+    from ticketshop.scanning.signing import public_key_text
+
+    response = client.get("/scan/public_key")
+
+    assert response.status_code == 200
+    assert response.json() == {"algorithm": "Ed25519", "public_key": public_key_text()}

@@ -213,6 +213,21 @@ def _page_messages() -> dict[str, str]:
         "start_camera": _("Start camera"),
         "stop_camera": _("Stop camera"),
         "keyboard": _("Typed ids and hand-held scanners (id and Enter) work."),
+        "forged": _("Not a genuine ticket"),
+        "no_list": _("No ticket list on this device yet"),
+        "not_in_list": _("genuine, sold after the list was downloaded"),
+        "online": _("Online"),
+        "offline_now": _("Offline"),
+        "list_from": _("ticket list from %(time)s (%(ago)s)"),
+        "minutes_ago": _("%(n)s min ago"),
+        "waiting": _("%(n)s scans waiting to be sent"),
+        "conflict_used": _(
+            "%(id)s: let in here while offline, but already used elsewhere "
+            "(%(n)s uses before)"
+        ),
+        "conflict_refused": _(
+            "%(id)s: let in here while offline, but the server refuses it (%(status)s)"
+        ),
     }
 
 
