@@ -92,7 +92,8 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide overrides (the admin's base_site.html).
+        "DIRS": [BASE_DIR / "src" / "ticketshop" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

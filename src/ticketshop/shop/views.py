@@ -15,7 +15,7 @@ from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
@@ -23,7 +23,7 @@ from ticketshop.orders.services import SESSION_ORDER_KEY
 from ticketshop.scanning.signing import sign_ticket
 
 from .branding import get_branding
-from .selectors import get_paid_ticket
+from .selectors import get_paid_ticket, list_swedish_only_texts
 
 # The contract's paths (api-contract.md); fixed, so not reversed by name.
 API_PATHS = {
@@ -80,6 +80,9 @@ def shop_context(page: str, request=None) -> dict:
             # pages do not ask session_payment_status (its 400 would show
             # as an error in the browser's console).
             "hasOrder": bool(session is not None and session.get(SESSION_ORDER_KEY)),
+            "swedishOnly": list_swedish_only_texts()
+            if translation.get_language() != "sv"
+            else {},
         },
     }
 
