@@ -85,17 +85,17 @@ class ScannerLoginView(APIView):
     account, so that the page can show who is scanning.
     """
 
-    class InputSerializer(serializers.Serializer):
+    class ScannerLoginInputSerializer(serializers.Serializer):
         password = StrictCharField(allow_blank=True, trim_whitespace=False)
 
     @extend_schema(
-        request=InputSerializer,
+        request=ScannerLoginInputSerializer,
         responses={
             200: inline_serializer("ScannerLogin", {"scanner": serializers.CharField()})
         },
     )
     def post(self, request):
-        body = parse_body(self.InputSerializer, request)
+        body = parse_body(self.ScannerLoginInputSerializer, request)
         scanner = _authenticate(request, body["password"])
         return Response({"scanner": scanner.name})
 
@@ -245,12 +245,12 @@ def qr_library_file(request, name: str):
 class DoorListView(APIView):
     """What the scanner page keeps for offline use (POST: the password is sent)."""
 
-    class InputSerializer(serializers.Serializer):
+    class DoorListInputSerializer(serializers.Serializer):
         password = StrictCharField(allow_blank=True, trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={200: None})
+    @extend_schema(request=DoorListInputSerializer, responses={200: None})
     def post(self, request):
-        body = parse_body(self.InputSerializer, request)
+        body = parse_body(self.DoorListInputSerializer, request)
         scanner = _authenticate(request, body["password"])
         door = get_door_list(scanner=scanner, now=timezone.now())
         door["generated_at"] = format_time(door["generated_at"])
@@ -266,7 +266,7 @@ class SyncOfflineScansView(APIView):
 
     MAX_SCANS = 500
 
-    class ScanSerializer(serializers.Serializer):
+    class OfflineScanSerializer(serializers.Serializer):
         key = StrictCharField(min_length=8, max_length=64)
         external_id = StrictCharField(max_length=512)
         use_ticket = StrictBooleanField()
@@ -274,22 +274,22 @@ class SyncOfflineScansView(APIView):
         shown = serializers.ChoiceField(choices=["green", "amber", "red"])
         times_used_seen = serializers.IntegerField(min_value=0)
 
-    class InputSerializer(serializers.Serializer):
+    class SyncInputSerializer(serializers.Serializer):
         password = StrictCharField(allow_blank=True, trim_whitespace=False)
         scans = serializers.ListField(allow_empty=True, max_length=500)
 
         def validate_scans(self, value):
             scans = []
             for item in value:
-                scan = SyncOfflineScansView.ScanSerializer(data=item)
+                scan = SyncOfflineScansView.OfflineScanSerializer(data=item)
                 if not isinstance(item, dict) or not scan.is_valid():
                     raise serializers.ValidationError("bad scan")
                 scans.append(scan.validated_data)
             return scans
 
-    @extend_schema(request=InputSerializer, responses={200: None})
+    @extend_schema(request=SyncInputSerializer, responses={200: None})
     def post(self, request):
-        body = parse_body(self.InputSerializer, request)
+        body = parse_body(self.SyncInputSerializer, request)
         scanner = _authenticate(request, body["password"])
         scans = [
             OfflineScan(
