@@ -22,6 +22,9 @@
   var ONLINE_TIMEOUT_MS = 4000;
   var SYNC_EVERY_MS = 15000;
   var SYNC_BATCH = 100;
+  // The list is downloaded again after a sync that sent scans, else when
+  // it is older than this.
+  var LIST_REFRESH_MS = 60000;
   var LANGUAGE = script.dataset.language || document.documentElement.lang;
   var TIME_ZONE = script.dataset.timeZone;
   var LIBRARY_URL = script.dataset.libraryUrl;
@@ -206,6 +209,8 @@
   var online = navigator.onLine !== false;
   var syncing = null;
   var conflicts = [];
+  // Set at each login: the list of this scanner's events is fetched anew.
+  var listWanted = true;
 
   function setOnline(value) {
     if (online !== value) { online = value; renderDoorStatus(); }
@@ -303,6 +308,7 @@
     return send("POST", DOOR_API, { password: password }, 15000).then(function (answer) {
       if (answer.status === 200 && answer.body) {
         setOnline(true);
+        listWanted = false;
         door = { list: answer.body, fetchedAt: new Date().toISOString() };
         // Uses recorded offline and not yet synced stay counted.
         return Offline.queued().then(function (scans) {
@@ -328,8 +334,12 @@
   // or the network is gone again.
   function syncNow() {
     if (syncing || !password) { return syncing || Promise.resolve(); }
+    var sent = false;
     syncing = Offline.queued().then(function sendBatch(scans) {
-      if (!scans.length) { return fetchDoorList(); }
+      if (!scans.length) {
+        var stale = !door || Date.now() - new Date(door.fetchedAt).getTime() > LIST_REFRESH_MS;
+        return sent || stale || listWanted ? fetchDoorList() : null;
+      }
       var batch = scans.slice(0, SYNC_BATCH);
       var body = batch.map(function (scan) {
         return {
@@ -341,6 +351,7 @@
         if (answer.status === 401) { logout(M.wrong_password); return; }
         if (answer.status !== 200 || !answer.body) { return; }
         setOnline(true);
+        sent = true;
         answer.body.results.forEach(function (result) {
           if (result.conflict) { conflicts.push(result); }
         });
@@ -427,6 +438,7 @@
     $("scanner").hidden = false;
     $("ticket-id").focus();
     setUpCamera();
+    listWanted = true;
     if (!offlineStarted) { offlineStarted = true; startOffline(); } else { syncNow(); }
   }
 
