@@ -187,3 +187,30 @@ def test_page_verifies_the_shared_test_vectors(door, e2e_page):
         [VECTORS["public_key"], [v["payload"] for v in VECTORS["invalid"]]],
     )
     assert invalid == [None] * len(VECTORS["invalid"])
+
+
+def test_failing_server_is_treated_like_no_network(door, e2e_page):
+    page = e2e_page
+    ticket = paid_ticket()
+    page.goto(f"{door}/scan/")
+    page.fill("#password", PASSWORD)
+    page.click("text=Start scanning")
+    expect(page.locator("#door-status")).to_have_attribute(
+        "data-list-at", re.compile(r"\d{4}-")
+    )
+    page.check("#auto-admit")
+    page.route(
+        re.compile(r".*/validate_ticket/?$"),
+        lambda route: route.fulfill(status=503, body='"Busy"'),
+    )
+
+    kind, offline, _title = scan(page, payload(ticket))
+
+    assert (kind, offline) == ("green", "1")
+    ticket.refresh_from_db()
+    assert ticket.times_used == 0
+    page.unroute(re.compile(r".*/validate_ticket/?$"))
+    page.evaluate("window.ticketScanner.sync()")
+    expect(page.locator("#door-status")).to_have_attribute("data-queued", "0")
+    ticket.refresh_from_db()
+    assert ticket.times_used == 1

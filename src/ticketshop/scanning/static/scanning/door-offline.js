@@ -69,10 +69,14 @@
     }, function () { return null; });
   }
 
+  var supported = null;
   function ed25519Supported() {
     // A fixed key of the RFC 8032 test vectors: importable where Ed25519 is.
-    return importKey("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").then(
-      function () { return true; }, function () { return false; });
+    if (!supported) {
+      supported = importKey("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").then(
+        function () { return true; }, function () { return false; });
+    }
+    return supported;
   }
 
   /* --- IndexedDB ---------------------------------------------------------- */

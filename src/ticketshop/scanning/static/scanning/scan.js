@@ -193,6 +193,10 @@
     shownText = text;
     if (navigator.onLine === false) { return checkOffline(text, useTicket, how); }
     return validate(text, useTicket).then(function (answer) {
+      if (answer.status >= 500 || answer.status === 0) {
+        // The server is there but failing: the door decides for itself.
+        return checkOffline(text, useTicket, how);
+      }
       setOnline(true);
       if (answer.status === 200 && answer.body) { noteServerAnswer(answer.body); }
       render(answer, displayId(text), how);
@@ -232,11 +236,15 @@
       return Promise.resolve({ id: text, eventId: null, signed: false, genuine: false });
     }
     if (!door) { return Promise.resolve({ id: displayId(text), eventId: null, signed: true, genuine: false }); }
-    return Offline.verifyPayload(door.list.public_key, text).then(function (ticket) {
-      return ticket
-        ? { id: ticket.externalId, eventId: ticket.eventId, signed: true, genuine: true }
-        : { id: displayId(text), eventId: null, signed: true, genuine: false };
-    });
+    return Promise.all([Offline.verifyPayload(door.list.public_key, text), Offline.ed25519Supported()])
+      .then(function (found) {
+        var ticket = found[0];
+        if (ticket) { return { id: ticket.externalId, eventId: ticket.eventId, signed: true, genuine: true }; }
+        // A browser without Ed25519 cannot tell: the list alone decides, as
+        // for a typed id.
+        if (!found[1]) { return { id: displayId(text), eventId: null, signed: false, genuine: false }; }
+        return { id: displayId(text), eventId: null, signed: true, genuine: false };
+      });
   }
 
   function checkOffline(text, useTicket, how) {
