@@ -130,8 +130,9 @@ def test_back_office_pages_have_no_serious_violations(page, admin_user):
     for path in (
         "/admin/",
         "/admin/orders/order/",
-        "/admin/orders/chapterevent/",
-        "/admin/orders/chapterevent/add/",
+        "/admin/events/chapterevent/",
+        "/admin/events/chapterevent/add/",
+        "/admin/events/tickettype/add/",
         "/admin/scanning/scanlog/",
         "/swish-simulator/",
     ):
