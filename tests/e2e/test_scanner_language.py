@@ -64,6 +64,9 @@ def test_swedish_staff_get_swedish_page_and_stockholm_time(
 ):
     ticket = evening_ticket()
     page = browser_in("sv-SE")
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{door}/scan/")
 
     expect(page.locator("h1").first).to_have_text("Biljettskanner")
@@ -79,7 +82,9 @@ def test_swedish_staff_get_swedish_page_and_stockholm_time(
     expect(page.locator("#result-detail")).to_contain_text("19:00")
     expect(page.locator("#result-detail")).to_contain_text("Vårkonsert")
     expect(page.locator("#result-detail")).not_to_contain_text("14:00")
+    expect(page.locator("#door-status")).to_contain_text("biljettlista från")
     screenshot(page, "sv-result")
+    assert errors == []
 
 
 def test_language_switch_turns_the_page_english(door, browser_in, screenshot):
