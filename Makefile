@@ -36,16 +36,19 @@ setup: $(VENV)/.installed
 	$(MANAGE) seed_demo
 	@$(MAKE) --no-print-directory qr-library
 
-# The scanner page's QR reader for browsers without BarcodeDetector: fetched
-# from the npm registry into the git-ignored vendor/ when npm is present.
-# Without it /scan/ still takes typed ids, hand-held scanners and the
-# browser's own BarcodeDetector, and says so.
+# The scanner page's QR reader for browsers without BarcodeDetector, and
+# axe-core, which the browser tests run on every page: fetched from the npm
+# registry into the git-ignored vendor/ when npm is present. Without the
+# QR library /scan/ still takes typed ids, hand-held scanners and the
+# browser's own BarcodeDetector, and says so; without axe-core the
+# accessibility tests skip.
 QR_LIBRARY := vendor/node_modules/barcode-detector/dist/iife/ponyfill.js
+AXE_CORE := vendor/node_modules/axe-core/axe.min.js
 qr-library:
-	@if [ -f $(QR_LIBRARY) ]; then :; \
+	@if [ -f $(QR_LIBRARY) ] && [ -f $(AXE_CORE) ]; then :; \
 	elif command -v npm >/dev/null 2>&1; then \
 	  npm install --prefix vendor --no-save --no-package-lock --no-audit \
-	    --no-fund --loglevel=error barcode-detector@3.2.2 \
+	    --no-fund --loglevel=error barcode-detector@3.2.2 axe-core@4.11.0 \
 	  || echo "npm could not fetch the QR library; /scan/ works without it."; \
 	else echo "npm not found: /scan/ works without its QR library."; fi
 

@@ -115,7 +115,8 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide overrides (the admin's base_site.html).
+        "DIRS": [BASE_DIR / "src" / "ticketshop" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -319,6 +320,14 @@ SCANNER_CREDENTIAL_CACHE_SECONDS = env.int(
 # Wrong scanner passwords per client address before 429, and the window.
 SCANNER_THROTTLE_LIMIT = env.int("SCANNER_THROTTLE_LIMIT", default=10)
 SCANNER_THROTTLE_WINDOW_SECONDS = env.int("SCANNER_THROTTLE_WINDOW_SECONDS", default=60)
+# Ed25519 key that signs the tickets' QR payloads (base64url of its 32 raw
+# bytes; `manage.py ticket_signing_key --generate` prints one). Required in
+# production (a system check); the demo generates one into this file on
+# first use. See ticketshop.scanning.signing.
+TICKET_SIGNING_KEY = env.str("TICKET_SIGNING_KEY", default="")
+TICKET_SIGNING_KEY_FILE = env.str(
+    "TICKET_SIGNING_KEY_FILE", default=str(VAR_DIR / "ticket_signing_key")
+)
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0:
 # rate limits and throttles count REMOTE_ADDR and never trust that header.
 # SCANNER_PROXY_COUNT is its older name, still read.
@@ -362,7 +371,7 @@ DELIVERY_INTRO = {
     "sv": env.str("DELIVERY_INTRO_SV", default=""),
     "en": env.str("DELIVERY_INTRO_EN", default=""),
 }
-# Language of ticket e-mails (one of LANGUAGES).
+# Language of ticket e-mails of orders that do not know the buyer's (one of LANGUAGES).
 DELIVERY_LANGUAGE = env.str("DELIVERY_LANGUAGE", default="sv")
 # Retries of a failed send: base * 2**(attempt-1) seconds, capped, then give up.
 DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=60)

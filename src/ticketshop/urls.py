@@ -19,3 +19,7 @@ if settings.SWISH_ENVIRONMENT == "simulator":
     urlpatterns.append(
         path("swish-simulator/", include("ticketshop.swish_simulator.urls"))
     )
+
+# Errors in the shop's look and the reader's language (shop/templates/shop/).
+handler404 = "ticketshop.shop.views.page_not_found"
+handler500 = "ticketshop.shop.views.server_error"

@@ -161,12 +161,19 @@ def png_parts(message: EmailMessage, *, disposition: str) -> list:
 
 
 def decode_qr(png: bytes) -> list[str]:
-    """Decode every QR code in a PNG with zxing-cpp."""
+    """Return the ticket ids of every QR code in a PNG (zxing-cpp).
+
+    Each code must hold a payload signed with the shop's key: a bare id, or
+    a bad signature, fails the test.
+    """
     import zxingcpp
     from PIL import Image
 
+    from ticketshop.scanning.signing import verify_payload
+
     return [
-        result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+        verify_payload(result.text).external_id
+        for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     ]
 
 

@@ -133,10 +133,10 @@ def test_page_says_what_works_without_a_camera_reader(door, e2e_page):
         expect(capabilities).to_have_attribute("data-reader", re.compile("native|none"))
 
 
-def qr_video(path, text: str, *, width=640, height=480, frames=10):
+def qr_video(path, text: str, *, width=640, height=480, frames=10, scale=12):
     """Write a Y4M video that shows the QR code of text, for a fake camera."""
     matrix = segno.make(text, error="m", micro=False).matrix
-    scale, border = 12, 4
+    border = 4
     size = (len(matrix) + 2 * border) * scale
     left, top = (width - size) // 2, (height - size) // 2
     luma = bytearray(b"\xff" * (width * height))
@@ -185,5 +185,42 @@ def test_camera_reads_a_ticket_qr_code(door, launch_browser, tmp_path, screensho
     expect(page.locator("#result-title")).to_have_text("OK, first use")
     expect(page.locator("#result-ticket")).to_have_text(ticket.external_id)
     screenshot(page, "camera-green")
+    ticket.refresh_from_db()
+    assert ticket.times_used == 1
+
+
+@pytest.mark.skipif(
+    not qr_library_available(),
+    reason="the QR library is not installed (make qr-library needs npm)",
+)
+def test_camera_reads_a_signed_ticket_qr_code(door, launch_browser, tmp_path):
+    from ticketshop.scanning.signing import sign_ticket
+
+    ticket = paid_ticket()
+    video = tmp_path / "signed.y4m"
+    qr_video(
+        video,
+        sign_ticket(external_id=ticket.external_id, event_id=ticket.event_id),
+        scale=6,
+    )
+    browser = launch_browser(
+        [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ]
+    )
+    page = browser.new_context(viewport={"width": 412, "height": 860}).new_page()
+    page.set_default_timeout(20_000)
+    log_in(page, door)
+    page.check("#auto-admit")
+    expect(page.locator("#capabilities")).to_have_attribute(
+        "data-reader", re.compile("native|library")
+    )
+
+    page.click("#camera-toggle")
+
+    expect(page.locator("#result")).to_have_class(re.compile(r"\bgreen\b"))
+    expect(page.locator("#result-ticket")).to_have_text(ticket.external_id)
     ticket.refresh_from_db()
     assert ticket.times_used == 1

@@ -70,3 +70,13 @@ def test_openapi_schema_and_docs_are_served(client):
     assert schema.status_code == 200
     assert b"/reserve_ticket" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/events/chapterevent/add/", "/admin/events/tickettype/add/"]
+)
+def test_add_forms_offer_the_english_texts(organiser_client, path):
+    page = organiser_client.get(path).content.decode()
+
+    assert 'name="title_en"' in page
+    assert 'name="description_en"' in page

@@ -90,3 +90,22 @@ def test_scan_log_page_filters_by_event(admin_client, scan):
     page = response.content.decode()
     assert ticket.external_id in page
     assert other.external_id not in page
+
+
+def test_scan_log_page_lists_only_conflicts_when_asked(admin_client, scan):
+    from ticketshop.scanning.models import ScanLog
+
+    conflicting = paid_ticket()
+    fine = paid_ticket()
+    scan(conflicting.external_id)
+    scan(fine.external_id)
+    ScanLog.objects.filter(ticket=conflicting).update(
+        conflict=True, offline_key="k" * 32, offline_result="green"
+    )
+
+    response = admin_client.get("/admin/scanning/scanlog/?conflict__exact=1")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert conflicting.external_id in page
+    assert fine.external_id not in page

@@ -1,5 +1,6 @@
 """Issue 11, item 7: production refuses weak settings and passes check --deploy."""
 
+import base64
 import os
 import secrets
 import subprocess
@@ -26,6 +27,10 @@ def production(tmp_path):
         "SWISH_PAYEE_ALIAS": "1231181189",
         "PUBLIC_BASE_URL": "https://shop.example.org",
         "TICKETSHOP_VAR_DIR": str(tmp_path),
+        # The tickets' signing key (32 bytes, base64url), as production needs.
+        "TICKET_SIGNING_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32))
+        .rstrip(b"=")
+        .decode(),
     }
 
 

@@ -5,13 +5,17 @@ import segno
 
 from tests.factories import event_with_types
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.scanning.signing import sign_ticket
 
 pytestmark = pytest.mark.django_db
 
 
-def expected_svg(external_id):
+def expected_svg(ticket):
+    """The code of the ticket's signed payload, titled with its id."""
+    external_id = ticket.external_id
+    payload = sign_ticket(external_id=external_id, event_id=ticket.event_id)
     buffer = io.BytesIO()
-    segno.make_qr(external_id, error="m").save(
+    segno.make_qr(payload, error="m").save(
         buffer,
         kind="svg",
         scale=10,
@@ -31,7 +35,7 @@ def test_paid_ticket_of_own_order_is_served_as_qr(client, paid_order):
     assert response.status_code == 200
     assert response["Content-Type"] == "image/svg+xml"
     assert response["Cache-Control"] == "private, no-store"
-    assert response.content == expected_svg(ticket.external_id)
+    assert response.content == expected_svg(ticket)
 
 
 def test_every_ticket_of_the_order_has_its_qr(client, paid_order):

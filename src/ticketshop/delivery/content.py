@@ -10,6 +10,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from ticketshop.orders.models import Order
+from ticketshop.scanning.signing import sign_ticket
 
 from .qr import dark_runs, make_qr, qr_code_png, ticket_qr_png
 
@@ -95,8 +96,12 @@ def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
 
     ticket_parts = []
     for number, ticket in enumerate(tickets, start=1):
-        title = ticket.ticket_type.title
-        qr = make_qr(ticket.external_id)
+        title = ticket.ticket_type.title_in(language)
+        # The code holds the signed payload, so that a door without network
+        # can tell the ticket is genuine; the id stays printed under it.
+        qr = make_qr(
+            sign_ticket(external_id=ticket.external_id, event_id=ticket.event_id)
+        )
         code_png = qr_code_png(qr)
         ticket_parts.append(
             TicketContent(
@@ -124,7 +129,7 @@ def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
         line_total = price * len(group)
         lines.append(
             ReceiptLine(
-                title=group[0].ticket_type.title,
+                title=group[0].ticket_type.title_in(language),
                 count=len(group),
                 unit_price=price,
                 vat=vat_included(line_total, rate=rate),
@@ -141,14 +146,14 @@ def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
     paid_at = order.paid_at or order.updated_at
     return TicketEmailContent(
         language=language,
-        event_title=event.title,
+        event_title=event.title_in(language),
         event_date=_weekday_date(event.event_at),
         event_time=_time(event.event_at),
         event_when=_("%(date)s at %(time)s")
         % {"date": _weekday_date(event.event_at), "time": _time(event.event_at)},
         doors_open=_time(event.doors_open_at),
         event_location=event.location,
-        event_description=event.description,
+        event_description=event.description_in(language),
         organiser_name=settings.DELIVERY_ORGANISER_NAME,
         organiser_address=settings.DELIVERY_ORGANISER_ADDRESS,
         vat_number=settings.DELIVERY_VAT_NUMBER,

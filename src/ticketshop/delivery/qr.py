@@ -6,10 +6,10 @@ from functools import lru_cache
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-# 12 px per module: a 6-character id fits QR version 1 (21 modules), so the
-# image is 348 px wide with its quiet zone, large and sharp on a phone screen
-# held to a door scanner.
-QR_SCALE = 12
+# 8 px per module: a signed payload (about 100 characters) fits QR version 6
+# (41 modules), so the image is 392 px wide with its quiet zone, large and
+# sharp on a phone screen held to a door scanner.
+QR_SCALE = 8
 QR_BORDER = 4
 # Medium error correction survives a cracked screen or a smudge.
 QR_ERROR = "m"

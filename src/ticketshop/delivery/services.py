@@ -69,6 +69,11 @@ def _require_transaction(name: str) -> None:
         raise RuntimeError(f"{name}() must run inside the order's transaction")
 
 
+def buyer_language(order: Order) -> str:
+    """Return the language of the order's e-mails: the buyer's, else the default."""
+    return order.language or settings.DELIVERY_LANGUAGE
+
+
 def schedule_ticket_delivery(
     *, order: Order, language: str | None = None, now: datetime | None = None
 ) -> TicketDelivery:
@@ -84,7 +89,7 @@ def schedule_ticket_delivery(
     delivery, created = TicketDelivery.objects.get_or_create(
         order=order,
         defaults={
-            "language": language or settings.DELIVERY_LANGUAGE,
+            "language": language or buyer_language(order),
             "recipient": order.email,
             "next_attempt_at": now,
         },
@@ -115,7 +120,7 @@ def resend_tickets(*, order: Order, now: datetime | None = None) -> TicketDelive
             raise OrderNotPaid(order.reference)
         delivery, _created = TicketDelivery.objects.get_or_create(
             order=order,
-            defaults={"language": settings.DELIVERY_LANGUAGE},
+            defaults={"language": buyer_language(order)},
         )
         delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
         delivery.sent_at = None
@@ -185,8 +190,9 @@ def _lock_delivery(*, order_id: int) -> TicketDelivery:
     if delivery is None:
         # Paid without schedule_ticket_delivery (e.g. by hand in a shell):
         # deliver all the same.
+        order = Order.objects.get(pk=order_id)
         delivery = TicketDelivery.objects.create(
-            order_id=order_id, language=settings.DELIVERY_LANGUAGE
+            order_id=order_id, language=buyer_language(order)
         )
     return delivery
 

@@ -19,6 +19,8 @@ from .models import ChapterEvent, TicketOffer, TicketType
 _RELATIVE = re.compile(r"^\+(\d+)d(?: (\d{1,2}):(\d{2}))?$")
 _EVENT_DEFAULTS = {
     "description": "",
+    "title_en": "",
+    "description_en": "",
     "sales_start_at": None,
     "max_tickets_per_payment": 8,
     "reservation_minutes": 15,
@@ -115,6 +117,8 @@ def import_events(*, data, now: datetime | None = None) -> dict:
             created_types[key] = TicketType.objects.create(
                 title=_text(item, "title", where, max_length=200),
                 description=_text(item, "description", where, required=False),
+                title_en=_text(item, "title_en", where, required=False, max_length=200),
+                description_en=_text(item, "description_en", where, required=False),
                 price=price,
                 visible=visible,
             )
@@ -131,6 +135,10 @@ def import_events(*, data, now: datetime | None = None) -> dict:
             event = ChapterEvent(
                 title=_text(fields, "title", where, max_length=200),
                 description=_text(fields, "description", where, required=False),
+                title_en=_text(
+                    fields, "title_en", where, required=False, max_length=200
+                ),
+                description_en=_text(fields, "description_en", where, required=False),
                 location=_text(
                     fields, "location", where, required=False, max_length=200
                 ),

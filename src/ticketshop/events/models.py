@@ -6,7 +6,48 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class TicketType(models.Model):
+class EnglishTexts(models.Model):
+    """Optional English title and description beside the Swedish ones.
+
+    English pages, e-mails and get_chapterevents (Accept-Language: en) show
+    these where they are filled in, and the Swedish texts where not.
+    """
+
+    title_en = models.CharField(
+        _("title in English"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown to English readers; blank: the Swedish title."),
+    )
+    description_en = models.TextField(
+        _("description in English"),
+        blank=True,
+        help_text=_("Shown to English readers; blank: the Swedish description."),
+    )
+
+    class Meta:
+        abstract = True
+
+    def title_in(self, language: str | None) -> str:
+        """Return the title for a reader of this language."""
+        if language and language.startswith("en") and self.title_en:
+            return self.title_en
+        return self.title
+
+    def description_in(self, language: str | None) -> str:
+        """Return the description for a reader of this language."""
+        if language and language.startswith("en") and self.description_en:
+            return self.description_en
+        return self.description
+
+    def title_language(self, language: str | None) -> str:
+        """Return the language the title is shown in to this reader."""
+        if language and language.startswith("en") and self.title_en:
+            return "en"
+        return "sv"
+
+
+class TicketType(EnglishTexts):
     """A kind of ticket with its price; offered for events through offers."""
 
     title = models.CharField(_("title"), max_length=200)
@@ -32,7 +73,7 @@ class TicketType(models.Model):
         return f"{self.title} ({self.price} kr)"
 
 
-class ChapterEvent(models.Model):
+class ChapterEvent(EnglishTexts):
     """An event with a number of seats that buyers reserve and pay for."""
 
     title = models.CharField(_("title"), max_length=200)

@@ -48,6 +48,7 @@ class ChapterEventAdmin(admin.ModelAdmin):
     inlines = [TicketOfferInline]
     fieldsets = [
         (None, {"fields": ["title", "description", "location", "swish_message"]}),
+        (_("In English (optional)"), {"fields": ["title_en", "description_en"]}),
         (
             _("Time"),
             {

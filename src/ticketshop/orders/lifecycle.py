@@ -317,6 +317,7 @@ def reserve(
     limits: Mapping[int, int | None],
     now: datetime,
     release_order_id: int | None = None,
+    language: str = "",
 ) -> Order:
     """``reserve``: lock the event, ``release`` the session's earlier hold
     (``release_order_id``), sweep the event's lapsed holds, check capacity
@@ -345,6 +346,7 @@ def reserve(
         tickets=tickets,
         status=TRANSITIONS["reserve"].target,
         expires_at=now + event.reservation_duration,
+        language=language,
     )
 
 

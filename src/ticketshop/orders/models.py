@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -82,6 +83,11 @@ class Order(models.Model):
     # How many tickets the order holds, written with them: the seats an order
     # takes are counted from the orders alone (selectors.count_live_tickets).
     ticket_count = models.PositiveIntegerField(_("tickets"), default=0)
+    # The language the buyer shopped in (sv, en): the ticket e-mail and its
+    # PDF are written in it. Blank for orders from before it was kept.
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, choices=settings.LANGUAGES
+    )
     needs_attention = models.BooleanField(_("needs attention"), default=False)
     attention_reason = models.TextField(_("why it needs attention"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -63,8 +63,10 @@ def reserve_tickets(
     event_id: int,
     lines: Iterable[TicketLine],
     now: datetime | None = None,
+    language: str = "",
 ) -> Order:
-    """Reserve seats for the session, all or nothing.
+    """Reserve seats for the session, all or nothing; the order keeps the
+    buyer's ``language`` (for the ticket e-mail).
 
     Releases the session's earlier unpaid reservation first. Raises a
     ShopError (EventDoesNotExist, TicketTypeDoesNotExist, SalesNotStarted,
@@ -89,6 +91,7 @@ def reserve_tickets(
                 offers=offers,
                 previous_id=previous.pk if previous else None,
                 now=now,
+                language=language,
             )
             break
         except IntegrityError:
@@ -193,6 +196,7 @@ def _reserve_locked(
     offers: dict[int, TicketOffer],
     previous_id: int | None,
     now: datetime,
+    language: str,
 ) -> Order:
     return lifecycle.reserve(
         event_id=event_id,
@@ -201,4 +205,5 @@ def _reserve_locked(
         prices={t: offers[t].ticket_type.price for t in counts},
         limits={t: offers[t].limit for t in counts},
         now=now,
+        language=language,
     )

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.http import HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
@@ -72,20 +72,30 @@ class GetChapterEventsView(APIView):
         ),
     )
     def get(self, request):
-        # Rendered once per process and second at most (see the selector).
+        # Rendered once per process and second at most (see the selector),
+        # in both languages at once; English readers get English texts
+        # where the organiser wrote them, under the same keys.
         body = cached_chapterevents(self.render_listing)
+        if request_language(request).startswith("en"):
+            body = body.english
         return HttpResponse(body, content_type="application/json")
 
     @staticmethod
-    def render_listing() -> bytes:
+    def render_listing() -> "ListingBody":
         listing = list_chapterevents(now=timezone.now())
+        body = ListingBody(GetChapterEventsView.render_in(listing, "sv"))
+        body.english = GetChapterEventsView.render_in(listing, "en")
+        return body
+
+    @staticmethod
+    def render_in(listing: dict, language: str) -> bytes:
         return JSONRenderer().render(
             {
                 "chapter_events": [
                     {
                         "id": row["event"].id,
-                        "title": row["event"].title,
-                        "description": row["event"].description,
+                        "title": row["event"].title_in(language),
+                        "description": row["event"].description_in(language),
                         "location": row["event"].location,
                         "event_at": format_time(row["event"].event_at),
                         "doors_open_at": format_time(row["event"].doors_open_at),
@@ -103,13 +113,19 @@ class GetChapterEventsView(APIView):
                     {
                         "id": ticket_type.id,
                         "price": format_money(ticket_type.price),
-                        "title": ticket_type.title,
-                        "description": ticket_type.description,
+                        "title": ticket_type.title_in(language),
+                        "description": ticket_type.description_in(language),
                     }
                     for ticket_type in listing["ticket_types"]
                 ],
             }
         )
+
+
+class ListingBody(bytes):
+    """The Swedish listing, carrying its English twin in ``english``."""
+
+    english: bytes = b""
 
 
 class ReserveTicketView(APIView):
@@ -194,5 +210,20 @@ class ReserveTicketView(APIView):
                 TicketLine(ticket_type_id=line["ticket_type"], count=line["count"])
                 for line in body["tickets"]
             ],
+            language=supported_language(request_language(request)),
         )
         return Response(status=201)
+
+
+def request_language(request) -> str:
+    """Return the request's language (cookie, then Accept-Language): sv or en."""
+    return getattr(request, "LANGUAGE_CODE", "") or translation.get_language() or ""
+
+
+def supported_language(language: str) -> str:
+    """The shop's language for this one (sv, en), or "" if it has none: the
+    order keeps it (written with the order), for the ticket e-mail."""
+    try:
+        return translation.get_supported_language_variant(language)
+    except LookupError:
+        return ""

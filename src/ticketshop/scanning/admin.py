@@ -69,9 +69,18 @@ class ScanLogAdmin(admin.ModelAdmin):
         "use_requested",
         "result",
         "times_used_before",
+        "offline_result",
+        "conflict",
         "client_address",
     ]
-    list_filter = ["event", "result", "use_requested", "scanner_name"]
+    list_filter = [
+        "event",
+        "result",
+        "conflict",
+        ("offline_key", admin.EmptyFieldListFilter),
+        "use_requested",
+        "scanner_name",
+    ]
     search_fields = ["external_id", "scanner_name"]
     date_hierarchy = "scanned_at"
     list_select_related = ["event"]

@@ -86,6 +86,17 @@ class ScanLog(models.Model):
     client_address = models.GenericIPAddressField(
         _("client address"), null=True, blank=True
     )
+    # Scans made offline and sent later by the scanner page: the page's key of
+    # the scan (unique, so that a scan sent twice is applied once), what the
+    # page showed at the door, and whether the server's answer contradicts
+    # it (e.g. the ticket was used at another door meanwhile).
+    offline_key = models.CharField(
+        _("offline scan key"), max_length=64, null=True, blank=True, unique=True
+    )
+    offline_result = models.CharField(
+        _("shown offline"), max_length=16, blank=True, default=""
+    )
+    conflict = models.BooleanField(_("conflict"), default=False)
 
     class Meta:
         verbose_name = _("scan")

@@ -46,6 +46,7 @@ def validate_ticket(
     use_ticket: bool,
     client_address: str | None = None,
     now: datetime | None = None,
+    offline_key: str | None = None,
 ) -> ScanOutcome:
     """Check a ticket and, if asked and the order is paid, add one use.
 
@@ -62,6 +63,8 @@ def validate_ticket(
         external_id=external_id.strip()[:_MAX_LOGGED_ID],
         use_requested=use_ticket,
         client_address=client_address,
+        # Unique: a scan synced twice fails its insert, and with it its use.
+        offline_key=offline_key,
     )
     ticket = get_ticket_for_scan(external_id=external_id)
     if ticket is None:

@@ -2,6 +2,9 @@
 
 from datetime import datetime
 
+from django.utils import timezone
+
+from ticketshop.events.models import ChapterEvent, TicketType
 from ticketshop.orders.models import OrderStatus, Ticket
 from ticketshop.orders.selectors import effective_status
 from ticketshop.orders.sessions import get_session_order
@@ -19,3 +22,31 @@ def get_paid_ticket(*, session, external_id: str, now: datetime) -> Ticket | Non
     return order.tickets.filter(
         external_id=external_id.strip().upper(), cancelled_at__isnull=True
     ).first()
+
+
+def list_swedish_only_texts() -> dict[str, list[int]]:
+    """Return the ids of events and ticket types whose texts have no English.
+
+    English pages mark those texts lang="sv" for screen readers. Events
+    whose sales have stopped are left out (they are not shown).
+    """
+    now = timezone.now()
+    events = ChapterEvent.objects.filter(sales_stop_at__gt=now)
+    types = TicketType.objects.filter(visible=True, offers__event__in=events)
+    return {
+        "events": list(events.filter(title_en="").values_list("id", flat=True)),
+        "descriptions": list(
+            events.filter(description_en="")
+            .exclude(description="")
+            .values_list("id", flat=True)
+        ),
+        "ticketTypes": list(
+            types.filter(title_en="").values_list("id", flat=True).distinct()
+        ),
+        "typeDescriptions": list(
+            types.filter(description_en="")
+            .exclude(description="")
+            .values_list("id", flat=True)
+            .distinct()
+        ),
+    }

@@ -11,6 +11,7 @@ urlpatterns = [
     path("pay/", views.PayView.as_view(), name="pay"),
     path("confirmation/", views.ConfirmationView.as_view(), name="confirmation"),
     path("terms/", views.TermsView.as_view(), name="terms"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "tickets/<str:external_id>/qr.svg",
         views.TicketQrView.as_view(),

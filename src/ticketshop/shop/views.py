@@ -7,16 +7,23 @@ QR image of a paid ticket, which the API does not offer.
 """
 
 import io
+import logging
+from pathlib import Path
 
 import segno
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
+from ticketshop.orders.sessions import session_order_token
+from ticketshop.scanning.signing import sign_ticket
+
 from .branding import get_branding
-from .selectors import get_paid_ticket
+from .selectors import get_paid_ticket, list_swedish_only_texts
 
 # The contract's paths (api-contract.md); fixed, so not reversed by name.
 API_PATHS = {
@@ -27,6 +34,9 @@ API_PATHS = {
     "generateQr": "/generate_qr/",
 }
 SIMULATOR_PAY_PATH = "/swish-simulator/pay/"
+FAVICON = Path(__file__).resolve().parent / "static" / "shop" / "favicon.ico"
+
+logger = logging.getLogger(__name__)
 
 
 def demo_mode() -> bool:
@@ -41,10 +51,18 @@ class ShopPageView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["branding"] = get_branding()
-        context["demo_mode"] = demo_mode()
-        context["shop_config"] = {
-            "page": self.page,
+        context.update(shop_context(self.page, self.request))
+        return context
+
+
+def shop_context(page: str, request=None) -> dict:
+    """Return what every shop page's base template needs."""
+    session = getattr(request, "session", None)
+    return {
+        "branding": get_branding(),
+        "demo_mode": demo_mode(),
+        "shop_config": {
+            "page": page,
             "api": API_PATHS,
             "simulatorPay": SIMULATOR_PAY_PATH if demo_mode() else None,
             "urls": {
@@ -58,8 +76,15 @@ class ShopPageView(TemplateView):
             },
             "timeZone": settings.TIME_ZONE,
             "fewLeft": settings.SHOP_FEW_LEFT_THRESHOLD,
-        }
-        return context
+            # Whether the session holds an order at all: without one the
+            # pages do not ask session_payment_status (its 400 would show
+            # as an error in the browser's console).
+            "hasOrder": bool(session is not None and session_order_token(session)),
+            "swedishOnly": list_swedish_only_texts()
+            if translation.get_language() != "sv"
+            else {},
+        },
+    }
 
 
 class HomeView(ShopPageView):
@@ -108,7 +133,8 @@ class TicketQrView(View):
         if ticket is None:
             raise Http404()
         buffer = io.BytesIO()
-        segno.make_qr(ticket.external_id, error="m").save(
+        payload = sign_ticket(external_id=ticket.external_id, event_id=ticket.event_id)
+        segno.make_qr(payload, error="m").save(
             buffer,
             kind="svg",
             scale=10,
@@ -121,3 +147,37 @@ class TicketQrView(View):
         # The image is a ticket: keep it out of shared caches.
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+def page_not_found(request, exception=None):
+    """Answer 404 with a page of the shop, in the reader's language."""
+    html = render_to_string(
+        "shop/404.html", shop_context("not-found", request), request
+    )
+    return HttpResponse(html, status=404)
+
+
+def server_error(request):
+    """Answer 500 with a page of the shop; plain text if even that fails.
+
+    The page needs only settings (branding), never the database, which may
+    be what failed.
+    """
+    try:
+        html = render_to_string(
+            "shop/500.html", shop_context("error", request), request
+        )
+    except Exception:
+        logger.exception("the 500 page itself failed to render")
+        return HttpResponse(
+            "Server error / Serverfel", status=500, content_type="text/plain"
+        )
+    return HttpResponse(html, status=500)
+
+
+@require_GET
+def favicon(request):
+    """Serve the icon browsers ask for at /favicon.ico (admin, simulator…)."""
+    response = FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,11 +1,32 @@
 /* The door scanner page: password once, then QR codes from the camera,
  * typed ids, or a hand-held scanner that types the id and Enter. Each answer
- * of PUT /validate_ticket/ fills the screen: green, amber or red. */
+ * of PUT /validate_ticket/ fills the screen: green, amber or red.
+ *
+ * Offline: while it has network the page keeps the door list (/scan/door/)
+ * in IndexedDB (door-offline.js). Without network a scan is checked against
+ * the ticket's signature and that list, shown with an "offline" mark, and
+ * queued; back online the queue goes to /scan/sync/ in order, and the
+ * server's conflicts are shown. A service worker (/scan/sw.js) keeps the
+ * page itself available offline. */
 (function () {
   "use strict";
 
   var script = document.currentScript;
   var API = script.dataset.api;
+  var LOGIN_API = script.dataset.login;
+  var DOOR_API = script.dataset.door;
+  var SYNC_API = script.dataset.sync;
+  var SERVICE_WORKER = script.dataset.serviceWorker;
+  var Offline = window.DoorOffline;
+  // An answer slower than this counts as no network: the door keeps moving.
+  var ONLINE_TIMEOUT_MS = 4000;
+  var SYNC_EVERY_MS = 15000;
+  var SYNC_BATCH = 100;
+  // The list is downloaded again after a sync that sent scans, else when
+  // it is older than this.
+  var LIST_REFRESH_MS = 60000;
+  var LANGUAGE = script.dataset.language || document.documentElement.lang;
+  var TIME_ZONE = script.dataset.timeZone;
   var LIBRARY_URL = script.dataset.libraryUrl;
   var WASM_URL = script.dataset.libraryBase;
   var M = JSON.parse(document.getElementById("scan-messages").textContent);
@@ -18,6 +39,7 @@
   var libraryInstalled = capabilities.dataset.qrLibrary === "1";
   var password = sessionStorage.getItem(STORAGE_KEY) || "";
   var shownId = null;
+  var shownText = null;
   var lastCamera = { id: null, at: 0 };
   var audio = null;
   var camera = { stream: null, detector: null, timer: null };
@@ -28,6 +50,8 @@
 
   function normaliseId(raw) {
     var text = String(raw || "").trim();
+    // A signed payload is case-sensitive (its signature is base64url).
+    if (Offline.looksSigned(text)) { return text; }
     // A QR code may hold a URL ending in the id.
     if (text.indexOf("/") !== -1) {
       var parts = text.split(/[/?#=]/).filter(Boolean);
@@ -36,18 +60,35 @@
     return text.toUpperCase();
   }
 
-  function validate(externalId, useTicket) {
-    return fetch(API, {
-      method: "PUT",
+  // The id a scanned text names, for the screen (a payload's id part).
+  function displayId(text) {
+    return Offline.looksSigned(text) ? String(text).split(".")[1] || "" : text;
+  }
+
+  function send(method, url, payload, timeoutMs) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller && timeoutMs ? setTimeout(function () { controller.abort(); }, timeoutMs) : null;
+    return fetch(url, {
+      method: method,
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ external_id: externalId, password: password, use_ticket: useTicket }),
+      body: JSON.stringify(payload),
       credentials: "same-origin",
-      cache: "no-store"
+      cache: "no-store",
+      signal: controller ? controller.signal : undefined
     }).then(function (response) {
+      if (timer) { clearTimeout(timer); }
       return response.json().catch(function () { return null; }).then(function (body) {
         return { status: response.status, body: body };
       });
     });
+  }
+
+  // Each answer carries the password it was asked with: a 401 for a password
+  // that is no longer the current one is stale and must not log anyone out.
+  function validate(externalId, useTicket) {
+    var asked = password;
+    return send("PUT", API, { external_id: externalId, password: asked, use_ticket: useTicket }, ONLINE_TIMEOUT_MS)
+      .then(function (answer) { answer.password = asked; return answer; });
   }
 
   /* --- feedback: sound and vibration ------------------------------------ */
@@ -76,10 +117,12 @@
 
   /* --- the full-screen result ------------------------------------------- */
 
-  function showResult(kind, title, detail, id, canAdmit) {
+  function showResult(kind, title, detail, id, canAdmit, offline) {
     var result = $("result");
-    result.className = "result " + kind;
+    result.className = "result " + kind + (offline ? " offline" : "");
     result.dataset.kind = kind;
+    result.dataset.offline = offline ? "1" : "0";
+    $("result-offline").hidden = !offline;
     $("result-title").textContent = title;
     $("result-detail").textContent = detail || "";
     $("result-ticket").textContent = id || "";
@@ -94,6 +137,7 @@
   function hideResult() {
     $("result").hidden = true;
     shownId = null;
+    shownText = null;
     $("ticket-id").focus();
   }
 
@@ -102,16 +146,31 @@
     if (body.ticket_type_title) { parts.push(body.ticket_type_title); }
     if (body.event_at) {
       var when = new Date(body.event_at);
-      if (!isNaN(when)) { parts.push(when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })); }
+      if (!isNaN(when)) { parts.push(formatTime(when)); }
     }
     return parts.join(" · ");
   }
+
+  // The shop's clock, in the page's language, whatever the phone's zone.
+  function formatTime(when) {
+    var options = { dateStyle: "medium", timeStyle: "short" };
+    if (TIME_ZONE) { options.timeZone = TIME_ZONE; }
+    try {
+      return when.toLocaleString(LANGUAGE === "sv" ? "sv-SE" : "en-GB", options);
+    } catch (e) {
+      return when.toISOString();
+    }
+  }
+  window.ticketScannerFormatTime = formatTime;
 
   function usedText(n) { return n === 1 ? M.used_once : fmt(M.used, { n: n }); }
 
   function render(answer, id, useRequested) {
     var body = answer.body || {};
-    if (answer.status === 401) { logout(M.wrong_password); return; }
+    if (answer.status === 401) {
+      if (answer.password === password) { logout(M.wrong_password); }
+      return;
+    }
     if (answer.status === 429) { showResult("red", M.too_many, "", id, false); return; }
     if (answer.status === 404) { showResult("red", M.unknown, "", id, false); return; }
     if (answer.status !== 200) { showResult("red", M.invalid, String(answer.status), id, false); return; }
@@ -128,29 +187,280 @@
   }
 
   function check(rawId, how) {
-    var id = normaliseId(rawId);
-    if (!id) { return Promise.resolve(); }
+    var text = normaliseId(rawId);
+    if (!text) { return Promise.resolve(); }
     var useTicket = how === "button" || $("auto-admit").checked;
-    return validate(id, useTicket).then(function (answer) {
-      render(answer, id, how);
+    shownText = text;
+    if (navigator.onLine === false) { return checkOffline(text, useTicket, how); }
+    return validate(text, useTicket).then(function (answer) {
+      if (answer.status >= 500 || answer.status === 0) {
+        // The server is there but failing: the door decides for itself.
+        return checkOffline(text, useTicket, how);
+      }
+      setOnline(true);
+      if (answer.status === 200 && answer.body) { noteServerAnswer(answer.body); }
+      render(answer, displayId(text), how);
     }, function () {
-      showResult("red", M.network, "", id, false);
+      // No answer (no network, or too slow): decide here, send it later.
+      setOnline(false);
+      return checkOffline(text, useTicket, how);
     });
   }
 
+  /* --- offline: the door list, the queue, the sync ----------------------- */
+
+  var door = null;           // {list, fetchedAt} from IndexedDB
+  var online = navigator.onLine !== false;
+  var syncing = null;
+  var conflicts = [];
+  // Set at each login: the list of this scanner's events is fetched anew.
+  var listWanted = true;
+
+  function setOnline(value) {
+    if (online !== value) { online = value; renderDoorStatus(); }
+    if (value) { scheduleSync(0); }
+  }
+
+  function noteServerAnswer(body) {
+    // Keep the list in step with what the server said, for the next outage.
+    if (!door || !door.list.tickets[body.external_id]) { return; }
+    var entry = door.list.tickets[body.external_id];
+    entry[1] = body.status === "WrongEvent" ? entry[1] : body.status;
+    entry[2] = body.times_used + (body.admitted ? 1 : 0);
+    Offline.saveDoor(door);
+  }
+
+  function resolveOffline(text) {
+    // Resolves to {id, eventId, signed, genuine}.
+    if (!Offline.looksSigned(text)) {
+      return Promise.resolve({ id: text, eventId: null, signed: false, genuine: false });
+    }
+    if (!door) { return Promise.resolve({ id: displayId(text), eventId: null, signed: true, genuine: false }); }
+    return Promise.all([Offline.verifyPayload(door.list.public_key, text), Offline.ed25519Supported()])
+      .then(function (found) {
+        var ticket = found[0];
+        if (ticket) { return { id: ticket.externalId, eventId: ticket.eventId, signed: true, genuine: true }; }
+        // A browser without Ed25519 cannot tell: the list alone decides, as
+        // for a typed id.
+        if (!found[1]) { return { id: displayId(text), eventId: null, signed: false, genuine: false }; }
+        return { id: displayId(text), eventId: null, signed: true, genuine: false };
+      });
+  }
+
+  function checkOffline(text, useTicket, how) {
+    return resolveOffline(text).then(function (ticket) {
+      var outcome = decideOffline(ticket);
+      var use = useTicket && outcome.kind !== "red";
+      var seen = outcome.used;
+      if (use && outcome.entry) { outcome.entry[2] += 1; }
+      var scan = {
+        key: newKey(),
+        external_id: text,
+        use_ticket: use,
+        scanned_at: new Date().toISOString(),
+        shown: outcome.kind,
+        times_used_seen: seen
+      };
+      var title = outcome.title;
+      if (outcome.kind !== "red") {
+        if (use) {
+          title = seen === 0 ? (how === "button" ? M.admitted : M.ok) : M.admitted + " · " + usedText(seen);
+        } else {
+          title = seen === 0 ? M.valid : usedText(seen);
+        }
+      }
+      showResult(outcome.kind, title, outcome.detail, ticket.id, outcome.kind !== "red" && !use, true);
+      return Promise.all([Offline.enqueue(scan), door ? Offline.saveDoor(door) : null])
+        .then(renderDoorStatus);
+    });
+  }
+
+  function decideOffline(ticket) {
+    if (ticket.signed && !ticket.genuine) {
+      return { kind: "red", title: door ? M.forged : M.no_list, detail: "", used: 0 };
+    }
+    if (!door) { return { kind: "red", title: M.no_list, detail: "", used: 0 }; }
+    var list = door.list;
+    var entry = list.tickets[ticket.id] || list.tickets[String(ticket.id).toUpperCase()];
+    var events = {};
+    list.events.forEach(function (event) { events[event.id] = event; });
+    if (!entry) {
+      // Signed by the shop but sold after the download: genuine all the same.
+      if (ticket.genuine && events[ticket.eventId]) {
+        return { kind: "green", detail: eventDetail(events[ticket.eventId], "") + " · " + M.not_in_list, used: 0, entry: null };
+      }
+      if (ticket.genuine) { return { kind: "red", title: M.wrong_event, detail: "", used: 0 }; }
+      return { kind: "red", title: M.unknown, detail: "", used: 0 };
+    }
+    var detail = eventDetail(events[entry[0]], entry[3]);
+    if (list.revoked.indexOf(ticket.id) !== -1 || entry[1] !== "PAID") {
+      return { kind: "red", title: M.not_paid, detail: detail + " · " + entry[1], used: entry[2] };
+    }
+    return { kind: entry[2] === 0 ? "green" : "amber", detail: detail, used: entry[2], entry: entry };
+  }
+
+  function eventDetail(event, typeTitle) {
+    if (!event) { return typeTitle || ""; }
+    return describe({ chapter_event: event.title, ticket_type_title: typeTitle, event_at: event.event_at });
+  }
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function fetchDoorList() {
+    if (!password) { return Promise.resolve(); }
+    return send("POST", DOOR_API, { password: password }, 15000).then(function (answer) {
+      if (answer.status === 200 && answer.body) {
+        setOnline(true);
+        listWanted = false;
+        door = { list: answer.body, fetchedAt: new Date().toISOString() };
+        // Uses recorded offline and not yet synced stay counted.
+        return Offline.queued().then(function (scans) {
+          scans.forEach(function (scan) {
+            var id = displayId(scan.external_id);
+            var entry = door.list.tickets[id] || door.list.tickets[id.toUpperCase()];
+            if (scan.use_ticket && entry) { entry[2] += 1; }
+          });
+          return Offline.saveDoor(door);
+        });
+      }
+      if (answer.status === 401) { logout(M.wrong_password); }
+    }, function () { setOnline(false); }).then(renderDoorStatus);
+  }
+
+  var syncTimer = null;
+  function scheduleSync(delay) {
+    if (syncTimer) { clearTimeout(syncTimer); }
+    syncTimer = setTimeout(function () { syncTimer = null; syncNow(); }, delay);
+  }
+
+  // Sends the queue in order, a batch at a time; resolves when it is empty
+  // or the network is gone again.
+  function syncNow() {
+    if (syncing || !password) { return syncing || Promise.resolve(); }
+    var sent = false;
+    syncing = Offline.queued().then(function sendBatch(scans) {
+      if (!scans.length) {
+        var stale = !door || Date.now() - new Date(door.fetchedAt).getTime() > LIST_REFRESH_MS;
+        return sent || stale || listWanted ? fetchDoorList() : null;
+      }
+      var batch = scans.slice(0, SYNC_BATCH);
+      var body = batch.map(function (scan) {
+        return {
+          key: scan.key, external_id: scan.external_id, use_ticket: scan.use_ticket,
+          scanned_at: scan.scanned_at, shown: scan.shown, times_used_seen: scan.times_used_seen
+        };
+      });
+      return send("POST", SYNC_API, { password: password, scans: body }, 30000).then(function (answer) {
+        if (answer.status === 401) { logout(M.wrong_password); return; }
+        if (answer.status !== 200 || !answer.body) { return; }
+        setOnline(true);
+        sent = true;
+        answer.body.results.forEach(function (result) {
+          if (result.conflict) { conflicts.push(result); }
+        });
+        renderConflicts();
+        return Offline.dequeue(batch.map(function (scan) { return scan.seq; }))
+          .then(Offline.queued).then(sendBatch);
+      }, function () { setOnline(false); });
+    }).then(function () {
+      syncing = null;
+      renderDoorStatus();
+    }, function () {
+      syncing = null;
+      renderDoorStatus();
+    });
+    return syncing;
+  }
+
+  function ago(iso) {
+    var minutes = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60000));
+    return fmt(M.minutes_ago, { n: minutes });
+  }
+
+  function renderDoorStatus() {
+    var status = $("door-status");
+    Offline.queued().then(function (scans) {
+      var parts = [online ? M.online : M.offline_now];
+      parts.push(door ? fmt(M.list_from, { time: formatTime(new Date(door.fetchedAt)), ago: ago(door.fetchedAt) }) : M.no_list);
+      if (scans.length) { parts.push(fmt(M.waiting, { n: scans.length })); }
+      status.textContent = parts.join(" · ");
+      status.dataset.online = online ? "1" : "0";
+      status.dataset.queued = String(scans.length);
+      status.dataset.listAt = door ? door.fetchedAt : "";
+    });
+  }
+
+  function renderConflicts() {
+    var box = $("conflicts");
+    var list = $("conflict-list");
+    list.replaceChildren();
+    conflicts.forEach(function (result) {
+      var item = document.createElement("li");
+      item.textContent = result.admitted
+        ? fmt(M.conflict_used, { id: result.external_id, n: result.times_used })
+        : fmt(M.conflict_refused, { id: result.external_id, status: result.status });
+      list.appendChild(item);
+    });
+    box.hidden = conflicts.length === 0;
+  }
+
+  function startOffline() {
+    Offline.loadDoor().then(function (saved) {
+      if (saved && !door) { door = saved; }
+      renderDoorStatus();
+      return navigator.onLine === false ? null : syncNow();
+    });
+    setInterval(function () {
+      if (navigator.onLine !== false) { syncNow(); }
+      renderDoorStatus();
+    }, SYNC_EVERY_MS);
+  }
+
+  window.addEventListener("online", function () { setOnline(true); });
+  window.addEventListener("offline", function () { setOnline(false); });
+
+  if ("serviceWorker" in navigator && SERVICE_WORKER) {
+    navigator.serviceWorker.register(SERVICE_WORKER, { scope: "./" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      // The page's own files, as this page loaded them, for the next offline load.
+      var urls = [location.pathname];
+      document.querySelectorAll("script[src], link[rel=stylesheet], link[rel=icon]").forEach(function (tag) {
+        urls.push(tag.src || tag.href);
+      });
+      if (registration.active) { registration.active.postMessage({ cache: urls }); }
+    }).catch(function () { /* no service worker: the page works while loaded */ });
+  }
+
   /* --- password ---------------------------------------------------------- */
+
+  var offlineStarted = false;
 
   function showScanner() {
     $("login").hidden = true;
     $("scanner").hidden = false;
     $("ticket-id").focus();
     setUpCamera();
+    listWanted = true;
+    if (!offlineStarted) { offlineStarted = true; startOffline(); } else { syncNow(); }
+  }
+
+  function loginFailed(message) {
+    if (password) { return; }
+    logout(message);
+    $("password").setAttribute("aria-invalid", "true");
   }
 
   function logout(message) {
     stopCamera();
     password = "";
     sessionStorage.removeItem(STORAGE_KEY);
+    loginAttempt++;
     $("result").hidden = true;
     $("scanner").hidden = true;
     $("login").hidden = false;
@@ -161,17 +471,27 @@
     $("password").focus();
   }
 
+  // Only the answer to the latest login attempt counts: a slow "wrong
+  // password" for an earlier attempt never undoes a later success.
+  var loginAttempt = 0;
+
   $("login-form").addEventListener("submit", function (event) {
     event.preventDefault();
-    password = $("password").value;
-    // An empty id checks only the password: 404 means it was accepted.
-    validate("", false).then(function (answer) {
-      if (answer.status === 401) { logout(M.wrong_password); return; }
-      if (answer.status === 429) { logout(M.too_many); return; }
+    var tried = $("password").value;
+    var attempt = ++loginAttempt;
+    send("POST", LOGIN_API, { password: tried }).then(function (answer) {
+      if (attempt !== loginAttempt) { return; }
+      if (answer.status === 401) { loginFailed(M.wrong_password); return; }
+      if (answer.status === 429) { loginFailed(M.too_many); return; }
+      if (answer.status !== 200) { loginFailed(M.invalid + " (" + answer.status + ")"); return; }
+      password = tried;
       sessionStorage.setItem(STORAGE_KEY, password);
       $("login-error").hidden = true;
+      $("password").removeAttribute("aria-invalid");
       showScanner();
-    }, function () { logout(M.network); });
+    }, function () {
+      if (attempt === loginAttempt) { loginFailed(M.network); }
+    });
     // Audio may start only after a gesture such as this one.
     try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
   });
@@ -189,7 +509,7 @@
   });
 
   $("admit").addEventListener("click", function () {
-    if (shownId) { check(shownId, "button"); }
+    if (shownId) { check(shownText || shownId, "button"); }
   });
   $("next").addEventListener("click", hideResult);
   document.addEventListener("keydown", function (event) {
@@ -240,7 +560,12 @@
       return { detector: lib, source: lib ? "library" : null };
     });
   });
-  window.ticketScanner = { detectorReady: detectorReady, check: check };
+  window.ticketScanner = {
+    detectorReady: detectorReady,
+    check: check,
+    sync: function () { return syncNow(); },
+    refreshList: function () { return fetchDoorList(); }
+  };
 
   function setUpCamera() {
     var hasCamera = !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);

@@ -16,7 +16,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     focus($("not-confirmed-title"));
   }
 
-  const result = await api(config.api.status);
+  const result = config.hasOrder ? await api(config.api.status) : { status: 400, data: null };
   if (result.status !== 200 || !result.data) {
     notConfirmed(
       gettext("No purchase found"),
@@ -49,7 +49,10 @@ document.addEventListener("DOMContentLoaded", async () => {
   if (listing.status === 200 && listing.data) {
     typeTitles = Object.fromEntries(listing.data.ticket_types.map((type) => [type.id, type.title]));
     const event = listing.data.chapter_events.find((item) => item.id === order.chapter_event);
-    if (event) $("confirm-event").textContent = event.title;
+    if (event) {
+      $("confirm-event").textContent = event.title;
+      Shop.markLang($("confirm-event"), "events", event.id);
+    }
   }
   if (!$("confirm-event").textContent) $("confirm-event").closest("div").hidden = true;
   $("confirm-reference").textContent = order.reference || "–";
@@ -74,7 +77,7 @@ document.addEventListener("DOMContentLoaded", async () => {
           }),
           el("figcaption", {}, [
             el("span", { className: "ticket-number", text: fmt(gettext("Ticket %(n)s of %(total)s"), { n: index + 1, total }) }),
-            title ? el("span", { className: "ticket-type", text: title }) : null,
+            title ? el("span", { className: "ticket-type", text: title, lang: Shop.textLang("ticketTypes", typeOfTicket[index]) }) : null,
             el("span", { className: "code ticket-id", text: id }),
           ]),
         ]),

@@ -49,7 +49,7 @@ document.addEventListener("DOMContentLoaded", () => {
     state.types = event.ticket_types.map((id) => typesById[id]).filter(Boolean);
     state.limits = event.ticket_type_limits || {};
     status.replaceChildren();
-    const order = await api(config.api.status);
+    const order = config.hasOrder ? await api(config.api.status) : { status: 0 };
     state.order = order.status === 200 ? order.data : null;
     if (state.order) addOwnHold(state.order);
     return true;
@@ -59,6 +59,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const event = state.event;
     document.title = `${event.title} – ${document.title.split(" – ").pop()}`;
     $("event-title").textContent = event.title;
+    Shop.markLang($("event-title"), "events", event.id);
+    Shop.markLang($("event-description"), "descriptions", event.id);
     $("event-date").textContent = dateTime(event.event_at);
     $("event-date").setAttribute("datetime", event.event_at);
     $("event-location").textContent = event.location ? ` · ${event.location}` : "";
@@ -114,8 +116,14 @@ document.addEventListener("DOMContentLoaded", () => {
       });
       const fewer = el("button", { type: "button", className: "step", "aria-label": fmt(gettext("One fewer %(title)s"), { title: type.title }), text: "−" });
       const more = el("button", { type: "button", className: "step", "aria-label": fmt(gettext("One more %(title)s"), { title: type.title }), text: "+" });
-      fewer.addEventListener("click", () => setCount(type.id, state.counts[type.id] - 1));
-      more.addEventListener("click", () => setCount(type.id, state.counts[type.id] + 1));
+      // aria-disabled, not disabled: a button that disables itself under the
+      // keyboard would drop focus to the page.
+      fewer.addEventListener("click", () => {
+        if (fewer.getAttribute("aria-disabled") !== "true") setCount(type.id, state.counts[type.id] - 1);
+      });
+      more.addEventListener("click", () => {
+        if (more.getAttribute("aria-disabled") !== "true") setCount(type.id, state.counts[type.id] + 1);
+      });
       input.addEventListener("change", () => setCount(type.id, parseInt(input.value, 10) || 0));
       const hints = [type.description];
       if (limit !== undefined && limit <= config.fewLeft) {
@@ -125,10 +133,10 @@ document.addEventListener("DOMContentLoaded", () => {
         el("div", { className: "line", "data-type": String(type.id) }, [
           el("div", { className: "line-info" }, [
             el("label", { for: id }, [
-              el("span", { className: "line-title", text: type.title }),
+              el("span", { className: "line-title", text: type.title, lang: Shop.textLang("ticketTypes", type.id) }),
               el("span", { className: "line-price", text: money(type.price) }),
             ]),
-            el("p", { className: "hint", id: `${id}-hint`, text: hints.filter(Boolean).join(" · ") }),
+            el("p", { className: "hint", id: `${id}-hint`, text: hints.filter(Boolean).join(" · "), lang: Shop.textLang("typeDescriptions", type.id) }),
           ]),
           el("div", { className: "stepper" }, [fewer, input, more]),
         ]),
@@ -153,8 +161,8 @@ document.addEventListener("DOMContentLoaded", () => {
       const [fewer, input, more] = line.querySelectorAll(".stepper > *");
       input.value = String(n);
       input.max = String(capFor(type.id));
-      fewer.disabled = n <= 0;
-      more.disabled = capFor(type.id) <= n;
+      fewer.setAttribute("aria-disabled", String(n <= 0));
+      more.setAttribute("aria-disabled", String(capFor(type.id) <= n));
     }
     $("total").textContent = money(sum);
     const maximum = state.event.max_tickets_per_payment;
@@ -165,8 +173,8 @@ document.addEventListener("DOMContentLoaded", () => {
         ? fmt(ngettext("Only %(n)s ticket is left, and you have chosen it.", "Only %(n)s tickets are left, and you have chosen them all.", maxTotal()), { n: maxTotal() })
         : fmt(ngettext("You have chosen the most one order can hold (%(n)s ticket).", "You have chosen the most one order can hold (%(n)s tickets).", maximum), { n: maximum });
     }
-    $("max-note").textContent = note;
-    if (total > 0) fieldError("lines-error", "");
+    if ($("max-note").textContent !== note) $("max-note").textContent = note;
+    if (total > 0) linesError("");
   }
 
   // ---- validation ---------------------------------------------------------
@@ -178,16 +186,24 @@ document.addEventListener("DOMContentLoaded", () => {
     if (input) input.setAttribute("aria-invalid", message ? "true" : "false");
   }
 
+  // The error of the ticket lines marks every ticket field invalid.
+  function linesError(message) {
+    fieldError("lines-error", message);
+    document.querySelectorAll(".line input").forEach((input) => {
+      input.setAttribute("aria-invalid", message ? "true" : "false");
+    });
+  }
+
   function validate() {
     const email = $("email");
     const email2 = $("email2");
     const terms = $("terms");
     const invalid = [];
     if (chosenTotal() < 1) {
-      fieldError("lines-error", gettext("Choose at least one ticket."));
+      linesError(gettext("Choose at least one ticket."));
       invalid.push(document.querySelector(".line input"));
     } else {
-      fieldError("lines-error", "");
+      linesError("");
     }
     const first = email.value.trim();
     if (!first) {

@@ -33,12 +33,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     const card = el("li", { className: `card card-${state.kind}` }, [
       el("article", { "aria-labelledby": headingId }, [
         el("h2", { id: headingId }, [
-          el("a", { href: eventUrl(event.id), text: event.title }),
+          el("a", { href: eventUrl(event.id), text: event.title, lang: Shop.textLang("events", event.id) }),
         ]),
         el("p", { className: "event-meta" }, [
           el("time", { datetime: event.event_at, text: dateTime(event.event_at) }),
         ]),
-        description ? el("p", { className: "event-description", text: description }) : null,
+        description ? el("p", { className: "event-description", text: description, lang: Shop.textLang("descriptions", event.id) }) : null,
         el("p", { className: "card-footer" }, [
           el("span", { className: "price", text: priceRange(event, typesById) }),
           state.text ? el("span", { className: `badge badge-${state.kind}`, text: state.text }) : null,

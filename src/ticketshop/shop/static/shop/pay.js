@@ -106,6 +106,9 @@ document.addEventListener("DOMContentLoaded", () => {
       simulator.href = `${config.simulatorPay}${encodeURIComponent(token)}/`;
     }
     show($("pay-waiting"), true);
+    // Focus the page's heading: keyboard and screen-reader users start here,
+    // not on the page's body.
+    focus($("pay-title"));
   }
 
   async function startPayment(order) {
@@ -155,9 +158,13 @@ document.addEventListener("DOMContentLoaded", () => {
       const result = await api(config.api.status);
       if (settle(result)) return;
       const trouble = result.status === 0 || result.status >= 500;
-      $("pay-poll-status").lastChild.textContent = trouble
+      const line = trouble
         ? ` ${gettext("Connection problems; still trying…")}`
         : ` ${gettext("Waiting for the payment…")}`;
+      // The status line is a live region: rewrite it only when it changes,
+      // or screen readers repeat it at every poll.
+      const node = $("pay-poll-status").lastChild;
+      if (node.textContent !== line) node.textContent = line;
       if (Date.now() - started > GIVE_UP_MS) {
         fail(gettext("No answer from Swish yet"), gettext("The payment has not been confirmed. If you approved it in Swish, check again in a moment."), { retry: true });
         return;
@@ -174,6 +181,10 @@ document.addEventListener("DOMContentLoaded", () => {
   async function begin() {
     show($("pay-failed"), false);
     show($("pay-loading"), true);
+    if (!config.hasOrder) {
+      fail(gettext("No order found"), gettext("There is no reservation in this browser. The shop needs cookies to keep it. Choose your tickets again."));
+      return;
+    }
     const result = await api(config.api.status);
     if (settle(result)) return;
     if (result.status !== 200) {

@@ -134,8 +134,22 @@ window.Shop = (function () {
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  /* "sv" for an organiser's text shown in Swedish on an English page (it has
+     no English version), so that screen readers read it as Swedish; else
+     undefined. kind: events, descriptions, ticketTypes, typeDescriptions. */
+  function textLang(kind, id) {
+    const swedishOnly = (config.swedishOnly || {})[kind] || [];
+    return lang !== "sv" && swedishOnly.includes(Number(id)) ? "sv" : undefined;
+  }
+
+  function markLang(node, kind, id) {
+    const value = textLang(kind, id);
+    if (value) node.setAttribute("lang", value);
+    else node.removeAttribute("lang");
+  }
+
   return {
     config, lang, fmt, api, errorCode, money, dateTime, priceRange,
-    availability, el, show, focus, eventUrl, sleep,
+    availability, el, show, focus, eventUrl, sleep, textLang, markLang,
   };
 })();
