@@ -306,7 +306,16 @@ class SwishServer(AppServer):
 
 
 def with_swish(env: dict, swish: SwishServer) -> dict:
-    return {**env, "SWISH_API_URL": swish.api_url}
+    """Point an app server at the Swish server. The simulator calls back only
+    the shop's own callback URL (as its settings give it), so every server
+    names the same one, as servers behind one address do: the Swish server's
+    own, which is a shop server too (same database) and re-reads the request
+    from Swish like any other."""
+    return {
+        **env,
+        "SWISH_API_URL": swish.api_url,
+        "SWISH_CALLBACK_URL": f"{swish.base}/swish/callback/",
+    }
 
 
 class Worker(Process):
