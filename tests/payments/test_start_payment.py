@@ -57,6 +57,27 @@ def test_malformed_json_is_invalid_request_data(client):
     assert response.json() == "InvalidRequestData"
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", ""]
+)
+def test_json_sent_with_another_content_type_is_invalid_request_data(
+    client, post_json, content_type
+):
+    event, (standard, _) = event_with_types()
+    _reserve(post_json, event, standard)
+
+    response = client.post(
+        "/start_payment/",
+        '{"email_address": "buyer@example.com"}',
+        content_type=content_type,
+    )
+
+    assert response.status_code == 400
+    assert response.json() == "InvalidRequestData"
+    assert not Order.objects.get().payment_pending
+    assert not SwishPayment.objects.exists()
+
+
 def test_without_session_cookie_the_session_is_invalid(post_json):
     for path in ("/start_payment/", "/start_payment"):
         response = post_json(path, {"email_address": "buyer@example.com"})
