@@ -180,11 +180,11 @@ def test_declined_payment_can_start_again_while_seats_are_free(buyer, event_and_
 
 
 def test_swish_unreachable_answers_500_keeps_the_hold_and_a_retry_works(
-    buyer, event_and_type, settings
+    buyer, event_and_type, settings, refused_port
 ):
     event, standard = event_and_type
-    # A port of this test's range where nothing listens.
-    settings.SWISH_API_URL = "http://127.0.0.1:8199/swish-cpcapi/api/"
+    # A port where nothing listens.
+    settings.SWISH_API_URL = f"http://127.0.0.1:{refused_port}/swish-cpcapi/api/"
     assert buyer.reserve(event, standard, 2).status_code == 201
 
     response = buyer.start_payment()
