@@ -3,7 +3,7 @@ import logging
 import pytest
 
 from tests.factories import event_with_types
-from ticketshop.orders import services
+from ticketshop.orders import lifecycle
 from ticketshop.orders.models import Order, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,10 +17,10 @@ def test_unexpected_error_is_a_logged_500_and_writes_nothing(
     rolled back."""
     event, (standard, _) = event_with_types()
     inserted = []
-    create_order = services._create_order
+    reserve = lifecycle.reserve
 
     def insert_then_fail(**kwargs):
-        order = create_order(**kwargs)
+        order = reserve(**kwargs)
         inserted.append(
             (
                 Order.objects.filter(pk=order.pk).exists(),
@@ -29,7 +29,7 @@ def test_unexpected_error_is_a_logged_500_and_writes_nothing(
         )
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(services, "_create_order", insert_then_fail)
+    monkeypatch.setattr(lifecycle, "reserve", insert_then_fail)
     with caplog.at_level(logging.ERROR, logger="ticketshop.api"):
         response = post_json(
             "/reserve_ticket/",
