@@ -3,22 +3,17 @@ SalesNotStarted leaves nothing behind, and the session cookie's flags (Secure
 in production)."""
 
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
 from django.utils import timezone
 
 from tests.factories import event_with_types
+from tests.fresh_process import WSGI, run_fresh
 from ticketshop.orders.models import Order, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def reserve(base, session, event, ticket_type, count=1):
@@ -52,44 +47,26 @@ def test_sales_not_started_leaves_nothing_behind(live_server):
     assert [e["tickets_left"] for e in listing["chapter_events"]] == [10]
 
 
+COOKIE_SETTINGS = [
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+]
+
+
 def session_cookie_settings(tmp_path, **env) -> dict:
-    """The session cookie settings a server started with env would use."""
+    """The session cookie settings of a server started with env."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert.write_text("cert")
     key.write_text("key")
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SWISH_", "DJANGO_", "PUBLIC_BASE_URL", "SESSION_"))
-    }
-    environ.update(
-        TICKETSHOP_VAR_DIR=str(tmp_path),
-        PYTHONPATH=str(ROOT / "src"),
-        DJANGO_SETTINGS_MODULE="ticketshop.settings",
+    result = run_fresh(
+        f"{WSGI}; import json; from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {COOKIE_SETTINGS!r}}}))",
+        tmp_path,
         SWISH_CERT_PATH=str(cert),
         SWISH_KEY_PATH=str(key),
         **env,
-    )
-    names = [
-        "SESSION_COOKIE_NAME",
-        "SESSION_COOKIE_SECURE",
-        "SESSION_COOKIE_HTTPONLY",
-        "SESSION_COOKIE_SAMESITE",
-    ]
-    result = subprocess.run(  # noqa: S603
-        [
-            sys.executable,
-            "-c",
-            "import json, sys, django; django.setup(); "
-            "from django.conf import settings; "
-            "print(json.dumps({n: getattr(settings, n) for n in sys.argv[1:]}))",
-            *names,
-        ],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
