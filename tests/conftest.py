@@ -1,3 +1,4 @@
+import socket
 import threading
 
 import pytest
@@ -20,6 +21,37 @@ def _bounded_run(self, application):
 
 
 ServerHandler.run = _bounded_run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave tests marked ``sqlite_only`` out of a run on another database.
+
+    They test SQLite's own machinery (such as its writer queue), which other
+    databases do not have: deselected rather than skipped, so that every skip
+    in CI means something is missing (.ci/skips.py fails the run on one).
+    """
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("sqlite_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture
+def refused_port():
+    """A local TCP port where nothing listens, for as long as the test runs.
+
+    The port is chosen by the system and held by a bound socket that never
+    listens, so a connection to it is refused and no other process can take
+    it meanwhile (no fixed port that someone else may be using)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 @pytest.fixture

@@ -43,6 +43,23 @@ def seat_lock_held_elsewhere(event):
             other.close()
 
 
+@contextlib.contextmanager
+def short_sqlite_busy_timeout(milliseconds):
+    """On SQLite, whose busy timeout is the seat-lock timeout there, shorten
+    it on this thread's (shared) connection, and put it back afterwards."""
+    connection.ensure_connection()
+    if connection.vendor != "sqlite":
+        yield
+        return
+    raw = connection.connection
+    (saved,) = raw.execute("PRAGMA busy_timeout").fetchone()
+    raw.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(saved)}")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_contended_seat_lock_answers_busy_with_retry_after(post_json, settings):
     settings.SEAT_LOCK_TIMEOUT_SECONDS = 0.3
@@ -51,12 +68,7 @@ def test_contended_seat_lock_answers_busy_with_retry_after(post_json, settings):
         "chapter_event": event.id,
         "tickets": [{"ticket_type": standard.id, "count": 1}],
     }
-    connection.ensure_connection()
-    if connection.vendor == "sqlite":
-        # SQLite's busy timeout is the seat-lock timeout there.
-        connection.connection.execute("PRAGMA busy_timeout = 300")
-
-    with seat_lock_held_elsewhere(event):
+    with short_sqlite_busy_timeout(300), seat_lock_held_elsewhere(event):
         response = post_json("/reserve_ticket/", payload)
 
     assert response.status_code == 503
@@ -67,11 +79,22 @@ def test_contended_seat_lock_answers_busy_with_retry_after(post_json, settings):
     assert post_json("/reserve_ticket/", payload).status_code == 201
 
 
+@pytest.mark.sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_the_shortened_busy_timeout_is_put_back():
+    connection.ensure_connection()
+    (before,) = connection.connection.execute("PRAGMA busy_timeout").fetchone()
+    with short_sqlite_busy_timeout(300):
+        (during,) = connection.connection.execute("PRAGMA busy_timeout").fetchone()
+    (after,) = connection.connection.execute("PRAGMA busy_timeout").fetchone()
+    assert during == 300
+    assert after == before != 300
+
+
+@pytest.mark.sqlite_only  # the lock file queues SQLite writers only
 @pytest.mark.django_db(transaction=True)
 def test_sqlite_writer_queue_times_out_as_busy(post_json):
     """On SQLite, writers queue on a lock file first; its timeout is Busy too."""
-    if connection.vendor != "sqlite":
-        pytest.skip("the lock file queues SQLite writers only")
     event, (standard, _) = event_with_types()
     connection.ensure_connection()
     options = connection.settings_dict["OPTIONS"]

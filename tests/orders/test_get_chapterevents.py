@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -75,11 +75,22 @@ def test_hidden_types_never_appear_and_shared_types_appear_once(client):
     assert prices == {shared.id: "199", cheap.id: "99.50"}
 
 
-def test_event_before_sales_start_is_listed_with_its_start(client):
-    start = timezone.now() + timedelta(days=2)
-    event_with_types(sales_start_at=start)
-    event = client.get("/get_chapterevents/").json()["chapter_events"][0]
-    assert event["sales_start_at"] is not None
+def test_event_before_sales_start_is_listed_with_its_start(client, settings):
+    start = datetime(2030, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+    now_open, _ = event_with_types()
+    coming, _ = event_with_types(
+        sales_start_at=start,
+        sales_stop_at=start + timedelta(days=9),
+        event_at=start + timedelta(days=10),
+    )
+
+    body = client.get("/get_chapterevents/").json()
+
+    by_id = {e["id"]: e for e in body["chapter_events"]}
+    assert settings.TIME_ZONE == "Europe/Stockholm"
+    # The same instant, in the configured time zone (UTC+1 in March).
+    assert by_id[coming.id]["sales_start_at"] == "2030-03-01T10:30:15.123456+01:00"
+    assert by_id[now_open.id]["sales_start_at"] is None
 
 
 def test_tickets_left_counts_reservations_and_limits(client, post_json):

@@ -126,34 +126,59 @@ def test_invalid_json_is_invalid_request_data(client, raw):
     assert response.json() == "InvalidRequestData"
 
 
+def raw_body(event, ticket_type) -> str:
+    return (
+        f'{{"chapter_event": {event.id}, "tickets": '
+        f'[{{"ticket_type": {ticket_type.id}, "count": 1}}]}}'
+    )
+
+
 @pytest.mark.parametrize(
     "content_type",
-    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"],
+    [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "application/jsonp",
+        "application/json-patch+json",
+        "",
+    ],
 )
 def test_json_sent_with_another_content_type_is_refused(client, content_type):
-    # Browsers send these types cross-site without asking first (no preflight).
+    """Only application/json is read (the contract); browsers send the first
+    types cross-site without asking first (no preflight). A valid JSON body
+    sent as anything else is refused and reserves nothing."""
     event, (standard, _) = event_with_types()
     response = client.generic(
-        "POST",
-        "/reserve_ticket/",
-        f'{{"chapter_event": {event.id}, "tickets": '
-        f'[{{"ticket_type": {standard.id}, "count": 1}}]}}',
-        content_type=content_type,
+        "POST", "/reserve_ticket/", raw_body(event, standard), content_type=content_type
     )
     assert response.status_code == 400
     assert response.json() == "InvalidRequestData"
     assert not Order.objects.exists()
 
 
-def test_json_with_a_charset_is_read(client):
+def test_a_form_post_is_invalid_request_data(client):
     event, (standard, _) = event_with_types()
     response = client.post(
-        "/reserve_ticket/",
-        f'{{"chapter_event": {event.id}, "tickets": '
-        f'[{{"ticket_type": {standard.id}, "count": 1}}]}}',
-        content_type="application/json; charset=utf-8",
+        "/reserve_ticket/", {"chapter_event": event.id, "tickets": standard.id}
+    )
+    assert response.status_code == 400
+    assert response.json() == "InvalidRequestData"
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON"],
+)
+def test_application_json_with_parameters_or_any_case_is_read(client, content_type):
+    event, (standard, _) = event_with_types()
+    response = client.post(
+        "/reserve_ticket/", raw_body(event, standard), content_type=content_type
     )
     assert response.status_code == 201
+    assert Order.objects.count() == 1
 
 
 def test_more_than_the_maximum_is_too_many_tickets(post_json):

@@ -118,4 +118,17 @@ def test_end_of_an_older_request_does_not_fail_the_order(pending):
 
     order = Order.objects.get()
     assert order.status == OrderStatus.RESERVED and order.payment_pending
-    assert newer.pk != pending.pk
+    # The older request's end was recorded; the newer one is untouched.
+    assert SwishPayment.objects.get(pk=pending.pk).status == SwishStatus.CANCELLED
+    assert SwishPayment.objects.get(pk=newer.pk).status == SwishStatus.CREATED
+
+    # The same end of the newer (latest) request does fail the order.
+    apply_payment_object(
+        payment_id=newer.pk,
+        obj=swish_object(newer, "CANCELLED"),
+        now=timezone.now(),
+    )
+
+    order = Order.objects.get()
+    assert order.status == OrderStatus.FAILED_EXPIRED_RESERVATION
+    assert not order.payment_pending

@@ -1,14 +1,17 @@
 """The callback is a hint, never trusted; lost or repeated callbacks do not
 matter (polling and reconciliation), and junk is answered 200."""
 
+from datetime import timedelta
+
 import pytest
 import requests
 from django.core.management import call_command
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.payments.conftest import wait_for
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.payments.models import SwishPayment
+from ticketshop.payments.models import SwishPayment, SwishStatus
 from ticketshop.swish_simulator.background import scheduler
 from ticketshop.swish_simulator.models import SimulatedPaymentRequest
 
@@ -61,6 +64,12 @@ def test_polling_waits_a_few_seconds_before_asking_swish(
     buyer.status()
 
     assert SwishPayment.objects.get().checked_at is None
+    # Once the request is older than that wait, the same poll asks Swish.
+    SwishPayment.objects.update(created_at=timezone.now() - timedelta(seconds=3601))
+
+    buyer.status()
+
+    assert SwishPayment.objects.get().checked_at is not None
 
 
 def test_dropped_callback_order_becomes_paid_by_reconciliation(
@@ -124,21 +133,35 @@ def test_forged_callback_saying_paid_leaves_the_order_unpaid(buyer, event_and_ty
     assert buyer.status()["status"] == "RESERVED"
 
 
-def test_callback_with_the_wrong_identifier_is_ignored(buyer, event_and_type):
+def test_callback_with_the_wrong_identifier_is_ignored(buyer, event_and_type, settings):
+    settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
     event, standard = event_and_type
     token = buyer.reserved_and_started(event, standard)
+    buyer.pay(token)  # Swish now says PAID, but sends no callback
+    scheduler.wait_idle()
     payment = SwishPayment.objects.get()
 
-    response = requests.post(
-        f"{buyer.base}/swish/callback/",
-        json={"id": payment.request_id, "status": "PAID"},
-        headers={"callbackIdentifier": "0" * 32},
-        timeout=10,
-    )
+    def callback(identifier):
+        return requests.post(
+            f"{buyer.base}/swish/callback/",
+            json={"id": payment.request_id, "status": "PAID"},
+            headers={"callbackIdentifier": identifier},
+            timeout=10,
+        )
+
+    response = callback("0" * 32)
 
     assert response.status_code == 200
     assert SwishPayment.objects.get().checked_at is None  # Swish was not asked
-    assert token
+    assert SwishPayment.objects.get().status == SwishStatus.CREATED
+    assert Order.objects.get().status == OrderStatus.RESERVED
+
+    # The same callback with the request's own identifier settles it.
+    assert callback(payment.callback_identifier).status_code == 200
+
+    assert SwishPayment.objects.get().checked_at is not None
+    assert SwishPayment.objects.get().status == SwishStatus.PAID
+    assert Order.objects.get().status == OrderStatus.PAID
 
 
 @pytest.mark.parametrize(

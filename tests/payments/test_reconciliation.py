@@ -47,9 +47,11 @@ def test_young_pending_request_is_only_read(buyer, event_and_type):
     assert SwishPayment.objects.get().checked_at is not None
 
 
-def test_create_that_never_reached_swish_is_released(buyer, event_and_type, settings):
+def test_create_that_never_reached_swish_is_released(
+    buyer, event_and_type, settings, refused_port
+):
     event, standard = event_and_type
-    settings.SWISH_API_URL = "http://127.0.0.1:8199/swish-cpcapi/api/"
+    settings.SWISH_API_URL = f"http://127.0.0.1:{refused_port}/swish-cpcapi/api/"
     assert buyer.reserve(event, standard).status_code == 201
     assert buyer.start_payment().status_code == 500
     assert Order.objects.get().payment_pending

@@ -57,6 +57,27 @@ def test_malformed_json_is_invalid_request_data(client):
     assert response.json() == "InvalidRequestData"
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", ""]
+)
+def test_json_sent_with_another_content_type_is_invalid_request_data(
+    client, post_json, content_type
+):
+    event, (standard, _) = event_with_types()
+    _reserve(post_json, event, standard)
+
+    response = client.post(
+        "/start_payment/",
+        '{"email_address": "buyer@example.com"}',
+        content_type=content_type,
+    )
+
+    assert response.status_code == 400
+    assert response.json() == "InvalidRequestData"
+    assert not Order.objects.get().payment_pending
+    assert not SwishPayment.objects.exists()
+
+
 def test_without_session_cookie_the_session_is_invalid(post_json):
     for path in ("/start_payment/", "/start_payment"):
         response = post_json(path, {"email_address": "buyer@example.com"})
@@ -159,11 +180,11 @@ def test_declined_payment_can_start_again_while_seats_are_free(buyer, event_and_
 
 
 def test_swish_unreachable_answers_500_keeps_the_hold_and_a_retry_works(
-    buyer, event_and_type, settings
+    buyer, event_and_type, settings, refused_port
 ):
     event, standard = event_and_type
-    # A port of this test's range where nothing listens.
-    settings.SWISH_API_URL = "http://127.0.0.1:8199/swish-cpcapi/api/"
+    # A port where nothing listens.
+    settings.SWISH_API_URL = f"http://127.0.0.1:{refused_port}/swish-cpcapi/api/"
     assert buyer.reserve(event, standard, 2).status_code == 201
 
     response = buyer.start_payment()

@@ -120,8 +120,10 @@ def test_cancel_of_a_settled_request_is_rp07_and_unknown_id_404(swish_live):
     assert missing.value.status == 404
 
 
-def test_unreachable_swish_is_unavailable_not_refused(swish_live, settings):
-    settings.SWISH_API_URL = "http://127.0.0.1:8199/swish-cpcapi/api/"
+def test_unreachable_swish_is_unavailable_not_refused(
+    swish_live, settings, refused_port
+):
+    settings.SWISH_API_URL = f"http://127.0.0.1:{refused_port}/swish-cpcapi/api/"
     with pytest.raises(SwishUnavailable):
         _create("Biljetter")
 

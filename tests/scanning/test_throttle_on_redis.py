@@ -1,11 +1,11 @@
 """With REDIS_URL set, the throttle counts in Redis (a server started here)."""
 
 import shutil
-import socket
 import subprocess
 import time
 
 import pytest
+import redis
 from django.core.cache import caches
 
 from ticketshop.scanning.errors import TooManyAttempts
@@ -13,7 +13,6 @@ from ticketshop.scanning.throttle import refund_attempt, reserve_attempt
 from ticketshop.security.models import RateCounter
 
 REDIS_SERVER = shutil.which("redis-server")
-PORT = 8298  # this helper's port range
 T0 = 1_800_000_000.0
 
 pytestmark = pytest.mark.skipif(
@@ -23,14 +22,20 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
+    """A redis-server of this module's own, on a Unix socket in its temporary
+    folder and no TCP port: nothing else can answer there, and clearing it
+    clears no one else's data."""
     folder = tmp_path_factory.mktemp("redis")
+    socket_path = folder / "redis.sock"
     server = subprocess.Popen(  # noqa: S603
         [
             REDIS_SERVER,
             "--port",
-            str(PORT),
-            "--bind",
-            "127.0.0.1",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
             "--save",
             "",
             "--appendonly",
@@ -41,17 +46,20 @@ def redis_url(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    client = redis.Redis(unix_socket_path=str(socket_path))
     deadline = time.monotonic() + 10
     while True:
         try:
-            socket.create_connection(("127.0.0.1", PORT), timeout=0.2).close()
+            info = client.info("server")
             break
-        except OSError:
+        except redis.ConnectionError:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                pytest.skip("redis-server did not start")
+                pytest.fail("redis-server did not start")
             time.sleep(0.05)
-    yield f"redis://127.0.0.1:{PORT}/0"
+    assert info["process_id"] == server.pid  # our own server answers
+    client.close()
+    yield f"unix://{socket_path}?db=0"
     server.terminate()
     server.wait(timeout=10)
 

@@ -87,6 +87,29 @@ def test_malformed_body_is_invalid_request_data(scanner_account, body):
     assert not ScanLog.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", ""]
+)
+def test_json_sent_with_another_content_type_is_invalid_request_data(
+    scanner_account, content_type
+):
+    ticket = paid_ticket()
+    body = (
+        f'{{"external_id": "{ticket.external_id}", '
+        f'"password": "{SCANNER_PASSWORD}", "use_ticket": true}}'
+    )
+
+    response = APIClient().generic(
+        "PUT", "/validate_ticket/", body, content_type=content_type
+    )
+
+    assert response.status_code == 400
+    assert response.json() == "InvalidRequestData"
+    ticket.refresh_from_db()
+    assert ticket.times_used == 0
+    assert not ScanLog.objects.exists()
+
+
 def test_unknown_extra_keys_are_ignored(scan):
     ticket = paid_ticket()
 

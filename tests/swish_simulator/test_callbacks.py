@@ -45,16 +45,17 @@ def test_callback_carries_the_object_and_identifier_after_the_payers_request(
 ):
     identifier = uuid.uuid4().hex.upper()
     request_id, token = _create(live_server.url, receiver, identifier)
-    receiver.release.clear()  # the merchant is slow to answer
+    # The merchant does not answer the callback until released below: had the
+    # payer's request sent the callback itself, it could not return first (it
+    # would time out, or come back after the callback was answered).
+    receiver.release.clear()
 
-    started = time.monotonic()
     paid = requests.post(
         f"{live_server.url}/swish-simulator/pay/{token}/",
         data={"action": "approve"},
-        timeout=10,
+        timeout=8,
     )
     assert paid.status_code == 200
-    assert time.monotonic() - started < 5
     assert receiver.received == []  # the payer was not kept waiting
     receiver.release.set()
 
