@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "ticketshop.delivery",
     "ticketshop.scanning",
     "ticketshop.shop",
+    "ticketshop.backoffice",
 ]
 
 MIDDLEWARE = [
