@@ -208,7 +208,7 @@ def door_list_pdf(event: ChapterEvent) -> bytes:
             (80, _("Ticket id")),
             (100, _("Ticket type")),
             (150, _("Order")),
-            (180, "✓"),
+            (180, _("In")),
         ):
             pdf.drawString(x * mm, top, text)
         pdf.setFont("Helvetica", 9)
