@@ -60,10 +60,12 @@ def queue_mail(*, key: str, recipient: str, subject: str, body: str, order=None)
 
 
 def queue_mailing(*, mailing: Mailing, recipients: list[str]) -> int:
-    """One outbox row and task per recipient not yet in the mailing."""
+    """One outbox row and task per recipient not yet in the mailing; return
+    how many were added."""
     if not connection.in_atomic_block:
         raise RuntimeError("queue_mailing() must run inside a transaction")
     now = timezone.now()
+    known = set(mailing.mails.values_list("pk", flat=True))
     OutgoingMail.objects.bulk_create(
         [
             OutgoingMail(
@@ -78,12 +80,12 @@ def queue_mailing(*, mailing: Mailing, recipients: list[str]) -> int:
         ],
         ignore_conflicts=True,
     )
-    mails = list(
-        OutgoingMail.objects.filter(mailing=mailing, attempts=0, sent_at__isnull=True)
-    )
-    for mail in mails:
-        _enqueue(mail.pk)
-    return len(mails)
+    # The unique (mailing, recipient) skipped who is in already; only the
+    # new rows get a task.
+    new = [pk for pk in mailing.mails.values_list("pk", flat=True) if pk not in known]
+    for pk in new:
+        _enqueue(pk)
+    return len(new)
 
 
 def _claim(mail_id: int, token: str, now: datetime) -> OutgoingMail | None:
