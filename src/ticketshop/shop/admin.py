@@ -29,6 +29,8 @@ class ShopOrderAdmin(OrderAdmin):
         *OrderAdmin.readonly_fields,
         *_collect("order_admin_readonly_fields"),
     ]
+    # Shown on the page too (OrderAdmin names its fields).
+    fields = [*OrderAdmin.fields, *_collect("order_admin_readonly_fields")]
 
 
 admin.site.unregister(Order)
