@@ -11,11 +11,14 @@ from django.urls import reverse
 from django.utils import translation
 
 from ticketshop.backoffice.models import AuditEntry, OutgoingMail
+from ticketshop.events.models import ChapterEvent
+from ticketshop.orders.models import Order, OrderStatus, PaymentMethod
+from ticketshop.payments.models import SwishRefund
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ticketshop"
 CATALOGUES = [
-    SRC / "backoffice" / "locale" / "sv" / "LC_MESSAGES" / "django.po",
-    SRC / "delivery" / "locale" / "sv" / "LC_MESSAGES" / "django.po",
+    SRC / app / "locale" / "sv" / "LC_MESSAGES" / "django.po"
+    for app in ("backoffice", "delivery", "orders", "payments", "events", "scanning")
 ]
 
 
@@ -39,6 +42,11 @@ def test_every_message_has_a_swedish_translation_and_is_compiled(po, tmp_path):
 
 def test_model_labels_are_swedish():
     with translation.override("sv"):
+        assert str(Order._meta.get_field("status").verbose_name) == "status"
+        assert str(OrderStatus.PAID.label) == "Betald"
+        assert str(PaymentMethod.COMPLIMENTARY.label) == "fribiljett"
+        assert str(ChapterEvent._meta.get_field("seats").verbose_name) == "platser"
+        assert str(SwishRefund._meta.verbose_name_plural) == "Swish-återbetalningar"
         assert str(AuditEntry._meta.verbose_name_plural) == "händelselogg"
         assert str(OutgoingMail._meta.get_field("recipient").verbose_name) == "till"
     with translation.override("en"):
