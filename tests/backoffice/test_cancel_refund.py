@@ -147,3 +147,10 @@ def test_the_confirmation_page_changes_nothing_until_confirmed(client, organiser
     assert client.post(url, {"confirm": "yes"}).status_code == 302
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED_ADMIN
+    # The order's page lists what was done to it (in the words of the
+    # organiser's language at the time: Swedish here).
+    page = client.get(
+        reverse("admin:orders_order_change", args=[order.pk])
+    ).content.decode()
+    assert f"Avbokade order {order.reference}" in page
+    assert "Utfärdade 2 biljetter" in page

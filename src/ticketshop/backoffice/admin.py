@@ -809,6 +809,18 @@ class OutgoingMailAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditEntryInline(admin.TabularInline):
+    """The order's audit log, on its page."""
+
+    model = AuditEntry
+    fields = ["at", "username", "summary"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    verbose_name_plural = gettext_lazy("audit log")
+
+
 # Composed into the order admin by shop/admin.py.
 @admin.display(description=gettext_lazy("Back office"))
 def back_office_links(order) -> str:
@@ -827,3 +839,4 @@ def back_office_links(order) -> str:
 
 
 order_admin_readonly_fields = [back_office_links]
+order_admin_inlines = [AuditEntryInline]
