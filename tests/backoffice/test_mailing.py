@@ -80,11 +80,14 @@ def _manage(args, *, port: int, tmp_path, **kwargs):
     )
 
 
-def _wait(predicate, timeout: float):
+def _wait(predicate, timeout: float, worker=None, log=None):
     deadline = time.monotonic() + timeout
     while not predicate():
+        if worker is not None and worker.poll() is not None:
+            raise AssertionError(f"the worker stopped: {log.read_text()[-3000:]}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s")
+            tail = log.read_text()[-3000:] if log is not None else ""
+            raise AssertionError(f"not true within {timeout}s: {tail}")
         time.sleep(0.05)
 
 
@@ -138,7 +141,13 @@ def test_300_buyers_each_get_one_email_across_a_worker_restart(
             port=server.port,
             tmp_path=tmp_path,
         )
-        _wait(lambda: len(server.inbox.messages) >= 60, timeout=120)
+        log = tmp_path / "worker.log"
+        _wait(
+            lambda: len(server.inbox.messages) >= 60,
+            timeout=240,
+            worker=worker,
+            log=log,
+        )
         # Restarted midway: stopped as a service manager stops it.
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0, (tmp_path / "worker.log").read_text()
@@ -160,7 +169,9 @@ def test_300_buyers_each_get_one_email_across_a_worker_restart(
         )
         _wait(
             lambda: not OutgoingMail.objects.filter(sent_at__isnull=True).exists(),
-            timeout=180,
+            timeout=300,
+            worker=worker,
+            log=log,
         )
         # A moment for any stray second send to arrive.
         time.sleep(1)
