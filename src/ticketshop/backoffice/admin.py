@@ -193,6 +193,7 @@ class BackOfficeAdmin(admin.ModelAdmin):
             _("Sales and guests"),
             rows=rows,
             totals=totals,
+            is_dashboard=True,
             chart=chart,
             refresh=any(selectors.in_show(e, now) for e in events),
             refunds_failed=Order.objects.filter(
