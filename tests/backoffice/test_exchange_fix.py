@@ -1,6 +1,7 @@
 """Exchange to another event or type (capacity checked, price difference
 settled, old ids void at the door), and find and fix."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 from tests.delivery.conftest import run_worker
 from tests.factories import TicketOfferFactory, event_with_types
 from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401
-from ticketshop.backoffice import services
+from ticketshop.backoffice import exports, services
 from ticketshop.backoffice.models import AuditEntry
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.models import Order, OrderStatus, Ticket
@@ -81,6 +82,9 @@ def test_exchange_to_an_event_with_room_moves_seats_and_voids_old_ids(
     assert order.event_id == other.pk
     assert order.status == OrderStatus.PAID
     assert order.ticket_count == 2 and order.total_price == Decimal("348")
+    assert order.due_at_door == Decimal("50")
+    header, rows = exports.attendee_rows(other)
+    assert {row[9] for row in rows} == {Decimal("50")}
     assert (live(event), live(other)) == (0, 2)
     new_ids = list(
         order.tickets.filter(cancelled_at__isnull=True).values_list(
@@ -123,6 +127,27 @@ def test_exchange_to_a_cheaper_type_refunds_the_difference_through_swish(
     assert SwishRefund.objects.get().amount == Decimal("200.00")
     assert SimulatedRefund.objects.get().amount == Decimal("200.00")
     assert live(event) == 2
+    # Back to the dearer type: the 200 kr is due at the door, no Swish.
+    back = services.exchange_order(
+        user=organiser,
+        order_id=order.pk,
+        event_id=event.pk,
+        type_map={student.pk: standard.pk},
+    )
+    assert back.difference == Decimal("200.00") and back.refunds == []
+    order.refresh_from_db()
+    assert order.due_at_door == Decimal("200.00")
+    assert SwishRefund.objects.count() == 1
+    # And cheaper again: what was due goes first; nothing more is refunded.
+    services.exchange_order(
+        user=organiser,
+        order_id=order.pk,
+        event_id=event.pk,
+        type_map={standard.pk: student.pk},
+    )
+    order.refresh_from_db()
+    assert order.due_at_door == 0 and order.total_price == Decimal("198.00")
+    assert SwishRefund.objects.count() == 1
 
 
 def test_find_by_each_key_and_correct_the_email_logged_and_resent(
@@ -170,3 +195,40 @@ def test_exchange_page_previews_the_difference_and_refuses_a_full_event(
     assert refused.status_code == 409
     order.refresh_from_db()
     assert order.event_id == event.pk
+
+
+def test_a_retried_refund_keeps_what_is_due_at_the_door(
+    buyer,  # noqa: F811
+    show,
+    organiser,
+    settings,
+):
+    event, (standard, _) = show
+    dear = TicketOfferFactory(
+        event=event, ticket_type__price=Decimal("249")
+    ).ticket_type
+    token = buyer.reserved_and_started(event, standard, count=2)
+    assert buyer.pay(token).status_code == 200
+    order = wait_for(lambda: Order.objects.filter(status=OrderStatus.PAID).first())
+    services.exchange_order(
+        user=organiser,
+        order_id=order.pk,
+        event_id=event.pk,
+        type_map={standard.pk: dear.pk},
+    )
+    order.refresh_from_db()
+    assert (order.total_price, order.due_at_door) == (Decimal("498"), Decimal("100"))
+    # One ticket cancelled while Swish is unreachable: its refund never goes.
+    live_api = f"{settings.PUBLIC_BASE_URL}/swish-simulator/swish-cpcapi/api/"
+    settings.SWISH_API_URL = "http://127.0.0.1:9/"
+    ticket = order.tickets.filter(cancelled_at__isnull=True).first()
+    services.cancel_tickets(user=organiser, order_id=order.pk, ticket_ids=[ticket.pk])
+    settings.SWISH_API_URL = live_api
+    lost = SwishRefund.objects.get()
+    assert lost.amount == Decimal("249.00")
+    from ticketshop.payments.services import refresh_refund
+
+    refresh_refund(refund=lost, now=timezone.now() + timedelta(hours=1))
+    services.retry_refund(user=organiser, order_id=order.pk)
+    # Swish got 398; the buyer keeps one 249 ticket, 100 of it due at the door.
+    assert SimulatedRefund.objects.get().amount == Decimal("249.00")

@@ -54,7 +54,7 @@ def test_csv_opens_in_excel_with_swedish_characters_and_matches(
     assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark for Excel
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
     header, data = rows[0], rows[1:]
-    assert len(header) == 9
+    assert len(header) == 10
     assert sorted(r[2] for r in data) == _expected(guests)
     # Sorted by name, Swedish letters intact.
     assert [r[0] for r in data] == [

@@ -47,6 +47,7 @@ def attendee_rows(event: ChapterEvent) -> tuple[list[str], list[list]]:
         _("Payment method"),
         _("Paid at"),
         _("Admitted"),
+        _("To pay at the door (SEK)"),
     ]
     tickets = (
         Ticket.objects.filter(
@@ -66,6 +67,7 @@ def attendee_rows(event: ChapterEvent) -> tuple[list[str], list[list]]:
             t.order.get_payment_method_display(),
             _local(t.order.paid_at),
             t.times_used,
+            t.order.due_at_door,
         ]
         for t in tickets
     ]
@@ -219,8 +221,10 @@ def door_list_pdf(event: ChapterEvent) -> bytes:
         if y < 15 * mm:
             pdf.showPage()
             y = heading()
-        name = row[0] or row[1]
-        pdf.drawString(15 * mm, y, name[:40])
+        name = (row[0] or row[1])[:40]
+        if row[9]:
+            name = f"{name[:28]} ({_('pay')} {row[9]} kr)"
+        pdf.drawString(15 * mm, y, name)
         pdf.setFont("Courier-Bold", 10)
         pdf.drawString(80 * mm, y, row[2])
         pdf.setFont("Helvetica", 9)

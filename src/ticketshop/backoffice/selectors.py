@@ -47,6 +47,7 @@ class EventFigures:
     refunds_pending: Decimal = Decimal("0")
     refunds_failed: int = 0
     cancelled_tickets: int = 0
+    due_at_door: Decimal = Decimal("0")
     types: list[TypeFigures] = field(default_factory=list)
     chart: str = ""
 
@@ -126,6 +127,9 @@ def event_figures(event: ChapterEvent, *, now: datetime | None = None) -> EventF
     figures.refunds_failed = Order.objects.filter(
         event=event, refund_state="FAILED"
     ).count()
+    figures.due_at_door = Order.objects.filter(
+        event=event, status=OrderStatus.PAID
+    ).aggregate(s=Sum("due_at_door"))["s"] or Decimal("0")
     figures.cancelled_tickets = Ticket.objects.filter(
         event=event, cancelled_at__isnull=False
     ).count()

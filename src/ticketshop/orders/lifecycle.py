@@ -147,7 +147,8 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
         "exchange", (PAID,), None,
         seats="the old tickets' seats freed; the new ones taken if they fit"
         " in the target event (its seat lock)",
-        money="the price difference: refund pending (Swish) or paid at the door",
+        money="the price difference: due at the door (dearer), or refund pending"
+        " (Swish, cheaper)",
         tickets="the old ids void; new ids in the target event, e-mailed",
     ),
     Transition(
@@ -706,8 +707,12 @@ def exchange(
     order.event = target
     order.ticket_count = len(new)
     order.total_price = new_total
-    fields = ["event", "ticket_count", "total_price"]
-    if new_total < old_total and swish_paid:
+    fields = ["event", "ticket_count", "total_price", "due_at_door"]
+    # Dearer: the difference is due at the door. Cheaper: what was due at
+    # the door goes first, the rest is owed back (Swish: refund pending).
+    due = order.due_at_door + (new_total - old_total)
+    order.due_at_door = max(due, Decimal("0"))
+    if due < 0 and swish_paid:
         order.refund_state = RefundState.PENDING
         fields.append("refund_state")
     _save(order, "exchange", fields)

@@ -82,6 +82,11 @@ class Order(models.Model):
     # How many tickets the order holds, written with them: the seats an order
     # takes are counted from the orders alone (selectors.count_live_tickets).
     ticket_count = models.PositiveIntegerField(_("tickets"), default=0)
+    # What the buyer still pays at the door: the difference of an exchange
+    # to dearer tickets (orders.lifecycle.exchange), settled outside Swish.
+    due_at_door = models.DecimalField(
+        _("to pay at the door (SEK)"), max_digits=12, decimal_places=2, default=0
+    )
     needs_attention = models.BooleanField(_("needs attention"), default=False)
     attention_reason = models.TextField(_("why it needs attention"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

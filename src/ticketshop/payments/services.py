@@ -761,7 +761,12 @@ def refund_owed(*, order_id: int, requested_by: str = "", now=None) -> list[str]
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         order = lock_order(order_id)
-        keep = order.total_price if order.status == OrderStatus.PAID else Decimal(0)
+        # Swish holds the live tickets' price less what is due at the door.
+        keep = (
+            order.total_price - order.due_at_door
+            if order.status == OrderStatus.PAID
+            else Decimal(0)
+        )
         refunds = []
         for payment, left in _unrefunded(order):
             amount = left - keep if _accepted(order, payment) else left
