@@ -156,19 +156,32 @@ def send_mail(*, mail_id: int, now: datetime | None = None) -> str:
 
 
 def requeue_stalled_mail(*, now: datetime | None = None) -> int:
-    """Enqueue again the unsent rows whose task was lost (a worker killed
-    mid-task): overdue by more than a claim, and no live claim."""
+    """Enqueue again the unsent rows that no queued task will send: their
+    task was lost (a worker killed mid-task, or stopped between taking a
+    task and starting it, leaves it RUNNING for good). A row still claimed
+    by a worker is left until its claim lapses (it may have been sent).
+    A second task for a row is harmless: the claim and ``sent_at`` keep the
+    e-mail single. Run at worker start (`make run` does) or from cron."""
+    from django_tasks_db.models import DBTaskResult
+
     now = now or timezone.now()
+    queued = {
+        (args_kwargs.get("args") or [None])[0]
+        for args_kwargs in DBTaskResult.objects.filter(
+            status="READY", task_path__endswith=".send_outgoing_mail"
+        ).values_list("args_kwargs", flat=True)
+    }
     with transaction.atomic():
-        stalled = list(
-            OutgoingMail.objects.select_for_update()
+        stalled = [
+            mail
+            for mail in OutgoingMail.objects.select_for_update()
             .filter(
                 sent_at__isnull=True,
                 status__in=[MailStatus.PENDING, MailStatus.FAILED],
-                next_attempt_at__lt=now - CLAIM_DURATION,
             )
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        )
+            if mail.pk not in queued
+        ]
         for mail in stalled:
             mail.next_attempt_at = now
             mail.save(update_fields=["next_attempt_at"])
