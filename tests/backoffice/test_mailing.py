@@ -135,6 +135,7 @@ def test_300_buyers_each_get_one_email_across_a_worker_restart(
 
     server = SmtpServer(reserve_port())
     server.start()
+    worker = None
     try:
         worker = _manage(
             ["db_worker", "--queue-name", "*", "--interval", "0.1"],
@@ -178,6 +179,10 @@ def test_300_buyers_each_get_one_email_across_a_worker_restart(
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
     finally:
+        # A worker left running would take the next tests' tasks.
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=30)
         server.stop()
 
     received = Counter(rcpt for _, rcpts, _ in server.inbox.messages for rcpt in rcpts)
