@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "ticketshop.scanning",
     "ticketshop.shop",
     "ticketshop.ops",
+    "ticketshop.backoffice",
 ]
 
 MIDDLEWARE = [

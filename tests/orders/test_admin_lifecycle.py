@@ -150,7 +150,7 @@ def test_cancel_shows_what_happens_then_cancels_through_the_state_machine(
     changelist = reverse("admin:orders_order_changelist")
     chosen = {"action": "cancel_orders", "_selected_action": [reserved.pk, guest.pk]}
 
-    page = client.post(changelist, chosen)
+    page = client.post(changelist, chosen, HTTP_ACCEPT_LANGUAGE="en")
 
     assert page.status_code == 200
     assert "2 seats released" in page.text
@@ -173,7 +173,7 @@ def test_cancel_refuses_swish_money_and_points_to_the_refund(client, organiser, 
     changelist = reverse("admin:orders_order_changelist")
     chosen = {"action": "cancel_orders", "_selected_action": [reserved.pk]}
 
-    page = client.post(changelist, chosen)
+    page = client.post(changelist, chosen, HTTP_ACCEPT_LANGUAGE="en")
 
     assert "Refund via Swish" in page.text
     assert "Yes, I’m sure" not in page.text

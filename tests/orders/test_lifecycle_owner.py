@@ -26,6 +26,7 @@ GUARDED = {
     "payment_method",
     "refund_state",
     "expires_at",
+    "due_at_door",
     "needs_attention",
     "attention_reason",
 }

@@ -258,6 +258,42 @@ class OrderLife(RuleBasedStateMachine):
         except ShopError:
             pass
 
+    @precondition(lambda self: Order.objects.filter(status=OrderStatus.PAID).exists())
+    @rule(data=st.data(), to_type=st.integers(0, 1))
+    def organiser_exchanges(self, data, to_type):
+        """Every ticket of a paid order to one type (the limited one, or the
+        other): the capacity check under the seat lock, the old ids void; a
+        dearer one is due at the door, a cheaper Swish one refunded."""
+        order = data.draw(
+            st.sampled_from(
+                list(Order.objects.filter(status=OrderStatus.PAID).order_by("pk"))
+            )
+        )
+        target = self.types[to_type]
+        types = set(
+            order.tickets.filter(cancelled_at__isnull=True).values_list(
+                "ticket_type_id", flat=True
+            )
+        )
+        swish = lifecycle.refund_expected(order)
+        try:
+            done = run_locked(
+                lambda: lifecycle.exchange(
+                    order,
+                    event_id=self.event.pk,
+                    type_map={t: target.pk for t in types},
+                    prices={target.pk: target.price},
+                    now=self.now,
+                )
+            )
+        except (ShopError, lifecycle.TransitionNotAllowed):
+            return
+        if swish and done.difference < 0:
+            try:
+                payments.refund_owed(order_id=order.pk, now=self.now)
+            except ShopError:
+                pass
+
     # --- The door -------------------------------------------------------------
 
     @precondition(lambda self: Ticket.objects.exists())
@@ -343,7 +379,11 @@ class OrderLife(RuleBasedStateMachine):
                 and order.payment_method == PaymentMethod.SWISH
                 and payment.payment_reference == order.payment_reference
             )
-            live = order.total_price if order.status == OrderStatus.PAID else 0
+            live = (
+                order.total_price - order.due_at_door
+                if order.status == OrderStatus.PAID
+                else 0
+            )
             if accepted and payment.amount == live + refunded:
                 continue
             # Not (or no longer) accepted: refunded in full, or flagged.

@@ -47,7 +47,7 @@ def test_one_admin_action_refunds_it_and_clears_the_flag(paid_after_failed, clie
 
     chosen = {"action": "refund_via_swish", "_selected_action": [paid_after_failed.pk]}
     # The action first says what will happen, and does nothing yet.
-    confirmation = client.post(changelist, chosen)
+    confirmation = client.post(changelist, chosen, HTTP_ACCEPT_LANGUAGE="en")
     assert confirmation.status_code == 200
     assert "300.00 kr paid back through Swish" in confirmation.text
     assert not SwishRefund.objects.exists()

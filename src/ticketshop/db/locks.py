@@ -3,8 +3,11 @@
 Seats are guarded by a lock on the event's row, taken inside the durable
 transaction that counts and writes them:
 
-- PostgreSQL: ``SELECT … FOR UPDATE`` on the event row, with the
-  transaction's ``lock_timeout`` set in the same statement;
+- PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the event row, with the
+  transaction's ``lock_timeout`` set in the same statement (``NO KEY``: it
+  excludes every other seat lock, but not the key-share lock that inserting
+  a row which refers to the event takes, so a transaction holding an order
+  lock never waits on a seat lock just to write a ticket or a log row);
 - SQLite: the database's write lock, which ``BEGIN IMMEDIATE`` takes (the
   whole database is one lock), behind the writer gate below.
 
@@ -176,5 +179,5 @@ def _lock_event_sql(alias: str) -> str:
         f" WHERE {sql.column(alias, ChapterEvent, 'pk')} = %s"
     )
     if connections[alias].vendor == "postgresql":
-        text += " AND set_config('lock_timeout', %s, true) IS NOT NULL FOR UPDATE"
+        text += " AND set_config('lock_timeout', %s, true) IS NOT NULL FOR NO KEY UPDATE"
     return text

@@ -67,6 +67,8 @@ class TicketEmailContent:
     receipt_lines: list[ReceiptLine]
     total: Decimal
     total_vat: Decimal
+    # False: the organiser sent the tickets without a receipt.
+    receipt: bool = True
 
 
 def vat_included(amount: Decimal, *, rate: Decimal) -> Decimal:
@@ -88,10 +90,19 @@ def _time(value: datetime) -> str:
     return formats.time_format(timezone.localtime(value), "TIME_FORMAT")
 
 
-def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
-    """Gather the e-mail's content; call under translation.override(language)."""
+def build_ticket_content(
+    *, order: Order, language: str, receipt: bool = True
+) -> TicketEmailContent:
+    """Gather the e-mail's content; call under translation.override(language).
+
+    Only the tickets that open the door: not those an organiser cancelled or
+    exchanged."""
     event = order.event
-    tickets = list(order.tickets.select_related("ticket_type").order_by("id"))
+    tickets = list(
+        order.tickets.filter(cancelled_at__isnull=True)
+        .select_related("ticket_type")
+        .order_by("id")
+    )
     rate = Decimal(settings.DELIVERY_VAT_RATE)
 
     ticket_parts = []
@@ -164,7 +175,7 @@ def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
         intro=intro,
         buyer_email=order.email,
         order_reference=order.reference,
-        payment_method="Swish",
+        payment_method=order.get_payment_method_display(),
         payment_reference=order.payment_reference,
         paid_at=f"{_date(paid_at)} {_time(paid_at)}",
         tickets=ticket_parts,
@@ -172,4 +183,5 @@ def build_ticket_content(*, order: Order, language: str) -> TicketEmailContent:
         total=total,
         # The sum of the lines, so that the receipt's columns add up.
         total_vat=sum((line.vat for line in lines), Decimal("0.00")),
+        receipt=receipt,
     )

@@ -46,10 +46,13 @@ class RelatedImagesEmail(EmailMultiAlternatives):
         return related
 
 
-def build_ticket_email(*, order: Order, language: str) -> RelatedImagesEmail:
-    """Render the ticket e-mail of a paid order in ``language``."""
+def build_ticket_email(
+    *, order: Order, language: str, receipt: bool = True
+) -> RelatedImagesEmail:
+    """Render the ticket e-mail of a paid order in ``language`` (with its
+    receipt unless ``receipt`` is False)."""
     with translation.override(language):
-        content = build_ticket_content(order=order, language=language)
+        content = build_ticket_content(order=order, language=language, receipt=receipt)
         context = {"c": content}
         subject = " ".join(
             render_to_string("delivery/ticket_email_subject.txt", context).split()

@@ -28,6 +28,8 @@ class TicketDelivery(models.Model):
         default=DeliveryStatus.PENDING,
     )
     language = models.CharField(_("language"), max_length=8, default="sv")
+    # An organiser may send issued tickets without the receipt.
+    with_receipt = models.BooleanField(_("with receipt"), default=True)
     recipient = models.EmailField(_("sent to"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)

@@ -75,7 +75,11 @@ def buyer_language(order: Order) -> str:
 
 
 def schedule_ticket_delivery(
-    *, order: Order, language: str | None = None, now: datetime | None = None
+    *,
+    order: Order,
+    language: str | None = None,
+    now: datetime | None = None,
+    receipt: bool = True,
 ) -> TicketDelivery:
     """Enqueue the ticket e-mail of an order being marked PAID.
 
@@ -92,6 +96,7 @@ def schedule_ticket_delivery(
             "language": language or buyer_language(order),
             "recipient": order.email,
             "next_attempt_at": now,
+            "with_receipt": receipt,
         },
     )
     if not created:
@@ -199,31 +204,31 @@ def _lock_delivery(*, order_id: int) -> TicketDelivery:
 
 def _claim(
     *, order_id: int, token: str, now: datetime
-) -> tuple[str, Order | None, str]:
-    """Claim the delivery for this worker; return (outcome, order, language)."""
+) -> tuple[str, Order | None, TicketDelivery | None]:
+    """Claim the delivery for this worker; return (outcome, order, delivery)."""
     with transaction.atomic(durable=True):
         delivery = _lock_delivery(order_id=order_id)
         # Re-check after locking: another task may have sent it meanwhile.
         if delivery.sent_at is not None:
-            return "already_sent", None, ""
+            return "already_sent", None, None
         order = Order.objects.select_related("event").get(pk=order_id)
         if order.status != OrderStatus.PAID:
             delivery.status = DeliveryStatus.NOT_PAID
             delivery.next_attempt_at = None
             delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
-            return "not_paid", None, ""
+            return "not_paid", None, None
         if delivery.claimed_until is not None and delivery.claimed_until > now:
             # Another worker is sending right now. Look again once its claim
             # lapses, in case that worker dies before recording the outcome.
             _enqueue(order_id=order_id, run_after=delivery.claimed_until)
-            return "claimed_elsewhere", None, ""
+            return "claimed_elsewhere", None, None
         delivery.claim_token = token
         delivery.claimed_until = now + CLAIM_DURATION
         delivery.attempts += 1
         delivery.last_attempt_at = now
         delivery.recipient = order.email
         delivery.save()
-        return "claimed", order, delivery.language
+        return "claimed", order, delivery
 
 
 @contextmanager
@@ -298,12 +303,14 @@ def send_tickets(*, order_id: int, now: datetime | None = None) -> str:
     """
     now = now or timezone.now()
     token = secrets.token_hex(16)
-    outcome, order, language = _claim(order_id=order_id, token=token, now=now)
-    if order is None:
+    outcome, order, delivery = _claim(order_id=order_id, token=token, now=now)
+    if order is None or delivery is None:
         logger.info("ticket e-mail of order %s: %s", order_id, outcome)
         return outcome
     try:
-        message = build_ticket_email(order=order, language=language)
+        message = build_ticket_email(
+            order=order, language=delivery.language, receipt=delivery.with_receipt
+        )
         with _lease_renewed(order_id=order_id, token=token):
             message.send()
     except Exception as error:

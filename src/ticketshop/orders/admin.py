@@ -268,6 +268,7 @@ class OrderAdmin(admin.ModelAdmin):
         "total_price",
         "payment_method",
         "refund_state",
+        "due_at_door",
         "expires_at",
         "payment_pending",
         "payment_started_at",

@@ -150,6 +150,14 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
         tickets="issued, with new ids; e-mailed",
     ),
     Transition(
+        "exchange", (PAID,), None,
+        seats="the old tickets' seats freed; the new ones taken if they fit"
+        " in the target event (its seat lock)",
+        money="the price difference: due at the door (dearer), or refund pending"
+        " (Swish, cheaper)",
+        tickets="the old ids void; new ids in the target event, e-mailed",
+    ),
+    Transition(
         "refund_pending", ANY, None,
         seats="-", money="refund pending", tickets="-",
     ),
@@ -243,7 +251,7 @@ def lock_order(order_id: int) -> Order:
     _require_transaction()
     queryset = Order.objects.select_related("event")
     if connection.vendor == "postgresql":
-        queryset = queryset.select_for_update(of=("self",))
+        queryset = queryset.select_for_update(of=("self",), no_key=True)
     return queryset.get(pk=order_id)
 
 
@@ -673,6 +681,100 @@ def cancel_tickets(
     _save(order, "cancel_tickets", fields)
     order.refresh_from_db(fields=["ticket_count", "total_price"])
     return amount
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What ``exchange`` did: the old and new total, and their difference
+    (positive: the buyer owes it; negative: it is owed back)."""
+
+    order: Order
+    old_total: Decimal
+    new_total: Decimal
+    from_event_id: int
+    old_ticket_ids: tuple[str, ...]
+
+    @property
+    def difference(self) -> Decimal:
+        return self.new_total - self.old_total
+
+
+def exchange(
+    order: Order,
+    *,
+    event_id: int,
+    type_map: Mapping[int, int],
+    prices: Mapping[int, Decimal],
+    now: datetime,
+) -> Exchange:
+    """``exchange``: move every live ticket of a paid order to another event
+    (another show night) and/or ticket type. ``type_map`` maps each old
+    ticket type to its new one; ``prices`` gives each new type's price.
+
+    Takes the seat locks of both events (in id order, so two exchanges
+    crossing each other cannot deadlock), then the order. The old tickets
+    are cancelled (their ids stop opening the door) before the capacity
+    check, so an exchange within one event counts its own seats as free;
+    raises ``OutOfTickets`` when the new tickets do not fit, and the caller's
+    transaction writes nothing. A Swish-paid order owed money back gets
+    ``refund_pending``; the caller creates the refund and sends the new
+    tickets.
+    """
+    _require_transaction()
+    for locked_id in sorted({order.event_id, event_id}):
+        lock_event(event_id=locked_id)
+    order = lock_order(order.pk)
+    _check("exchange", order, not order.payment_pending, ": a payment is running")
+    old = list(order.tickets.filter(cancelled_at__isnull=True).order_by("pk"))
+    if not old:
+        raise TransitionNotAllowed("exchange", order, ": no ticket left")
+    missing = {t.ticket_type_id for t in old} - set(type_map)
+    if missing:
+        raise TransitionNotAllowed("exchange", order, ": a ticket type is not mapped")
+    target = ChapterEvent.objects.get(pk=event_id)
+    old_total = sum((t.price for t in old), Decimal("0"))
+    swish_paid = refund_expected(order)
+    from_event_id = order.event_id
+    Ticket.objects.filter(pk__in=[t.pk for t in old]).update(cancelled_at=now)
+    # The order holds no seat while the new ones are counted.
+    Order.objects.filter(pk=order.pk).update(ticket_count=0)
+    expire_lapsed(event_id=target.pk, now=now)
+    wanted: dict[int, int] = {}
+    for ticket in old:
+        new_type = type_map[ticket.ticket_type_id]
+        wanted[new_type] = wanted.get(new_type, 0) + 1
+    check_capacity(event=target, wanted=wanted, now=now)
+    new = [
+        Ticket(
+            order=order,
+            event=target,
+            ticket_type_id=type_map[t.ticket_type_id],
+            price=prices[type_map[t.ticket_type_id]],
+            external_id=random_code(EXTERNAL_ID_LENGTH),
+        )
+        for t in old
+    ]
+    Ticket.objects.bulk_create(new)
+    new_total = sum((t.price for t in new), Decimal("0"))
+    order.event = target
+    order.ticket_count = len(new)
+    order.total_price = new_total
+    fields = ["event", "ticket_count", "total_price", "due_at_door"]
+    # Dearer: the difference is due at the door. Cheaper: what was due at
+    # the door goes first, the rest is owed back (Swish: refund pending).
+    due = order.due_at_door + (new_total - old_total)
+    order.due_at_door = max(due, Decimal("0"))
+    if due < 0 and swish_paid:
+        order.refund_state = RefundState.PENDING
+        fields.append("refund_state")
+    _save(order, "exchange", fields)
+    return Exchange(
+        order=order,
+        old_total=old_total,
+        new_total=new_total,
+        from_event_id=from_event_id,
+        old_ticket_ids=tuple(t.external_id for t in old),
+    )
 
 
 def refund_pending(order: Order) -> None:

@@ -88,6 +88,11 @@ class Order(models.Model):
     language = models.CharField(
         _("language"), max_length=8, blank=True, choices=settings.LANGUAGES
     )
+    # What the buyer still pays at the door: the difference of an exchange
+    # to dearer tickets (orders.lifecycle.exchange), settled outside Swish.
+    due_at_door = models.DecimalField(
+        _("to pay at the door (SEK)"), max_digits=12, decimal_places=2, default=0
+    )
     needs_attention = models.BooleanField(_("needs attention"), default=False)
     attention_reason = models.TextField(_("why it needs attention"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

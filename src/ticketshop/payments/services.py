@@ -754,6 +754,33 @@ def refund_tickets(
     return [refund.refund_id for refund in refunds]
 
 
+def refund_owed(*, order_id: int, requested_by: str = "", now=None) -> list[str]:
+    """Pay back what the shop holds of an order beyond the price of its live
+    tickets: a refund that Swish refused or that failed (the retry), or the
+    difference of an exchange to cheaper tickets. Return the refund ids.
+    Raises RefundNotPossible when nothing is owed."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        order = lock_order(order_id)
+        # Swish holds the live tickets' price less what is due at the door.
+        keep = (
+            order.total_price - order.due_at_door
+            if order.status == OrderStatus.PAID
+            else Decimal(0)
+        )
+        refunds = []
+        for payment, left in _unrefunded(order):
+            amount = left - keep if _accepted(order, payment) else left
+            if amount > 0:
+                refunds.append(_new_refund(payment, amount, requested_by))
+        if not refunds:
+            raise RefundNotPossible()
+        lifecycle.refund_pending(order)
+    for refund in refunds:
+        _send_refund(refund=refund, now=now)
+    return [refund.refund_id for refund in refunds]
+
+
 def _send_refund(*, refund: SwishRefund, now: datetime) -> None:
     payment = refund.payment
     try:

@@ -1,6 +1,6 @@
 """The organisers' order page, composed from what each app adds to it.
 
-payments and delivery each expose ``order_admin_actions``,
+payments, delivery and backoffice each expose ``order_admin_actions``,
 ``order_admin_inlines``, ``order_admin_list_filters`` and
 ``order_admin_readonly_fields`` in their admin modules; orders itself never
 imports them.
@@ -8,12 +8,13 @@ imports them.
 
 from django.contrib import admin
 
+from ticketshop.backoffice import admin as backoffice_admin
 from ticketshop.delivery import admin as delivery_admin
 from ticketshop.orders.admin import OrderAdmin
 from ticketshop.orders.models import Order
 from ticketshop.payments import admin as payments_admin
 
-_parts = [payments_admin, delivery_admin]
+_parts = [payments_admin, delivery_admin, backoffice_admin]
 
 
 def _collect(name: str) -> list:
@@ -28,6 +29,8 @@ class ShopOrderAdmin(OrderAdmin):
         *OrderAdmin.readonly_fields,
         *_collect("order_admin_readonly_fields"),
     ]
+    # Shown on the page too (OrderAdmin names its fields).
+    fields = [*OrderAdmin.fields, *_collect("order_admin_readonly_fields")]
 
 
 admin.site.unregister(Order)

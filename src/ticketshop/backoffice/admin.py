@@ -1,0 +1,843 @@
+"""The back office inside Django's admin site (its login, look, dark mode).
+
+"Sales and guests" in the admin index opens the dashboard of all events;
+from there, per event: its dashboard, complimentary and manual tickets,
+exports, the door list and mass e-mail; per order: cancel and refund (whole
+or single tickets), exchange, correct the e-mail and resend. Each view
+checks its own permission (the roles migration gives them to the groups).
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.html import format_html
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ticketshop.errors import ShopError
+from ticketshop.events.models import ChapterEvent, TicketOffer
+from ticketshop.orders import lifecycle
+from ticketshop.orders.errors import OutOfTickets
+from ticketshop.orders.lifecycle import TransitionNotAllowed
+from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, RefundState
+from ticketshop.payments.errors import RefundNotPossible
+from ticketshop.payments.models import SwishRefund
+
+from . import exports, selectors, services
+from .chart import sales_svg
+from .models import AuditEntry, Mailing, MailStatus, OutgoingMail, SalesOverview
+
+P = "backoffice."
+
+
+def _require(request, perm: str) -> None:
+    if not request.user.has_perm(P + perm):
+        raise PermissionDenied
+
+
+def _int(value, default=0) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
+@admin.register(SalesOverview)
+class BackOfficeAdmin(admin.ModelAdmin):
+    """The dashboard and the organiser's tools, as views of one admin."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(P + "view_dashboard")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("dashboard/", view(self.dashboard), name="backoffice_dashboard"),
+            path(
+                "event/<int:event_id>/",
+                view(self.event_dashboard),
+                name="backoffice_event",
+            ),
+            path(
+                "event/<int:event_id>/issue/",
+                view(self.issue_view),
+                name="backoffice_issue",
+            ),
+            path(
+                "event/<int:event_id>/attendees.<str:fmt>",
+                view(self.attendees_export),
+                name="backoffice_attendees",
+            ),
+            path(
+                "event/<int:event_id>/door-list.pdf",
+                view(self.door_list),
+                name="backoffice_door_list",
+            ),
+            path("bookkeeping/", view(self.bookkeeping), name="backoffice_bookkeeping"),
+            path(
+                "order/<int:order_id>/cancel/",
+                view(self.cancel_view),
+                name="backoffice_cancel",
+            ),
+            path(
+                "order/<int:order_id>/retry-refund/",
+                view(self.retry_refund_view),
+                name="backoffice_retry_refund",
+            ),
+            path(
+                "order/<int:order_id>/exchange/",
+                view(self.exchange_view),
+                name="backoffice_exchange",
+            ),
+            path("find/", view(self.find_view), name="backoffice_find"),
+            path(
+                "order/<int:order_id>/fix/",
+                view(self.fix_view),
+                name="backoffice_fix",
+            ),
+            path("mailing/", view(self.mailing_view), name="backoffice_mailing"),
+            path(
+                "mailing/<int:mailing_id>/",
+                view(self.mailing_progress),
+                name="backoffice_mailing_progress",
+            ),
+            path("refunds/", view(self.refunds_view), name="backoffice_refunds"),
+            *super().get_urls(),
+        ]
+
+    def _context(self, request, title: str, **extra):
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "can": {
+                name: request.user.has_perm(P + name)
+                for name in (
+                    "view_dashboard",
+                    "issue_tickets",
+                    "refund_orders",
+                    "exchange_orders",
+                    "fix_orders",
+                    "export_data",
+                    "view_door_list",
+                    "send_mailings",
+                )
+            },
+            **extra,
+        }
+
+    def _render(self, request, template: str, context, status: int = 200):
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, f"admin/backoffice/{template}", context, status=status
+        )
+
+    # --- Dashboard ---------------------------------------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        return self.dashboard(request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self.event_dashboard(request, _int(object_id))
+
+    def dashboard(self, request):
+        _require(request, "view_dashboard")
+        now = timezone.now()
+        events = list(
+            ChapterEvent.objects.filter(
+                event_at__gte=now - timezone.timedelta(days=2)
+            ).order_by("event_at")[:50]
+        )
+        rows = [selectors.event_figures(e, now=now) for e in events]
+        total_seats = sum(r.seats for r in rows)
+        chart = sales_svg(
+            selectors.all_events_sales(events),
+            capacity=total_seats,
+            title=_("Tickets sold, all upcoming events"),
+        )
+        totals = {
+            "seats": total_seats,
+            "sold": sum(r.sold for r in rows),
+            "held": sum(r.held for r in rows),
+            "left": sum(r.left for r in rows),
+            "revenue": sum((r.revenue for r in rows), Decimal("0")),
+            "vat": sum((r.vat for r in rows), Decimal("0")),
+            "net": sum((r.net for r in rows), Decimal("0")),
+            "refunded": sum((r.refunded for r in rows), Decimal("0")),
+            "complimentary": sum(r.complimentary for r in rows),
+            "admitted": sum(r.admitted for r in rows),
+        }
+        context = self._context(
+            request,
+            _("Sales and guests"),
+            rows=rows,
+            totals=totals,
+            is_dashboard=True,
+            chart=chart,
+            refresh=any(selectors.in_show(e, now) for e in events),
+            refunds_failed=Order.objects.filter(
+                refund_state=RefundState.FAILED
+            ).count(),
+        )
+        return self._render(request, "dashboard.html", context)
+
+    def event_dashboard(self, request, event_id: int):
+        if not (
+            request.user.has_perm(P + "view_dashboard")
+            or request.user.has_perm(P + "view_door_list")
+        ):
+            raise PermissionDenied
+        event = get_object_or_404(ChapterEvent, pk=event_id)
+        now = timezone.now()
+        figures = selectors.event_figures(event, now=now)
+        audit = AuditEntry.objects.filter(event=event).select_related("order")[:50]
+        context = self._context(
+            request,
+            event.title,
+            event=event,
+            f=figures,
+            refresh=selectors.in_show(event, now),
+            audit=audit,
+            attention=Order.objects.filter(event=event, needs_attention=True).order_by(
+                "-updated_at"
+            )[:50],
+            door_only=not request.user.has_perm(P + "view_dashboard"),
+        )
+        return self._render(request, "event.html", context)
+
+    # --- Complimentary and manual tickets --------------------------------------
+
+    def issue_view(self, request, event_id: int):
+        _require(request, "issue_tickets")
+        event = get_object_or_404(ChapterEvent, pk=event_id)
+        offers = list(
+            TicketOffer.objects.filter(event=event).select_related("ticket_type")
+        )
+        errors: list[str] = []
+        over_capacity = None
+        values = request.POST if request.method == "POST" else {}
+        if request.method == "POST":
+            counts = {
+                o.ticket_type_id: _int(values.get(f"count_{o.pk}")) for o in offers
+            }
+            counts = {t: n for t, n in counts.items() if n}
+            method = values.get("method", PaymentMethod.COMPLIMENTARY)
+            name = values.get("name", "").strip()
+            email = values.get("email", "").strip()
+            prices = None
+            if method != PaymentMethod.COMPLIMENTARY:
+                prices = {}
+                for o in offers:
+                    raw = (values.get(f"price_{o.pk}") or "").replace(",", ".")
+                    try:
+                        prices[o.ticket_type_id] = (
+                            Decimal(raw) if raw else o.ticket_type.price
+                        )
+                    except InvalidOperation:
+                        errors.append(_("Prices must be numbers."))
+                        break
+                    if prices[o.ticket_type_id] < 0:
+                        errors.append(_("Prices cannot be negative."))
+            if method not in services.ISSUE_METHODS:
+                errors.append(_("Choose complimentary, cash or invoice."))
+            if not counts:
+                errors.append(_("Choose at least one ticket."))
+            if not name:
+                errors.append(_("Enter who the tickets are for."))
+            if "@" not in email:
+                errors.append(_("Enter a valid e-mail address."))
+            if not errors:
+                try:
+                    order = services.issue_tickets(
+                        user=request.user,
+                        request=services.IssueRequest(
+                            event_id=event.pk,
+                            counts=counts,
+                            name=name,
+                            email=email,
+                            method=method,
+                            prices=prices,
+                            allow_over_capacity=values.get("over_capacity") == "on",
+                            receipt=values.get("receipt") == "on",
+                        ),
+                    )
+                except OutOfTickets as exc:
+                    over_capacity = exc.tickets_left
+                    errors.append(
+                        _(
+                            "Only %(left)d seats are left. Tick “beyond capacity” "
+                            "to issue them anyway."
+                        )
+                        % {"left": exc.tickets_left}
+                    )
+                except (ValueError, ShopError) as exc:
+                    errors.append(str(exc))
+                else:
+                    messages.success(
+                        request,
+                        _(
+                            "Order %(ref)s issued; the tickets are e-mailed to "
+                            "%(email)s."
+                        )
+                        % {"ref": order.reference, "email": order.email},
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:backoffice_event", args=[event.pk])
+                    )
+        left = selectors.event_figures(event).left
+        context = self._context(
+            request,
+            _("Issue tickets: %(event)s") % {"event": event.title},
+            event=event,
+            offers=[
+                (o, values.get(f"count_{o.pk}", ""), values.get(f"price_{o.pk}", ""))
+                for o in offers
+            ],
+            methods=[(m, PaymentMethod(m).label) for m in services.ISSUE_METHODS],
+            values=values,
+            errors=errors,
+            over_capacity=over_capacity,
+            left=left,
+        )
+        return self._render(
+            request, "issue.html", context, status=400 if errors else 200
+        )
+
+    # --- Cancel and refund -----------------------------------------------------
+
+    def cancel_view(self, request, order_id: int):
+        _require(request, "refund_orders")
+        order = get_object_or_404(Order.objects.select_related("event"), pk=order_id)
+        live = list(
+            order.tickets.filter(cancelled_at__isnull=True).select_related(
+                "ticket_type"
+            )
+        )
+        chosen_ids = [_int(v) for v in request.POST.getlist("ticket")]
+        chosen = [t for t in live if t.pk in chosen_ids] if chosen_ids else live
+        whole = len(chosen) == len(live)
+        swish = order.status == OrderStatus.PAID and lifecycle.refund_expected(order)
+        amount = order.total_price if whole else sum((t.price for t in chosen), 0)
+        allowed = order.status == OrderStatus.PAID or (
+            order.status == OrderStatus.RESERVED and not order.payment_pending
+        )
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            if not allowed:
+                messages.error(request, _("This order cannot be cancelled."))
+            else:
+                try:
+                    if whole:
+                        ids = services.cancel_order(
+                            user=request.user, order_id=order.pk
+                        )
+                    else:
+                        ids = services.cancel_tickets(
+                            user=request.user,
+                            order_id=order.pk,
+                            ticket_ids=[t.pk for t in chosen],
+                        )
+                except (TransitionNotAllowed, ShopError) as exc:
+                    messages.error(
+                        request,
+                        _("Nothing was cancelled: %(why)s")
+                        % {"why": str(exc) or _("the refund is not possible")},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _("Order %(ref)s: cancelled%(refund)s; the buyer is told.")
+                        % {
+                            "ref": order.reference,
+                            "refund": (
+                                _(", refund %(ids)s requested")
+                                % {"ids": ", ".join(ids)}
+                            )
+                            if ids
+                            else "",
+                        },
+                    )
+                return HttpResponseRedirect(
+                    reverse("admin:orders_order_change", args=[order.pk])
+                )
+        context = self._context(
+            request,
+            _("Cancel and refund: order %(ref)s") % {"ref": order.reference},
+            order=order,
+            live=live,
+            chosen=chosen,
+            chosen_ids=[t.pk for t in chosen],
+            whole=whole,
+            allowed=allowed,
+            amount=amount,
+            swish=swish,
+            seats=len(chosen),
+        )
+        return self._render(request, "cancel.html", context)
+
+    def retry_refund_view(self, request, order_id: int):
+        _require(request, "refund_orders")
+        order = get_object_or_404(Order, pk=order_id)
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:backoffice_refunds"))
+        try:
+            ids = services.retry_refund(user=request.user, order_id=order.pk)
+        except RefundNotPossible:
+            messages.error(request, _("Nothing is owed to this buyer."))
+        else:
+            messages.success(
+                request,
+                _("Order %(ref)s: refund %(ids)s requested again.")
+                % {"ref": order.reference, "ids": ", ".join(ids)},
+            )
+        return HttpResponseRedirect(reverse("admin:backoffice_refunds"))
+
+    def refunds_view(self, request):
+        _require(request, "refund_orders")
+        orders = (
+            Order.objects.filter(
+                Q(refund_state__in=[RefundState.FAILED, RefundState.PENDING])
+            )
+            .select_related("event")
+            .order_by("-updated_at")[:200]
+        )
+        refunds = {
+            r.payment.order_id: r
+            for r in SwishRefund.objects.filter(
+                payment__order__in=list(orders)
+            ).select_related("payment")
+        }
+        context = self._context(
+            request,
+            _("Refunds to follow up"),
+            rows=[(o, refunds.get(o.pk)) for o in orders],
+        )
+        return self._render(request, "refunds.html", context)
+
+    # --- Exchange --------------------------------------------------------------
+
+    def exchange_view(self, request, order_id: int):
+        _require(request, "exchange_orders")
+        order = get_object_or_404(Order.objects.select_related("event"), pk=order_id)
+        live = list(
+            order.tickets.filter(cancelled_at__isnull=True).select_related(
+                "ticket_type"
+            )
+        )
+        old_types = sorted({t.ticket_type_id for t in live})
+        events = ChapterEvent.objects.filter(
+            event_at__gte=timezone.now() - timezone.timedelta(days=1)
+        ).order_by("event_at")
+        target_id = _int(request.POST.get("event") or request.GET.get("event"))
+        target = ChapterEvent.objects.filter(pk=target_id).first()
+        target_offers = (
+            list(TicketOffer.objects.filter(event=target).select_related("ticket_type"))
+            if target
+            else []
+        )
+        offered = {o.ticket_type_id: o.ticket_type for o in target_offers}
+        type_map = {}
+        for type_id in old_types:
+            chosen = _int(request.POST.get(f"type_{type_id}"))
+            if chosen in offered:
+                type_map[type_id] = chosen
+            elif type_id in offered:
+                type_map[type_id] = type_id
+        preview = None
+        errors = []
+        if target and len(type_map) == len(old_types) and live:
+            new_total = sum(
+                (offered[type_map[t.ticket_type_id]].price for t in live), 0
+            )
+            preview = {
+                "old": order.total_price,
+                "new": new_total,
+                "difference": new_total - order.total_price,
+                "refund": new_total < order.total_price
+                and order.payment_method == PaymentMethod.SWISH,
+            }
+        if (
+            request.method == "POST"
+            and request.POST.get("confirm") == "yes"
+            and preview is not None
+        ):
+            try:
+                result = services.exchange_order(
+                    user=request.user,
+                    order_id=order.pk,
+                    event_id=target.pk,
+                    type_map=type_map,
+                )
+            except OutOfTickets as exc:
+                errors.append(
+                    _("Does not fit: only %(left)d seats are left there.")
+                    % {"left": exc.tickets_left}
+                )
+            except (TransitionNotAllowed, ShopError, ValueError) as exc:
+                errors.append(str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("Order %(ref)s moved to %(event)s; new tickets e-mailed.")
+                    % {"ref": order.reference, "event": target.title},
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:orders_order_change", args=[result.order.pk])
+                )
+        context = self._context(
+            request,
+            _("Exchange: order %(ref)s") % {"ref": order.reference},
+            order=order,
+            live=live,
+            events=events,
+            target=target,
+            old_types=[
+                (t, next(x.ticket_type for x in live if x.ticket_type_id == t))
+                for t in old_types
+            ],
+            type_map=type_map,
+            target_offers=target_offers,
+            preview=preview,
+            errors=errors,
+            allowed=order.status == OrderStatus.PAID,
+        )
+        return self._render(
+            request, "exchange.html", context, status=409 if errors else 200
+        )
+
+    # --- Find and fix ----------------------------------------------------------
+
+    def find_view(self, request):
+        _require(request, "fix_orders")
+        query = request.GET.get("q", "")
+        results = list(services.search_orders(query)[:100]) if query else []
+        context = self._context(
+            request, _("Find an order"), query=query, results=results
+        )
+        return self._render(request, "find.html", context)
+
+    def fix_view(self, request, order_id: int):
+        _require(request, "fix_orders")
+        order = get_object_or_404(Order, pk=order_id)
+        error = ""
+        if request.method == "POST":
+            if request.POST.get("do") == "resend":
+                try:
+                    services.resend_order(user=request.user, order_id=order.pk)
+                except ShopError:
+                    messages.error(request, _("Only a paid order's tickets are sent."))
+                else:
+                    messages.success(request, _("The tickets are sent again."))
+                return HttpResponseRedirect(
+                    reverse("admin:backoffice_fix", args=[order.pk])
+                )
+            email = request.POST.get("email", "").strip()
+            from django.core.validators import validate_email
+
+            try:
+                validate_email(email)
+            except Exception:
+                error = _("Enter a valid e-mail address.")
+            else:
+                services.change_email(user=request.user, order_id=order.pk, email=email)
+                messages.success(
+                    request,
+                    _("E-mail changed to %(email)s; tickets resent.")
+                    % {"email": email},
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:backoffice_fix", args=[order.pk])
+                )
+        context = self._context(
+            request,
+            _("Correct order %(ref)s") % {"ref": order.reference},
+            order=order,
+            error=error,
+            audit=AuditEntry.objects.filter(order=order)[:50],
+        )
+        return self._render(request, "fix.html", context, status=400 if error else 200)
+
+    # --- Exports ---------------------------------------------------------------
+
+    def attendees_export(self, request, event_id: int, fmt: str):
+        _require(request, "export_data")
+        event = get_object_or_404(ChapterEvent, pk=event_id)
+        header, rows = exports.attendee_rows(event)
+        name = slugify(event.title) or f"event-{event.pk}"
+        if fmt == "csv":
+            response = HttpResponse(
+                exports.to_csv(header, rows), content_type="text/csv; charset=utf-8"
+            )
+        elif fmt == "xlsx":
+            response = HttpResponse(
+                exports.to_xlsx(header, rows, title=event.title),
+                content_type="application/vnd.openxmlformats-officedocument"
+                ".spreadsheetml.sheet",
+            )
+        else:
+            return HttpResponse(status=404)
+        response["Content-Disposition"] = (
+            f'attachment; filename="{name}-attendees.{fmt}"'
+        )
+        services.audit(
+            request.user,
+            "export",
+            _("Exported the attendee list (%(fmt)s)") % {"fmt": fmt.upper()},
+            event_id=event.pk,
+        )
+        return response
+
+    def door_list(self, request, event_id: int):
+        if not (
+            request.user.has_perm(P + "view_door_list")
+            or request.user.has_perm(P + "export_data")
+        ):
+            raise PermissionDenied
+        event = get_object_or_404(ChapterEvent, pk=event_id)
+        response = HttpResponse(
+            exports.door_list_pdf(event), content_type="application/pdf"
+        )
+        name = slugify(event.title) or f"event-{event.pk}"
+        response["Content-Disposition"] = f'inline; filename="{name}-door-list.pdf"'
+        return response
+
+    def bookkeeping(self, request):
+        _require(request, "export_data")
+        today = timezone.localdate()
+        start = parse_date(request.GET.get("from", "") or "") or today.replace(day=1)
+        end = parse_date(request.GET.get("to", "") or "") or today
+        fmt = request.GET.get("format", "")
+        if fmt in ("csv", "xlsx"):
+            if end < start:
+                return HttpResponse(_("The end is before the start."), status=400)
+            header, rows = exports.bookkeeping_rows(start, end)
+            name = f"bookkeeping-{start}-{end}.{fmt}"
+            if fmt == "csv":
+                response = HttpResponse(
+                    exports.to_csv(header, rows),
+                    content_type="text/csv; charset=utf-8",
+                )
+            else:
+                response = HttpResponse(
+                    exports.to_xlsx(header, rows, title=_("Bookkeeping")),
+                    content_type="application/vnd.openxmlformats-officedocument"
+                    ".spreadsheetml.sheet",
+                )
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            services.audit(
+                request.user,
+                "export",
+                _("Exported bookkeeping %(start)s – %(end)s")
+                % {"start": start, "end": end},
+            )
+            return response
+        context = self._context(request, _("Bookkeeping export"), start=start, end=end)
+        return self._render(request, "bookkeeping.html", context)
+
+    # --- Mass e-mail -----------------------------------------------------------
+
+    def mailing_view(self, request):
+        _require(request, "send_mailings")
+        events = ChapterEvent.objects.order_by("-event_at")[:100]
+        values = request.POST if request.method == "POST" else request.GET
+        chosen = [_int(v) for v in values.getlist("event")]
+        subject = values.get("subject", "").strip()
+        body = values.get("body", "").strip()
+        errors = []
+        recipients = services.mailing_recipients(chosen) if chosen else []
+        if request.method == "POST":
+            if not chosen:
+                errors.append(_("Choose at least one event."))
+            if not subject or not body:
+                errors.append(_("Write a subject and a text."))
+            if not recipients and chosen:
+                errors.append(_("These events have no paid buyers."))
+            if not errors and request.POST.get("confirm") == "yes":
+                mailing = services.start_mailing(
+                    user=request.user, event_ids=chosen, subject=subject, body=body
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:backoffice_mailing_progress", args=[mailing.pk])
+                )
+        context = self._context(
+            request,
+            _("E-mail to buyers"),
+            events=events,
+            chosen=chosen,
+            subject=subject,
+            body=body,
+            errors=errors,
+            recipients=recipients,
+            preview=request.method == "POST" and not errors,
+        )
+        return self._render(
+            request, "mailing.html", context, status=400 if errors else 200
+        )
+
+    def mailing_progress(self, request, mailing_id: int):
+        _require(request, "send_mailings")
+        mailing = get_object_or_404(Mailing, pk=mailing_id)
+        counts = dict(
+            mailing.mails.values_list("status").annotate(n=Count("pk")).order_by()
+        )
+        total = sum(counts.values())
+        sent = counts.get(MailStatus.SENT, 0)
+        context = self._context(
+            request,
+            _("E-mail: %(subject)s") % {"subject": mailing.subject},
+            mailing=mailing,
+            total=total,
+            sent=sent,
+            failed=counts.get(MailStatus.FAILED, 0) + counts.get(MailStatus.GAVE_UP, 0),
+            percent=round(100 * sent / total) if total else 100,
+            refresh=sent < total,
+            mails=mailing.mails.order_by("recipient")[:1000],
+        )
+        return self._render(request, "mailing_progress.html", context)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "username", "action", "summary", "event", "order"]
+    list_filter = ["action", "event"]
+    search_fields = ["summary", "username", "order__reference"]
+    list_select_related = ["event", "order"]
+    readonly_fields = [
+        "at",
+        "username",
+        "action",
+        "summary",
+        "event",
+        "order",
+        "before",
+        "after",
+    ]
+    fields = readonly_fields
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OutgoingMailInline(admin.TabularInline):
+    model = OutgoingMail
+    fields = ["recipient", "status", "attempts", "sent_at", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+@admin.register(Mailing)
+class MailingAdmin(admin.ModelAdmin):
+    list_display = ["subject", "created_by", "created_at", "progress"]
+    readonly_fields = ["subject", "body", "events", "created_by", "created_at"]
+    fields = readonly_fields
+    inlines = [OutgoingMailInline]
+
+    @admin.display(description=gettext_lazy("sent"))
+    def progress(self, obj):
+        total = obj.mails.count()
+        sent = obj.mails.filter(status=MailStatus.SENT).count()
+        return format_html(
+            '<a href="{}">{} / {}</a>',
+            reverse("admin:backoffice_mailing_progress", args=[obj.pk]),
+            sent,
+            total,
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutgoingMail)
+class OutgoingMailAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "subject", "status", "attempts", "sent_at", "order"]
+    list_filter = ["status", "mailing"]
+    search_fields = ["recipient", "subject", "order__reference"]
+    fields = [
+        "recipient",
+        "subject",
+        "body",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+        "mailing",
+        "order",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AuditEntryInline(admin.TabularInline):
+    """The order's audit log, on its page."""
+
+    model = AuditEntry
+    fields = ["at", "username", "summary"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    verbose_name_plural = gettext_lazy("audit log")
+
+
+# Composed into the order admin by shop/admin.py.
+@admin.display(description=gettext_lazy("Back office"))
+def back_office_links(order) -> str:
+    links = [
+        (reverse("admin:backoffice_cancel", args=[order.pk]), _("Cancel / refund")),
+        (reverse("admin:backoffice_exchange", args=[order.pk]), _("Exchange")),
+        (
+            reverse("admin:backoffice_fix", args=[order.pk]),
+            _("Correct e-mail / resend"),
+        ),
+    ]
+    return format_html(
+        " · ".join(['<a href="{}">{}</a>'] * len(links)),
+        *[part for link in links for part in link],
+    )
+
+
+order_admin_readonly_fields = [back_office_links]
+order_admin_inlines = [AuditEntryInline]

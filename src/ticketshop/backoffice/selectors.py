@@ -1,0 +1,162 @@
+"""The dashboard's figures, counted in the database."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from ticketshop.delivery.content import vat_included
+from ticketshop.events.models import ChapterEvent, TicketOffer
+from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
+from ticketshop.orders.seats import count_live_tickets, count_live_tickets_by_type
+from ticketshop.payments.models import RefundStatus, SwishRefund
+
+from .chart import sales_svg
+
+
+@dataclass
+class TypeFigures:
+    title: str
+    limit: int | None
+    sold: int = 0
+    held: int = 0
+    complimentary: int = 0
+    admitted: int = 0
+    revenue: Decimal = Decimal("0")
+    vat: Decimal = Decimal("0")
+
+    @property
+    def net(self) -> Decimal:
+        return self.revenue - self.vat
+
+
+@dataclass
+class EventFigures:
+    event: ChapterEvent
+    seats: int
+    sold: int = 0
+    held: int = 0
+    complimentary: int = 0
+    admitted: int = 0
+    revenue: Decimal = Decimal("0")
+    vat: Decimal = Decimal("0")
+    refunded: Decimal = Decimal("0")
+    refunds_pending: Decimal = Decimal("0")
+    refunds_failed: int = 0
+    cancelled_tickets: int = 0
+    due_at_door: Decimal = Decimal("0")
+    types: list[TypeFigures] = field(default_factory=list)
+    chart: str = ""
+
+    @property
+    def left(self) -> int:
+        return max(0, self.seats - self.sold - self.held)
+
+    @property
+    def net(self) -> Decimal:
+        return self.revenue - self.vat
+
+    @property
+    def admitted_percent(self) -> int:
+        return round(100 * self.admitted / self.sold) if self.sold else 0
+
+
+def in_show(event: ChapterEvent, now: datetime) -> bool:
+    """During the show (from an hour before doors open until six hours
+    after the start) the dashboard refreshes by itself."""
+    return (
+        event.doors_open_at - timedelta(hours=1)
+        <= now
+        <= event.event_at + timedelta(hours=6)
+    )
+
+
+def event_figures(event: ChapterEvent, *, now: datetime | None = None) -> EventFigures:
+    now = now or timezone.now()
+    rate = Decimal(settings.DELIVERY_VAT_RATE)
+    figures = EventFigures(event=event, seats=event.seats)
+    live_total = count_live_tickets(event_ids=[event.pk], now=now).get(event.pk, 0)
+    live_by_type = count_live_tickets_by_type(
+        event_ids=[event.pk], now=now, ticket_type_ids=None
+    )
+    offers = TicketOffer.objects.filter(event=event).select_related("ticket_type")
+    by_type: dict[int, TypeFigures] = {
+        o.ticket_type_id: TypeFigures(o.ticket_type.title, o.limit) for o in offers
+    }
+    paid = Ticket.objects.filter(
+        event=event, order__status=OrderStatus.PAID, cancelled_at__isnull=True
+    )
+    rows = paid.values("ticket_type_id", "ticket_type__title").annotate(
+        sold=Count("pk"),
+        revenue=Sum("price"),
+        complimentary=Count(
+            "pk", filter=Q(order__payment_method=PaymentMethod.COMPLIMENTARY)
+        ),
+        admitted=Count("pk", filter=Q(times_used__gt=0)),
+    )
+    for row in rows:
+        figs = by_type.setdefault(
+            row["ticket_type_id"], TypeFigures(row["ticket_type__title"], None)
+        )
+        figs.sold = row["sold"]
+        figs.revenue = row["revenue"] or Decimal("0")
+        figs.vat = vat_included(figs.revenue, rate=rate)
+        figs.complimentary = row["complimentary"]
+        figs.admitted = row["admitted"]
+    for (_event_id, type_id), live in live_by_type.items():
+        if type_id in by_type:
+            by_type[type_id].held = max(0, live - by_type[type_id].sold)
+    figures.types = list(by_type.values())
+    for figs in figures.types:
+        figures.sold += figs.sold
+        figures.complimentary += figs.complimentary
+        figures.admitted += figs.admitted
+        figures.revenue += figs.revenue
+        figures.vat += figs.vat
+    figures.held = max(0, live_total - figures.sold)
+    refunds = SwishRefund.objects.filter(payment__order__event=event)
+    figures.refunded = refunds.filter(status=RefundStatus.PAID).aggregate(
+        s=Sum("amount")
+    )["s"] or Decimal("0")
+    figures.refunds_pending = refunds.filter(
+        status__in=[RefundStatus.CREATING, RefundStatus.CREATED, RefundStatus.DEBITED]
+    ).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    figures.refunds_failed = Order.objects.filter(
+        event=event, refund_state="FAILED"
+    ).count()
+    figures.due_at_door = Order.objects.filter(
+        event=event, status=OrderStatus.PAID
+    ).aggregate(s=Sum("due_at_door"))["s"] or Decimal("0")
+    figures.cancelled_tickets = Ticket.objects.filter(
+        event=event, cancelled_at__isnull=False
+    ).count()
+    figures.chart = sales_svg(
+        sales_over_time(event), capacity=event.seats, title=event.title
+    )
+    return figures
+
+
+def sales_over_time(event: ChapterEvent) -> list[tuple[datetime, int]]:
+    """(paid at, tickets still valid) of the event's paid orders."""
+    return [
+        (paid_at, count)
+        for paid_at, count in Order.objects.filter(
+            event=event, status=OrderStatus.PAID, paid_at__isnull=False
+        )
+        .values_list("paid_at", "ticket_count")
+        .order_by("paid_at")
+        if count
+    ]
+
+
+def all_events_sales(events) -> list[tuple[datetime, int]]:
+    return [
+        (paid_at, count)
+        for paid_at, count in Order.objects.filter(
+            event__in=events, status=OrderStatus.PAID, paid_at__isnull=False
+        ).values_list("paid_at", "ticket_count")
+        if count
+    ]

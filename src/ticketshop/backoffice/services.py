@@ -1,0 +1,482 @@
+"""What an organiser does, each in one place: the change (through the
+order's state machine), its audit entry and the buyer's e-mail.
+
+- ``issue_tickets``: complimentary or manual tickets, e-mailed in the same
+  transaction that creates them;
+- ``cancel_order`` / ``cancel_tickets``: cancel and refund (Swish money goes
+  back through payments' refunds), then tell the buyer;
+- ``retry_refund``: pay back again what a refused or failed refund owes;
+- ``exchange_order``: move the tickets to another event or type;
+- ``change_email`` / ``resend``: find and fix;
+- ``start_mailing``: a mass e-mail, one outbox row per buyer.
+
+Each writes an ``AuditEntry`` (who, when, what, before, after).
+"""
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ticketshop.db.locks import run_locked
+from ticketshop.delivery.services import resend_tickets, schedule_ticket_delivery
+from ticketshop.events.models import ChapterEvent, TicketOffer
+from ticketshop.orders import lifecycle
+from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
+from ticketshop.payments.errors import RefundNotPossible
+from ticketshop.payments.services import (
+    refund_order,
+    refund_owed,
+    refund_tickets,
+)
+
+from . import outbox
+from .models import AuditEntry, Mailing
+
+logger = logging.getLogger(__name__)
+
+ISSUE_METHODS = (PaymentMethod.COMPLIMENTARY, PaymentMethod.CASH, PaymentMethod.INVOICE)
+
+
+def order_state(order: Order) -> dict:
+    """The order as the audit log keeps it."""
+    tickets = list(
+        Ticket.objects.filter(order_id=order.pk, cancelled_at__isnull=True)
+        .order_by("pk")
+        .values_list("external_id", flat=True)
+    )
+    return {
+        "status": order.status,
+        "event": order.event_id,
+        "email": order.email,
+        "name": order.name,
+        "total": str(order.total_price),
+        "payment_method": order.payment_method,
+        "refund_state": order.refund_state,
+        "tickets": tickets,
+    }
+
+
+def audit(
+    user,
+    action: str,
+    summary: str,
+    *,
+    order: Order | None = None,
+    event_id: int | None = None,
+    before: Mapping | None = None,
+    after: Mapping | None = None,
+) -> AuditEntry:
+    """Record an organiser's action."""
+    entry = AuditEntry.objects.create(
+        user=user if getattr(user, "pk", None) else None,
+        username=user.get_username() if user is not None else "",
+        action=action,
+        summary=summary,
+        order=order,
+        event_id=event_id if event_id is not None else getattr(order, "event_id", None),
+        before=dict(before or {}),
+        after=dict(after or {}),
+    )
+    logger.info("audit: %s %s: %s", entry.username, action, summary)
+    return entry
+
+
+# --- Complimentary and manual tickets ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    event_id: int
+    counts: Mapping[int, int]
+    name: str
+    email: str
+    method: str
+    # {type id: price}; None: the price of 0 for complimentary, the type's
+    # price otherwise.
+    prices: Mapping[int, Decimal] | None = None
+    allow_over_capacity: bool = False
+    receipt: bool = True
+
+
+def issue_prices(request: IssueRequest) -> dict[int, Decimal]:
+    if request.prices is not None:
+        return {t: Decimal(request.prices[t]) for t in request.counts}
+    if request.method == PaymentMethod.COMPLIMENTARY:
+        return {t: Decimal("0") for t in request.counts}
+    offers = TicketOffer.objects.filter(
+        event_id=request.event_id, ticket_type_id__in=list(request.counts)
+    ).select_related("ticket_type")
+    return {o.ticket_type_id: o.ticket_type.price for o in offers}
+
+
+def issue_tickets(*, user, request: IssueRequest) -> Order:
+    """Issue an organiser's order (paid at once) and schedule its ticket
+    e-mail in the same transaction. Raises ``OutOfTickets`` unless the seats
+    are there or ``allow_over_capacity`` (logged) was chosen."""
+    if request.method not in ISSUE_METHODS:
+        raise ValueError(f"not an organiser's payment method: {request.method}")
+    counts = {t: n for t, n in request.counts.items() if n > 0}
+    if not counts:
+        raise ValueError("no tickets")
+    offered = set(
+        TicketOffer.objects.filter(
+            event_id=request.event_id, ticket_type_id__in=list(counts)
+        ).values_list("ticket_type_id", flat=True)
+    )
+    if offered != set(counts):
+        raise ValueError("a ticket type is not offered for the event")
+    prices = issue_prices(request)
+
+    def locked() -> Order:
+        order = lifecycle.issue(
+            event_id=request.event_id,
+            counts=counts,
+            prices=prices,
+            name=request.name,
+            email=request.email,
+            method=request.method,
+            allow_over_capacity=request.allow_over_capacity,
+        )
+        schedule_ticket_delivery(order=order, receipt=request.receipt)
+        audit(
+            user,
+            "issue",
+            _(
+                "Issued %(count)d tickets (%(method)s, %(total)s kr) to %(name)s "
+                "<%(email)s>%(over)s%(receipt)s"
+            )
+            % {
+                "count": sum(counts.values()),
+                "method": PaymentMethod(request.method).label,
+                "total": order.total_price,
+                "name": request.name,
+                "email": request.email,
+                "over": _(", beyond capacity by choice")
+                if request.allow_over_capacity
+                else "",
+                "receipt": "" if request.receipt else _(", without receipt"),
+            },
+            order=order,
+            after={
+                **order_state(order),
+                "allow_over_capacity": request.allow_over_capacity,
+                "receipt": request.receipt,
+            },
+        )
+        return order
+
+    return run_locked(locked)
+
+
+# --- Cancel and refund -------------------------------------------------------------
+
+
+def _notify_cancellation(order: Order, *, what: str, money: str) -> None:
+    if not order.email:
+        return
+    subject = _("Cancelled: %(event)s (order %(ref)s)") % {
+        "event": order.event.title,
+        "ref": order.reference,
+    }
+    body = "\n\n".join(
+        [
+            _("Hello,"),
+            _(
+                "The organiser of %(event)s has cancelled %(what)s of your "
+                "order %(ref)s."
+            )
+            % {"event": order.event.title, "what": what, "ref": order.reference},
+            money,
+            _("Cancelled tickets no longer open the door."),
+        ]
+    )
+    with transaction.atomic():
+        outbox.queue_mail(
+            key=f"cancel:{order.pk}:{secrets.token_hex(8)}",
+            recipient=order.email,
+            subject=subject,
+            body=body,
+            order=order,
+        )
+
+
+def _money_text(amount: Decimal, *, swish: bool) -> str:
+    if swish and amount > 0:
+        return _("%(amount)s kr is paid back to you through Swish.") % {
+            "amount": amount
+        }
+    return _("There is no money to pay back.")
+
+
+def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
+    """Cancel an order; a Swish-paid one is refunded in full. Returns refund
+    ids. The buyer is told by e-mail."""
+    order = Order.objects.select_related("event").get(pk=order_id)
+    before = order_state(order)
+    swish = order.status == OrderStatus.PAID and lifecycle.refund_expected(order)
+    amount = order.total_price
+    if swish:
+        ids = refund_order(order_id=order_id, requested_by=user.get_username())
+    else:
+        ids = []
+
+        def locked():
+            lifecycle.cancel(lifecycle.lock_order(order_id), now=timezone.now())
+
+        run_locked(locked)
+    order.refresh_from_db()
+    with transaction.atomic():
+        audit(
+            user,
+            "cancel",
+            _("Cancelled order %(ref)s%(refund)s")
+            % {
+                "ref": order.reference,
+                "refund": _(", %(amount)s kr refunded through Swish")
+                % {"amount": amount}
+                if swish
+                else "",
+            },
+            order=order,
+            before=before,
+            after={**order_state(order), "refunds": ids},
+        )
+    if notify and before["status"] == OrderStatus.PAID:
+        _notify_cancellation(
+            order,
+            what=_("all tickets"),
+            money=_money_text(amount, swish=swish),
+        )
+    return ids
+
+
+def cancel_tickets(*, user, order_id: int, ticket_ids, notify: bool = True):
+    """Cancel single tickets of a paid order (a partial Swish refund of their
+    price). Returns refund ids."""
+    order = Order.objects.select_related("event").get(pk=order_id)
+    before = order_state(order)
+    swish = lifecycle.refund_expected(order)
+    tickets = list(
+        Ticket.objects.filter(
+            order_id=order_id, pk__in=list(ticket_ids), cancelled_at__isnull=True
+        )
+    )
+    amount = sum((t.price for t in tickets), Decimal("0"))
+    ids = refund_tickets(
+        order_id=order_id, ticket_ids=ticket_ids, requested_by=user.get_username()
+    )
+    order.refresh_from_db()
+    names = ", ".join(t.external_id for t in tickets)
+    with transaction.atomic():
+        audit(
+            user,
+            "cancel_tickets",
+            _("Cancelled tickets %(ids)s of order %(ref)s (%(amount)s kr)")
+            % {"ids": names, "ref": order.reference, "amount": amount},
+            order=order,
+            before=before,
+            after={**order_state(order), "refunds": ids},
+        )
+    if notify:
+        _notify_cancellation(
+            order,
+            what=_("the tickets %(ids)s") % {"ids": names},
+            money=_money_text(amount, swish=swish),
+        )
+    return ids
+
+
+def retry_refund(*, user, order_id: int) -> list[str]:
+    """Pay back what a refused or failed refund still owes."""
+    order = Order.objects.get(pk=order_id)
+    before = order_state(order)
+    ids = refund_owed(order_id=order_id, requested_by=user.get_username())
+    order.refresh_from_db()
+    with transaction.atomic():
+        audit(
+            user,
+            "retry_refund",
+            _("Retried the refund of order %(ref)s") % {"ref": order.reference},
+            order=order,
+            before=before,
+            after={**order_state(order), "refunds": ids},
+        )
+    return ids
+
+
+# --- Exchange ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExchangeResult:
+    order: Order
+    difference: Decimal
+    refunds: list[str]
+
+
+def exchange_prices(*, event_id: int, type_ids) -> dict[int, Decimal]:
+    return {
+        o.ticket_type_id: o.ticket_type.price
+        for o in TicketOffer.objects.filter(
+            event_id=event_id, ticket_type_id__in=list(type_ids)
+        ).select_related("ticket_type")
+    }
+
+
+def exchange_order(
+    *, user, order_id: int, event_id: int, type_map: Mapping[int, int]
+) -> ExchangeResult:
+    """Move a paid order's tickets to another event and/or type (capacity
+    checked under the target's seat lock). A cheaper exchange of a Swish
+    order is refunded; a dearer one is recorded as paid at the door. The new
+    tickets are e-mailed; the old ids stop opening the door."""
+    prices = exchange_prices(event_id=event_id, type_ids=set(type_map.values()))
+    if set(type_map.values()) - set(prices):
+        raise ValueError("a ticket type is not offered for the target event")
+    order = Order.objects.get(pk=order_id)
+    before = order_state(order)
+
+    def locked():
+        done = lifecycle.exchange(
+            order,
+            event_id=event_id,
+            type_map=type_map,
+            prices=prices,
+            now=timezone.now(),
+        )
+        target = ChapterEvent.objects.get(pk=event_id)
+        diff = done.difference
+        if diff > 0:
+            settle = _("%(amount)s kr to be paid at the door") % {"amount": diff}
+        elif diff < 0:
+            settle = _("%(amount)s kr to pay back") % {"amount": -diff}
+        else:
+            settle = _("no price difference")
+        audit(
+            user,
+            "exchange",
+            _("Exchanged order %(ref)s to %(event)s (%(settle)s)")
+            % {"ref": done.order.reference, "event": target.title, "settle": settle},
+            order=done.order,
+            event_id=event_id,
+            before=before,
+            after={
+                **order_state(done.order),
+                "difference": str(diff),
+                "old_tickets": list(done.old_ticket_ids),
+            },
+        )
+        return done
+
+    done = run_locked(locked)
+    refunds: list[str] = []
+    if done.difference < 0 and done.order.payment_method == PaymentMethod.SWISH:
+        try:
+            refunds = refund_owed(order_id=order_id, requested_by=user.get_username())
+        except RefundNotPossible:
+            logger.warning("exchange of %s: nothing to refund", done.order.reference)
+    resend_tickets(order=done.order)
+    return ExchangeResult(order=done.order, difference=done.difference, refunds=refunds)
+
+
+# --- Find and fix --------------------------------------------------------------------
+
+
+def search_orders(query: str):
+    """Orders matching an e-mail, name, Swish reference, order number or
+    ticket id (newest first)."""
+    query = query.strip()
+    if not query:
+        return Order.objects.none()
+    return (
+        Order.objects.filter(
+            Q(email__icontains=query)
+            | Q(name__icontains=query)
+            | Q(reference__iexact=query)
+            | Q(payment_reference__iexact=query)
+            | Q(tickets__external_id__iexact=query)
+            | Q(swish_payments__payment_reference__iexact=query)
+        )
+        .select_related("event")
+        .distinct()
+        .order_by("-created_at")
+    )
+
+
+def change_email(*, user, order_id: int, email: str, resend: bool = True) -> Order:
+    """Correct a buyer's e-mail address (logged) and resend the tickets."""
+
+    def locked() -> Order:
+        order = lifecycle.lock_order(order_id)
+        before = order.email
+        order.email = email
+        order.save(update_fields=["email", "updated_at"])
+        audit(
+            user,
+            "change_email",
+            _("Changed the e-mail of order %(ref)s from %(old)s to %(new)s")
+            % {"ref": order.reference, "old": before or "-", "new": email},
+            order=order,
+            before={"email": before},
+            after={"email": email},
+        )
+        return order
+
+    order = run_locked(locked)
+    if resend and order.status == OrderStatus.PAID:
+        resend_order(user=user, order_id=order.pk)
+    return order
+
+
+def resend_order(*, user, order_id: int) -> None:
+    order = Order.objects.get(pk=order_id)
+    resend_tickets(order=order)
+    with transaction.atomic():
+        audit(
+            user,
+            "resend",
+            _("Resent the tickets of order %(ref)s to %(email)s")
+            % {"ref": order.reference, "email": order.email},
+            order=order,
+        )
+
+
+# --- Mass e-mail ---------------------------------------------------------------------
+
+
+def mailing_recipients(event_ids) -> list[str]:
+    """The distinct e-mail addresses of the paid orders of the events."""
+    emails = (
+        Order.objects.filter(event_id__in=list(event_ids), status=OrderStatus.PAID)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    return sorted({e.strip().lower() for e in emails})
+
+
+def start_mailing(*, user, event_ids, subject: str, body: str) -> Mailing:
+    """Create the mailing with one outbox row (and task) per buyer."""
+    event_ids = list(event_ids)
+    with transaction.atomic():
+        mailing = Mailing.objects.create(
+            subject=subject, body=body, created_by=user.get_username()
+        )
+        mailing.events.set(event_ids)
+        recipients = mailing_recipients(event_ids)
+        outbox.queue_mailing(mailing=mailing, recipients=recipients)
+        audit(
+            user,
+            "mailing",
+            _("E-mail “%(subject)s” to %(count)d buyers")
+            % {"subject": subject, "count": len(recipients)},
+            event_id=event_ids[0] if len(event_ids) == 1 else None,
+            after={"events": event_ids, "recipients": len(recipients)},
+        )
+    return mailing
