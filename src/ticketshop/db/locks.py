@@ -179,5 +179,7 @@ def _lock_event_sql(alias: str) -> str:
         f" WHERE {sql.column(alias, ChapterEvent, 'pk')} = %s"
     )
     if connections[alias].vendor == "postgresql":
-        text += " AND set_config('lock_timeout', %s, true) IS NOT NULL FOR NO KEY UPDATE"
+        text += (
+            " AND set_config('lock_timeout', %s, true) IS NOT NULL FOR NO KEY UPDATE"
+        )
     return text
