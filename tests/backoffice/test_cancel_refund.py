@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.delivery.conftest import run_worker
 from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401
@@ -154,3 +154,20 @@ def test_the_confirmation_page_changes_nothing_until_confirmed(client, organiser
     ).content.decode()
     assert f"Avbokade order {order.reference}" in page
     assert "Utfärdade 2 biljetter" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "subject"), [("en", "Cancelled: "), ("sv", "Avbokat: ")]
+)
+def test_the_cancellation_notice_is_in_the_buyers_language(
+    organiser, show, mailoutbox, language, subject
+):
+    event, (standard, _) = show
+    order = issue(organiser, event, {standard.pk: 1})
+    Order.objects.filter(pk=order.pk).update(language=language)
+    # The organiser works in Swedish; the buyer shopped in `language`.
+    with translation.override("sv"):
+        services.cancel_order(user=organiser, order_id=order.pk)
+    run_worker()
+    (notice,) = [m for m in mailoutbox if order.reference in m.subject]
+    assert notice.subject.startswith(subject)

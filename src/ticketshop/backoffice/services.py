@@ -21,11 +21,15 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ticketshop.db.locks import run_locked
-from ticketshop.delivery.services import resend_tickets, schedule_ticket_delivery
+from ticketshop.delivery.services import (
+    buyer_language,
+    resend_tickets,
+    schedule_ticket_delivery,
+)
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
@@ -249,11 +253,13 @@ def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
             after={**order_state(order), "refunds": ids},
         )
     if notify and before["status"] == OrderStatus.PAID:
-        _notify_cancellation(
-            order,
-            what=_("all tickets"),
-            money=_money_text(amount, swish=swish),
-        )
+        # Written in the buyer's language, whatever the organiser's.
+        with translation.override(buyer_language(order)):
+            _notify_cancellation(
+                order,
+                what=_("all tickets"),
+                money=_money_text(amount, swish=swish),
+            )
     return ids
 
 
@@ -285,11 +291,13 @@ def cancel_tickets(*, user, order_id: int, ticket_ids, notify: bool = True):
             after={**order_state(order), "refunds": ids},
         )
     if notify:
-        _notify_cancellation(
-            order,
-            what=_("the tickets %(ids)s") % {"ids": names},
-            money=_money_text(amount, swish=swish),
-        )
+        # Written in the buyer's language, whatever the organiser's.
+        with translation.override(buyer_language(order)):
+            _notify_cancellation(
+                order,
+                what=_("the tickets %(ids)s") % {"ids": names},
+                money=_money_text(amount, swish=swish),
+            )
     return ids
 
 
