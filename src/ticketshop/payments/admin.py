@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from ticketshop.admin_permissions import NoAddNoDeleteMixin
 from ticketshop.orders import lifecycle
 from ticketshop.orders.admin import Effect, confirm_action, seats_text
 from ticketshop.orders.models import OrderStatus
@@ -219,7 +220,7 @@ order_admin_readonly_fields = [swish_state]
 
 
 @admin.register(SwishPayment)
-class SwishPaymentAdmin(admin.ModelAdmin):
+class SwishPaymentAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     list_display = [
         "request_id",
         "order",
@@ -235,15 +236,9 @@ class SwishPaymentAdmin(admin.ModelAdmin):
     list_select_related = ["order"]
     readonly_fields = ["order", *_SWISH_FIELDS, "message"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SwishRefund)
-class SwishRefundAdmin(admin.ModelAdmin):
+class SwishRefundAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     list_display = [
         "refund_id",
         "payment",
@@ -266,9 +261,3 @@ class SwishRefundAdmin(admin.ModelAdmin):
         "created_at",
         "raw",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
