@@ -9,6 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.e2e.axe import require_axe, serious_violations
 from tests.e2e.shop_fixtures import *  # noqa: F403
 from tests.e2e.shop_fixtures import DEVICES, fill_order, make_event, shop_e2e
 from ticketshop.orders.models import Order, OrderStatus
@@ -115,5 +116,37 @@ def test_tampered_return_link_says_so_in_the_readers_language(
         assert response.status == 400
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
         snap(page, f"return-tampered-{locale}")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["sv-SE", "en-GB"])
+def test_return_pages_have_no_serious_accessibility_violations(
+    shop_page, e2e_browser, shop_server, locale
+):
+    require_axe()
+    event, _ = make_event(title="Fysikalen", types=(("Standardbiljett", "199"),))
+    token, back = start_payment(shop_page, event)
+    context = fresh_phone(e2e_browser, shop_server.url, locale=locale)
+    try:
+        page = context.new_page()
+
+        def clean():
+            page.wait_for_load_state("networkidle")
+            found = serious_violations(page)
+            assert found == [], "\n".join(found)
+
+        page.goto(back)
+        expect(page.locator("#return-poll-status")).to_be_visible()
+        clean()
+        requests.post(
+            f"{shop_server.url}/swish-simulator/pay/{token}/",
+            data={"action": "approve"},
+            timeout=30,
+        )
+        expect(page.locator("img.ticket-qr")).to_have_count(2, timeout=30_000)
+        clean()
+        page.goto(back[:-3] + "xx/")
+        clean()
     finally:
         context.close()
