@@ -69,14 +69,15 @@ def test_return_link_in_a_browser_without_cookies_follows_the_payment(
         expect(page.get_by_role("status")).to_contain_text("Väntar på betalningen")
         snap(page, "return-pending")
 
-        # The payer approves in the (simulated) Swish app; the page that was
-        # opened without a cookie moves on by itself.
-        approved = requests.post(
-            f"{shop_server.url}/swish-simulator/pay/{token}/",
-            data={"action": "approve"},
-            timeout=30,
-        )
-        assert approved.status_code == 200
+        # The payer approves in the (simulated) Swish app, from the first
+        # browser context; the page opened without a cookie moves on by itself.
+        with shop_page.context.expect_page() as opened:
+            shop_page.get_by_role("link", name="Öppna Swish-simulatorn").click()
+        swish = opened.value
+        assert token in swish.url
+        swish.get_by_role("button", name="Approve").click()
+        expect(swish.get_by_test_id("status")).not_to_have_text("CREATED")
+        swish.close()
         heading = page.get_by_role("heading", name="Tack! Dina biljetter är betalda.")
         expect(heading).to_be_visible(timeout=30_000)
         order = Order.objects.get()
