@@ -10,6 +10,7 @@ See https://docs.djangoproject.com/en/5.2/ref/settings/ for each setting.
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -504,3 +505,25 @@ SWISH_SIMULATOR_REFUND_STEP_SECONDS = env.float(
 )
 if SWISH_ENVIRONMENT == "simulator":
     INSTALLED_APPS.append("ticketshop.swish_simulator")
+
+# --- Swish: minimum amount, the buyer's way back, the QR code (issue 14) ------
+# Swish refuses amounts below this (AM06): a ticket type may cost 0 kr (the
+# order is confirmed without Swish) or at least this much, never in between.
+# Swish's own rule, not deployment configuration, so not read from the env.
+SWISH_MIN_AMOUNT = Decimal("1.00")
+# How long the link that brings the buyer back from the Swish app (the
+# callbackurl of swish://paymentrequest) shows the order, in seconds.
+SHOP_RETURN_LINK_MAX_AGE_SECONDS = env.int(
+    "SHOP_RETURN_LINK_MAX_AGE_SECONDS", default=24 * 3600
+)
+# Swish's QR service for a payment request token (production only; the
+# simulator and MSS draw the QR code locally). Empty: always draw locally.
+SWISH_QR_SERVICE_URL = env.str(
+    "SWISH_QR_SERVICE_URL",
+    default="https://mpc.getswish.net/qrg-swish/api/v1/commerce"
+    if SWISH_ENVIRONMENT == "production"
+    else "",
+)
+# How long the pay page's QR code waits for that service before drawing it
+# locally instead.
+SWISH_QR_TIMEOUT_SECONDS = env.float("SWISH_QR_TIMEOUT_SECONDS", default=1.5)

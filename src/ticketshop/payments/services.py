@@ -32,6 +32,7 @@ from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import InvalidSession, OutOfTickets
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.selectors import effective_status
 from ticketshop.orders.sessions import get_session_order, keep_session_order
 
 from . import swish
@@ -561,6 +562,32 @@ def poll_if_due(*, order: Order, now: datetime | None = None) -> bool:
         return False
     refresh_payment(payment=payment, now=now)
     return True
+
+
+@dataclass(frozen=True)
+class BuyerView:
+    """An order as its buyer's pages see it (fresh, after any due poll)."""
+
+    order: Order
+    status: str
+    payment: SwishPayment | None
+
+
+def read_order_for_buyer(*, order: Order, now: datetime | None = None) -> BuyerView:
+    """Return the order's state for its buyer, asking Swish first when due.
+
+    The one source of session_payment_status and of the return page the Swish
+    app opens, so both read the same state and Swish is asked at most once
+    per SWISH_POLL_INTERVAL_SECONDS per order, whoever is looking.
+    """
+    now = now or timezone.now()
+    if poll_if_due(order=order, now=now):
+        order.refresh_from_db()
+    return BuyerView(
+        order=order,
+        status=effective_status(order, now=now),
+        payment=get_latest_payment(order_id=order.pk),
+    )
 
 
 def reconcile_payments(*, now: datetime | None = None) -> dict[str, int]:
