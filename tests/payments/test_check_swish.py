@@ -42,6 +42,8 @@ def material(pki, tmp_path, settings):
     settings.SWISH_KEY_PATH = key
     settings.SWISH_PAYEE_ALIAS = ALIAS
     settings.SWISH_CA_PATH = ""
+    settings.SWISH_CALLBACK_URL = ""
+    settings.PUBLIC_BASE_URL = "https://shop.example.org"
     return merchant
 
 
@@ -51,6 +53,7 @@ def against_simulator(swish, settings):
     at the live server's simulator (plain HTTP, so no handshake)."""
     settings.SWISH_ENVIRONMENT = "mss"
     settings.SWISH_API_URL = f"{swish.url}/swish-simulator/swish-cpcapi/api/"
+    settings.SWISH_CALLBACK_URL = "https://shop.example.org/swish/callback/"
     return swish
 
 
@@ -234,6 +237,8 @@ def production(settings, tmp_path, url, ca):
     settings.SWISH_ENVIRONMENT = "production"
     settings.SWISH_API_URL = url
     settings.SWISH_HTTP_TIMEOUT_SECONDS = 5.0
+    settings.PUBLIC_BASE_URL = "https://shop.example.org"
+    settings.SWISH_CALLBACK_URL = ""
     if ca is not None:
         path = tmp_path / "ca-bundle.pem"
         path.write_bytes(ca.pem())
@@ -387,3 +392,23 @@ def test_scheduled_check_logs_each_problem(material, settings, refused_port, cap
         assert certificates.scheduled_check() == 1
     assert "Swish check: Swish's API at 127.0.0.1" in caplog.text
     assert "cannot be reached" in caplog.text
+
+
+# --- The callback URL ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, sentence",
+    [
+        ("http://shop.example.org", "Swish calls back only to HTTPS, not to http://"),
+        ("https://shop.example.org:8443", "Swish calls back only to port 443, not to"),
+    ],
+)
+def test_callback_url_swish_cannot_reach_fails(url, sentence, material, settings):
+    settings.SWISH_ENVIRONMENT = "production"
+    settings.SWISH_API_URL = "https://192.0.2.1/never/called/"
+    settings.SWISH_CALLBACK_URL = ""
+    settings.PUBLIC_BASE_URL = url
+    code, _, err = run_check()
+    assert code == 1
+    assert f"error: {sentence}" in err

@@ -475,8 +475,41 @@ def check_connection(*, timeout: float | None = None) -> list[Finding]:
     return findings
 
 
+def check_callback_url() -> list[Finding]:
+    """Swish calls back only to HTTPS on port 443 (MSS too; the simulator
+    also takes plain HTTP on loopback)."""
+    from .swish import callback_url
+
+    if not uses_certificate():
+        return []
+    url = callback_url()
+    parts = urlsplit(url)
+    level = ERROR if settings.SWISH_ENVIRONMENT == "production" else WARNING
+    if parts.scheme != "https":
+        return [
+            Finding(
+                level,
+                f"Swish calls back only to HTTPS, not to {url}: set "
+                "PUBLIC_BASE_URL (or SWISH_CALLBACK_URL) to the shop's https:// "
+                "address.",
+                "callback-not-https",
+            )
+        ]
+    if parts.port not in (None, 443):
+        return [
+            Finding(
+                level,
+                f"Swish calls back only to port 443, not to {url}: serve the "
+                "shop's callback on port 443 and drop the port from "
+                "PUBLIC_BASE_URL (or SWISH_CALLBACK_URL).",
+                "callback-port",
+            )
+        ]
+    return []
+
+
 def check_all() -> list[Finding]:
-    findings = check_configured_material()
+    findings = check_callback_url() + check_configured_material()
     if any(f.level == ERROR for f in findings):
         return findings + [
             Finding(

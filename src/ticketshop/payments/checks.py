@@ -68,7 +68,7 @@ def check_swish_settings(app_configs, **kwargs):
 
 # --- The certificate's content (ticketshop.payments.certificates) -------------
 # Warnings only, never a refusal to start: an expired certificate must not stop
-# free orders and the door. Reads the two files only (a few milliseconds); the
+# free orders and the door. Reads the two files only (no network); the
 # network checks (TLS with Swish's server, an authenticated call) are left to
 # `manage.py check_swish` and the workers' hourly check, not every command.
 
