@@ -412,3 +412,41 @@ def test_callback_url_swish_cannot_reach_fails(url, sentence, material, settings
     code, _, err = run_check()
     assert code == 1
     assert f"error: {sentence}" in err
+
+
+# --- At start and in the worker -------------------------------------------------
+
+
+def test_server_starts_with_an_expired_certificate_and_logs_why(pki, tmp_path):
+    from tests.fresh_process import WSGI, run_fresh
+
+    from .test_swish_settings import PRODUCTION
+
+    cert, key = write(
+        tmp_path, "swish", pki.merchant(ALIAS, valid_days=-1), pki.intermediate
+    )
+    result = run_fresh(
+        f"{WSGI}; print('started')",
+        tmp_path,
+        **PRODUCTION,
+        SWISH_CERT_PATH=cert,
+        SWISH_KEY_PATH=key,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+    assert "The Swish certificate (issued to 1231181189) expired on" in result.stderr
+    assert "(payments.W104)" in result.stderr
+
+
+@pytest.mark.django_db
+def test_one_worker_runs_the_network_check_hourly(material, settings, refused_port):
+    from django.utils import timezone
+
+    from ticketshop.ops import upkeep
+
+    settings.SWISH_ENVIRONMENT = "production"
+    settings.SWISH_API_URL = f"https://127.0.0.1:{refused_port}/swish-cpcapi/api/"
+    first = upkeep.tick(worker_id="w1", started_at=timezone.now())
+    assert first.get("swish_problems") == 1
+    again = upkeep.tick(worker_id="w2", started_at=timezone.now())
+    assert "swish_problems" not in again
