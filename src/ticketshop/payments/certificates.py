@@ -455,6 +455,19 @@ def check_connection(*, timeout: float | None = None) -> list[Finding]:
                 )
             )
     except swish.SwishUnavailable as exc:
+        if parts.scheme == "https" and "SSL" in str(exc):
+            # TLS 1.3: a refused client certificate shows on the first read.
+            findings.append(
+                Finding(
+                    ERROR,
+                    f"The TLS connection to {host} broke on the first request "
+                    f"({str(exc)[-120:]}): Swish did not accept the client "
+                    "certificate; check that SWISH_CERT_PATH holds the merchant "
+                    "certificate with its chain and SWISH_KEY_PATH its key.",
+                    "handshake-failed",
+                )
+            )
+            return findings
         findings.append(
             Finding(
                 ERROR,
