@@ -21,9 +21,7 @@ from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.models import Ticket
 from ticketshop.orders.selectors import count_live_tickets
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL's reservation path"
-)
+pytestmark = pytest.mark.postgres_only
 
 HELD_SECONDS = 0.6
 

@@ -342,6 +342,7 @@ def reserve(
     if (
         connection.vendor == "postgresql"
         and release_order_id is None
+        and sum(counts.values()) > 0
         and all(limits.get(t) is None for t in counts)
     ):
         return _reserve_in_one_round_trip(
