@@ -6,7 +6,8 @@ and ``refund_state`` follows money on its way back. No other module writes
 an order's status, ticket count, totals, payment fields or tickets: they call
 the transitions below, inside a durable transaction, with the order locked
 (``lock_order``) and, for every transition that takes seats, the event's
-seat lock (``db.locks.lock_event``, taken here). A test
+seat lock (``db.locks.lock_event``, or ``lock_event_then`` for
+PostgreSQL's one-round-trip reservation, taken here). A test
 (tests/orders/test_lifecycle_owner.py) fails if any other module does.
 
 Payments call these in the same transaction in which they schedule the

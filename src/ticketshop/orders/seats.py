@@ -12,7 +12,11 @@ The rules, each written once:
 - **Capacity** (``check_capacity``): the event's seats and each limited
   ticket type's limit against the live tickets, counted under the event's
   seat lock. Reservation, hold renewal, complimentary tickets and exchanges
-  all call it.
+  all call it. PostgreSQL's reservation of types without limits of their
+  own writes the same rule (live + wanted <= seats, with this module's
+  count, ``event_orders_sql``) into its insert, so that lock, count and
+  insert are one round trip; a refusal there is still raised by
+  ``check_capacity``, from that statement's count.
 
 The counts read only orders in ``SEAT_HOLDING_STATUSES`` (the partial index
 ``order_live_seats_idx``), so their cost follows the seats, not the event's
