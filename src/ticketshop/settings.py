@@ -174,6 +174,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Seconds to wait for the event's seat lock before answering 503 "Busy".
 SEAT_LOCK_TIMEOUT_SECONDS = env.float("SEAT_LOCK_TIMEOUT_SECONDS", default=3.0)
 BUSY_RETRY_AFTER_SECONDS = env.int("BUSY_RETRY_AFTER_SECONDS", default=2)
+# PostgreSQL: a new reservation (a hold, no money) commits without waiting for
+# its WAL to reach the disk (synchronous_commit=off for that transaction
+# only), so the event's seat lock is not held through a disk flush. A crash
+# of the database server (not a restart) may forget the last holds of the
+# final fraction of a second, whole; SQLite's WAL with synchronous=NORMAL
+# makes the same trade. Payments and every other write still wait. See
+# README "How reservations work" and bench/README.md (issue 12).
+RESERVATION_SYNCHRONOUS_COMMIT = env.bool(
+    "RESERVATION_SYNCHRONOUS_COMMIT", default=False
+)
 # Each worker process renders GET /get_chapterevents/ at most this often, so
 # tickets_left may be this many seconds old (0: count on every request). See
 # orders.selectors.cached_chapterevents and bench/README.md ("rush").
