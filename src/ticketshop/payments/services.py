@@ -850,7 +850,7 @@ def send_refund(
     at once; sending it again later is safe, because Swish refuses the same
     id twice (RF09), and that answer means: read it.
     """
-    from ticketshop.ops.leases import wait_for_slot
+    from ticketshop.ops.leases import release_slot, wait_for_slot
 
     refund = (
         SwishRefund.objects.select_related("payment__order")
@@ -864,20 +864,27 @@ def send_refund(
     grace = refund_send_grace()
     if refund.sent_at is not None and refund.sent_at > now - grace:
         return "claimed_elsewhere"
+    # The slot is held while the PUT runs, and the next refund's PUT leaves
+    # at least the spacing after this one's answer (so after Swish got it).
+    hold = timedelta(seconds=2 * settings.SWISH_HTTP_TIMEOUT_SECONDS)
     slot = wait_for_slot(
         REFUND_SLOT,
         spacing=timedelta(seconds=settings.SWISH_REFUND_SPACING_SECONDS),
         holder=holder or "refund sender",
+        hold=hold,
     )
-    now = given_now or slot
-    claimed = (
-        SwishRefund.objects.filter(pk=refund.pk, status=RefundStatus.CREATING)
-        .filter(Q(sent_at__isnull=True) | Q(sent_at__lte=now - grace))
-        .update(sent_at=now, send_attempts=F("send_attempts") + 1)
-    )
-    if not claimed:
-        return "claimed_elsewhere"
-    return _put_refund(refund=refund, now=now)
+    try:
+        now = given_now or slot
+        claimed = (
+            SwishRefund.objects.filter(pk=refund.pk, status=RefundStatus.CREATING)
+            .filter(Q(sent_at__isnull=True) | Q(sent_at__lte=now - grace))
+            .update(sent_at=now, send_attempts=F("send_attempts") + 1)
+        )
+        if not claimed:
+            return "claimed_elsewhere"
+        return _put_refund(refund=refund, now=now)
+    finally:
+        release_slot(REFUND_SLOT, taken_at=slot, hold=hold)
 
 
 def _put_refund(*, refund: SwishRefund, now: datetime) -> str:
@@ -1017,22 +1024,27 @@ def apply_refund_object(*, refund_pk: int, obj, now: datetime) -> None:
                 order, f"Refund {current.refund_id} failed: {current.error_code}."
             )
             lifecycle.refund_failed(order)
-        elif status == RefundStatus.PAID and not _refund_outstanding(order):
+        elif status == RefundStatus.PAID:
+            logger.info("refund %s paid back", current.refund_id)
+            if _refund_open(order):
+                return
+            if _owed(order):
+                # Another refund of the order was refused or failed: still
+                # owed, and visible (the retry) until it is paid back too.
+                lifecycle.refund_failed(order)
+                return
             lifecycle.clear_flag(
                 order, f"Refunded {current.amount} kr ({current.refund_id})."
             )
             lifecycle.refund_settled(order)
-            logger.info("refund %s paid back", current.refund_id)
 
 
 _SWISH_REFUND_STATUSES = {RefundStatus.PAID, RefundStatus.ERROR, *REFUND_IN_FLIGHT}
 
 
-def _refund_outstanding(order: Order) -> bool:
-    """Whether money of the order is still on its way back or owed: a refund
-    not yet PAID by Swish (queued, unsent, or at Swish), or an amount no
-    refund covers (one refused or failed)."""
-    in_progress = SwishRefund.objects.filter(
+def _refund_open(order: Order) -> bool:
+    """Whether a refund of the order is not yet PAID by Swish nor ended:
+    queued, unsent, or at Swish (CREATED, VALIDATED, DEBITED)."""
+    return SwishRefund.objects.filter(
         payment__order=order, status__in=REFUND_OPEN
     ).exists()
-    return in_progress or bool(_owed(order))
