@@ -251,6 +251,7 @@ class SwishRefundAdmin(admin.ModelAdmin):
         "status",
         "error_code",
         "created_at",
+        "sent_at",
     ]
     list_filter = ["status"]
     search_fields = ["refund_id", "payment__request_id", "payment__order__reference"]
@@ -264,6 +265,8 @@ class SwishRefundAdmin(admin.ModelAdmin):
         "error_message",
         "requested_by",
         "created_at",
+        "sent_at",
+        "send_attempts",
         "raw",
     ]
 

@@ -121,7 +121,7 @@ class SwishRefund(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # When its PUT was last sent (claimed by a sender); empty: never sent.
     sent_at = models.DateTimeField(_("sent to Swish"), null=True, blank=True)
-    send_attempts = models.PositiveIntegerField(default=0)
+    send_attempts = models.PositiveIntegerField(_("times sent"), default=0)
 
     class Meta:
         verbose_name = _("Swish refund")
