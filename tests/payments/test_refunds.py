@@ -336,3 +336,51 @@ def test_refunds_sent_by_two_workers_at_once_are_spaced(
         status__in=[RefundStatus.CREATING, RefundStatus.REJECTED]
     ).exists()
     assert sum(SwishRefund.objects.values_list("amount", flat=True)) == Decimal("600")
+
+
+def test_a_resend_refused_for_another_reason_reads_the_refund_first(
+    buyer, event_and_type, settings, monkeypatch
+):
+    """Should Swish answer a resent id with something other than RF09 (an
+    RF08 for its own amount, say), the shop reads it before calling it
+    refused: a refund that exists is never made again by a retry."""
+    order = paid_order(buyer, event_and_type)
+    settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
+    settings.SWISH_HTTP_TIMEOUT_SECONDS = 0.5
+    settings.SWISH_SIMULATOR_HANG_SECONDS = 1.5
+    settings.SWISH_SIMULATOR_FAIL_REFUND = "timeout-after-create"
+    refund_order(order_id=order.pk, requested_by="organiser")
+    run_worker()
+    settings.SWISH_SIMULATOR_FAIL_REFUND = ""
+    refund = SwishRefund.objects.get()
+    assert refund.status == RefundStatus.CREATING
+
+    def rf08(**kwargs):
+        raise swish.SwishRefused(422, ["RF08"], "amount exceeds what is left")
+
+    monkeypatch.setattr(swish, "create_refund", rf08)
+    reconcile_payments(now=timezone.now() + timedelta(minutes=2))
+    refund.refresh_from_db()
+    assert refund.status not in (RefundStatus.CREATING, RefundStatus.REJECTED)
+    assert settled(refund).status == RefundStatus.PAID
+    order.refresh_from_db()
+    assert order.refund_state == RefundState.REFUNDED
+    assert not order.needs_attention
+
+
+def test_a_refund_swish_refuses_at_once_is_failed_and_flagged(
+    buyer, event_and_type, monkeypatch
+):
+    order = paid_order(buyer, event_and_type)
+
+    def ff08(**kwargs):
+        raise swish.SwishRefused(422, ["FF08"], "Payment Reference is invalid")
+
+    monkeypatch.setattr(swish, "create_refund", ff08)
+    refund_order(order_id=order.pk, requested_by="organiser")
+    run_worker()
+    refund = SwishRefund.objects.get()
+    assert (refund.status, refund.error_code) == (RefundStatus.REJECTED, "FF08")
+    order.refresh_from_db()
+    assert order.refund_state == RefundState.FAILED
+    assert order.needs_attention and "FF08" in order.attention_reason

@@ -882,12 +882,12 @@ def send_refund(
         )
         if not claimed:
             return "claimed_elsewhere"
-        return _put_refund(refund=refund, now=now)
+        return _put_refund(refund=refund, now=now, resend=refund.sent_at is not None)
     finally:
         release_slot(REFUND_SLOT, taken_at=slot, hold=hold)
 
 
-def _put_refund(*, refund: SwishRefund, now: datetime) -> str:
+def _put_refund(*, refund: SwishRefund, now: datetime, resend: bool) -> str:
     payment = refund.payment
     try:
         swish.create_refund(
@@ -907,6 +907,13 @@ def _put_refund(*, refund: SwishRefund, now: datetime) -> str:
             )
             refresh_refund(refund=refund, now=now)
             return "exists"
+        if resend:
+            # Sent before: if Swish has it, whatever this answer says (an RF08
+            # for its own amount, say), it exists and is not made again; if
+            # Swish cannot tell, it is sent again later.
+            found = _read_after_refusal(refund=refund, now=now)
+            if found != "missing":
+                return "exists" if found == "exists" else "unavailable"
         _record_refund_refused(refund=refund, exc=exc)
         return "refused"
     except SwishUnavailable as exc:
@@ -924,6 +931,23 @@ def _put_refund(*, refund: SwishRefund, now: datetime) -> str:
     )
     logger.info("refund %s of %s sent to Swish", refund.refund_id, payment.request_id)
     return "created"
+
+
+def _read_after_refusal(*, refund: SwishRefund, now: datetime) -> str:
+    """Read a refund Swish refused to take again: "exists" (read and
+    applied), "missing" (404) or "unknown" (Swish could not say)."""
+    try:
+        obj = swish.read_refund(refund.refund_id)
+    except SwishRefused as exc:
+        if exc.status == 404:
+            return "missing"
+        logger.warning("reading refund %s: %s", refund.refund_id, exc)
+        return "unknown"
+    except SwishUnavailable as exc:
+        logger.warning("reading refund %s: %s", refund.refund_id, exc)
+        return "unknown"
+    apply_refund_object(refund_pk=refund.pk, obj=obj, now=now)
+    return "exists"
 
 
 def _record_refund_refused(*, refund: SwishRefund, exc: SwishRefused) -> None:
@@ -1013,7 +1037,10 @@ def apply_refund_object(*, refund_pk: int, obj, now: datetime) -> None:
                 current.refund_id,
                 status,
             )
-            current.save(update_fields=["raw", "updated_at"])
+            if current.status == RefundStatus.CREATING:
+                # Swish has it: never sent again, read again next pass.
+                current.status = RefundStatus.CREATED
+            current.save(update_fields=["raw", "status", "updated_at"])
             return
         current.status = status
         current.error_code = (obj.get("errorCode") or "")[:16]
