@@ -487,6 +487,9 @@ SWISH_POLL_INTERVAL_SECONDS = env.float("SWISH_POLL_INTERVAL_SECONDS", default=3
 # cancelled (Swish ends unpaid requests within about 6 minutes).
 SWISH_PENDING_TIMEOUT_SECONDS = env.int("SWISH_PENDING_TIMEOUT_SECONDS", default=600)
 SWISH_RECONCILE_EVERY_SECONDS = env.int("SWISH_RECONCILE_EVERY_SECONDS", default=60)
+# Refunds: sent by the task workers, at least this many seconds apart across
+# all of them (Swish asks for one second between refunds; a lease row counts it).
+SWISH_REFUND_SPACING_SECONDS = env.float("SWISH_REFUND_SPACING_SECONDS", default=1.0)
 # The simulator (SWISH_ENVIRONMENT=simulator only). AUTOPAY unset = wait for
 # the payer's click on /swish-simulator/pay/<token>/.
 SWISH_SIMULATOR_AUTOPAY_SECONDS = env.float(
@@ -513,6 +516,10 @@ SWISH_SIMULATOR_HANG_SECONDS = env.float("SWISH_SIMULATOR_HANG_SECONDS", default
 SWISH_SIMULATOR_REFUND_STEP_SECONDS = env.float(
     "SWISH_SIMULATOR_REFUND_STEP_SECONDS", default=4.0
 )
+# Refund failure switch: "" | "500" | "timeout" (hang, create nothing) |
+# "timeout-after-create" | an MSS refund error code (RF07, BANKIDCL, FF10,
+# DS24): created, then ends in ERROR with it.
+SWISH_SIMULATOR_FAIL_REFUND = env.str("SWISH_SIMULATOR_FAIL_REFUND", default="")
 if SWISH_ENVIRONMENT == "simulator":
     INSTALLED_APPS.append("ticketshop.swish_simulator")
 

@@ -412,3 +412,122 @@ def test_swish_unreachable_after_approval_loses_callbacks_and_status_reads(
         print(manage(env, "check_consistency"))
     finally:
         shop.stop()
+
+
+_REFUND_EVERY_PAID_ORDER = """
+from ticketshop.orders.models import Order
+from ticketshop.payments.services import refund_order
+for order in Order.objects.filter(status="PAID").order_by("pk"):
+    refund_order(order_id=order.pk, requested_by="fault suite")
+"""
+
+
+@pytest.mark.parametrize("failure", ["500", "timeout-after-create"])
+def test_swish_failing_on_refunds_and_a_worker_killed_mid_batch(
+    cluster, database, workdir, failure
+):
+    """Six paid orders are cancelled and refunded at once. Swish answers
+    500 (or hangs after creating) on refund PUTs while the worker sends
+    them, and that worker is SIGKILLed mid-batch; Swish recovers and
+    another worker starts. Every refund reaches Swish exactly once, the
+    PUTs at least a second apart, and every order ends refunded."""
+    env = shop_env(
+        database_url=database,
+        workdir=workdir,
+        WORKER_MAINTENANCE_SECONDS="1",
+        SWISH_HTTP_TIMEOUT_SECONDS="1",
+        SWISH_RECONCILE_EVERY_SECONDS="2",
+        SWISH_REFUND_SPACING_SECONDS="1",
+    )
+    ids = prepare_shop(env, workdir, seats=10)
+    shop = Shop(env, workdir, servers=1, workers=1)
+    db = db_name(database)
+    swish_env = {**env, "SWISH_SIMULATOR_REFUND_STEP_SECONDS": "0.5"}
+    try:
+        tally = Tally()
+        results = run_buyers(
+            6, servers=shop.bases, ids=ids, tally=tally, seconds=60,
+            swish=shop.swish.base,
+        )  # fmt: skip
+        assert Counter(results)["paid"] == 6, results
+        port = shop.swish.port
+        shop.swish.stop()
+        shop.swish = SwishServer(
+            {
+                **swish_env,
+                "SWISH_SIMULATOR_FAIL_REFUND": failure,
+                "SWISH_SIMULATOR_HANG_SECONDS": "2",
+            },
+            workdir,
+            port=port,
+        )
+        shop.swish.wait_ready()
+        manage(with_swish(env, shop.swish), "shell", "-c", _REFUND_EVERY_PAID_ORDER)
+        recorded = cluster.psql(
+            "SELECT count(*) FROM payments_swishrefund WHERE status = 'CREATING'", db
+        )
+        assert recorded == "6"
+        # The worker sends them (Swish failing), one a second; killed mid-batch.
+        assert wait_until(
+            lambda: (
+                int(
+                    cluster.psql(
+                        "SELECT count(*) FROM payments_swishrefund"
+                        " WHERE sent_at IS NOT NULL",
+                        db,
+                    )
+                )
+                >= 2
+            ),
+            seconds=30,
+            step=0.1,
+        ), shop.workers[0].tail()
+        shop.workers[0].kill()
+        sent = cluster.psql(
+            "SELECT count(*) FROM payments_swishrefund WHERE sent_at IS NOT NULL", db
+        )
+        log(f"worker0 SIGKILLed after sending {sent} of 6 refunds to a failing Swish")
+        shop.swish.stop()
+        shop.swish = SwishServer(swish_env, workdir, port=port)
+        shop.swish.wait_ready()
+        shop.workers.append(Worker("worker1", with_swish(env, shop.swish), workdir))
+        started = time.monotonic()
+        assert wait_until(
+            lambda: (
+                cluster.psql(
+                    "SELECT count(*) FROM orders_order WHERE refund_state = 'REFUNDED'",
+                    db,
+                )
+                == "6"
+            ),
+            seconds=120,
+        ), shop.workers[1].tail()
+        took = time.monotonic() - started
+        refunds = cluster.psql(
+            "SELECT count(*), count(DISTINCT refund_id), sum(send_attempts)"
+            " FROM payments_swishrefund WHERE status = 'PAID'",
+            db,
+        )
+        at_swish = cluster.psql(
+            "SELECT count(*), count(DISTINCT original_payment_reference)"
+            " FROM swish_simulator_simulatedrefund WHERE status = 'PAID'",
+            db,
+        )
+        gaps = cluster.psql(
+            "SELECT min(gap) FROM (SELECT extract(epoch FROM date_created - lag("
+            "date_created) OVER (ORDER BY date_created)) AS gap"
+            " FROM swish_simulator_simulatedrefund) AS g",
+            db,
+        )
+        log(
+            f"Swish back ({failure}): 6 orders refunded {took:.1f} s after; refunds"
+            f" (paid, ids, PUTs) {refunds}; at Swish {at_swish}; least gap {gaps} s"
+        )
+        count, distinct, puts = refunds.split("|")
+        assert count == distinct == "6"
+        assert int(puts) > 6  # some were sent again
+        assert at_swish == "6|6"  # each refund reached Swish once
+        assert float(gaps) >= 1.0
+        print(manage(env, "check_consistency"))
+    finally:
+        shop.stop()

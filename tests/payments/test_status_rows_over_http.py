@@ -7,6 +7,7 @@ in start_payment's body."""
 import pytest
 import requests
 
+from tests.delivery.conftest import run_worker
 from tests.factories import event_with_types
 from tests.payments.conftest import wait_for
 from ticketshop.orders.models import Order, OrderStatus
@@ -43,6 +44,7 @@ def test_refund_by_the_organiser_reads_failed_admin(buyer, event_and_type):
     assert "external_ids" not in body
     seats_left_soon(buyer, 10)
     assert len(refund_ids) == 1
+    run_worker()  # sends the refund
     wait_for(lambda: SwishRefund.objects.get().status == RefundStatus.PAID)
     assert buyer.status()["status"] == "FAILED_ADMIN"
 

@@ -246,6 +246,7 @@ class SwishRefundAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
         "status",
         "error_code",
         "created_at",
+        "sent_at",
     ]
     list_filter = ["status"]
     search_fields = ["refund_id", "payment__request_id", "payment__order__reference"]
@@ -259,5 +260,7 @@ class SwishRefundAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
         "error_message",
         "requested_by",
         "created_at",
+        "sent_at",
+        "send_attempts",
         "raw",
     ]
