@@ -562,11 +562,14 @@ def sold_and_paid(cluster: PgCluster, database: str) -> dict:
         "  JOIN orders_order o ON o.id = t.order_id WHERE o.status = 'PAID'),"
         " (SELECT count(*) FROM orders_order WHERE status = 'PAID'),"
         " (SELECT count(*) FROM delivery_ticketdelivery WHERE status = 'SENT'),"
-        " (SELECT coalesce(sum(times_sent), 0) FROM delivery_ticketdelivery)",
+        " (SELECT coalesce(sum(times_sent), 0) FROM delivery_ticketdelivery),"
+        " (SELECT count(*) FROM orders_ticket t"
+        "  JOIN orders_order o ON o.id = t.order_id WHERE o.status = 'RESERVED')",
         database,
     )
-    tickets, orders, sent, times_sent = (int(x) for x in row.split("|"))
+    tickets, orders, sent, times_sent, held = (int(x) for x in row.split("|"))
     return {
+        "held_tickets": held,
         "paid_tickets": tickets,
         "paid_orders": orders,
         "emails_sent": sent,

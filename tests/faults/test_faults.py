@@ -155,12 +155,17 @@ def test_app_server_killed_mid_rush(cluster, database, workdir):
             f"150 buyers, 100 seats: {dict(outcomes)}; HTTP {dict(tally.statuses)};"
             f" answers after the kill {after - before}"
         )
-        assert outcomes["paid"] == 100 and outcomes["sold_out"] == 50, outcomes
         assert not tally.server_errors, tally.server_errors
         assert before < 100, before  # killed mid-rush, not after it
         assert after - before > 200  # the others kept serving
+        # A reservation web0 committed but could not answer before the kill
+        # holds its seat until it lapses (its buyer asked again elsewhere):
+        # every seat is paid or held so, none sold twice, none lost.
         counts = sold_and_paid(cluster, db_name(database))
-        assert counts["paid_tickets"] == 100
+        assert outcomes["paid"] + outcomes["sold_out"] == 150, outcomes
+        assert counts["paid_tickets"] == outcomes["paid"]
+        assert counts["paid_tickets"] + counts["held_tickets"] == 100, counts
+        assert counts["held_tickets"] <= tally.statuses["conn"], counts
         print(manage(env, "check_consistency"))
     finally:
         shop.stop()
