@@ -9,14 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.payments.certmaterial import swish_pki, write
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def production(tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert.write_text("cert")
-    key.write_text("key")
+    # A certificate as Swish's portal issues one, for the payee alias, with
+    # its chain: anything less is (rightly) a warning of the Swish checks.
+    pki = swish_pki()
+    cert, key = write(
+        tmp_path, "swish", pki.merchant("1231181189"), pki.intermediate, pki.root
+    )
     return {
         "DJANGO_ENV": "production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
