@@ -81,17 +81,24 @@ function done(summary, latency, requests)
     end
   end
   local e = summary.errors
+  -- Latency at every half percent (0.5 … 100): rush.py merges the answers of
+  -- several wrk processes (one per app server) from these.
+  local quantiles = {}
+  for i = 1, 200 do
+    quantiles[i] = string.format("%d", latency:percentile(i / 2))
+  end
   local out = io.open(os.getenv("RUSH_RESULT") or "rush-result.json", "w")
   out:write(string.format(
     '{"duration_us": %d, "requests": %d, "created": %d, "out_of_tickets": %d, '
     .. '"other_403": %d, "busy": %d, "ok_200": %d, "other": %d, '
     .. '"connect_errors": %d, "read_errors": %d, "write_errors": %d, '
     .. '"timeouts": %d, "non_2xx_3xx": %d, '
-    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f}\n',
+    .. '"p50_us": %d, "p90_us": %d, "p95_us": %d, "p99_us": %d, "max_us": %d, '
+    .. '"mean_us": %.1f, "quantiles_us": [%s]}\n',
     summary.duration, summary.requests, totals.created, totals.out_of_tickets,
     totals.other_403, totals.busy, totals.ok_200, totals.other,
     e.connect, e.read, e.write, e.timeout, e.status,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max, latency.mean))
+    latency:percentile(50), latency:percentile(90), latency:percentile(95),
+    latency:percentile(99), latency.max, latency.mean, table.concat(quantiles, ", ")))
   out:close()
 end

@@ -85,6 +85,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--list-concurrency", type=int, default=20)
     parser.add_argument("--skip-list", action="store_true")
     parser.add_argument("--port", type=int, default=8300)
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="app servers (gunicorn instances on --port, --port + 1, …), each"
+        " driven by a wrk of its own with its share of the buyers",
+    )
     parser.add_argument("--workers", type=int, default=2)
     # Sync workers measured best here: the work is CPU-bound on 2 cores, so
     # threads only add GIL contention (see bench/README.md, "rush").
@@ -325,8 +332,8 @@ def fill_expired(args, ids: dict, *, batch: int = 2000) -> dict:
     }
 
 
-def worker_cpu_seconds(server: subprocess.Popen) -> float:
-    """CPU time (user + system) used so far by the server's worker processes.
+def worker_cpu_seconds(servers: list[subprocess.Popen]) -> float:
+    """CPU time (user + system) used so far by the servers' worker processes.
 
     Less sensitive than wall-clock rates to other work on a shared machine.
     """
@@ -337,7 +344,7 @@ def worker_cpu_seconds(server: subprocess.Popen) -> float:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == server.pid:  # ppid
+        if int(fields[1]) in {server.pid for server in servers}:  # ppid
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
@@ -365,10 +372,98 @@ def database_cpu_seconds(pids: list[int]) -> float:
     return sum(process_cpu_seconds(pid) for pid in pids)
 
 
+def start_servers(args, env: dict, workdir: Path) -> list[subprocess.Popen]:
+    """Start ``--servers`` gunicorn instances, each on a port of its own and
+    with ``--workers`` workers (the first logs to workdir/gunicorn.log)."""
+    servers = []
+    try:
+        for index in range(args.servers):
+            server_args = argparse.Namespace(
+                **{**vars(args), "port": args.port + index}
+            )
+            logdir = workdir if index == 0 else workdir / f"server{index}"
+            logdir.mkdir(exist_ok=True)
+            servers.append(
+                start_server(server_args, env, logdir, "/get_chapterevents/")
+            )
+    except BaseException:
+        for server in servers:
+            stop_server(server)
+        raise
+    return servers
+
+
 def run_wrk(
     args, *, mode: str, concurrency: int, duration: int, workdir: Path, ids: dict
 ) -> dict:
-    result = workdir / f"wrk-{mode}.json"
+    """Drive the app servers with ``concurrency`` connections in all: one wrk
+    per server, the connections shared out, the answers added up."""
+    shares = [concurrency // args.servers] * args.servers
+    for index in range(concurrency % args.servers):
+        shares[index] += 1
+    runs = [
+        _start_wrk(
+            args,
+            mode=mode,
+            concurrency=share,
+            duration=duration,
+            workdir=workdir,
+            ids=ids,
+            port=args.port + index,
+        )
+        for index, share in enumerate(shares)
+    ]
+    results = [_finish_wrk(*run) for run in runs]
+    if len(results) == 1:
+        return results[0]
+    return _merge_wrk(results)
+
+
+def _merge_wrk(results: list[dict]) -> dict:
+    """Add the counts up; the latency percentiles of all answers together are
+    read from each run's half-percent quantiles, each standing for half a
+    percent of its run's requests (so they are close, not exact)."""
+    merged = {
+        key: sum(r[key] for r in results)
+        for key, value in results[0].items()
+        if isinstance(value, int) and not key.endswith("_us")
+    }
+    merged["duration_us"] = max(r["duration_us"] for r in results)
+    merged["seconds"] = merged["duration_us"] / 1e6
+    merged["max_us"] = max(r["max_us"] for r in results)
+    total = sum(r["requests"] for r in results) or 1
+    merged["mean_us"] = sum(r["mean_us"] * r["requests"] for r in results) / total
+    points = sorted(
+        (q, r["requests"] / len(r["quantiles_us"]))
+        for r in results
+        for q in r["quantiles_us"]
+    )
+    for p in (50, 90, 95, 99):
+        seen, target = 0.0, total * p / 100
+        for q, weight in points:
+            seen += weight
+            if seen >= target:
+                merged[f"p{p}_us"] = q
+                break
+        else:
+            merged[f"p{p}_us"] = points[-1][0] if points else 0
+    merged["per_server"] = [
+        {k: r[k] for k in ("requests", "created", "p95_us")} for r in results
+    ]
+    return merged
+
+
+def _start_wrk(
+    args,
+    *,
+    mode: str,
+    concurrency: int,
+    duration: int,
+    workdir: Path,
+    ids: dict,
+    port: int,
+):
+    result = workdir / f"wrk-{mode}-{port}.json"
     result.unlink(missing_ok=True)
     path = "/reserve_ticket/" if mode == "reserve" else "/get_chapterevents/"
     env = {
@@ -385,11 +480,18 @@ def run_wrk(
         f"--duration={duration}s",
         "--timeout=10s",
         f"--script={LUA}",
-        f"http://127.0.0.1:{args.port}{path}",
+        f"http://127.0.0.1:{port}{path}",
     ]
-    completed = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if completed.returncode != 0 or not result.exists():
-        raise SystemExit(f"wrk failed:\n{completed.stdout}\n{completed.stderr}")
+    process = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    return process, result
+
+
+def _finish_wrk(process: subprocess.Popen, result: Path) -> dict:
+    stdout, stderr = process.communicate()
+    if process.returncode != 0 or not result.exists():
+        raise SystemExit(f"wrk failed:\n{stdout}\n{stderr}")
     data = json.loads(result.read_text())
     data["seconds"] = data["duration_us"] / 1e6
     return data
@@ -459,6 +561,7 @@ def main(argv=None) -> int:
         "student_limit": args.student_limit,
         "expired": args.expired,
         "list_events": args.list_events,
+        "servers": args.servers,
         "gunicorn": (
             f"--workers {args.workers} --worker-class {args.worker_class}"
             f" --threads {args.threads}"
@@ -466,16 +569,16 @@ def main(argv=None) -> int:
         "cpus": os.cpu_count(),
         "load_before": loadavg(),
     }
-    server = None
+    servers: list[subprocess.Popen] = []
     try:
         setup_django(env)
         ids = create_events(args, workdir)
         report["prefill"] = ids["prefill"]
-        server = start_server(args, env, workdir, "/get_chapterevents/")
+        servers = start_servers(args, env, workdir)
         # Warm both workers up (imports, URL resolver, DB connections) without
         # taking any seat.
         run_wrk(args, mode="list", concurrency=4, duration=1, workdir=workdir, ids=ids)
-        cpu = worker_cpu_seconds(server)
+        cpu = worker_cpu_seconds(servers)
         # The workers keep their connections (CONN_MAX_AGE), so the backends
         # that served the warm-up serve the rush.
         backends = database_backends(args)
@@ -488,14 +591,14 @@ def main(argv=None) -> int:
             workdir=workdir,
             ids=ids,
         )
-        rush["worker_cpu_ms"] = (worker_cpu_seconds(server) - cpu) * 1000
+        rush["worker_cpu_ms"] = (worker_cpu_seconds(servers) - cpu) * 1000
         if backends:
             rush["database_cpu_ms"] = (database_cpu_seconds(backends) - db_cpu) * 1000
         report["reserve"] = rush
         report["reservations_per_s"] = rush["created"] / rush["seconds"]
         report["requests_per_s"] = rush["requests"] / rush["seconds"]
         if not args.skip_list:
-            cpu = worker_cpu_seconds(server)
+            cpu = worker_cpu_seconds(servers)
             listing = run_wrk(
                 args,
                 mode="list",
@@ -504,16 +607,17 @@ def main(argv=None) -> int:
                 workdir=workdir,
                 ids=ids,
             )
-            listing["worker_cpu_ms"] = (worker_cpu_seconds(server) - cpu) * 1000
+            listing["worker_cpu_ms"] = (worker_cpu_seconds(servers) - cpu) * 1000
             report["list"] = listing
             report["list_per_s"] = listing["ok_200"] / listing["seconds"]
         # Counted once the server is stopped: wrk leaves requests in flight
         # when its time is up, and the server still completes them.
-        stop_server(server)
-        server = None
+        for server in servers:
+            stop_server(server)
+        servers = []
         report["db"] = check_database(ids, args.capacity)
     finally:
-        if server is not None:
+        for server in servers:
             stop_server(server)
         report["load_after"] = loadavg()
         if args.database == "postgres" and not args.keep:
@@ -537,7 +641,7 @@ def main(argv=None) -> int:
 def print_report(r: dict) -> None:
     rush, db = r["reserve"], r["db"]
     print(f"rush bench {r['date']}  database={r['database']}  cpus={r['cpus']}")
-    print(f"gunicorn {r['gunicorn']}")
+    print(f"{r['servers']} × gunicorn {r['gunicorn']}")
     limit = f", student limit {r['student_limit']}" if r["student_limit"] else ""
     print(
         f"{r['concurrency']} concurrent buyers, capacity {r['capacity']}{limit},"
@@ -566,7 +670,8 @@ def print_report(r: dict) -> None:
         )
     print(
         f"  latency          p50 {fmt_ms(rush['p50_us'])}  p90"
-        f" {fmt_ms(rush['p90_us'])}  p99 {fmt_ms(rush['p99_us'])}"
+        f" {fmt_ms(rush['p90_us'])}  p95 {fmt_ms(rush['p95_us'])}"
+        f"  p99 {fmt_ms(rush['p99_us'])}"
         f"  max {fmt_ms(rush['max_us'])}"
     )
     print(

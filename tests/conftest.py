@@ -24,19 +24,26 @@ ServerHandler.run = _bounded_run
 
 
 def pytest_collection_modifyitems(config, items):
-    """Leave tests marked ``sqlite_only`` out of a run on another database.
+    """Leave tests marked ``sqlite_only`` out of a run on another database,
+    and those marked ``postgres_only`` out of a run on another than PostgreSQL.
 
-    They test SQLite's own machinery (such as its writer queue), which other
-    databases do not have: deselected rather than skipped, so that every skip
-    in CI means something is missing (.ci/skips.py fails the run on one).
+    They test one database's own machinery (SQLite's writer queue,
+    PostgreSQL's one-round-trip reservation), which the other does not have:
+    deselected rather than skipped, so that every skip in CI means something
+    is missing (.ci/skips.py fails the run on one).
     """
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        return
+    engine = settings.DATABASES["default"]["ENGINE"]
+    left_out = []
+    if not engine.endswith("sqlite3"):
+        left_out.append("sqlite_only")
+    if not engine.endswith("postgresql"):
+        left_out.append("postgres_only")
     kept, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker("sqlite_only") else kept).append(item)
+        out = any(item.get_closest_marker(name) for name in left_out)
+        (dropped if out else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -174,6 +174,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Seconds to wait for the event's seat lock before answering 503 "Busy".
 SEAT_LOCK_TIMEOUT_SECONDS = env.float("SEAT_LOCK_TIMEOUT_SECONDS", default=3.0)
 BUSY_RETRY_AFTER_SECONDS = env.int("BUSY_RETRY_AFTER_SECONDS", default=2)
+# PostgreSQL: a new reservation (a hold, no money) commits without waiting for
+# its WAL to reach the disk (synchronous_commit=off for that transaction
+# only), so the event's seat lock is not held through a disk flush. A crash
+# of the database server (not a restart) may forget the last holds of the
+# final fraction of a second, whole; SQLite's WAL with synchronous=NORMAL
+# makes the same trade. Payments and every other write still wait. See
+# README "How reservations work" and bench/README.md (issue 12).
+RESERVATION_SYNCHRONOUS_COMMIT = env.bool(
+    "RESERVATION_SYNCHRONOUS_COMMIT", default=False
+)
 # Each worker process renders GET /get_chapterevents/ at most this often, so
 # tickets_left may be this many seconds old (0: count on every request). See
 # orders.selectors.cached_chapterevents and bench/README.md ("rush").
@@ -469,15 +479,13 @@ SWISH_PAYEE_ALIAS = env.str(
     default="" if SWISH_ENVIRONMENT == "production" else "1234679304",
 )
 SWISH_HTTP_TIMEOUT_SECONDS = env.float("SWISH_HTTP_TIMEOUT_SECONDS", default=10.0)
-# --- Swish calls: connect timeout, bound in flight, minimum (issue 14) ---
+# --- Swish calls: connect timeout, bound in flight (issue 14) ---
 # Connecting to Swish fails fast (a read may take SWISH_HTTP_TIMEOUT_SECONDS).
 SWISH_CONNECT_TIMEOUT_SECONDS = env.float("SWISH_CONNECT_TIMEOUT_SECONDS", default=3.0)
 # At most this many Swish calls run at once in each server process (one
 # kept-alive connection each); beyond it start_payment answers 503 "Busy"
 # with Retry-After instead of tying up another request thread.
 SWISH_MAX_IN_FLIGHT = env.int("SWISH_MAX_IN_FLIGHT", default=8)
-# Swish's smallest amount (1.00 kr); the simulator refuses less with AM06.
-SWISH_MIN_AMOUNT = Decimal(env.str("SWISH_MIN_AMOUNT", default="1.00"))
 # --- end of issue 14's Swish call settings ---
 # session_payment_status asks Swish once a payment has been pending this long,
 # at most once per interval per order (a lost callback never strands a buyer).
@@ -487,6 +495,9 @@ SWISH_POLL_INTERVAL_SECONDS = env.float("SWISH_POLL_INTERVAL_SECONDS", default=3
 # cancelled (Swish ends unpaid requests within about 6 minutes).
 SWISH_PENDING_TIMEOUT_SECONDS = env.int("SWISH_PENDING_TIMEOUT_SECONDS", default=600)
 SWISH_RECONCILE_EVERY_SECONDS = env.int("SWISH_RECONCILE_EVERY_SECONDS", default=60)
+# Refunds: sent by the task workers, at least this many seconds apart across
+# all of them (Swish asks for one second between refunds; a lease row counts it).
+SWISH_REFUND_SPACING_SECONDS = env.float("SWISH_REFUND_SPACING_SECONDS", default=1.0)
 # The simulator (SWISH_ENVIRONMENT=simulator only). AUTOPAY unset = wait for
 # the payer's click on /swish-simulator/pay/<token>/.
 SWISH_SIMULATOR_AUTOPAY_SECONDS = env.float(
@@ -513,5 +524,31 @@ SWISH_SIMULATOR_HANG_SECONDS = env.float("SWISH_SIMULATOR_HANG_SECONDS", default
 SWISH_SIMULATOR_REFUND_STEP_SECONDS = env.float(
     "SWISH_SIMULATOR_REFUND_STEP_SECONDS", default=4.0
 )
+# Refund failure switch: "" | "500" | "timeout" (hang, create nothing) |
+# "timeout-after-create" | an MSS refund error code (RF07, BANKIDCL, FF10,
+# DS24): created, then ends in ERROR with it.
+SWISH_SIMULATOR_FAIL_REFUND = env.str("SWISH_SIMULATOR_FAIL_REFUND", default="")
 if SWISH_ENVIRONMENT == "simulator":
     INSTALLED_APPS.append("ticketshop.swish_simulator")
+
+# --- Swish: minimum amount, the buyer's way back, the QR code (issue 14) ------
+# Swish refuses amounts below this (AM06): a ticket type may cost 0 kr (the
+# order is confirmed without Swish) or at least this much, never in between.
+# Swish's own rule, not deployment configuration, so not read from the env.
+SWISH_MIN_AMOUNT = Decimal("1.00")
+# How long the link that brings the buyer back from the Swish app (the
+# callbackurl of swish://paymentrequest) shows the order, in seconds.
+SHOP_RETURN_LINK_MAX_AGE_SECONDS = env.int(
+    "SHOP_RETURN_LINK_MAX_AGE_SECONDS", default=24 * 3600
+)
+# Swish's QR service for a payment request token (production only; the
+# simulator and MSS draw the QR code locally). Empty: always draw locally.
+SWISH_QR_SERVICE_URL = env.str(
+    "SWISH_QR_SERVICE_URL",
+    default="https://mpc.getswish.net/qrg-swish/api/v1/commerce"
+    if SWISH_ENVIRONMENT == "production"
+    else "",
+)
+# How long the pay page's QR code waits for that service before drawing it
+# locally instead.
+SWISH_QR_TIMEOUT_SECONDS = env.float("SWISH_QR_TIMEOUT_SECONDS", default=1.5)

@@ -63,6 +63,10 @@ def test_cancelling_one_ticket_of_three_refunds_its_price_through_swish(
     refund = SwishRefund.objects.get()
     assert refund.amount == Decimal("199.00")
     assert refund.requested_by == "organiser"
+    # Recorded with the decision, and sent by the task worker.
+    assert refund.status == RefundStatus.CREATING
+    assert not SimulatedRefund.objects.exists()
+    run_worker()
     # The simulator got it and pays it back.
     assert SimulatedRefund.objects.get().amount == Decimal("199.00")
     refresh_refund(refund=refund)
@@ -108,15 +112,16 @@ def test_a_refund_that_failed_is_listed_and_retried(
 ):
     event, (standard, _) = show
     order = paid_by_swish(buyer, event, standard, count=2)
-    live_api = f"{settings.PUBLIC_BASE_URL}/swish-simulator/swish-cpcapi/api/"
-    # Swish cannot be reached when the refund is sent: it never arrives.
-    settings.SWISH_API_URL = "http://127.0.0.1:9/"
+    # The refund fails at Swish (ERROR FF10, a bank system error).
+    settings.SWISH_SIMULATOR_FAIL_REFUND = "FF10"
     services.cancel_order(user=organiser, order_id=order.pk)
+    run_worker()  # sends the refund
+    settings.SWISH_SIMULATOR_FAIL_REFUND = ""
     refund = SwishRefund.objects.get()
-    assert not SimulatedRefund.objects.exists()
-    # Swish back; the shop asks, long after, and hears of no such refund.
-    settings.SWISH_API_URL = live_api
+    # The shop asks, later, and hears that it failed.
     refresh_refund(refund=refund, now=timezone.now() + timedelta(hours=1))
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.ERROR and refund.error_code == "FF10"
     order.refresh_from_db()
     assert order.refund_state == RefundState.FAILED
     assert order.needs_attention
@@ -126,7 +131,10 @@ def test_a_refund_that_failed_is_listed_and_retried(
     assert order.reference in listing.content.decode()
     retry = client.post(reverse("admin:backoffice_retry_refund", args=[order.pk]))
     assert retry.status_code == 302
-    assert SimulatedRefund.objects.get().amount == Decimal("398.00")
+    run_worker()  # sends the retry
+    assert SimulatedRefund.objects.exclude(status="ERROR").get().amount == Decimal(
+        "398.00"
+    )
     new = SwishRefund.objects.exclude(pk=refund.pk).get()
     refresh_refund(refund=new)
     order.refresh_from_db()

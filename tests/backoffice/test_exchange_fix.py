@@ -125,6 +125,7 @@ def test_exchange_to_a_cheaper_type_refunds_the_difference_through_swish(
     )
     assert result.difference == Decimal("-200.00")
     assert SwishRefund.objects.get().amount == Decimal("200.00")
+    run_worker()  # sends the refund
     assert SimulatedRefund.objects.get().amount == Decimal("200.00")
     assert live(event) == 2
     # Back to the dearer type: the 200 kr is due at the door, no Swish.
@@ -218,17 +219,22 @@ def test_a_retried_refund_keeps_what_is_due_at_the_door(
     )
     order.refresh_from_db()
     assert (order.total_price, order.due_at_door) == (Decimal("498"), Decimal("100"))
-    # One ticket cancelled while Swish is unreachable: its refund never goes.
-    live_api = f"{settings.PUBLIC_BASE_URL}/swish-simulator/swish-cpcapi/api/"
-    settings.SWISH_API_URL = "http://127.0.0.1:9/"
+    # One ticket cancelled; its refund fails at the bank (ERROR FF10).
+    settings.SWISH_SIMULATOR_FAIL_REFUND = "FF10"
     ticket = order.tickets.filter(cancelled_at__isnull=True).first()
     services.cancel_tickets(user=organiser, order_id=order.pk, ticket_ids=[ticket.pk])
-    settings.SWISH_API_URL = live_api
+    run_worker()  # sends the refund
+    settings.SWISH_SIMULATOR_FAIL_REFUND = ""
     lost = SwishRefund.objects.get()
     assert lost.amount == Decimal("249.00")
     from ticketshop.payments.services import refresh_refund
 
     refresh_refund(refund=lost, now=timezone.now() + timedelta(hours=1))
+    lost.refresh_from_db()
+    assert lost.status == "ERROR"
     services.retry_refund(user=organiser, order_id=order.pk)
+    run_worker()  # sends the retry
     # Swish got 398; the buyer keeps one 249 ticket, 100 of it due at the door.
-    assert SimulatedRefund.objects.get().amount == Decimal("249.00")
+    assert SimulatedRefund.objects.exclude(status="ERROR").get().amount == Decimal(
+        "249.00"
+    )

@@ -135,20 +135,30 @@ def test_app_server_killed_mid_rush(cluster, database, workdir):
     try:
         tally = Tally()
         thread, results = rush_in_background(150, shop, ids, tally, seconds=150)
-        time.sleep(2)
-        before = sum(v for k, v in tally.statuses.items() if isinstance(k, int))
+
+        def answered():
+            return sum(v for k, v in tally.statuses.items() if isinstance(k, int))
+
+        # Kill early in the rush, by its progress rather than by the clock:
+        # each of the 150 buyers needs at least two answers (reserve, then
+        # start_payment or sold out), so most of the rush is still to come.
+        deadline = time.monotonic() + 60
+        while answered() < 50 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        before = answered()
         shop.servers[0].kill()
         log(f"web0 SIGKILLed after {before} answers")
         thread.join()
         outcomes = Counter(results)
-        after = sum(v for k, v in tally.statuses.items() if isinstance(k, int))
+        after = answered()
         log(
             f"150 buyers, 100 seats: {dict(outcomes)}; HTTP {dict(tally.statuses)};"
             f" answers after the kill {after - before}"
         )
         assert outcomes["paid"] == 100 and outcomes["sold_out"] == 50, outcomes
         assert not tally.server_errors, tally.server_errors
-        assert after - before > 300  # the others kept serving
+        assert before < 100, before  # killed mid-rush, not after it
+        assert after - before > 200  # the others kept serving
         counts = sold_and_paid(cluster, db_name(database))
         assert counts["paid_tickets"] == 100
         print(manage(env, "check_consistency"))
@@ -399,6 +409,125 @@ def test_swish_unreachable_after_approval_loses_callbacks_and_status_reads(
             db_name(database),
         )
         assert paid == "6|6"
+        print(manage(env, "check_consistency"))
+    finally:
+        shop.stop()
+
+
+_REFUND_EVERY_PAID_ORDER = """
+from ticketshop.orders.models import Order
+from ticketshop.payments.services import refund_order
+for order in Order.objects.filter(status="PAID").order_by("pk"):
+    refund_order(order_id=order.pk, requested_by="fault suite")
+"""
+
+
+@pytest.mark.parametrize("failure", ["500", "timeout-after-create"])
+def test_swish_failing_on_refunds_and_a_worker_killed_mid_batch(
+    cluster, database, workdir, failure
+):
+    """Six paid orders are cancelled and refunded at once. Swish answers
+    500 (or hangs after creating) on refund PUTs while the worker sends
+    them, and that worker is SIGKILLed mid-batch; Swish recovers and
+    another worker starts. Every refund reaches Swish exactly once, the
+    PUTs at least a second apart, and every order ends refunded."""
+    env = shop_env(
+        database_url=database,
+        workdir=workdir,
+        WORKER_MAINTENANCE_SECONDS="1",
+        SWISH_HTTP_TIMEOUT_SECONDS="1",
+        SWISH_RECONCILE_EVERY_SECONDS="2",
+        SWISH_REFUND_SPACING_SECONDS="1",
+    )
+    ids = prepare_shop(env, workdir, seats=10)
+    shop = Shop(env, workdir, servers=1, workers=1)
+    db = db_name(database)
+    swish_env = {**env, "SWISH_SIMULATOR_REFUND_STEP_SECONDS": "0.5"}
+    try:
+        tally = Tally()
+        results = run_buyers(
+            6, servers=shop.bases, ids=ids, tally=tally, seconds=60,
+            swish=shop.swish.base,
+        )  # fmt: skip
+        assert Counter(results)["paid"] == 6, results
+        port = shop.swish.port
+        shop.swish.stop()
+        shop.swish = SwishServer(
+            {
+                **swish_env,
+                "SWISH_SIMULATOR_FAIL_REFUND": failure,
+                "SWISH_SIMULATOR_HANG_SECONDS": "2",
+            },
+            workdir,
+            port=port,
+        )
+        shop.swish.wait_ready()
+        manage(with_swish(env, shop.swish), "shell", "-c", _REFUND_EVERY_PAID_ORDER)
+        recorded = cluster.psql(
+            "SELECT count(*) FROM payments_swishrefund WHERE status = 'CREATING'", db
+        )
+        assert recorded == "6"
+        # The worker sends them (Swish failing), one a second; killed mid-batch.
+        assert wait_until(
+            lambda: (
+                int(
+                    cluster.psql(
+                        "SELECT count(*) FROM payments_swishrefund"
+                        " WHERE sent_at IS NOT NULL",
+                        db,
+                    )
+                )
+                >= 2
+            ),
+            seconds=30,
+            step=0.1,
+        ), shop.workers[0].tail()
+        shop.workers[0].kill()
+        sent = cluster.psql(
+            "SELECT count(*) FROM payments_swishrefund WHERE sent_at IS NOT NULL", db
+        )
+        log(f"worker0 SIGKILLed after sending {sent} of 6 refunds to a failing Swish")
+        shop.swish.stop()
+        shop.swish = SwishServer(swish_env, workdir, port=port)
+        shop.swish.wait_ready()
+        shop.workers.append(Worker("worker1", with_swish(env, shop.swish), workdir))
+        started = time.monotonic()
+        assert wait_until(
+            lambda: (
+                cluster.psql(
+                    "SELECT count(*) FROM orders_order WHERE refund_state = 'REFUNDED'",
+                    db,
+                )
+                == "6"
+            ),
+            seconds=120,
+        ), shop.workers[1].tail()
+        took = time.monotonic() - started
+        refunds = cluster.psql(
+            "SELECT count(*), count(DISTINCT refund_id), sum(send_attempts)"
+            " FROM payments_swishrefund WHERE status = 'PAID'",
+            db,
+        )
+        at_swish = cluster.psql(
+            "SELECT count(*), count(DISTINCT original_payment_reference)"
+            " FROM swish_simulator_simulatedrefund WHERE status = 'PAID'",
+            db,
+        )
+        gaps = cluster.psql(
+            "SELECT min(gap) FROM (SELECT extract(epoch FROM date_created - lag("
+            "date_created) OVER (ORDER BY date_created)) AS gap"
+            " FROM swish_simulator_simulatedrefund) AS g",
+            db,
+        )
+        log(
+            f"Swish back ({failure}): 6 orders refunded {took:.1f} s after; refunds"
+            f" (paid, ids, PUTs) {refunds}; at Swish {at_swish}; least gap {gaps} s"
+        )
+        count, distinct, puts = refunds.split("|")
+        assert count == distinct == "6"
+        assert int(puts) > 6  # some were sent again
+        assert at_swish == "6|6"  # each refund reached Swish once
+        assert float(gaps) >= 1.0
         print(manage(env, "check_consistency"))
     finally:
         shop.stop()

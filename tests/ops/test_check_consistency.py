@@ -9,7 +9,12 @@ from django.utils import timezone
 from tests.delivery.conftest import mark_paid, reserve
 from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
 from ticketshop.orders.models import Order, OrderStatus, Ticket
-from ticketshop.payments.models import SwishPayment, SwishStatus
+from ticketshop.payments.models import (
+    RefundStatus,
+    SwishPayment,
+    SwishRefund,
+    SwishStatus,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,3 +103,32 @@ def test_sent_status_without_time_and_used_unpaid_ticket_are_reported():
     assert "ticket e-mail status and sent time disagree" in out
     assert "ticket used but never paid" in out
     assert error
+
+
+def test_a_refund_stuck_in_creating_beyond_the_grace_is_reported():
+    order = paid_order()
+    payment = SwishPayment.objects.get(order=order)
+    refund = SwishRefund.objects.create(
+        payment=payment,
+        refund_id="F" * 32,
+        callback_identifier="cb",
+        amount=payment.amount,
+        status=RefundStatus.CREATING,
+    )
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.FAILED_ADMIN)
+    # Just recorded: its worker may be sending it.
+    assert run()[1] is None
+    # Recorded long ago and never sent.
+    SwishRefund.objects.filter(pk=refund.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )
+    out, error = run()
+    assert "refund stuck before Swish" in out and "F" * 32 in out and error
+    # Sent just now (reconciliation resent it): not stuck.
+    SwishRefund.objects.filter(pk=refund.pk).update(sent_at=timezone.now())
+    assert run()[1] is None
+    # Sent long ago without an answer: stuck again.
+    SwishRefund.objects.filter(pk=refund.pk).update(
+        sent_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert "refund stuck before Swish" in run()[0]

@@ -29,12 +29,9 @@ def out_of_tickets(response) -> int | None:
 
 
 @pytest.mark.django_db(transaction=True)
-# A "busy" variant (seat locks timing out after 0.02 s, so that most buyers
-# hear Busy) lost connections to the test server under load ("Remote end
-# closed connection without response") in CI; it stays out until that is
-# understood. Busy and its Retry-After are tested in test_busy.py and the
-# shop's busy-retry browser test; lock_timeout is kept to bring it back.
-@pytest.mark.parametrize("lock_timeout", [None], ids=["default"])
+# The "busy" variant: seat locks time out after 0.02 s, so that most buyers
+# hear Busy and retry as Retry-After says.
+@pytest.mark.parametrize("lock_timeout", [None, 0.02], ids=["default", "busy"])
 def test_concurrent_buyers_never_oversell(
     live_server, settings, monkeypatch, lock_timeout
 ):

@@ -40,6 +40,9 @@ def swish(live_server, settings):
     settings.SWISH_SIMULATOR_DROP_CALLBACKS = False
     settings.SWISH_SIMULATOR_DOUBLE_CALLBACKS = False
     settings.SWISH_SIMULATOR_FAIL_CREATE = ""
+    settings.SWISH_SIMULATOR_FAIL_REFUND = ""
+    # Refunds back to back (tests of the spacing set it again).
+    settings.SWISH_REFUND_SPACING_SECONDS = 0.0
     settings.SWISH_SIMULATOR_HANG_SECONDS = 2.0
     yield live_server
     scheduler.clear()

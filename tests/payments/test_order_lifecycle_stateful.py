@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -31,7 +32,13 @@ from ticketshop.db.locks import run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.errors import ShopError
 from ticketshop.orders import lifecycle
-from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
+from ticketshop.orders.models import (
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    RefundState,
+    Ticket,
+)
 from ticketshop.orders.seats import (
     count_live_tickets,
     count_live_tickets_by_type,
@@ -39,13 +46,18 @@ from ticketshop.orders.seats import (
 )
 from ticketshop.orders.services import TicketLine, reserve_tickets
 from ticketshop.payments import services as payments
-from ticketshop.payments.models import RefundStatus, SwishPayment, SwishRefund
+from ticketshop.payments.models import (
+    REFUND_OPEN,
+    RefundStatus,
+    SwishPayment,
+    SwishRefund,
+)
 from ticketshop.scanning.credentials import Scanner
 from ticketshop.scanning.models import ScanLog, ScanResult
 from ticketshop.scanning.services import validate_ticket
 from ticketshop.swish_simulator import services as simulator
 from ticketshop.swish_simulator.background import scheduler
-from ticketshop.swish_simulator.models import SimulatedPaymentRequest
+from ticketshop.swish_simulator.models import SimulatedPaymentRequest, SimulatedRefund
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,7 +75,13 @@ class Session(dict):
 class OrderLife(RuleBasedStateMachine):
     @initialize()
     def set_up(self):
-        for model in (ScanLog, SwishRefund, SwishPayment, SimulatedPaymentRequest):
+        for model in (
+            ScanLog,
+            SwishRefund,
+            SwishPayment,
+            SimulatedRefund,
+            SimulatedPaymentRequest,
+        ):
             model.objects.all().delete()
         Ticket.objects.all().delete()
         Order.objects.all().delete()
@@ -133,6 +151,13 @@ class OrderLife(RuleBasedStateMachine):
                 callback_identifier=payment.callback_identifier,
                 now=self.now,
             )
+
+    @rule(buyer=st.integers(0, BUYERS - 1), count=st.integers(1, 3))
+    def buyer_buys(self, buyer, count):
+        """Reserve, pay in the app at once, the callback arrives: a paid
+        order (so that organisers have Swish money to refund)."""
+        self.reserve(buyer, count, 0)
+        self.start_payment(buyer, "approve", True)
 
     @precondition(lambda self: SwishPayment.objects.exists())
     @rule(buyer=st.integers(0, BUYERS - 1))
@@ -219,6 +244,52 @@ class OrderLife(RuleBasedStateMachine):
             )
         except (ShopError, lifecycle.TransitionNotAllowed):
             pass
+
+    @precondition(
+        lambda self: SwishRefund.objects.filter(status=RefundStatus.CREATING).exists()
+    )
+    @rule(data=st.data(), what=st.sampled_from(["sent", "sent", "dies", "fails"]))
+    def worker_sends_a_refund(self, data, what):
+        """The task worker sends a recorded refund (which may then fail at
+        the bank, ERROR FF10); or it is killed after claiming it, before the
+        PUT (reconciliation must make it good)."""
+        refund = data.draw(
+            st.sampled_from(
+                list(
+                    SwishRefund.objects.filter(status=RefundStatus.CREATING).order_by(
+                        "pk"
+                    )
+                )
+            )
+        )
+        if what == "dies":
+            SwishRefund.objects.filter(pk=refund.pk).update(sent_at=self.now)
+            return
+        fail = "FF10" if what == "fails" else ""
+        with override_settings(SWISH_SIMULATOR_FAIL_REFUND=fail):
+            payments.send_refund(refund_pk=refund.pk, now=self.now)
+
+    @precondition(
+        lambda self: Order.objects.filter(refund_state=RefundState.FAILED).exists()
+    )
+    @rule(data=st.data())
+    def organiser_retries_a_refund(self, data):
+        order = data.draw(
+            st.sampled_from(
+                list(
+                    Order.objects.filter(refund_state=RefundState.FAILED).order_by("pk")
+                )
+            )
+        )
+        try:
+            payments.refund_owed(order_id=order.pk, now=self.now)
+        except ShopError:
+            pass
+
+    @rule()
+    def reconciliation(self):
+        scheduler.wait_idle(timeout=10)
+        payments.reconcile_payments(now=self.now)
 
     @rule()
     def refunds_settle(self):
@@ -363,6 +434,33 @@ class OrderLife(RuleBasedStateMachine):
             # paid, so it had a paid Swish payment or was issued.
             order = log.ticket.order
             assert order.paid_at is not None
+
+    @invariant()
+    def refunded_only_when_swish_paid_it_back(self):
+        """An order reads refunded only when Swish said PAID for its refunds:
+        none of them is queued, unsent or still at Swish, and nothing of it
+        is owed (unless flagged for an organiser)."""
+        for order in Order.objects.filter(refund_state=RefundState.REFUNDED):
+            assert not SwishRefund.objects.filter(
+                payment__order=order, status__in=REFUND_OPEN
+            ).exists(), order.reference
+            assert SwishRefund.objects.filter(
+                payment__order=order, status=RefundStatus.PAID
+            ).exists(), order.reference
+            assert not payments._owed(order) or order.needs_attention, order.reference
+
+    def teardown(self):
+        """However the workers died, reconciliation sends every refund left
+        CREATING, with its own id: none stays stuck."""
+        if not hasattr(self, "event"):
+            return
+        later = self.now + timedelta(hours=1)
+        for _ in range(3):
+            scheduler.wait_idle(timeout=10)
+            payments.reconcile_payments(now=later)
+        assert not SwishRefund.objects.filter(status=RefundStatus.CREATING).exists()
+        for refund in SwishRefund.objects.exclude(status=RefundStatus.REJECTED):
+            assert SimulatedRefund.objects.filter(pk=refund.refund_id).exists()
 
     @invariant()
     def money_received_is_accounted_for(self):

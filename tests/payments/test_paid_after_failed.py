@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from tests.delivery.conftest import run_worker
 from tests.payments.conftest import wait_for
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.payments.models import RefundStatus, SwishPayment, SwishRefund
@@ -56,6 +57,10 @@ def test_one_admin_action_refunds_it_and_clears_the_flag(paid_after_failed, clie
 
     assert response.status_code == 302
     refund = SwishRefund.objects.get()
+    # Recorded with the decision; the task worker sends it.
+    assert refund.status == RefundStatus.CREATING
+    assert not SimulatedRefund.objects.exists()
+    run_worker()
     swish_refund = SimulatedRefund.objects.get(pk=refund.refund_id)
     paid = SimulatedPaymentRequest.objects.get()
     assert swish_refund.original_payment_reference == paid.payment_reference
@@ -90,6 +95,7 @@ def test_refunding_a_paid_order_cancels_it(buyer, event_and_type, client):
     )
 
     assert Order.objects.get().status == OrderStatus.FAILED_ADMIN
+    run_worker()
     wait_for(lambda: SwishRefund.objects.get().status == RefundStatus.PAID)
     page = client.get(
         reverse("admin:orders_order_change", args=[Order.objects.get().pk])

@@ -20,6 +20,7 @@ def sim_settings(settings):
     settings.SWISH_SIMULATOR_DROP_CALLBACKS = False
     settings.SWISH_SIMULATOR_DOUBLE_CALLBACKS = False
     settings.SWISH_SIMULATOR_FAIL_CREATE = ""
+    settings.SWISH_SIMULATOR_FAIL_REFUND = ""
     settings.SWISH_SIMULATOR_HANG_SECONDS = 0.2
     yield settings
     scheduler.clear()

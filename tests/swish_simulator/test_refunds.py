@@ -1,5 +1,7 @@
-"""Refunds: v2 PUT, v1 GET, CREATED -> DEBITED -> PAID, RF02/RF08/RF09."""
+"""Refunds: v2 PUT, v1 GET, CREATED -> VALIDATED -> DEBITED -> PAID,
+RF02/RF08/RF09, and the refund failure switch."""
 
+import time
 import uuid
 
 import pytest
@@ -91,3 +93,54 @@ def test_refund_async_error_trigger_ends_in_error(client, paid):
     obj = client.get(f"{API}/v1/refunds/{refund_id}").json()
     assert obj["status"] == "ERROR"
     assert obj["errorCode"] == "BANKIDCL"
+
+
+def test_a_repeated_refund_id_is_rf09_even_when_nothing_is_left(client, paid):
+    """Sending the same refund again (its answer was lost) must read as
+    "exists", not as "too much" because of the refund itself."""
+    refund_id = new_id()
+    assert refund(client, paid, refund_id, amount="300.00").status_code == 201
+    again = refund(client, paid, refund_id, amount="300.00")
+    assert again.status_code == 422
+    assert [e["errorCode"] for e in again.json()] == ["RF09"]
+
+
+def test_refund_steps_through_validated_and_debited(client, paid, sim_settings):
+    sim_settings.SWISH_SIMULATOR_REFUND_STEP_SECONDS = 0.2
+    refund_id = new_id()
+    refund(client, paid, refund_id)
+    seen = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status = client.get(f"{API}/v1/refunds/{refund_id}").json()["status"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status == "PAID":
+            break
+        time.sleep(0.05)
+    assert seen == ["CREATED", "VALIDATED", "DEBITED", "PAID"]
+
+
+@pytest.mark.parametrize(("switch", "status"), [("500", 500), ("timeout", 504)])
+def test_the_failure_switch_answers_without_creating(
+    client, paid, sim_settings, switch, status
+):
+    sim_settings.SWISH_SIMULATOR_FAIL_REFUND = switch
+    refund_id = new_id()
+    assert refund(client, paid, refund_id).status_code == status
+    assert client.get(f"{API}/v1/refunds/{refund_id}").status_code == 404
+
+
+def test_the_failure_switch_can_hang_after_creating(client, paid, sim_settings):
+    sim_settings.SWISH_SIMULATOR_FAIL_REFUND = "timeout-after-create"
+    refund_id = new_id()
+    assert refund(client, paid, refund_id).status_code == 201
+    assert client.get(f"{API}/v1/refunds/{refund_id}").status_code == 200
+
+
+def test_the_failure_switch_can_fail_a_refund_at_the_bank(client, paid, sim_settings):
+    sim_settings.SWISH_SIMULATOR_FAIL_REFUND = "FF10"
+    refund_id = new_id()
+    assert refund(client, paid, refund_id).status_code == 201
+    obj = client.get(f"{API}/v1/refunds/{refund_id}").json()
+    assert (obj["status"], obj["errorCode"]) == ("ERROR", "FF10")

@@ -23,6 +23,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ticketshop.admin_permissions import ViewOnlyMixin
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
@@ -52,7 +53,7 @@ def _int(value, default=0) -> int:
 
 
 @admin.register(SalesOverview)
-class BackOfficeAdmin(admin.ModelAdmin):
+class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """The dashboard and the organiser's tools, as views of one admin."""
 
     def has_module_permission(self, request):
@@ -60,15 +61,6 @@ class BackOfficeAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(P + "view_dashboard")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -717,7 +709,7 @@ class BackOfficeAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = ["at", "username", "action", "summary", "event", "order"]
     list_filter = ["action", "event"]
     search_fields = ["summary", "username", "order__reference"]
@@ -735,15 +727,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     fields = readonly_fields
     date_hierarchy = "at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class OutgoingMailInline(admin.TabularInline):
     model = OutgoingMail
@@ -755,7 +738,7 @@ class OutgoingMailInline(admin.TabularInline):
 
 
 @admin.register(Mailing)
-class MailingAdmin(admin.ModelAdmin):
+class MailingAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = ["subject", "created_by", "created_at", "progress"]
     readonly_fields = ["subject", "body", "events", "created_by", "created_at"]
     fields = readonly_fields
@@ -772,18 +755,9 @@ class MailingAdmin(admin.ModelAdmin):
             total,
         )
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OutgoingMail)
-class OutgoingMailAdmin(admin.ModelAdmin):
+class OutgoingMailAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = ["recipient", "subject", "status", "attempts", "sent_at", "order"]
     list_filter = ["status", "mailing"]
     search_fields = ["recipient", "subject", "order__reference"]
@@ -799,15 +773,6 @@ class OutgoingMailAdmin(admin.ModelAdmin):
         "order",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AuditEntryInline(admin.TabularInline):

@@ -12,7 +12,7 @@ from ticketshop.delivery.content import vat_included
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
 from ticketshop.orders.seats import count_live_tickets, count_live_tickets_by_type
-from ticketshop.payments.models import RefundStatus, SwishRefund
+from ticketshop.payments.models import REFUND_OPEN, RefundStatus, SwishRefund
 
 from .chart import sales_svg
 
@@ -121,9 +121,9 @@ def event_figures(event: ChapterEvent, *, now: datetime | None = None) -> EventF
     figures.refunded = refunds.filter(status=RefundStatus.PAID).aggregate(
         s=Sum("amount")
     )["s"] or Decimal("0")
-    figures.refunds_pending = refunds.filter(
-        status__in=[RefundStatus.CREATING, RefundStatus.CREATED, RefundStatus.DEBITED]
-    ).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    figures.refunds_pending = refunds.filter(status__in=REFUND_OPEN).aggregate(
+        s=Sum("amount")
+    )["s"] or Decimal("0")
     figures.refunds_failed = Order.objects.filter(
         event=event, refund_state="FAILED"
     ).count()

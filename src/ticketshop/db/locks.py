@@ -183,3 +183,53 @@ def _lock_event_sql(alias: str) -> str:
             " AND set_config('lock_timeout', %s, true) IS NOT NULL FOR NO KEY UPDATE"
         )
     return text
+
+
+def lock_event_then(
+    *, event_id: int, statement: str, params: list
+) -> tuple[ChapterEvent, list[tuple]]:
+    """PostgreSQL: ``lock_event``, then run ``statement`` under that lock, both
+    in one round trip; return the locked event and the statement's rows.
+
+    The two statements go to the server as one query string (the client-side
+    binding that Django's psycopg cursor uses by default allows it). Under
+    READ COMMITTED each statement takes its own snapshot when it starts, so
+    ``statement`` starts after the lock is granted and sees every seat that
+    the lock's previous holders committed, exactly as if it were sent
+    separately; only the network round trip between the two, under the
+    lock, is gone. With server-side binding the two are sent one after the
+    other. Raises ``Busy`` or ``EventDoesNotExist`` as ``lock_event`` does;
+    ``statement`` then must have written nothing for a missing event (the
+    caller's transaction is rolled back anyway).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_event_then() must run inside a transaction")
+    if connection.vendor != "postgresql":
+        raise RuntimeError("lock_event_then() is for PostgreSQL")
+    timeout_ms = int(settings.SEAT_LOCK_TIMEOUT_SECONDS * 1000)
+    lock_params = [event_id, f"{timeout_ms}ms"]
+    lock_sql = _lock_event_sql(connection.alias)
+    try:
+        with connection.cursor() as cursor:
+            if _client_side_binding(cursor):
+                cursor.execute(f"{lock_sql}; {statement}", lock_params + params)
+                row = cursor.fetchone()
+                cursor.nextset()
+            else:
+                cursor.execute(lock_sql, lock_params)
+                row = cursor.fetchone()
+                cursor.execute(statement, params)
+            rows = cursor.fetchall()
+    except OperationalError as exc:
+        if is_lock_timeout(exc):
+            raise _busy() from exc
+        raise
+    if row is None:
+        raise EventDoesNotExist()
+    return sql.row_reader(connection.alias, ChapterEvent).read(row), rows
+
+
+def _client_side_binding(cursor) -> bool:
+    import psycopg
+
+    return isinstance(cursor.cursor, psycopg.ClientCursor)

@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from ticketshop.errors import ShopError
 
-from .models import ChapterEvent, TicketOffer, TicketType
+from .models import ChapterEvent, TicketOffer, TicketType, swish_price_problem
 
 _RELATIVE = re.compile(r"^\+(\d+)d(?: (\d{1,2}):(\d{2}))?$")
 _EVENT_DEFAULTS = {
@@ -111,6 +111,9 @@ def import_events(*, data, now: datetime | None = None) -> dict:
                 or price != price.quantize(Decimal("0.01"))
             ):
                 _fail(where, "'price' must be kronor ≥ 0 with at most two decimals")
+            problem = swish_price_problem(price)
+            if problem:
+                _fail(where, f"'price' {price}: {problem}")
             visible = item.get("visible", True)
             if not isinstance(visible, bool):
                 _fail(where, "'visible' must be true or false")

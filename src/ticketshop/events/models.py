@@ -1,9 +1,27 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def swish_price_problem(price: Decimal) -> str | None:
+    """Return why Swish cannot take this ticket price, or None if it can.
+
+    A ticket costs 0 kr (the order is confirmed without Swish) or at least
+    Swish's minimum: Swish refuses smaller amounts (AM06), so a 0.50 kr ticket
+    could never be paid.
+    """
+    minimum = settings.SWISH_MIN_AMOUNT
+    if 0 < price < minimum:
+        return _(
+            "A ticket costs 0 kr (free) or at least %(minimum)s kr: Swish "
+            "refuses smaller amounts."
+        ) % {"minimum": minimum}
+    return None
 
 
 class EnglishTexts(models.Model):
@@ -71,6 +89,12 @@ class TicketType(EnglishTexts):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.price} kr)"
+
+    def clean(self) -> None:
+        super().clean()
+        problem = None if self.price is None else swish_price_problem(self.price)
+        if problem:
+            raise ValidationError({"price": problem})
 
 
 class ChapterEvent(EnglishTexts):

@@ -96,7 +96,12 @@ def check_payments() -> list[Difference]:
     """Paid orders were paid in Swish; money taken for no paid order is
     refunded or flagged for an organiser."""
     from ticketshop.orders.models import Order, OrderStatus, PaymentMethod
-    from ticketshop.payments.models import RefundStatus, SwishPayment, SwishStatus
+    from ticketshop.payments.models import (
+        REFUND_OPEN,
+        RefundStatus,
+        SwishPayment,
+        SwishStatus,
+    )
 
     found = []
     unpaid_paid = Order.objects.filter(
@@ -142,14 +147,7 @@ def check_payments() -> list[Difference]:
             | ~Q(payment_reference=F("order__payment_reference"))
         )
         .exclude(order__needs_attention=True)
-        .exclude(
-            refunds__status__in=[
-                RefundStatus.CREATING,
-                RefundStatus.CREATED,
-                RefundStatus.DEBITED,
-                RefundStatus.PAID,
-            ]
-        )
+        .exclude(refunds__status__in=[*REFUND_OPEN, RefundStatus.PAID])
         .select_related("order")
         .distinct()
     )
@@ -162,6 +160,34 @@ def check_payments() -> list[Difference]:
             )
         )
     return found
+
+
+def check_refunds(now: datetime) -> list[Difference]:
+    """No refund is left CREATING (recorded, not sent to Swish, or sent
+    without an answer) longer than the grace after which reconciliation
+    sends it again: one still there means the workers do not run, or
+    Swish cannot be reached."""
+    from ticketshop.payments.models import RefundStatus, SwishRefund
+    from ticketshop.payments.services import refund_send_grace
+
+    before = now - refund_send_grace()
+    stuck = (
+        SwishRefund.objects.filter(status=RefundStatus.CREATING)
+        .filter(
+            Q(sent_at__lte=before) | Q(sent_at__isnull=True, created_at__lte=before)
+        )
+        .select_related("payment__order")
+        .order_by("pk")
+    )
+    return [
+        Difference(
+            "refund stuck before Swish",
+            f"refund {refund.refund_id} of order {refund.payment.order.reference} "
+            f"({refund.amount} kr): CREATING since {refund.created_at:%Y-%m-%d %H:%M}, "
+            f"last sent {refund.sent_at or 'never'}",
+        )
+        for refund in stuck
+    ]
 
 
 def check_deliveries() -> list[Difference]:
@@ -214,6 +240,7 @@ def check_all(*, now: datetime | None = None) -> list[Difference]:
         *check_seats(now),
         *check_orders(),
         *check_payments(),
+        *check_refunds(now),
         *check_deliveries(),
         *check_tickets(),
     ]

@@ -59,9 +59,19 @@ def healthz(request):
         del parts["worker"]
     healthy = all(state == "ok" for state in parts.values())
     return JsonResponse(
-        {"status": "ok" if healthy else "error", **parts},
+        {"status": "ok" if healthy else "error", **parts, "swish": swish_state()},
         status=200 if healthy else 503,
     )
+
+
+def swish_state() -> str:
+    """The Swish certificate's state: "ok" or what to fix (from the files,
+    cached per process; no network). Reported only: an expiring or even
+    expired certificate stops Swish payments, not free orders or the door,
+    so it never takes a server out of the load balancer (503)."""
+    from ticketshop.payments.certificates import health_state
+
+    return health_state()
 
 
 def _cache_uses_database() -> bool:

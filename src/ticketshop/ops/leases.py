@@ -7,6 +7,7 @@ period sees a changed row.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -53,3 +54,47 @@ def run_once_per(
     if not take_turn(name, every=every, holder=holder):
         return False, None
     return True, job()
+
+
+def wait_for_slot(
+    name: str,
+    *,
+    spacing: timedelta,
+    holder: str,
+    hold: timedelta = timedelta(0),
+    timeout: float = 60.0,
+) -> datetime:
+    """Wait until ``spacing`` has passed since the last slot of ``name`` was
+    taken (or released) by any process, take it and return its time.
+
+    The same conditional UPDATE as ``take_turn`` (no slack here): two
+    callers, in one process or on two hosts, never get slots closer than
+    ``spacing`` (as far as their clocks agree). ``hold`` keeps the slot
+    taken that much longer, until ``release_slot`` gives it back: then the
+    next slot is ``spacing`` after the release, however long the work took
+    (a holder that dies frees it after ``hold``). Run it outside a
+    transaction, so that the slot is committed at once. Raises TimeoutError
+    after ``timeout`` seconds without a slot.
+    """
+    _ensure(name)
+    deadline = time.monotonic() + timeout
+    while True:
+        now = timezone.now()
+        won = Lease.objects.filter(name=name, last_run_at__lte=now - spacing).update(
+            last_run_at=now + hold, holder=holder[:128]
+        )
+        if won:
+            return now
+        last = Lease.objects.filter(name=name).values_list("last_run_at", flat=True)[0]
+        wait = (last + spacing - timezone.now()).total_seconds()
+        if time.monotonic() + max(wait, 0) > deadline:
+            raise TimeoutError(f"no {name} slot within {timeout:.0f} s")
+        time.sleep(min(max(wait, 0.005), max(spacing.total_seconds(), 0.005)))
+
+
+def release_slot(name: str, *, taken_at: datetime, hold: timedelta) -> None:
+    """Give back a slot taken with ``hold``: the next one is ``spacing``
+    from now. Nothing if it was not held any more (it lapsed and was taken)."""
+    Lease.objects.filter(name=name, last_run_at=taken_at + hold).update(
+        last_run_at=timezone.now()
+    )

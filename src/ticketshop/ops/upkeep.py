@@ -37,6 +37,19 @@ def tick(*, worker_id: str, started_at: datetime) -> dict:
     )
     if ran and failed:
         done["failed_dead_tasks"] = failed
+    if settings.SWISH_ENVIRONMENT in ("mss", "production"):
+        # The network half of check_swish (TLS with Swish, an authenticated
+        # read): hourly by one worker, each problem logged as an error.
+        from ticketshop.payments.certificates import scheduled_check
+
+        ran, count = run_once_per(
+            "payments.check-swish",
+            every=timedelta(hours=1),
+            holder=worker_id,
+            job=scheduled_check,
+        )
+        if ran and count:
+            done["swish_problems"] = count
     ran, _ = run_once_per(
         "ops.forget-workers",
         every=timedelta(hours=1),

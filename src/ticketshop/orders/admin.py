@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ticketshop.admin_permissions import NoAddNoDeleteMixin
 from ticketshop.db.locks import run_locked
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
@@ -223,7 +224,7 @@ def cancel_orders(modeladmin, request, queryset):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     """Orders are read here; their state changes only through actions that
     call the order's state machine (orders.lifecycle), each confirmed on a
     page that says what happens to seats and money. Only who the order is
@@ -284,15 +285,9 @@ class OrderAdmin(admin.ModelAdmin):
     actions = [cancel_orders]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     list_display = [
         "external_id",
         "event",
@@ -315,9 +310,3 @@ class TicketAdmin(admin.ModelAdmin):
         "cancelled_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

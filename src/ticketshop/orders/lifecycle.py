@@ -6,7 +6,8 @@ and ``refund_state`` follows money on its way back. No other module writes
 an order's status, ticket count, totals, payment fields or tickets: they call
 the transitions below, inside a durable transaction, with the order locked
 (``lock_order``) and, for every transition that takes seats, the event's
-seat lock (``db.locks.lock_event``, taken here). A test
+seat lock (``db.locks.lock_event``, or ``lock_event_then`` for
+PostgreSQL's one-round-trip reservation, taken here). A test
 (tests/orders/test_lifecycle_owner.py) fails if any other module does.
 
 Payments call these in the same transaction in which they schedule the
@@ -28,12 +29,13 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
+from django.conf import settings
 from django.db import connection, connections
 from django.db.models import F
 from django.utils import timezone
 
 from ticketshop.db import sql
-from ticketshop.db.locks import lock_event
+from ticketshop.db.locks import lock_event, lock_event_then
 from ticketshop.events.errors import EventDoesNotExist
 from ticketshop.events.models import ChapterEvent
 
@@ -42,6 +44,8 @@ from .models import Order, OrderStatus, PaymentMethod, RefundState, Ticket
 from .seats import (
     check_capacity,
     count_event_orders,
+    event_orders_params,
+    event_orders_sql,
     holds_seats,
     is_lapsed,
     seat_holding_condition,
@@ -330,7 +334,26 @@ def reserve(
     """``reserve``: lock the event, ``release`` the session's earlier hold
     (``release_order_id``), sweep the event's lapsed holds, check capacity
     and insert the order with its tickets (the caller's durable
-    transaction)."""
+    transaction).
+
+    On PostgreSQL, for a new buyer asking for types without a limit of
+    their own (the rush), the lock, the count, the capacity check and the
+    insert are one round trip (``_reserve_in_one_round_trip``): the lock is
+    held for the statements' own work and the commit only."""
+    if (
+        connection.vendor == "postgresql"
+        and release_order_id is None
+        and sum(counts.values()) > 0
+        and all(limits.get(t) is None for t in counts)
+    ):
+        return _reserve_in_one_round_trip(
+            event_id=event_id,
+            counts=counts,
+            prices=prices,
+            limits=limits,
+            now=now,
+            language=language,
+        )
     event = lock_event(event_id=event_id)
     # Re-read under the lock: sales may have stopped since the first check.
     if event.sales_stop_at <= now:
@@ -449,28 +472,14 @@ def _insert_order(
     ``post_save``; the caller notes the write for the listing cache.
     """
     alias = connection.alias
-    created = timezone.now()
-    order = Order(
-        token=secrets.token_urlsafe(32),
-        reference=random_code(REFERENCE_LENGTH),
-        event=event,
+    order, rows = _new_order(
+        event_id=event.pk,
+        tickets=tickets,
         status=status,
-        total_price=sum((t.price for t in tickets), Decimal("0")),
         expires_at=expires_at,
-        ticket_count=len(tickets),
-        created_at=created,
-        updated_at=created,
         **fields,
     )
-    rows = [
-        Ticket(
-            event=event,
-            ticket_type_id=t.ticket_type_id,
-            price=t.price,
-            external_id=random_code(EXTERNAL_ID_LENGTH),
-        )
-        for t in tickets
-    ]
+    order.event = event
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One statement, one round trip less under the lock.
@@ -493,6 +502,163 @@ def _insert_order(
         for ticket, (pk,) in zip(rows, cursor.fetchall(), strict=True):
             sql.mark_saved(alias, ticket, pk)
     return order
+
+
+def _new_order(
+    *,
+    event_id: int,
+    tickets: list[NewTicket],
+    status: str,
+    expires_at: datetime,
+    **fields,
+) -> tuple[Order, list[Ticket]]:
+    """Build the order and its tickets (codes drawn), not yet written."""
+    created = timezone.now()
+    order = Order(
+        token=secrets.token_urlsafe(32),
+        reference=random_code(REFERENCE_LENGTH),
+        event_id=event_id,
+        status=status,
+        total_price=sum((t.price for t in tickets), Decimal("0")),
+        expires_at=expires_at,
+        ticket_count=len(tickets),
+        created_at=created,
+        updated_at=created,
+        **fields,
+    )
+    rows = [
+        Ticket(
+            event_id=event_id,
+            ticket_type_id=t.ticket_type_id,
+            price=t.price,
+            external_id=random_code(EXTERNAL_ID_LENGTH),
+        )
+        for t in tickets
+    ]
+    return order, rows
+
+
+def _reserve_in_one_round_trip(
+    *,
+    event_id: int,
+    counts: Mapping[int, int],
+    prices: Mapping[int, Decimal],
+    limits: Mapping[int, int | None],
+    now: datetime,
+    language: str,
+) -> Order:
+    """PostgreSQL's ``reserve`` for types without limits of their own.
+
+    Everything that needs no lock (the order, its codes, the parameters) is
+    prepared first; then one round trip takes the event's seat lock and, in
+    a second statement with a snapshot taken after the lock was granted,
+    counts the live tickets (``seats.event_orders_sql``, the count of
+    ``check_capacity``) and inserts the order and its tickets only if they
+    fit in the event's seats (``_reserve_if_fits_sql``). The lock is held
+    for the statements' own work and the commit: no network round trip of
+    the transaction's after the lock is granted, and no Python in between.
+    When nothing was inserted, ``check_capacity`` with the count of that
+    same statement raises the usual ``OutOfTickets``.
+    """
+    alias = connection.alias
+    tickets = [
+        NewTicket(type_id, prices[type_id])
+        for type_id in sorted(counts)
+        for _ in range(counts[type_id])
+    ]
+    # expires_at is the statement's: now plus the locked event's hold time.
+    order, rows = _new_order(
+        event_id=event_id,
+        tickets=tickets,
+        status=TRANSITIONS["reserve"].target,
+        expires_at=now,
+        language=language,
+    )
+    params = [
+        event_id,
+        sql.value(alias, ChapterEvent, "sales_stop_at", now),
+        *event_orders_params(alias, event_id=event_id, now=now),
+        *sql.insert_params(alias, [order]),
+        len(rows),
+        *_ticket_params(rows),
+        "on" if settings.RESERVATION_SYNCHRONOUS_COMMIT else "off",
+    ]
+    event, result = lock_event_then(
+        event_id=event_id,
+        statement=_reserve_if_fits_sql(alias, len(rows)),
+        params=params,
+    )
+    (live, lapsed, order_pk, _synchronous_commit) = result[0]
+    if lapsed:
+        expire_lapsed(event_id=event.pk, now=now)
+    if order_pk is None:
+        # Re-read under the lock: sales may have stopped since the first check.
+        if event.sales_stop_at <= now:
+            raise EventDoesNotExist()
+        check_capacity(event=event, wanted=counts, now=now, limits=limits, live=live)
+        raise RuntimeError("the reservation fits but was not written")
+    order.event = event
+    order.expires_at = now + event.reservation_duration
+    sql.mark_saved(alias, order, order_pk)
+    return order
+
+
+@cache
+def _reserve_if_fits_sql(alias: str, n_tickets: int) -> str:
+    """PostgreSQL, under the seat lock: count the event's live tickets and
+    insert the order and its tickets if they fit; return (live tickets,
+    lapsed holds, the new order's id or NULL).
+
+    Parameters: the event id and now (the event, if still on sale); the
+    count's (``seats.event_orders_params``); the order's values (as
+    ``sql.insert_params``; its expires_at is now, to which the event's hold
+    time is added here); the number of tickets; the tickets' values; the
+    transaction's ``synchronous_commit`` ("off": the commit does not wait
+    for the disk, so neither does the next reservation of the event)."""
+    db = connections[alias]
+    counted, (live, lapsed) = event_orders_sql(alias)
+    order_fields = sql.concrete_fields(Order)
+    hold = sql.column(alias, ChapterEvent, "reservation_minutes", "")
+
+    def order_value(field) -> str:
+        cast = f"CAST(%s AS {field.cast_db_type(db)})"
+        if field.name == "expires_at":
+            return f"{cast} + ev.{hold} * INTERVAL '1 minute'"
+        return cast
+
+    def names(model, fields) -> str:
+        return ", ".join(sql.column(alias, model, f.name, "") for f in fields)
+
+    row = ", ".join(f"CAST(%s AS {f.cast_db_type(db)})" for f in _TICKET_VALUE_FIELDS)
+    ticket_fields = sql.concrete_fields(Ticket)
+    order_pk = sql.column(alias, Order, "pk", "")
+    selected = ", ".join(
+        f"new_order.{order_pk}"
+        if f.name == "order"
+        else sql.column(alias, Ticket, f.name, "v")
+        for f in ticket_fields
+    )
+    seats = sql.column(alias, ChapterEvent, "seats", "")
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"WITH ev AS (SELECT {seats}, {hold} FROM {sql.table(alias, ChapterEvent)}"  # noqa: S608
+        f" WHERE {sql.column(alias, ChapterEvent, 'pk')} = %s"
+        f" AND {sql.column(alias, ChapterEvent, 'sales_stop_at')} > %s),"
+        f" counted ({live}, {lapsed}) AS ({counted}),"
+        f" new_order AS (INSERT INTO {sql.table(alias, Order)}"
+        f" ({names(Order, order_fields)})"
+        f" SELECT {', '.join(order_value(f) for f in order_fields)}"
+        f" FROM ev, counted WHERE counted.{live} + %s <= ev.{seats}"
+        f" RETURNING {order_pk}),"
+        f" new_tickets AS (INSERT INTO {sql.table(alias, Ticket)}"
+        f" ({names(Ticket, ticket_fields)})"
+        f" SELECT {selected} FROM new_order,"
+        f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
+        f" AS v ({names(Ticket, _TICKET_VALUE_FIELDS)}))"
+        f" SELECT counted.{live}, counted.{lapsed}, (SELECT {order_pk} FROM new_order),"
+        " set_config('synchronous_commit', %s, true)"
+        f" FROM counted"
+    )
 
 
 # The tickets' columns but their order, which the statement fills in.

@@ -12,7 +12,11 @@ The rules, each written once:
 - **Capacity** (``check_capacity``): the event's seats and each limited
   ticket type's limit against the live tickets, counted under the event's
   seat lock. Reservation, hold renewal, complimentary tickets and exchanges
-  all call it.
+  all call it. PostgreSQL's reservation of types without limits of their
+  own writes the same rule (live + wanted <= seats, with this module's
+  count, ``event_orders_sql``) into its insert, so that lock, count and
+  insert are one round trip; a refusal there is still raised by
+  ``check_capacity``, from that statement's count.
 
 The counts read only orders in ``SEAT_HOLDING_STATUSES`` (the partial index
 ``order_live_seats_idx``), so their cost follows the seats, not the event's
@@ -183,17 +187,28 @@ def _event_orders_sql(alias: str) -> str:
     )
 
 
-def count_event_orders(*, event_id: int, now: datetime) -> tuple[int, int]:
-    """Return (live tickets, lapsed holds not yet recorded as expired) of one
-    event, in one read of the partial index: under the seat lock, the sweep
-    then runs only when there is something to sweep."""
-    alias = connection.alias
-    params = [
+def event_orders_sql(alias: str) -> tuple[str, list[str]]:
+    """Return ``count_event_orders``'s query (one row: live tickets, lapsed
+    holds) and the names of its output columns, for a statement that counts
+    and writes in one (``lifecycle.reserve`` on PostgreSQL)."""
+    return _event_orders_sql(alias), ["live", "lapsed"]
+
+
+def event_orders_params(alias: str, *, event_id: int, now: datetime) -> list:
+    return [
         *_live_params(alias, now),
         sql.value(alias, Order, "payment_pending", False),
         sql.value(alias, Order, "expires_at", now),
         event_id,
     ]
+
+
+def count_event_orders(*, event_id: int, now: datetime) -> tuple[int, int]:
+    """Return (live tickets, lapsed holds not yet recorded as expired) of one
+    event, in one read of the partial index: under the seat lock, the sweep
+    then runs only when there is something to sweep."""
+    alias = connection.alias
+    params = event_orders_params(alias, event_id=event_id, now=now)
     with connection.cursor() as cursor:
         cursor.execute(_event_orders_sql(alias), params)
         live, lapsed = cursor.fetchone()

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from ticketshop.admin_permissions import NoAddNoDeleteMixin
 from ticketshop.orders import lifecycle
 from ticketshop.orders.admin import Effect, confirm_action, seats_text
 from ticketshop.orders.models import OrderStatus
@@ -219,7 +220,7 @@ order_admin_readonly_fields = [swish_state]
 
 
 @admin.register(SwishPayment)
-class SwishPaymentAdmin(admin.ModelAdmin):
+class SwishPaymentAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     list_display = [
         "request_id",
         "order",
@@ -235,15 +236,9 @@ class SwishPaymentAdmin(admin.ModelAdmin):
     list_select_related = ["order"]
     readonly_fields = ["order", *_SWISH_FIELDS, "message"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SwishRefund)
-class SwishRefundAdmin(admin.ModelAdmin):
+class SwishRefundAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     list_display = [
         "refund_id",
         "payment",
@@ -251,6 +246,7 @@ class SwishRefundAdmin(admin.ModelAdmin):
         "status",
         "error_code",
         "created_at",
+        "sent_at",
     ]
     list_filter = ["status"]
     search_fields = ["refund_id", "payment__request_id", "payment__order__reference"]
@@ -264,11 +260,7 @@ class SwishRefundAdmin(admin.ModelAdmin):
         "error_message",
         "requested_by",
         "created_at",
+        "sent_at",
+        "send_attempts",
         "raw",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

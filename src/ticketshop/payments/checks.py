@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.checks import Error, register
+from django.core.checks import Warning as CheckWarning
 
 ENVIRONMENTS = ("simulator", "mss", "production")
 
@@ -63,3 +64,45 @@ def check_swish_settings(app_configs, **kwargs):
             )
         )
     return errors
+
+
+# --- The certificate's content (ticketshop.payments.certificates) -------------
+# Warnings only, never a refusal to start: an expired certificate must not stop
+# free orders and the door. Reads the two files only (no network); the
+# network checks (TLS with Swish's server, an authenticated call) are left to
+# `manage.py check_swish` and the workers' hourly check, not every command.
+
+
+@register("ticketshop")
+def check_swish_certificate(app_configs, **kwargs):
+    from .certificates import WARNING, check_configured_material, problems
+
+    if settings.SWISH_ENVIRONMENT not in ("mss", "production"):
+        return []
+    cert, key = (settings.SWISH_CERT_PATH, settings.SWISH_KEY_PATH)
+    if settings.SWISH_ENVIRONMENT == "production" and not (
+        cert and key and Path(cert).is_file() and Path(key).is_file()
+    ):
+        return []  # E003 / E004 above already refuse
+    codes = {
+        "cert-unreadable": "W101",
+        "cert-not-pem": "W101",
+        "key-unreadable": "W102",
+        "key-encrypted": "W102",
+        "key-not-pem": "W102",
+        "key-mismatch": "W103",
+        "leaf-not-first": "W103",
+        "expired": "W104",
+        "not-yet-valid": "W104",
+        "expiring": "W105",
+        "wrong-alias": "W106",
+        "no-chain": "W107",
+    }
+    return [
+        CheckWarning(
+            finding.text,
+            hint=None if finding.level == WARNING else "Swish payments will fail.",
+            id=f"payments.{codes.get(finding.code, 'W100')}",
+        )
+        for finding in problems(check_configured_material())
+    ]

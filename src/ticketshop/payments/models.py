@@ -79,12 +79,26 @@ class SwishPayment(models.Model):
 
 
 class RefundStatus(models.TextChoices):
+    # Recorded in the transaction that decided it; the worker's send task
+    # (or reconciliation, if that was lost) PUTs it to Swish with this id.
     CREATING = "CREATING", _("being created")
+    # Swish refused the PUT (4xx): no refund exists.
     REJECTED = "REJECTED", _("refused by Swish")
+    # Swish's own statuses (swish.md section 9): CREATED -> VALIDATED ->
+    # DEBITED -> PAID, or ERROR. Only PAID means the money is back.
     CREATED = "CREATED", _("created")
+    VALIDATED = "VALIDATED", _("validated")
     DEBITED = "DEBITED", _("debited")
     PAID = "PAID", _("paid back")
     ERROR = "ERROR", _("error")
+
+
+# Sent and accepted by Swish, money not yet back.
+REFUND_IN_FLIGHT = (RefundStatus.CREATED, RefundStatus.VALIDATED, RefundStatus.DEBITED)
+# Not ended: the money is (or will be) on its way back.
+REFUND_OPEN = (RefundStatus.CREATING, *REFUND_IN_FLIGHT)
+# Ended without paying back: the amount is owed again.
+REFUND_FAILED = (RefundStatus.REJECTED, RefundStatus.ERROR)
 
 
 class SwishRefund(models.Model):
@@ -105,11 +119,21 @@ class SwishRefund(models.Model):
     requested_by = models.CharField(_("requested by"), max_length=150, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When its PUT was last sent (claimed by a sender); empty: never sent.
+    sent_at = models.DateTimeField(_("sent to Swish"), null=True, blank=True)
+    send_attempts = models.PositiveIntegerField(_("times sent"), default=0)
 
     class Meta:
         verbose_name = _("Swish refund")
         verbose_name_plural = _("Swish refunds")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                name="swishrefund_open_idx",
+                condition=Q(status__in=["CREATING", "CREATED", "VALIDATED", "DEBITED"]),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.refund_id} ({self.status})"

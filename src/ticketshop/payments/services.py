@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
@@ -32,6 +32,7 @@ from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import InvalidSession, OutOfTickets
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.selectors import effective_status
 from ticketshop.orders.sessions import get_session_order, keep_session_order
 
 from . import swish
@@ -41,7 +42,16 @@ from .errors import (
     RefundNotPossible,
     SessionExpired,
 )
-from .models import OPEN_STATUSES, RefundStatus, SwishPayment, SwishRefund, SwishStatus
+from .models import (
+    OPEN_STATUSES,
+    REFUND_FAILED,
+    REFUND_IN_FLIGHT,
+    REFUND_OPEN,
+    RefundStatus,
+    SwishPayment,
+    SwishRefund,
+    SwishStatus,
+)
 from .selectors import get_latest_payment, list_open_payments
 from .swish import SwishBusy, SwishRefused, SwishUnavailable
 
@@ -578,11 +588,43 @@ def poll_if_due(*, order: Order, now: datetime | None = None) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class BuyerView:
+    """An order as its buyer's pages see it (fresh, after any due poll)."""
+
+    order: Order
+    status: str
+    payment: SwishPayment | None
+
+
+def read_order_for_buyer(*, order: Order, now: datetime | None = None) -> BuyerView:
+    """Return the order's state for its buyer, asking Swish first when due.
+
+    The one source of session_payment_status and of the return page the Swish
+    app opens, so both read the same state and Swish is asked at most once
+    per SWISH_POLL_INTERVAL_SECONDS per order, whoever is looking.
+    """
+    now = now or timezone.now()
+    if poll_if_due(order=order, now=now):
+        order.refresh_from_db()
+    return BuyerView(
+        order=order,
+        status=effective_status(order, now=now),
+        payment=get_latest_payment(order_id=order.pk),
+    )
+
+
+# Stuck refunds reconciliation sends again in one pass (each takes a slot).
+_RESEND_PER_PASS = 10
+
+
 def reconcile_payments(*, now: datetime | None = None) -> dict[str, int]:
     """Read every open payment request and refund from Swish and settle it.
 
     A request Swish still calls CREATED after SWISH_PENDING_TIMEOUT_SECONDS,
     or whose order no longer waits for it, is cancelled (RP07: read again).
+    A refund still CREATING after refund_send_grace() is sent again with its
+    own id.
     """
     now = now or timezone.now()
     counts = Counter()
@@ -613,12 +655,26 @@ def reconcile_payments(*, now: datetime | None = None) -> dict[str, int]:
             # One bad row must not stop the others.
             logger.exception("reconciling payment %s", payment.request_id)
             counts["failed"] += 1
-    for refund in SwishRefund.objects.filter(
-        status__in=(RefundStatus.CREATED, RefundStatus.DEBITED)
-    ):
+    stuck_before = now - refund_send_grace()
+    for refund in SwishRefund.objects.filter(status__in=REFUND_OPEN).order_by("pk"):
         try:
-            refresh_refund(refund=refund, now=now)
-            counts["refunds"] += 1
+            if refund.status != RefundStatus.CREATING:
+                refresh_refund(refund=refund, now=now)
+                counts["refunds"] += 1
+                continue
+            # Recorded but not sent (its task lost, or a worker killed before
+            # the PUT), or sent without an answer: resend the same id. A few
+            # per pass (each waits for its refund slot); the rest next time.
+            last = refund.sent_at or refund.created_at
+            if last > stuck_before or counts["refunds_resent"] >= _RESEND_PER_PASS:
+                continue
+            logger.warning(
+                "refund %s still CREATING since %s: sending it again",
+                refund.refund_id,
+                last,
+            )
+            send_refund(refund_pk=refund.pk, holder="reconciliation", now=now)
+            counts["refunds_resent"] += 1
         except Exception:
             logger.exception("reconciling refund %s", refund.refund_id)
             counts["failed"] += 1
@@ -662,10 +718,12 @@ def resolve_unknown_payment(
 
 
 def _refunded(payment: SwishPayment) -> Decimal:
-    """What refunds of the payment pay back or have paid back (not failed)."""
-    total = payment.refunds.exclude(
-        status__in=(RefundStatus.REJECTED, RefundStatus.ERROR)
-    ).aggregate(total=Sum("amount"))["total"]
+    """What refunds of the payment pay back, will or did (every refund not
+    failed: queued, at Swish, or paid). A second refund of the same money is
+    never made while one is under way."""
+    total = payment.refunds.exclude(status__in=REFUND_FAILED).aggregate(
+        total=Sum("amount")
+    )["total"]
     return total or Decimal("0")
 
 
@@ -695,16 +753,47 @@ def money_to_return(order: Order) -> list[tuple[SwishPayment, Decimal]]:
     return [(p, left) for p, left in _unrefunded(order) if not _accepted(order, p)]
 
 
+def _owed(order: Order) -> list[tuple[SwishPayment, Decimal]]:
+    """What the shop holds of the order beyond the price of its live tickets
+    and no refund covers, per paid payment: money it did not accept, a
+    refund that was refused or failed, the difference of a cheaper exchange."""
+    # Swish holds the live tickets' price less what is due at the door.
+    keep = (
+        order.total_price - order.due_at_door
+        if order.status == OrderStatus.PAID
+        else Decimal(0)
+    )
+    found = []
+    for payment, left in _unrefunded(order):
+        amount = left - keep if _accepted(order, payment) else left
+        if amount > 0:
+            found.append((payment, amount))
+    return found
+
+
+def refund_send_grace() -> timedelta:
+    """A refund still CREATING this long after it was recorded or last sent
+    is stuck (its send task or its PUT was lost): reconciliation resends it
+    with the same id, and check_consistency reports it."""
+    return _creation_window()
+
+
 def _new_refund(payment: SwishPayment, amount: Decimal, requested_by: str):
+    """Record a refund (CREATING) and queue its sending, in the caller's
+    transaction: either both are committed with the decision, or neither."""
     if not (payment.raw or {}).get("payerAlias"):
         raise RefundNotPossible()
-    return SwishRefund.objects.create(
+    refund = SwishRefund.objects.create(
         payment=payment,
         refund_id=new_swish_id(),
         callback_identifier=new_swish_id(),
         amount=amount,
         requested_by=requested_by[:150],
     )
+    from .tasks import send_refund_task
+
+    send_refund_task.enqueue(refund.pk)
+    return refund
 
 
 def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str]:
@@ -714,6 +803,7 @@ def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str
     twice) is returned and the order stays as it is. Otherwise a paid order
     is refunded (what is left of its payment) and thereby cancelled by the
     organiser (FAILED_ADMIN, seats released). Raises RefundNotPossible.
+    The refunds are recorded here and sent by a task worker (send_refund).
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -730,8 +820,6 @@ def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str
             logger.info("order %s cancelled and refunded", order.reference)
         else:
             lifecycle.refund_pending(order)
-    for refund in refunds:
-        _send_refund(refund=refund, now=now)
     return [refund.refund_id for refund in refunds]
 
 
@@ -741,8 +829,8 @@ def refund_tickets(
     """Cancel some tickets of a paid order and pay their price back through
     Swish (a partial refund; every ticket left: the whole order). An order
     not paid with Swish has nothing to refund: its tickets are just
-    cancelled. Return the refund ids. Raises RefundNotPossible, and then
-    nothing is cancelled.
+    cancelled. Return the refund ids (sent by a task worker). Raises
+    RefundNotPossible, and then nothing is cancelled.
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
@@ -764,39 +852,84 @@ def refund_tickets(
         logger.info(
             "order %s: %s kr of cancelled tickets to refund", order.reference, amount
         )
-    for refund in refunds:
-        _send_refund(refund=refund, now=now)
     return [refund.refund_id for refund in refunds]
 
 
 def refund_owed(*, order_id: int, requested_by: str = "", now=None) -> list[str]:
     """Pay back what the shop holds of an order beyond the price of its live
     tickets: a refund that Swish refused or that failed (the retry), or the
-    difference of an exchange to cheaper tickets. Return the refund ids.
-    Raises RefundNotPossible when nothing is owed."""
-    now = now or timezone.now()
+    difference of an exchange to cheaper tickets. Return the refund ids
+    (sent by a task worker). Raises RefundNotPossible when nothing is owed."""
     with transaction.atomic(durable=True):
         order = lock_order(order_id)
-        # Swish holds the live tickets' price less what is due at the door.
-        keep = (
-            order.total_price - order.due_at_door
-            if order.status == OrderStatus.PAID
-            else Decimal(0)
-        )
-        refunds = []
-        for payment, left in _unrefunded(order):
-            amount = left - keep if _accepted(order, payment) else left
-            if amount > 0:
-                refunds.append(_new_refund(payment, amount, requested_by))
+        refunds = [
+            _new_refund(payment, amount, requested_by)
+            for payment, amount in _owed(order)
+        ]
         if not refunds:
             raise RefundNotPossible()
         lifecycle.refund_pending(order)
-    for refund in refunds:
-        _send_refund(refund=refund, now=now)
     return [refund.refund_id for refund in refunds]
 
 
-def _send_refund(*, refund: SwishRefund, now: datetime) -> None:
+# --- Sending refunds (the task worker; reconciliation resends) -------------------
+
+REFUND_SLOT = "payments.refund-spacing"
+# Refunds already in Swish's hands: RF09 (v2 refunds), RP09 (as for payments).
+_REFUND_EXISTS = {"RF09", "RP09"}
+
+
+def send_refund(
+    *, refund_pk: int, holder: str = "", now: datetime | None = None
+) -> str:
+    """PUT a recorded (CREATING) refund to Swish with its own id and record
+    the answer; return what happened.
+
+    Each PUT takes a slot first: at least SWISH_REFUND_SPACING_SECONDS after
+    the shop's previous refund, across all workers (a lease row,
+    ops.leases.wait_for_slot). A refund sent less than refund_send_grace()
+    ago is left alone (another sender has it), so two senders never PUT it
+    at once; sending it again later is safe, because Swish refuses the same
+    id twice (RF09), and that answer means: read it.
+    """
+    from ticketshop.ops.leases import release_slot, wait_for_slot
+
+    refund = (
+        SwishRefund.objects.select_related("payment__order")
+        .filter(pk=refund_pk)
+        .first()
+    )
+    if refund is None or refund.status != RefundStatus.CREATING:
+        return "not_pending"
+    given_now = now
+    now = now or timezone.now()
+    grace = refund_send_grace()
+    if refund.sent_at is not None and refund.sent_at > now - grace:
+        return "claimed_elsewhere"
+    # The slot is held while the PUT runs, and the next refund's PUT leaves
+    # at least the spacing after this one's answer (so after Swish got it).
+    hold = timedelta(seconds=2 * settings.SWISH_HTTP_TIMEOUT_SECONDS)
+    slot = wait_for_slot(
+        REFUND_SLOT,
+        spacing=timedelta(seconds=settings.SWISH_REFUND_SPACING_SECONDS),
+        holder=holder or "refund sender",
+        hold=hold,
+    )
+    try:
+        now = given_now or slot
+        claimed = (
+            SwishRefund.objects.filter(pk=refund.pk, status=RefundStatus.CREATING)
+            .filter(Q(sent_at__isnull=True) | Q(sent_at__lte=now - grace))
+            .update(sent_at=now, send_attempts=F("send_attempts") + 1)
+        )
+        if not claimed:
+            return "claimed_elsewhere"
+        return _put_refund(refund=refund, now=now, resend=refund.sent_at is not None)
+    finally:
+        release_slot(REFUND_SLOT, taken_at=slot, hold=hold)
+
+
+def _put_refund(*, refund: SwishRefund, now: datetime, resend: bool) -> str:
     payment = refund.payment
     try:
         swish.create_refund(
@@ -809,27 +942,68 @@ def _send_refund(*, refund: SwishRefund, now: datetime) -> None:
             callback_identifier=refund.callback_identifier,
         )
     except SwishRefused as exc:
-        SwishRefund.objects.filter(pk=refund.pk).update(
-            status=RefundStatus.REJECTED, error_code=",".join(exc.codes)[:16]
-        )
-        _flag_refund_problem(refund=refund, text=f"refused by Swish: {exc}")
-        return
+        if _REFUND_EXISTS & set(exc.codes):
+            # An earlier PUT of this id arrived (its answer was lost): read it.
+            logger.info(
+                "refund %s exists at Swish already: reading it", refund.refund_id
+            )
+            refresh_refund(refund=refund, now=now)
+            return "exists"
+        if resend:
+            # Sent before: if Swish has it, whatever this answer says (an RF08
+            # for its own amount, say), it exists and is not made again; if
+            # Swish cannot tell, it is sent again later.
+            found = _read_after_refusal(refund=refund, now=now)
+            if found != "missing":
+                return "exists" if found == "exists" else "unavailable"
+        _record_refund_refused(refund=refund, exc=exc)
+        return "refused"
     except SwishUnavailable as exc:
-        # Maybe created: reconciliation reads it (404 there = never made).
-        SwishRefund.objects.filter(pk=refund.pk).update(status=RefundStatus.CREATED)
-        logger.warning("refund %s: Swish unavailable: %s", refund.refund_id, exc)
-        return
+        # Maybe created, maybe not: it stays CREATING, and reconciliation
+        # sends the same id again after the grace (201, or RF09: read it).
+        logger.warning(
+            "refund %s: Swish unavailable (%s); reconciliation sends it again",
+            refund.refund_id,
+            exc,
+        )
+        return "unavailable"
+    # A callback may have recorded a later state already: never go back.
     SwishRefund.objects.filter(pk=refund.pk, status=RefundStatus.CREATING).update(
         status=RefundStatus.CREATED
     )
-    logger.info("refund %s of %s created", refund.refund_id, payment.request_id)
+    logger.info("refund %s of %s sent to Swish", refund.refund_id, payment.request_id)
+    return "created"
 
 
-def _flag_refund_problem(*, refund: SwishRefund, text: str) -> None:
+def _read_after_refusal(*, refund: SwishRefund, now: datetime) -> str:
+    """Read a refund Swish refused to take again: "exists" (read and
+    applied), "missing" (404) or "unknown" (Swish could not say)."""
+    try:
+        obj = swish.read_refund(refund.refund_id)
+    except SwishRefused as exc:
+        if exc.status == 404:
+            return "missing"
+        logger.warning("reading refund %s: %s", refund.refund_id, exc)
+        return "unknown"
+    except SwishUnavailable as exc:
+        logger.warning("reading refund %s: %s", refund.refund_id, exc)
+        return "unknown"
+    apply_refund_object(refund_pk=refund.pk, obj=obj, now=now)
+    return "exists"
+
+
+def _record_refund_refused(*, refund: SwishRefund, exc: SwishRefused) -> None:
+    """Swish refused the PUT (4xx): no refund exists; the amount is owed again."""
     with transaction.atomic(durable=True):
         order = lock_order(refund.payment.order_id)
-        lifecycle.flag(order, f"Refund {refund.refund_id}: {text}")
+        changed = SwishRefund.objects.filter(
+            pk=refund.pk, status=RefundStatus.CREATING
+        ).update(status=RefundStatus.REJECTED, error_code=",".join(exc.codes)[:16])
+        if not changed:
+            return
+        lifecycle.flag(order, f"Refund {refund.refund_id}: refused by Swish: {exc}")
         lifecycle.refund_failed(order)
+    logger.warning("refund %s refused by Swish: %s", refund.refund_id, exc)
 
 
 def refresh_refund(*, refund: SwishRefund, now: datetime | None = None) -> None:
@@ -838,28 +1012,79 @@ def refresh_refund(*, refund: SwishRefund, now: datetime | None = None) -> None:
     try:
         obj = swish.read_refund(refund.refund_id)
     except SwishRefused as exc:
-        if exc.status == 404 and now - refund.created_at > _creation_window():
-            SwishRefund.objects.filter(pk=refund.pk).update(
-                status=RefundStatus.REJECTED, error_code="NOTFOUND"
-            )
-            _flag_refund_problem(refund=refund, text="Swish has no such refund.")
+        if exc.status == 404:
+            _refund_not_found(refund_pk=refund.pk, now=now)
         else:
             logger.warning("reading refund %s: %s", refund.refund_id, exc)
         return
     except SwishUnavailable as exc:
         logger.warning("reading refund %s: %s", refund.refund_id, exc)
         return
-    status = obj.get("status") if isinstance(obj, dict) else None
-    if status not in RefundStatus.values:
-        logger.warning("refund %s: unknown status %r", refund.refund_id, status)
-        return
+    apply_refund_object(refund_pk=refund.pk, obj=obj, now=now)
+
+
+def _refund_not_found(*, refund_pk: int, now: datetime) -> None:
+    """Swish does not know the refund (404)."""
     with transaction.atomic(durable=True):
+        refund = SwishRefund.objects.select_related("payment").get(pk=refund_pk)
         order = lock_order(refund.payment.order_id)
-        current = SwishRefund.objects.get(pk=refund.pk)
-        if current.status in (RefundStatus.PAID, RefundStatus.ERROR):
+        refund.refresh_from_db()
+        if refund.status == RefundStatus.CREATING:
+            # Never reached Swish (or not yet): it is sent again, same id.
+            return
+        if refund.status not in REFUND_IN_FLIGHT or (
+            now - refund.created_at <= _creation_window()
+        ):
+            return
+        refund.status = RefundStatus.REJECTED
+        refund.error_code = "NOTFOUND"
+        refund.save(update_fields=["status", "error_code", "updated_at"])
+        lifecycle.flag(order, f"Refund {refund.refund_id}: Swish has no such refund.")
+        lifecycle.refund_failed(order)
+
+
+def apply_refund_object(*, refund_pk: int, obj, now: datetime) -> None:
+    """Apply a refund object read from Swish (never a callback body).
+
+    Swish's refund statuses (swish.md section 9): CREATED, VALIDATED and
+    DEBITED are on the way (the order's refund stays pending), PAID means
+    the money is back (the order is refunded once nothing else is on its
+    way or owed), ERROR means it failed (flagged; the amount is owed
+    again). A status Swish adds later is kept in ``raw`` and logged, and the
+    refund stays open, so reconciliation keeps reading it.
+    """
+    status = obj.get("status") if isinstance(obj, dict) else None
+    with transaction.atomic(durable=True):
+        order_id = (
+            SwishRefund.objects.filter(pk=refund_pk)
+            .values_list("payment__order_id", flat=True)
+            .get()
+        )
+        order = lock_order(order_id)
+        current = SwishRefund.objects.get(pk=refund_pk)
+        current.raw = obj
+        if current.status in (RefundStatus.PAID, *REFUND_FAILED):
+            if status != current.status:
+                logger.error(
+                    "Swish says %s for refund %s, ended earlier as %s",
+                    status,
+                    current.refund_id,
+                    current.status,
+                )
+            current.save(update_fields=["raw", "updated_at"])
+            return
+        if status not in _SWISH_REFUND_STATUSES:
+            logger.warning(
+                "refund %s: unknown Swish status %r; kept open",
+                current.refund_id,
+                status,
+            )
+            if current.status == RefundStatus.CREATING:
+                # Swish has it: never sent again, read again next pass.
+                current.status = RefundStatus.CREATED
+            current.save(update_fields=["raw", "status", "updated_at"])
             return
         current.status = status
-        current.raw = obj
         current.error_code = (obj.get("errorCode") or "")[:16]
         current.error_message = (obj.get("errorMessage") or "")[:255]
         current.save()
@@ -868,18 +1093,27 @@ def refresh_refund(*, refund: SwishRefund, now: datetime | None = None) -> None:
                 order, f"Refund {current.refund_id} failed: {current.error_code}."
             )
             lifecycle.refund_failed(order)
-        elif status == RefundStatus.PAID and not _refund_outstanding(order):
+        elif status == RefundStatus.PAID:
+            logger.info("refund %s paid back", current.refund_id)
+            if _refund_open(order):
+                return
+            if _owed(order):
+                # Another refund of the order was refused or failed: still
+                # owed, and visible (the retry) until it is paid back too.
+                lifecycle.refund_failed(order)
+                return
             lifecycle.clear_flag(
                 order, f"Refunded {current.amount} kr ({current.refund_id})."
             )
             lifecycle.refund_settled(order)
-            logger.info("refund %s paid back", current.refund_id)
 
 
-def _refund_outstanding(order: Order) -> bool:
-    """Tell whether money of the order still waits to be paid back."""
-    in_progress = SwishRefund.objects.filter(
-        payment__order=order,
-        status__in=(RefundStatus.CREATING, RefundStatus.CREATED, RefundStatus.DEBITED),
+_SWISH_REFUND_STATUSES = {RefundStatus.PAID, RefundStatus.ERROR, *REFUND_IN_FLIGHT}
+
+
+def _refund_open(order: Order) -> bool:
+    """Whether a refund of the order is not yet PAID by Swish nor ended:
+    queued, unsent, or at Swish (CREATED, VALIDATED, DEBITED)."""
+    return SwishRefund.objects.filter(
+        payment__order=order, status__in=REFUND_OPEN
     ).exists()
-    return in_progress or bool(money_to_return(order))

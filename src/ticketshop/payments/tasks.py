@@ -4,9 +4,13 @@ Reconciliation runs once per SWISH_RECONCILE_EVERY_SECONDS across all
 workers of a shop, whichever way it is started (each worker's upkeep,
 ``reconcile_payments --every``, or the periodic task below): a lease row
 (ticketshop.ops.leases) lets one of them run each period.
+
+Refunds are sent here too (send_refund_task), one at a time per worker and
+at least SWISH_REFUND_SPACING_SECONDS apart across all workers.
 """
 
 import logging
+import os
 from datetime import timedelta
 
 from django.conf import settings
@@ -60,3 +64,13 @@ def schedule_reconciliation(*, delay: float = 0) -> bool:
         run_after=timezone.now() + timedelta(seconds=delay)
     ).enqueue()
     return True
+
+
+@task()
+def send_refund_task(refund_pk: int) -> str:
+    """Send a recorded refund to Swish (queued in the transaction that
+    decided it); see services.send_refund. A task lost with its worker is
+    made good by reconciliation, which resends refunds left CREATING."""
+    from .services import send_refund
+
+    return send_refund(refund_pk=refund_pk, holder=f"worker pid {os.getpid()}")

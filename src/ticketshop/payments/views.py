@@ -1,9 +1,6 @@
-import io
 import logging
 
-import segno
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -26,12 +23,13 @@ from ticketshop.api_errors import (
 )
 from ticketshop.orders.errors import InvalidSession
 from ticketshop.orders.models import OrderStatus
-from ticketshop.orders.selectors import effective_status, list_order_lines
+from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order
 
 from .errors import PaymentTokenDoesNotExist
-from .selectors import get_latest_payment, get_payment_by_token
-from .services import handle_callback, poll_if_due, start_payment
+from .qr import payment_qr_png
+from .selectors import get_payment_by_token
+from .services import handle_callback, read_order_for_buyer, start_payment
 
 logger = logging.getLogger(__name__)
 
@@ -134,11 +132,8 @@ class SessionPaymentStatusView(APIView):
         order = get_session_order(request.session)
         if order is None:
             raise InvalidSession()
-        now = timezone.now()
-        if poll_if_due(order=order, now=now):
-            order.refresh_from_db()
-        status = effective_status(order, now=now)
-        payment = get_latest_payment(order_id=order.pk)
+        seen = read_order_for_buyer(order=order)
+        order, status, payment = seen.order, seen.status, seen.payment
         body = {
             "status": status,
             "mail": order.email or None,
@@ -175,11 +170,8 @@ class GenerateQrView(APIView):
     def get(self, request, token: str):
         if get_payment_by_token(token=token) is None:
             raise PaymentTokenDoesNotExist()
-        buffer = io.BytesIO()
-        # Swish's commerce QR holds "D" + token (what Swish's own QR service
-        # encodes); rendered here, no outside service.
-        segno.make(f"D{token}", error="m").save(buffer, kind="png", scale=8, border=2)
-        response = HttpResponse(buffer.getvalue(), content_type="image/png")
+        # Swish's own QR service in production, drawn here as the fallback.
+        response = HttpResponse(payment_qr_png(token), content_type="image/png")
         response["Cache-Control"] = "private, max-age=600"
         return response
 

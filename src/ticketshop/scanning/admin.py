@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from ticketshop.admin_permissions import ViewOnlyMixin
+
 from .models import EventCheckIn, ScanLog, ScannerAccount
 from .selectors import annotate_checkins
 
@@ -94,21 +96,12 @@ class ScanLogAdmin(admin.ModelAdmin):
 
 
 @admin.register(EventCheckIn)
-class EventCheckInAdmin(admin.ModelAdmin):
+class EventCheckInAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """Per event: tickets admitted at the door versus tickets sold."""
 
     list_display = ["title", "event_at", "admitted", "sold", "scan_log"]
     search_fields = ["title"]
     date_hierarchy = "event_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return annotate_checkins(super().get_queryset(request))

@@ -9,6 +9,18 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("events/<int:event_id>/", views.EventView.as_view(), name="event"),
     path("pay/", views.PayView.as_view(), name="pay"),
+    # The Swish app's way back (callbackurl): a signed, expiring link.
+    path("pay/return/<str:signed>/", views.PayReturnView.as_view(), name="pay_return"),
+    path(
+        "pay/return/<str:signed>/status/",
+        views.PayReturnStatusView.as_view(),
+        name="pay_return_status",
+    ),
+    path(
+        "pay/return/<str:signed>/tickets/<str:external_id>/qr.svg",
+        views.PayReturnTicketQrView.as_view(),
+        name="pay_return_qr",
+    ),
     path("confirmation/", views.ConfirmationView.as_view(), name="confirmation"),
     path("terms/", views.TermsView.as_view(), name="terms"),
     path("favicon.ico", views.favicon, name="favicon"),

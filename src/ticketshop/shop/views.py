@@ -12,18 +12,32 @@ from pathlib import Path
 
 import segno
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
-from ticketshop.orders.sessions import session_order_token
+from ticketshop.events.models import TicketType
+from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.selectors import list_order_lines
+from ticketshop.orders.sessions import get_session_order, session_order_token
+from ticketshop.payments.services import BuyerView, read_order_for_buyer
 from ticketshop.scanning.signing import sign_ticket
 
 from .branding import get_branding
-from .selectors import get_paid_ticket, list_swedish_only_texts
+from .return_links import (
+    ReturnLinkExpired,
+    ReturnLinkInvalid,
+    make_return_value,
+    read_return_value,
+)
+from .selectors import (
+    get_paid_ticket,
+    get_paid_ticket_of_order,
+    list_swedish_only_texts,
+)
 
 # The contract's paths (api-contract.md); fixed, so not reversed by name.
 API_PATHS = {
@@ -106,6 +120,17 @@ class PayView(ShopPageView):
     template_name = "shop/pay.html"
     page = "pay"
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        order = get_session_order(self.request.session)
+        if order is not None:
+            # The callbackurl for the Swish app: the order's return link,
+            # which works in a browser without this session's cookie.
+            context["shop_config"]["urls"]["payReturn"] = reverse(
+                "shop:pay_return", args=[make_return_value(order)]
+            )
+        return context
+
 
 class ConfirmationView(ShopPageView):
     template_name = "shop/confirmation.html"
@@ -115,6 +140,150 @@ class ConfirmationView(ShopPageView):
 class TermsView(ShopPageView):
     template_name = "shop/terms.html"
     page = "terms"
+
+
+def _return_state(seen: BuyerView) -> str:
+    """Name what the return page shows: paid, pending, unpaid, failed, cancelled."""
+    if seen.status == OrderStatus.PAID:
+        return "paid"
+    if seen.status == OrderStatus.FAILED_ADMIN:
+        return "cancelled"
+    if seen.status != OrderStatus.RESERVED:
+        return "failed"
+    return "pending" if seen.order.payment_pending else "unpaid"
+
+
+def _live_ticket_ids(order: Order) -> list[str]:
+    return list(
+        order.tickets.filter(cancelled_at__isnull=True)
+        .order_by("id")
+        .values_list("external_id", flat=True)
+    )
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The link is a key to the order's tickets: never cached or indexed.
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _invalid_link(request, exc: ReturnLinkInvalid, *, as_json: bool):
+    expired = isinstance(exc, ReturnLinkExpired)
+    status = 410 if expired else 400
+    if as_json:
+        body = "ReturnLinkExpired" if expired else "InvalidReturnLink"
+        return _private(JsonResponse(body, status=status, safe=False))
+    context = shop_context("pay-return", request)
+    context["expired"] = expired
+    html = render_to_string("shop/pay_return_invalid.html", context, request)
+    return _private(HttpResponse(html, status=status))
+
+
+class PayReturnView(View):
+    """Where the Swish app sends the buyer back: the order its signed link names.
+
+    Works without the session cookie, and shows only that order's status,
+    payment reference and tickets. The state comes from the same source as
+    session_payment_status (asking Swish when due, rate-limited per order).
+    """
+
+    def get(self, request, signed: str):
+        try:
+            order = read_return_value(signed)
+        except ReturnLinkInvalid as exc:
+            return _invalid_link(request, exc, as_json=False)
+        seen = read_order_for_buyer(order=order)
+        order = seen.order
+        language = translation.get_language()
+        titles = {
+            tt.pk: tt.title_in(language)
+            for tt in TicketType.objects.filter(tickets__order=order).distinct()
+        }
+        lines = [
+            {"title": titles.get(line["ticket_type"], ""), "count": line["count"]}
+            for line in list_order_lines(order=order)
+        ]
+        state = _return_state(seen)
+        context = shop_context("pay-return", request)
+        context["shop_config"]["returnStatus"] = reverse(
+            "shop:pay_return_status", args=[signed]
+        )
+        context["shop_config"]["returnState"] = state
+        context.update(
+            state=state,
+            event_title=order.event.title_in(language),
+            event_at=order.event.event_at,
+            lines=lines,
+            reference=order.payment_reference if state == "paid" else "",
+            tickets=[
+                {
+                    "id": external_id,
+                    "qr": reverse("shop:pay_return_qr", args=[signed, external_id]),
+                }
+                for external_id in (_live_ticket_ids(order) if state == "paid" else [])
+            ],
+            payment_status=seen.payment.status if seen.payment else "",
+            payment_error=(seen.payment.error_code if seen.payment else "") or "",
+        )
+        html = render_to_string("shop/pay_return.html", context, request)
+        return _private(HttpResponse(html))
+
+
+class PayReturnStatusView(View):
+    """The return page's own poll: the state of the order its link names."""
+
+    def get(self, request, signed: str):
+        try:
+            order = read_return_value(signed)
+        except ReturnLinkInvalid as exc:
+            return _invalid_link(request, exc, as_json=True)
+        seen = read_order_for_buyer(order=order)
+        state = _return_state(seen)
+        body = {
+            "state": state,
+            "status": seen.status,
+            "payment_pending": seen.order.payment_pending,
+            "reference": seen.order.payment_reference or None,
+            "tickets": list_order_lines(order=seen.order),
+        }
+        if state == "paid":
+            body["external_ids"] = _live_ticket_ids(seen.order)
+        return _private(JsonResponse(body))
+
+
+def _ticket_svg(ticket) -> HttpResponse:
+    buffer = io.BytesIO()
+    payload = sign_ticket(external_id=ticket.external_id, event_id=ticket.event_id)
+    segno.make_qr(payload, error="m").save(
+        buffer,
+        kind="svg",
+        scale=10,
+        border=4,
+        xmldecl=False,
+        omitsize=True,
+        title=ticket.external_id,
+    )
+    response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+    # The image is a ticket: keep it out of shared caches.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class PayReturnTicketQrView(View):
+    """A ticket's QR code for the return page: only of the link's paid order."""
+
+    def get(self, request, signed: str, external_id: str):
+        try:
+            order = read_return_value(signed)
+        except ReturnLinkInvalid as exc:
+            return _invalid_link(request, exc, as_json=True)
+        ticket = get_paid_ticket_of_order(
+            order=order, external_id=external_id, now=timezone.now()
+        )
+        if ticket is None:
+            raise Http404()
+        return _ticket_svg(ticket)
 
 
 class TicketQrView(View):
@@ -132,21 +301,7 @@ class TicketQrView(View):
         )
         if ticket is None:
             raise Http404()
-        buffer = io.BytesIO()
-        payload = sign_ticket(external_id=ticket.external_id, event_id=ticket.event_id)
-        segno.make_qr(payload, error="m").save(
-            buffer,
-            kind="svg",
-            scale=10,
-            border=4,
-            xmldecl=False,
-            omitsize=True,
-            title=ticket.external_id,
-        )
-        response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
-        # The image is a ticket: keep it out of shared caches.
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return _ticket_svg(ticket)
 
 
 def page_not_found(request, exception=None):

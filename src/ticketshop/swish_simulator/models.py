@@ -22,6 +22,7 @@ class PaymentRequestStatus(models.TextChoices):
 
 class RefundStatus(models.TextChoices):
     CREATED = "CREATED"
+    VALIDATED = "VALIDATED"
     DEBITED = "DEBITED"
     PAID = "PAID"
     ERROR = "ERROR"
@@ -84,7 +85,8 @@ class SimulatedPaymentRequest(models.Model):
 
 
 class SimulatedRefund(models.Model):
-    """A refund as Swish keeps it: CREATED -> DEBITED -> PAID, or ERROR."""
+    """A refund as Swish keeps it: CREATED -> VALIDATED -> DEBITED -> PAID,
+    or ERROR."""
 
     id = models.CharField(primary_key=True, max_length=32)
     payment_reference = models.CharField(max_length=32, blank=True)

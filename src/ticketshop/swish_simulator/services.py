@@ -372,14 +372,21 @@ def _refund_step_delay() -> float:
     return settings.SWISH_SIMULATOR_REFUND_STEP_SECONDS
 
 
-def create_refund(*, refund_id: str, body: dict) -> SimulatedRefund:
+def create_refund(
+    *, refund_id: str, body: dict, fail_with: str = ""
+) -> SimulatedRefund:
     """Validate and store a refund (v2 PUT), or raise SwishRefusal.
 
     Unlike MSS, the original payment and the amount left to refund are
     checked against the simulated payments (RF02, RF08), as in production.
+    An id used before is RF09 whatever the body (a resend of the same
+    refund must not read as RF08 because of itself). ``fail_with`` (the
+    SWISH_SIMULATOR_FAIL_REFUND switch) makes it end in ERROR with that code.
     """
     if not isinstance(body, dict):
         raise SwishRefusal(400)
+    if SimulatedRefund.objects.filter(pk=refund_id).exists():
+        raise SwishRefusal(422, [codes.error("RF09")])
     message = body.get("message")
     if _trigger(message, codes.SYNC_403):
         raise SwishRefusal(403, [codes.error("PA01")])
@@ -429,8 +436,10 @@ def create_refund(*, refund_id: str, body: dict) -> SimulatedRefund:
     now = timezone.now()
     if message in codes.REFUND_ASYNC:
         due_outcome = message
+    elif fail_with:
+        due_outcome = fail_with
     else:
-        due_outcome = RefundStatus.DEBITED
+        due_outcome = RefundStatus.VALIDATED
     try:
         with transaction.atomic():
             if SimulatedRefund.objects.filter(pk=refund_id).exists():
@@ -466,7 +475,7 @@ def refund_step_when_due(refund_id: str) -> None:
 
 def advance_refund(*, refund_id: str) -> SimulatedRefund | None:
     """Return the refund, first taking the steps that are due."""
-    for _ in range(2):
+    for _ in range(3):
         refund = SimulatedRefund.objects.filter(pk=refund_id).first()
         if refund is None or refund.due_at is None or refund.due_at > timezone.now():
             return refund
@@ -477,7 +486,13 @@ def advance_refund(*, refund_id: str) -> SimulatedRefund | None:
 def _refund_step(refund: SimulatedRefund) -> None:
     now = timezone.now()
     outcome = refund.due_outcome
-    if outcome == RefundStatus.DEBITED:
+    if outcome == RefundStatus.VALIDATED:
+        changes = {
+            "status": RefundStatus.VALIDATED,
+            "due_at": now + timedelta(seconds=_refund_step_delay()),
+            "due_outcome": RefundStatus.DEBITED,
+        }
+    elif outcome == RefundStatus.DEBITED:
         changes = {
             "status": RefundStatus.DEBITED,
             "due_at": now + timedelta(seconds=_refund_step_delay()),

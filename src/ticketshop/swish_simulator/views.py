@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import services
+from . import codes, services
 from .models import SimulatedPaymentRequest, SimulatedRefund
 from .services import ID_RE, SwishRefusal
 
@@ -117,10 +117,23 @@ def create_refund(request, refund_id: str):
     body = _body(request)
     if body is None:
         return HttpResponse(status=400)
+    failure = settings.SWISH_SIMULATOR_FAIL_REFUND
+    if failure == "500":
+        logger.info("simulator switch: refund %s answers 500", refund_id)
+        return HttpResponse(status=500)
+    if failure == "timeout":
+        time.sleep(settings.SWISH_SIMULATOR_HANG_SECONDS)
+        return HttpResponse(status=504)
     try:
-        refund = services.create_refund(refund_id=refund_id, body=body)
+        refund = services.create_refund(
+            refund_id=refund_id,
+            body=body,
+            fail_with=failure if failure in codes.REFUND_ASYNC else "",
+        )
     except SwishRefusal as exc:
         return _refusal(exc)
+    if failure == "timeout-after-create":
+        time.sleep(settings.SWISH_SIMULATOR_HANG_SECONDS)
     response = HttpResponse(status=201)
     response["Location"] = _location(request, "refund", refund.pk)
     return response

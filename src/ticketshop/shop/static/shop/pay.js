@@ -94,7 +94,9 @@ document.addEventListener("DOMContentLoaded", () => {
   function showWaiting(order, token) {
     show($("pay-loading"), false);
     $("pay-amount").textContent = money(order.total_price);
-    const back = window.location.origin + config.urls.pay;
+    // Back from the Swish app: the order's signed return link, which works
+    // without this browser's cookie (another browser, an in-app browser).
+    const back = window.location.origin + (config.urls.payReturn || config.urls.pay);
     $("open-swish").href =
       `swish://paymentrequest?token=${encodeURIComponent(token)}&callbackurl=${encodeURIComponent(back)}`;
     $("toggle-method").onclick = () => {

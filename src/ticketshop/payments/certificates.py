@@ -1,0 +1,545 @@
+"""Checks of the Swish client certificate, its key and Swish's server.
+
+Two kinds, with one sentence per problem that says what to fix:
+
+- ``check_material`` reads the files only (certificate with its chain, key):
+  do they load, does the key belong to the certificate, is it valid for more
+  than ``EXPIRY_WARNING_DAYS`` days, is it issued to ``SWISH_PAYEE_ALIAS``
+  (Swish puts the merchant's Swish number in the subject CN). Cheap: run by
+  the Django system checks at start and, cached, by ``GET /healthz``.
+- ``check_connection`` goes over the network: a TLS handshake with the
+  configured API host, verified with the configured CA bundle
+  (``SWISH_CA_PATH``, else certifi's, as requests uses), then one harmless
+  authenticated call (reading a payment request id that does not exist:
+  ``404`` means Swish accepted the certificate). Run by ``manage.py
+  check_swish`` and, hourly, by one task worker (ops.upkeep); never on every
+  management command or health poll.
+"""
+
+import logging
+import os
+import socket
+import ssl
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+EXPIRY_WARNING_DAYS = 30
+ERROR = "error"
+WARNING = "warning"
+SKIPPED = "skipped"
+OK = "ok"
+
+DEFAULT_API_URLS = {
+    "production": "https://cpc.getswish.net/swish-cpcapi/api/",
+    "mss": "https://mss.cpc.getswish.net/swish-cpcapi/api/",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error", "warning", "skipped" or "ok"
+    text: str  # one sentence; for errors and warnings, what to fix
+    code: str = ""  # short id, e.g. "expired" (tests, system check ids)
+
+
+def problems(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.level in (ERROR, WARNING)]
+
+
+def uses_certificate() -> bool:
+    """The simulator is plain HTTP; MSS and production use a certificate."""
+    return settings.SWISH_ENVIRONMENT in ("mss", "production")
+
+
+def api_base() -> str:
+    """The Swish API base the shop's client calls (…/swish-cpcapi/api/)."""
+    if settings.SWISH_API_URL:
+        return settings.SWISH_API_URL
+    if settings.SWISH_ENVIRONMENT == "simulator":
+        return f"{settings.PUBLIC_BASE_URL}/swish-simulator/swish-cpcapi/api/"
+    return DEFAULT_API_URLS.get(settings.SWISH_ENVIRONMENT, "")
+
+
+def material_paths() -> tuple[str, str]:
+    """The certificate and key the client uses: the configured files, or for
+    MSS without them the test certificate that getswish ships."""
+    cert, key = settings.SWISH_CERT_PATH, settings.SWISH_KEY_PATH
+    if (cert and key) or settings.SWISH_ENVIRONMENT != "mss":
+        return cert, key
+    try:
+        from getswish.environments import TestCertificates
+    except ImportError:
+        return "", ""
+    pair = TestCertificates.communication
+    return pair.public, pair.private_key
+
+
+def ca_bundle() -> str:
+    """SWISH_CA_PATH, else certifi's bundle (what requests uses by default)."""
+    if settings.SWISH_CA_PATH:
+        return settings.SWISH_CA_PATH
+    import certifi
+
+    return certifi.where()
+
+
+# --- The files -----------------------------------------------------------------
+
+
+def _subject_cn(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+def _public_der(key) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+def check_material(
+    cert_path: str,
+    key_path: str,
+    alias: str,
+    *,
+    now: datetime | None = None,
+) -> list[Finding]:
+    """Check the certificate file (leaf first, then its chain) and the key."""
+    now = now or datetime.now(UTC)
+    findings = []
+    try:
+        certs = x509.load_pem_x509_certificates(Path(cert_path).read_bytes())
+    except OSError as exc:
+        return [
+            Finding(
+                ERROR,
+                f"SWISH_CERT_PATH cannot be read ({exc.strerror}): point it at the "
+                "certificate file, readable by the shop's user.",
+                "cert-unreadable",
+            )
+        ]
+    except ValueError:
+        return [
+            Finding(
+                ERROR,
+                "SWISH_CERT_PATH holds no PEM certificate: convert the .p12 from "
+                "Swish's certificate portal as the README shows (Swish in "
+                "production).",
+                "cert-not-pem",
+            )
+        ]
+    try:
+        key = serialization.load_pem_private_key(
+            Path(key_path).read_bytes(), password=None
+        )
+    except OSError as exc:
+        return [
+            Finding(
+                ERROR,
+                f"SWISH_KEY_PATH cannot be read ({exc.strerror}): point it at the "
+                "private key file, readable by the shop's user.",
+                "key-unreadable",
+            )
+        ]
+    except TypeError:
+        return [
+            Finding(
+                ERROR,
+                "The key in SWISH_KEY_PATH is encrypted: export it without a "
+                "password (openssl pkcs12 … -nocerts -nodes, or openssl pkey -in "
+                "it -out a new file).",
+                "key-encrypted",
+            )
+        ]
+    except Exception:  # ValueError, or a key type cryptography does not read
+        return [
+            Finding(
+                ERROR,
+                "SWISH_KEY_PATH holds no PEM private key: export the key from the "
+                ".p12 as the README shows (Swish in production).",
+                "key-not-pem",
+            )
+        ]
+
+    leaf = certs[0]
+    matching = [
+        c for c in certs if _public_der(c.public_key()) == _public_der(key.public_key())
+    ]
+    if not matching:
+        return [
+            Finding(
+                ERROR,
+                "The key in SWISH_KEY_PATH does not belong to the certificate in "
+                f"SWISH_CERT_PATH (issued to {_subject_cn(leaf) or 'no CN'}): "
+                "install the key the certificate was ordered with, or export both "
+                "from the same .p12.",
+                "key-mismatch",
+            )
+        ]
+    if matching[0] is not leaf:
+        # OpenSSL (and so requests) presents the first certificate of the file.
+        findings.append(
+            Finding(
+                ERROR,
+                "SWISH_CERT_PATH does not start with the merchant certificate "
+                f"(issued to {_subject_cn(matching[0])}): put it first and its "
+                "chain after it.",
+                "leaf-not-first",
+            )
+        )
+        leaf = matching[0]
+
+    cn = _subject_cn(leaf)
+    expires = leaf.not_valid_after_utc
+    if expires <= now:
+        findings.append(
+            Finding(
+                ERROR,
+                f"The Swish certificate (issued to {cn}) expired on {_day(expires)}: "
+                "order a new one in Swish's certificate portal and install it "
+                "with its key.",
+                "expired",
+            )
+        )
+    elif expires - now < timedelta(days=EXPIRY_WARNING_DAYS):
+        days = (expires - now).days
+        findings.append(
+            Finding(
+                WARNING,
+                f"The Swish certificate (issued to {cn}) expires on {_day(expires)}, "
+                f"in {days} days: order a new one in Swish's certificate portal "
+                "and install it before then.",
+                "expiring",
+            )
+        )
+    if leaf.not_valid_before_utc > now:
+        findings.append(
+            Finding(
+                ERROR,
+                f"The Swish certificate is valid only from "
+                f"{_day(leaf.not_valid_before_utc)}: check this server's clock.",
+                "not-yet-valid",
+            )
+        )
+    if alias and cn.replace(" ", "") != alias.replace(" ", ""):
+        findings.append(
+            Finding(
+                ERROR,
+                f"The Swish certificate is issued to {cn or 'no Swish number'}, not "
+                f"to SWISH_PAYEE_ALIAS {alias}: install the certificate of {alias}, "
+                "or set SWISH_PAYEE_ALIAS to the number it was issued to.",
+                "wrong-alias",
+            )
+        )
+    subjects = {c.subject for c in certs}
+    if leaf.issuer != leaf.subject and leaf.issuer not in subjects:
+        issuer = leaf.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+        findings.append(
+            Finding(
+                WARNING,
+                "SWISH_CERT_PATH holds the certificate without the chain it was "
+                f"issued with ({issuer[0].value if issuer else leaf.issuer}): "
+                "export it again from the .p12 without -clcerts, or append the "
+                "chain from Swish's portal.",
+                "no-chain",
+            )
+        )
+    if not problems(findings):
+        findings.append(
+            Finding(
+                OK,
+                f"Certificate and key match; issued to {cn}, valid until "
+                f"{_day(expires)}.",
+                "material-ok",
+            )
+        )
+    return findings
+
+
+def check_configured_material(*, now: datetime | None = None) -> list[Finding]:
+    """check_material on the configured files, with what is skipped and why."""
+    if not uses_certificate():
+        return [
+            Finding(
+                SKIPPED,
+                "Certificate checks skipped: the simulator uses plain HTTP and "
+                "no certificate.",
+                "simulator",
+            )
+        ]
+    cert, key = material_paths()
+    if not (cert and key):
+        return [
+            Finding(
+                ERROR,
+                "Swish in production needs SWISH_CERT_PATH and SWISH_KEY_PATH: "
+                "install the certificate and key as the README shows.",
+                "no-files",
+            )
+        ]
+    return check_material(cert, key, settings.SWISH_PAYEE_ALIAS, now=now)
+
+
+# --- Cached state for /healthz ------------------------------------------------
+
+_CACHE_SECONDS = 300.0
+_cache_lock = threading.Lock()
+_cached: dict = {}
+
+
+def _stamp(path: str) -> tuple:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (path, None)
+    return (path, stat.st_mtime_ns, stat.st_size)
+
+
+def health_state() -> str:
+    """ "ok", or the sentences of the problems the files show (cached).
+
+    Recomputed when a setting or a file changes, else at most every five
+    minutes per process (the expiry warning moves with the clock): a poll
+    costs two stat() calls.
+    """
+    key = (
+        settings.SWISH_ENVIRONMENT,
+        settings.SWISH_PAYEE_ALIAS,
+        *(_stamp(path) for path in material_paths()),
+    )
+    now = time.monotonic()
+    with _cache_lock:
+        if _cached.get("key") == key and now - _cached["at"] < _CACHE_SECONDS:
+            return _cached["state"]
+    try:
+        found = problems(check_configured_material())
+    except Exception:
+        logger.warning("Swish certificate check failed", exc_info=True)
+        found = [Finding(ERROR, "The Swish certificate could not be checked.")]
+    state = " ".join(f.text for f in found) if found else OK
+    with _cache_lock:
+        _cached.update(key=key, at=now, state=state)
+    return state
+
+
+# --- The network ----------------------------------------------------------------
+
+
+def _handshake(host: str, port: int, *, cert: str, key: str, timeout: float):
+    context = ssl.create_default_context(cafile=ca_bundle())
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert and key:
+        context.load_cert_chain(cert, key)
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            return tls.version()
+
+
+def check_connection(*, timeout: float | None = None) -> list[Finding]:
+    """TLS handshake with the API host, then one authenticated read."""
+    from . import swish
+
+    timeout = timeout or settings.SWISH_HTTP_TIMEOUT_SECONDS
+    base = api_base()
+    parts = urlsplit(base)
+    host = parts.hostname or ""
+    findings = []
+    if parts.scheme == "https":
+        port = parts.port or 443
+        cert, key = material_paths()
+        try:
+            version = _handshake(host, port, cert=cert, key=key, timeout=timeout)
+        except ssl.SSLCertVerificationError as exc:
+            return [
+                Finding(
+                    ERROR,
+                    f"Swish's server {host} did not verify with the CA bundle "
+                    f"({exc.verify_message}): set SWISH_CA_PATH to a bundle with "
+                    "the root Swish's server chains to (DigiCert Global Root G2 "
+                    "and Global Root CA), or leave it empty for certifi's.",
+                    "untrusted-server",
+                )
+            ]
+        except ssl.SSLError as exc:
+            return [
+                Finding(
+                    ERROR,
+                    f"The TLS handshake with {host} failed ({exc}): check that "
+                    "SWISH_CERT_PATH holds the merchant certificate with its "
+                    "chain and SWISH_KEY_PATH its key.",
+                    "handshake-failed",
+                )
+            ]
+        except OSError as exc:
+            return [
+                Finding(
+                    ERROR,
+                    f"Swish's API at {host}:{port} cannot be reached ({exc}): check "
+                    "SWISH_API_URL, DNS and that this server may connect out to "
+                    f"port {port}.",
+                    "unreachable",
+                )
+            ]
+        findings.append(
+            Finding(
+                OK,
+                f"{host} verified with {settings.SWISH_CA_PATH or 'certifi'} "
+                f"({version}).",
+                "tls-ok",
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                SKIPPED,
+                f"TLS handshake skipped: {base} is plain HTTP (the simulator).",
+                "plain-http",
+            )
+        )
+    absent = uuid.uuid4().hex.upper()
+    try:
+        swish.read_payment_request(absent)
+    except swish.SwishRefused as exc:
+        if exc.status == 404 and parts.scheme != "https":
+            findings.append(
+                Finding(
+                    OK,
+                    "The simulator answered 404 for a payment request that does "
+                    "not exist (it checks no certificate).",
+                    "authenticated",
+                )
+            )
+        elif exc.status == 404:
+            findings.append(
+                Finding(
+                    OK,
+                    "Swish answered 404 for a payment request that does not "
+                    "exist: the certificate is accepted.",
+                    "authenticated",
+                )
+            )
+        elif exc.status in (401, 403):
+            findings.append(
+                Finding(
+                    ERROR,
+                    f"Swish refused the certificate (HTTP {exc.status}): check that "
+                    "it is the merchant certificate for SWISH_PAYEE_ALIAS from "
+                    "Swish's certificate portal and that the number is enrolled "
+                    "for Swish Commerce.",
+                    "not-authenticated",
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    ERROR,
+                    f"Swish answered HTTP {exc.status} to reading a payment request: "
+                    "check SWISH_API_URL (it should end in /swish-cpcapi/api/).",
+                    "unexpected-status",
+                )
+            )
+    except swish.SwishUnavailable as exc:
+        if parts.scheme == "https" and "SSL" in str(exc):
+            # TLS 1.3: a refused client certificate shows on the first read.
+            findings.append(
+                Finding(
+                    ERROR,
+                    f"The TLS connection to {host} broke on the first request "
+                    f"({str(exc)[-120:]}): Swish did not accept the client "
+                    "certificate; check that SWISH_CERT_PATH holds the merchant "
+                    "certificate with its chain and SWISH_KEY_PATH its key.",
+                    "handshake-failed",
+                )
+            )
+            return findings
+        findings.append(
+            Finding(
+                ERROR,
+                f"Reading a payment request from {base} failed ({exc}): check "
+                "SWISH_API_URL and that Swish (or the simulator) is running.",
+                "unavailable",
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                ERROR,
+                "Swish returned a payment request for an id that should not "
+                "exist: check that SWISH_API_URL points at Swish.",
+                "unexpected-status",
+            )
+        )
+    return findings
+
+
+def check_callback_url() -> list[Finding]:
+    """Swish calls back only to HTTPS on port 443 (MSS too; the simulator
+    also takes plain HTTP on loopback)."""
+    from .swish import callback_url
+
+    if not uses_certificate():
+        return []
+    url = callback_url()
+    parts = urlsplit(url)
+    level = ERROR if settings.SWISH_ENVIRONMENT == "production" else WARNING
+    if parts.scheme != "https":
+        return [
+            Finding(
+                level,
+                f"Swish calls back only to HTTPS, not to {url}: set "
+                "PUBLIC_BASE_URL (or SWISH_CALLBACK_URL) to the shop's https:// "
+                "address.",
+                "callback-not-https",
+            )
+        ]
+    if parts.port not in (None, 443):
+        return [
+            Finding(
+                level,
+                f"Swish calls back only to port 443, not to {url}: serve the "
+                "shop's callback on port 443 and drop the port from "
+                "PUBLIC_BASE_URL (or SWISH_CALLBACK_URL).",
+                "callback-port",
+            )
+        ]
+    return []
+
+
+def check_all() -> list[Finding]:
+    findings = check_callback_url() + check_configured_material()
+    if any(f.level == ERROR for f in findings):
+        return findings + [
+            Finding(
+                SKIPPED,
+                "Network checks skipped until the files are fixed.",
+                "network-skipped",
+            )
+        ]
+    return findings + check_connection()
+
+
+def scheduled_check() -> int:
+    """The worker's hourly check (MSS and production): logs each problem."""
+    found = problems(check_all())
+    for finding in found:
+        log = logger.error if finding.level == ERROR else logger.warning
+        log("Swish check: %s", finding.text)
+    if not found:
+        logger.info("Swish check: certificate, server and authentication ok")
+    return len(found)
