@@ -227,3 +227,16 @@ def test_start_payment_beyond_the_bound_is_busy_and_changes_nothing(
     assert retried.json()
     order.refresh_from_db()
     assert order.status == OrderStatus.RESERVED and order.payment_pending
+
+
+def test_a_failed_call_drops_the_kept_connections(fake, monkeypatch):
+    closed = []
+    monkeypatch.setattr(swish, "close_session", lambda: closed.append(True))
+
+    def refuse(method, url, **kwargs):
+        raise requests.ConnectionError("refused")
+
+    monkeypatch.setattr(fake, "request", refuse)
+    with pytest.raises(swish.SwishUnavailable):
+        swish.read_payment_request(new_swish_id())
+    assert closed == [True]

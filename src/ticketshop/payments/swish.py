@@ -264,6 +264,8 @@ def _call(name: str, object_id: str, *, json=None, headers=None) -> requests.Res
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
+            # Start afresh: no kept connection outlives a failed call.
+            close_session()
             raise SwishUnavailable(f"{type(exc).__name__}: {exc}") from exc
     if 400 <= response.status_code < 500:
         codes = _codes(response)
