@@ -74,3 +74,15 @@ def post_json(client):
         return client.post(path, body, content_type="application/json", **kwargs)
 
     return post
+
+
+@pytest.fixture(autouse=True)
+def _close_swish_connections():
+    """The Swish client keeps its connections alive across calls; a kept
+    connection to a live server holds a server thread and its database
+    session (PostgreSQL then cannot drop the test database), so each test
+    ends by closing them."""
+    yield
+    from ticketshop.payments import swish
+
+    swish.close_session()

@@ -479,6 +479,14 @@ SWISH_PAYEE_ALIAS = env.str(
     default="" if SWISH_ENVIRONMENT == "production" else "1234679304",
 )
 SWISH_HTTP_TIMEOUT_SECONDS = env.float("SWISH_HTTP_TIMEOUT_SECONDS", default=10.0)
+# --- Swish calls: connect timeout, bound in flight (issue 14) ---
+# Connecting to Swish fails fast (a read may take SWISH_HTTP_TIMEOUT_SECONDS).
+SWISH_CONNECT_TIMEOUT_SECONDS = env.float("SWISH_CONNECT_TIMEOUT_SECONDS", default=3.0)
+# At most this many Swish calls run at once in each server process (one
+# kept-alive connection each); beyond it start_payment answers 503 "Busy"
+# with Retry-After instead of tying up another request thread.
+SWISH_MAX_IN_FLIGHT = env.int("SWISH_MAX_IN_FLIGHT", default=8)
+# --- end of issue 14's Swish call settings ---
 # session_payment_status asks Swish once a payment has been pending this long,
 # at most once per interval per order (a lost callback never strands a buyer).
 SWISH_POLL_AFTER_SECONDS = env.float("SWISH_POLL_AFTER_SECONDS", default=3.0)

@@ -1,11 +1,10 @@
-"""The Swish client (getswish, configured from settings) against the
+"""The Swish client (requests, configured from settings) against the
 simulator over HTTP: every synchronous MSS error code of swish.md section 12
 is refused with its code, asynchronous ones end in ERROR."""
 
 from decimal import Decimal
 
 import pytest
-from getswish import SwishError
 
 from tests.payments.conftest import wait_for
 from ticketshop.payments import swish
@@ -46,17 +45,10 @@ def test_payment_sync_error_codes_are_refused_with_422(swish_live, code):
 
 @pytest.mark.parametrize("code", ["VR01", "VR02"])
 def test_ecommerce_age_and_ssn_codes_are_refused_with_422(swish_live, code):
-    client = swish.get_client()
-    with pytest.raises(SwishError) as refused:
-        client.create_payment(
-            "100.00",
-            swish.callback_url(),
-            "46712345678",
-            message=code,
-            id=new_swish_id(),
-        )
-    assert refused.value.response.status_code == 422
-    assert list(refused.value.errors) == [code]
+    with pytest.raises(SwishRefused) as refused:
+        _create(code, payer_alias="46712345678")
+    assert refused.value.status == 422
+    assert refused.value.codes == [code]
 
 
 def test_pa01_is_refused_with_403(swish_live):

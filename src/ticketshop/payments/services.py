@@ -27,7 +27,7 @@ from django.utils.dateparse import parse_datetime
 
 from ticketshop.db.locks import lock_event, run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
-from ticketshop.events.errors import EventDoesNotExist
+from ticketshop.events.errors import Busy, EventDoesNotExist
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import InvalidSession, OutOfTickets
 from ticketshop.orders.lifecycle import lock_order
@@ -53,7 +53,7 @@ from .models import (
     SwishStatus,
 )
 from .selectors import get_latest_payment, list_open_payments
-from .swish import SwishRefused, SwishUnavailable
+from .swish import SwishBusy, SwishRefused, SwishUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,21 @@ def start_payment(*, session, email: str, now: datetime | None = None) -> str:
     order = get_session_order(session)
     if order is None:
         raise InvalidSession()
+    if order.total_price == 0 and not order.payment_pending:
+        return _start(session=session, order=order, email=email, now=now)
+    # A slot among this process's Swish calls first, before anything is
+    # written: when all are taken the answer is Busy and the order is as it
+    # was (its create, and a replacement's cancel, run in this slot).
+    try:
+        with swish.swish_slot():
+            return _start(session=session, order=order, email=email, now=now)
+    except SwishBusy as exc:
+        # Only the slot above can be busy: calls inside it never wait.
+        logger.info("start_payment of order %s: %s", order.reference, exc)
+        raise Busy(exc.retry_after) from exc
+
+
+def _start(*, session, order: Order, email: str, now: datetime) -> str:
     renew = lifecycle.needs_renewal(order, now=now)
     try:
         plan = run_locked(

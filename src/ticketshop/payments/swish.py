@@ -1,38 +1,70 @@
-"""The Swish client: getswish configured from settings, with errors sorted
-into "refused" (Swish answered no) and "unavailable" (outcome unknown).
+"""The Swish client: the commerce API called directly with `requests`, with
+errors sorted into "refused" (Swish answered no) and "unavailable" (outcome
+unknown).
 
-Create with v2 PUT, read and cancel on v1, refunds with v2 PUT / v1 GET, all
-through getswish's transport (client certificate, CA bundle, timeouts).
+Paths, as Swish's current API reference gives them (developer.swish.nu,
+"Payment request v2" and "Refunds v2"; see the README's "Swish"):
+
+- create a payment request: ``PUT  v2/paymentrequests/<id>``
+- retrieve it:              ``GET  v1/paymentrequests/<id>``
+- cancel it:                ``PATCH v1/paymentrequests/<id>`` (JSON patch)
+- create a refund:          ``PUT  v2/refunds/<id>``
+- retrieve it:              ``GET  v1/refunds/<id>``
+
+What Swish decommissioned on 2026-01-01 are the v1 *creates* (``POST
+v1/paymentrequests``, ``POST v1/refunds``); retrieve and cancel exist only
+under v1 and are what the v2 reference itself lists.
+
+Every call goes through one kept-alive ``requests.Session`` per process
+(its connection pool is thread-safe; cookies are never kept), with the
+client certificate and CA bundle from settings, a short connect timeout and
+the read timeout. At most ``SWISH_MAX_IN_FLIGHT`` calls run at once in a
+process; beyond that a call raises SwishBusy at once instead of tying up
+one more request thread (start_payment answers ``503 "Busy"``).
 """
 
 import logging
+import os
 import re
+import threading
 import unicodedata
-from copy import deepcopy
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
 import requests
 from django.conf import settings
-from getswish import (
-    Certificate,
-    Certificates,
-    Environment,
-    ProductionEnvironment,
-    SwishClient,
-    SwishError,
-    TestEnvironment,
-)
-from getswish.environments import TestCertificates
+from requests.adapters import HTTPAdapter
 
 logger = logging.getLogger(__name__)
 
 # Swish's allowed message characters (swish.md section 4.2), space included.
 _MESSAGE_RE = re.compile(r'[^0-9a-zA-ZåäöÅÄÖ :;.,?!()\-"]')
 
+MSS_BASE_URL = "https://mss.cpc.getswish.net/swish-cpcapi/api/"
+PRODUCTION_BASE_URL = "https://cpc.getswish.net/swish-cpcapi/api/"
+
+# The paths of each call, relative to the API base (…/swish-cpcapi/api/).
+PATHS = {
+    "create_payment_request": ("PUT", "v2/paymentrequests/{id}"),
+    "read_payment_request": ("GET", "v1/paymentrequests/{id}"),
+    "cancel_payment_request": ("PATCH", "v1/paymentrequests/{id}"),
+    "create_refund": ("PUT", "v2/refunds/{id}"),
+    "read_refund": ("GET", "v1/refunds/{id}"),
+}
+
 
 class SwishUnavailable(Exception):
     """Swish could not be reached or failed (5xx): the outcome is unknown."""
+
+
+class SwishBusy(SwishUnavailable):
+    """This process already has SWISH_MAX_IN_FLIGHT calls to Swish running:
+    nothing was sent. Try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many Swish calls in flight; retry after {retry_after}s")
+        self.retry_after = retry_after
 
 
 class SwishRefused(Exception):
@@ -74,93 +106,182 @@ def callback_url() -> str:
     return settings.SWISH_CALLBACK_URL or f"{settings.PUBLIC_BASE_URL}/swish/callback/"
 
 
-class ShopSwishClient(SwishClient):
-    """getswish's client, plus reads that keep Swish's object as is.
-
-    getswish's own retrieve/cancel map the object onto a dataclass and fail on
-    a field it does not know; these return the raw dict for audit.
-    """
-
-    def read_payment_request(self, request_id: str) -> dict:
-        return self._requests(
-            "get", self._url("v1", f"/paymentrequests/{request_id}")
-        ).json()
-
-    def cancel_payment_request(self, request_id: str) -> dict:
-        return self._requests(
-            "patch",
-            self._url("v1", f"/paymentrequests/{request_id}"),
-            json=[{"op": "replace", "path": "/status", "value": "cancelled"}],
-            headers={"Content-Type": "application/json-patch+json"},
-        ).json()
-
-    def read_refund(self, refund_id: str) -> dict:
-        return self._requests("get", self._url("v1", f"/refunds/{refund_id}")).json()
+# --- where and how: base URL, certificates ----------------------------------
 
 
-def _certificates(default: Certificates | None) -> Certificates:
-    cert = settings.SWISH_CERT_PATH
-    key = settings.SWISH_KEY_PATH
-    if cert and key:
-        # A CA path of None lets requests use its own bundle (certifi), which
-        # trusts both DigiCert roots Swish has used.
-        return Certificates(
-            Certificate(public=cert, private_key=key),
-            Certificate(public=settings.SWISH_CA_PATH or None),
-        )
-    if default is None:
-        raise RuntimeError("SWISH_CERT_PATH and SWISH_KEY_PATH are required")
-    return deepcopy(default)
-
-
-def get_client() -> ShopSwishClient:
-    """Return a client for the configured environment (read on each call, so
-    tests can point it elsewhere)."""
+def base_url() -> str:
+    """The API base (…/swish-cpcapi/api/) of the configured environment (read
+    on each call, so tests can point it elsewhere)."""
     mode = settings.SWISH_ENVIRONMENT
-    if mode == "simulator":
-        base = (
-            settings.SWISH_API_URL
-            or f"{settings.PUBLIC_BASE_URL}/swish-simulator/swish-cpcapi/api/"
-        )
-        # The simulator speaks plain HTTP and checks no certificate; getswish
-        # still wants paths, so it gets its bundled MSS test files (unused).
-        environment = Environment(name="simulator", base=base)
-        certificates = deepcopy(TestCertificates)
-    elif mode == "mss":
-        environment = deepcopy(TestEnvironment)
-        certificates = _certificates(TestCertificates)
-    else:
-        environment = deepcopy(ProductionEnvironment)
-        certificates = _certificates(None)
     if settings.SWISH_API_URL:
-        environment.base = settings.SWISH_API_URL
-    if not environment.base.endswith("/"):
-        environment.base += "/"
-    timeout = settings.SWISH_HTTP_TIMEOUT_SECONDS
-    return ShopSwishClient(
-        environment=environment,
-        certificates=certificates,
-        merchant_swish_number=settings.SWISH_PAYEE_ALIAS,
-        timeout=(min(5.0, timeout), timeout),
+        base = settings.SWISH_API_URL
+    elif mode == "simulator":
+        base = f"{settings.PUBLIC_BASE_URL}/swish-simulator/swish-cpcapi/api/"
+    elif mode == "mss":
+        base = MSS_BASE_URL
+    else:
+        base = PRODUCTION_BASE_URL
+    return base if base.endswith("/") else base + "/"
+
+
+def _mss_test_files() -> tuple[str, str, str]:
+    # The merchant test certificate, its key and Swish's test root, as
+    # shipped by getswish (the only thing the shop still takes from it).
+    from getswish.environments import TestCertificates
+
+    return (
+        TestCertificates.communication.public,
+        TestCertificates.communication.private_key,
+        TestCertificates.verify.public,
     )
 
 
-def _sorted_error(exc: Exception) -> Exception:
-    if isinstance(exc, SwishError):
-        status = exc.response.status_code if exc.response is not None else 0
-        if 400 <= status < 500:
-            codes = [c for c in (exc.errors or {}) if c != "error"]
-            return SwishRefused(status, codes, str(exc))
-        return SwishUnavailable(f"HTTP {status}")
-    return SwishUnavailable(f"{type(exc).__name__}: {exc}")
+def tls_material() -> tuple[tuple[str, str] | None, str | bool]:
+    """(client certificate and key, or None; CA bundle path, or True for
+    requests' own bundle, certifi) for the configured environment."""
+    mode = settings.SWISH_ENVIRONMENT
+    cert, key = settings.SWISH_CERT_PATH, settings.SWISH_KEY_PATH
+    if cert and key:
+        # No CA path: requests' own bundle (certifi), which trusts the
+        # DigiCert roots Swish has used.
+        return (cert, key), settings.SWISH_CA_PATH or True
+    if mode == "simulator":
+        # Plain HTTP on loopback; no client certificate is checked.
+        return None, settings.SWISH_CA_PATH or True
+    if mode == "mss":
+        test_cert, test_key, test_root = _mss_test_files()
+        return (test_cert, test_key), settings.SWISH_CA_PATH or test_root
+    raise RuntimeError("SWISH_CERT_PATH and SWISH_KEY_PATH are required")
 
 
-def _call(fn, *args, **kwargs):
+# --- one kept-alive session and a bound on calls in flight -------------------
+
+_session: requests.Session | None = None
+_session_pid: int | None = None
+_session_lock = threading.Lock()
+
+
+class _NoCookies(requests.cookies.cookielib.DefaultCookiePolicy):
+    """Swish sets no cookies; a shared session must never carry any."""
+
+    def set_ok(self, cookie, request):
+        return False
+
+
+def get_session() -> requests.Session:
+    """The process's one Swish session (made again after a fork, so gunicorn
+    workers never share sockets). Its pool keeps up to SWISH_MAX_IN_FLIGHT
+    connections alive per host: one TLS handshake per connection, not per call."""
+    global _session, _session_pid
+    pid = os.getpid()
+    if _session is not None and _session_pid == pid:
+        return _session
+    with _session_lock:
+        if _session is None or _session_pid != pid:
+            session = requests.Session()
+            session.cookies.set_policy(_NoCookies())
+            size = max(1, settings.SWISH_MAX_IN_FLIGHT)
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            _session, _session_pid = session, pid
+    return _session
+
+
+class _Slots:
+    """A counting bound on calls in flight in this process. A thread that
+    holds a slot may call Swish again (nested) without taking another."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._local = threading.local()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @contextmanager
+    def hold(self):
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            with self._lock:
+                if self._in_flight >= settings.SWISH_MAX_IN_FLIGHT:
+                    raise SwishBusy(settings.BUSY_RETRY_AFTER_SECONDS)
+                self._in_flight += 1
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            if depth == 0:
+                with self._lock:
+                    self._in_flight -= 1
+
+
+slots = _Slots()
+
+
+def swish_slot():
+    """Hold one of this process's SWISH_MAX_IN_FLIGHT slots for a block of
+    Swish calls (raises SwishBusy at once when none is free)."""
+    return slots.hold()
+
+
+# --- the calls ---------------------------------------------------------------
+
+
+def _codes(response: requests.Response) -> list[str]:
     try:
-        return fn(*args, **kwargs)
-    except (SwishError, requests.RequestException, ValueError) as exc:
-        # ValueError: a body that is not JSON (a proxy's error page).
-        raise _sorted_error(exc) from exc
+        body = response.json()
+    except ValueError:
+        return []
+    items = body if isinstance(body, list) else [body]
+    return [
+        str(item["errorCode"])
+        for item in items
+        if isinstance(item, dict) and item.get("errorCode")
+    ]
+
+
+def _call(name: str, object_id: str, *, json=None, headers=None) -> requests.Response:
+    method, path = PATHS[name]
+    url = base_url() + path.format(id=object_id)
+    cert, verify = tls_material()
+    with swish_slot():
+        try:
+            response = get_session().request(
+                method,
+                url,
+                json=json,
+                headers=headers,
+                cert=cert,
+                verify=verify,
+                timeout=(
+                    settings.SWISH_CONNECT_TIMEOUT_SECONDS,
+                    settings.SWISH_HTTP_TIMEOUT_SECONDS,
+                ),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            # Start afresh: no kept connection outlives a failed call.
+            close_session()
+            raise SwishUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    if 400 <= response.status_code < 500:
+        codes = _codes(response)
+        raise SwishRefused(response.status_code, codes, f"{method} {path}")
+    if response.status_code >= 300:
+        # 5xx, or a redirect Swish never sends (a proxy's answer).
+        raise SwishUnavailable(f"HTTP {response.status_code} from {method} {path}")
+    return response
+
+
+def _json(response: requests.Response) -> dict:
+    try:
+        return response.json()
+    except ValueError as exc:
+        # A body that is not JSON (a proxy's error page).
+        raise SwishUnavailable(f"not JSON: {exc}") from exc
 
 
 def create_payment_request(
@@ -170,28 +291,41 @@ def create_payment_request(
     message: str,
     reference: str,
     callback_identifier: str,
+    payer_alias: str | None = None,
 ) -> Created:
     """PUT the payment request (m-commerce: no payer alias, so a token)."""
-    client = get_client()
-    payment = _call(
-        client.create_payment,
-        format_amount(amount),
-        callback_url(),
-        None,
-        id=request_id,
-        message=message or None,
-        payee_payment_reference=reference,
-        callback_identifier=callback_identifier,
+    body = {
+        "payeePaymentReference": reference,
+        "callbackUrl": callback_url(),
+        "callbackIdentifier": callback_identifier,
+        "payeeAlias": settings.SWISH_PAYEE_ALIAS,
+        "amount": format_amount(amount),
+        "currency": "SEK",
+    }
+    if message:
+        body["message"] = message
+    if payer_alias:
+        body["payerAlias"] = payer_alias
+    response = _call("create_payment_request", request_id, json=body)
+    return Created(
+        token=response.headers.get("PaymentRequestToken"),
+        location=response.headers.get("Location"),
     )
-    return Created(token=payment.payment_request_token, location=payment.location)
 
 
 def read_payment_request(request_id: str) -> dict:
-    return _call(get_client().read_payment_request, request_id)
+    return _json(_call("read_payment_request", request_id))
 
 
 def cancel_payment_request(request_id: str) -> dict:
-    return _call(get_client().cancel_payment_request, request_id)
+    return _json(
+        _call(
+            "cancel_payment_request",
+            request_id,
+            json=[{"op": "replace", "path": "/status", "value": "cancelled"}],
+            headers={"Content-Type": "application/json-patch+json"},
+        )
+    )
 
 
 def create_refund(
@@ -205,19 +339,30 @@ def create_refund(
     callback_identifier: str,
 ) -> None:
     """PUT a refund of a paid payment back to its payer."""
-    client = get_client()
-    _call(
-        client.create_refund,
-        original_payment_reference,
-        callback_url(),
-        payer_alias_of_payment,
-        format_amount(amount),
-        id=refund_id,
-        message=message or None,
-        payer_payment_reference=reference,
-        callback_identifier=callback_identifier,
-    )
+    body = {
+        "originalPaymentReference": original_payment_reference,
+        "callbackUrl": callback_url(),
+        "callbackIdentifier": callback_identifier,
+        "payerAlias": settings.SWISH_PAYEE_ALIAS,
+        "payeeAlias": payer_alias_of_payment,
+        "amount": format_amount(amount),
+        "currency": "SEK",
+        "payerPaymentReference": reference,
+    }
+    if message:
+        body["message"] = message
+    _call("create_refund", refund_id, json=body)
 
 
 def read_refund(refund_id: str) -> dict:
-    return _call(get_client().read_refund, refund_id)
+    return _json(_call("read_refund", refund_id))
+
+
+def close_session() -> None:
+    """Close the kept-alive connections (tests, and a process shutting down);
+    the next call opens new ones."""
+    global _session
+    with _session_lock:
+        session, _session = _session, None
+    if session is not None:
+        session.close()

@@ -38,7 +38,6 @@ PAYER_ALIAS_RE = re.compile(r"^\d{8,15}$")
 # A Swish number of a merchant: 10 digits starting 123 (9991181189 gets PA01).
 PAYEE_ALIAS_RE = re.compile(r"^123\d{7}$")
 MESSAGE_RE = re.compile(r'^[0-9a-zA-ZåäöÅÄÖéÉüÜ :;.,?!()\-"]*$')
-MIN_AMOUNT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")
 # MSS gives every m-commerce payer this alias.
 MCOMMERCE_PAYER_ALIAS = "46464646464"
@@ -130,7 +129,7 @@ def _check_common(body: dict) -> tuple[list[dict], Decimal | None]:
     amount = parse_amount(body.get("amount"))
     if amount is None:
         errors.append(codes.error("PA02"))
-    elif amount < MIN_AMOUNT:
+    elif amount < settings.SWISH_MIN_AMOUNT:
         errors.append(codes.error("AM06"))
     elif amount > MAX_AMOUNT:
         errors.append(codes.error("AM02"))

@@ -7,6 +7,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const $ = (id) => document.getElementById(id);
   const eventId = config.eventId;
   const BUSY_ATTEMPTS = 3;
+  const PAY_BUSY_ATTEMPTS = 30;
   const SYNC_EVERY_MS = 30000;
 
   const state = {
@@ -428,6 +429,8 @@ document.addEventListener("DOMContentLoaded", () => {
         return gettext("Your reservation could not be found. The shop needs cookies to keep it. Please start again.");
       case "PaymentStartFailed":
         return gettext("Swish could not be reached right now. Your tickets are still reserved: please try again.");
+      case "Busy":
+        return gettext("Many people are buying tickets right now. Please try again in a moment.");
       default:
         if (result.status === 0) return gettext("No connection to the shop. Check your connection and try again.");
         return gettext("Something went wrong on our side. Please try again in a moment.");
@@ -439,10 +442,19 @@ document.addEventListener("DOMContentLoaded", () => {
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     show($("pay-error"), false);
-    const result = await api(config.api.startPayment, {
-      method: "POST",
-      body: { email_address: state.email },
-    });
+    let result;
+    for (let attempt = 1; ; attempt++) {
+      result = await api(config.api.startPayment, {
+        method: "POST",
+        body: { email_address: state.email },
+      });
+      // Too many payments starting at once: wait Retry-After, ask again.
+      if (errorCode(result) !== "Busy" || attempt >= PAY_BUSY_ATTEMPTS) break;
+      const wait = Math.min(10, Number(result.headers.get("Retry-After")) || 2);
+      $("pay-error").textContent = fmt(gettext("Many people are buying tickets right now. Trying again in %(n)s s…"), { n: wait });
+      show($("pay-error"), true);
+      await sleep(wait * 1000);
+    }
     button.removeAttribute("aria-busy");
     button.disabled = false;
     if (result.status === 200) {

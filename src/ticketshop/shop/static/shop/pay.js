@@ -3,12 +3,13 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  const { config, api, errorCode, money, show, focus, eventUrl } = Shop;
+  const { config, api, errorCode, money, show, focus, eventUrl, fmt, sleep } = Shop;
   const $ = (id) => document.getElementById(id);
   const FIRST_DELAY_MS = 1000;
   const MAX_DELAY_MS = 10000;
   const BACKOFF = 1.5;
   const GIVE_UP_MS = 15 * 60 * 1000;
+  const BUSY_ATTEMPTS = 30;
 
   const isPhone =
     /Android|iPhone|iPad|iPod|Mobile/i.test(navigator.userAgent) ||
@@ -113,11 +114,23 @@ document.addEventListener("DOMContentLoaded", () => {
     focus($("pay-title"));
   }
 
+  // start_payment answers 503 "Busy" when the shop has as many calls to
+  // Swish running as it allows: wait its Retry-After and ask again.
+  async function requestPayment(order) {
+    for (let attempt = 1; ; attempt++) {
+      const result = await api(config.api.startPayment, {
+        method: "POST",
+        body: { email_address: order.mail },
+      });
+      if (errorCode(result) !== "Busy" || attempt >= BUSY_ATTEMPTS) return result;
+      const wait = Math.min(10, Number(result.headers.get("Retry-After")) || 2);
+      $("pay-loading").querySelector("p").textContent = fmt(gettext("Many people are buying tickets right now. Trying again in %(n)s s…"), { n: wait });
+      await sleep(wait * 1000);
+    }
+  }
+
   async function startPayment(order) {
-    const result = await api(config.api.startPayment, {
-      method: "POST",
-      body: { email_address: order.mail },
-    });
+    const result = await requestPayment(order);
     if (result.status === 200 && typeof result.data === "string") return result.data;
     switch (errorCode(result)) {
       case "AlreadyPaidPayment":

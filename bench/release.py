@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""Release benchmark: a show night's ticket release through the whole flow.
+
+Starts the shop exactly as `make run` does (gunicorn, the Swish simulator's
+own process when the code has one, the task worker) on a fresh database and
+var directory, imports one event of --seats seats, then lets --buyers buyers
+arrive within --arrival seconds. Each reserves one ticket, starts the Swish
+payment, and then approves (--approve share), declines (--decline share) or
+abandons it in the simulator; approvers poll session_payment_status as the
+pay page does (1 s, then x1.5 up to 10 s) until PAID. Every answer is timed;
+Busy (503 with Retry-After) is retried as the pages do. At the end it waits
+for the ticket e-mails (files under var/mail/) and checks that every buyer
+who approved is PAID with exactly one e-mail.
+
+    .venv/bin/python bench/release.py --database sqlite
+    .venv/bin/python bench/release.py --database postgres
+    # the code of another checkout (e.g. main, for a before/after pair):
+    .venv/bin/python bench/release.py --checkout /tmp/h1-before
+
+See bench/README.md, "release".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from benchlib import ROOT, loadavg, with_database
+
+DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument("--db-name", default="bench_release")
+    parser.add_argument("--buyers", type=int, default=400)
+    parser.add_argument("--seats", type=int, default=300)
+    parser.add_argument("--arrival", type=float, default=5.0, help="seconds")
+    parser.add_argument("--approve", type=float, default=0.8)
+    parser.add_argument("--decline", type=float, default=0.1)
+    parser.add_argument("--port", type=int, default=8400)
+    parser.add_argument("--sim-port", type=int, default=8401)
+    parser.add_argument(
+        "--checkout", default=str(ROOT), help="the code to run (its own .venv)"
+    )
+    parser.add_argument(
+        "--mail-deadline",
+        type=float,
+        default=600.0,
+        help="give up waiting for e-mails this many seconds after the start",
+    )
+    parser.add_argument(
+        "--give-up",
+        type=float,
+        default=300.0,
+        help="a buyer stops retrying start_payment after this many seconds",
+    )
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--keep", action="store_true")
+    return parser.parse_args(argv)
+
+
+def pg_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname=parts.path.lstrip("/") or "postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(sql)
+
+
+class Timings:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ms: dict[str, list[float]] = defaultdict(list)
+        self.statuses: dict[str, Counter] = defaultdict(Counter)
+
+    def call(self, step: str, fn, *args, **kwargs) -> requests.Response | None:
+        started = time.monotonic()
+        try:
+            response = fn(*args, **kwargs)
+            status = response.status_code
+        except requests.RequestException:
+            response, status = None, 0
+        elapsed = (time.monotonic() - started) * 1000
+        with self.lock:
+            self.ms[step].append(elapsed)
+            self.statuses[step][status] += 1
+        return response
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def retry_after(response) -> float:
+    try:
+        return min(10.0, float(response.headers.get("Retry-After", 2)))
+    except ValueError:
+        return 2.0
+
+
+def buyer(n: int, args, event: dict, timings: Timings, start: float, results: dict):
+    base = f"http://127.0.0.1:{args.port}"
+    sim = args.sim_base
+    rng = random.Random(args.seed * 1000 + n)
+    time.sleep(max(0.0, start + n * args.arrival / args.buyers - time.monotonic()))
+    email = f"buyer{n}@example.com"
+    http = requests.Session()
+    result = {"email": email, "choice": None, "outcome": None}
+    results[n] = result
+    try:
+        body = {
+            "chapter_event": event["event"],
+            "tickets": [{"ticket_type": event["standard"], "count": 1}],
+        }
+        for _ in range(30):
+            response = timings.call(
+                "reserve", http.post, f"{base}/reserve_ticket/", json=body, timeout=60
+            )
+            if response is None or response.status_code != 503:
+                break
+            time.sleep(retry_after(response))
+        if response is None or response.status_code != 201:
+            result["outcome"] = f"reserve {getattr(response, 'status_code', 0)}"
+            return
+        token = None
+        give_up = time.monotonic() + args.give_up
+        while time.monotonic() < give_up:
+            response = timings.call(
+                "start_payment",
+                http.post,
+                f"{base}/start_payment/",
+                json={"email_address": email},
+                timeout=60,
+            )
+            if response is not None and response.status_code == 503:
+                time.sleep(retry_after(response))
+                continue
+            if response is not None and response.status_code == 500:
+                time.sleep(2)  # the page's "try again" button
+                continue
+            break
+        if response is None or response.status_code != 200:
+            result["outcome"] = f"start {getattr(response, 'status_code', 0)}"
+            return
+        token = response.json()
+        draw = rng.random()
+        if draw < args.approve:
+            choice = "approve"
+        elif draw < args.approve + args.decline:
+            choice = "decline"
+        else:
+            choice = "abandon"
+        result["choice"] = choice
+        time.sleep(rng.uniform(2, 8))  # opening Swish, BankID
+        if choice == "abandon":
+            result["outcome"] = "abandoned"
+            return
+        timings.call(
+            "payer " + choice,
+            requests.post,
+            f"{sim}/swish-simulator/pay/{token}/",
+            data={"action": choice},
+            allow_redirects=False,
+            timeout=60,
+        )
+        paid_from = time.monotonic()
+        delay = 1.0
+        while time.monotonic() - paid_from < 300:
+            time.sleep(delay)
+            response = timings.call(
+                "status", http.get, f"{base}/session_payment_status/", timeout=60
+            )
+            if response is not None and response.status_code == 200:
+                status = response.json()["status"]
+                if status != "RESERVED" or not response.json()["payment_pending"]:
+                    result["outcome"] = status
+                    result["settled_s"] = time.monotonic() - paid_from
+                    return
+            delay = min(delay * 1.5, 10.0)
+        result["outcome"] = "still pending"
+    finally:
+        http.close()
+
+
+def mails_by_address(mail_dir: Path) -> Counter:
+    counts: Counter = Counter()
+    if not mail_dir.is_dir():
+        return counts
+    for path in mail_dir.iterdir():
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        # Django's file backend appends every message one connection sends
+        # to the same file: count each message's To: header.
+        for address in re.findall(r"^To: (\S+)$", text, re.MULTILINE):
+            counts[address] += 1
+    return counts
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    checkout = Path(args.checkout).resolve()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-release-"))
+    env = {
+        **os.environ,
+        "PORT": str(args.port),
+        "SIM_PORT": str(args.sim_port),
+        "TICKETSHOP_VAR_DIR": str(workdir),
+        "DJANGO_SETTINGS_MODULE": "ticketshop.settings",
+    }
+    env.pop("SWISH_API_URL", None)
+    if args.database == "postgres":
+        pg_admin(
+            args.database_url, f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)'
+        )
+        pg_admin(args.database_url, f'CREATE DATABASE "{args.db_name}"')
+        env["DATABASE_URL"] = with_database(args.database_url, args.db_name)
+    else:
+        env.pop("DATABASE_URL", None)
+    log = (workdir / "make-run.log").open("w")
+    shop = subprocess.Popen(
+        ["make", "run"],
+        cwd=checkout,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{args.port}/healthz", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or shop.poll() is not None:
+                raise SystemExit(
+                    f"make run did not come up; see {workdir}/make-run.log"
+                )
+            time.sleep(0.5)
+        try:
+            requests.get(
+                f"http://127.0.0.1:{args.sim_port}/swish-simulator/", timeout=2
+            )
+            args.sim_base = f"http://127.0.0.1:{args.sim_port}"
+        except requests.RequestException:
+            # The old code serves the simulator from the shop's own server.
+            args.sim_base = f"http://127.0.0.1:{args.port}"
+        events = {
+            "ticket_types": [
+                {"key": "standard", "title": "Standardbiljett", "price": "199"}
+            ],
+            "events": [
+                {
+                    "title": "Premiär",
+                    "event_at": "+30d 19:00",
+                    "sales_stop_at": "+30d 18:00",
+                    "seats": args.seats,
+                    "max_tickets_per_payment": 8,
+                    "reservation_minutes": 15,
+                    "swish_message": "Premiar",
+                    "ticket_types": ["standard"],
+                }
+            ],
+        }
+        (workdir / "events.json").write_text(json.dumps(events))
+        ids = json.loads(
+            subprocess.run(
+                [
+                    str(checkout / ".venv/bin/python"),
+                    "manage.py",
+                    "import_events",
+                    str(workdir / "events.json"),
+                ],
+                cwd=checkout,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        event = {"event": ids["events"][0], "standard": ids["ticket_types"]["standard"]}
+        time.sleep(2)
+        load_before = loadavg()
+        timings = Timings()
+        results: dict = {}
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=args.buyers) as pool:
+            for n in range(args.buyers):
+                pool.submit(buyer, n, args, event, timings, start, results)
+        flow_s = time.monotonic() - start
+        approved = {r["email"] for r in results.values() if r["choice"] == "approve"}
+        mail_dir = workdir / "mail"
+        last_mail_s = None
+        while time.monotonic() - start < args.mail_deadline:
+            counts = mails_by_address(mail_dir)
+            if approved <= set(counts):
+                break
+            time.sleep(2)
+        time.sleep(3)  # a duplicate would show by now
+        counts = mails_by_address(mail_dir)
+        files = list(mail_dir.iterdir()) if mail_dir.is_dir() else []
+        wall_start = time.time() - (time.monotonic() - start)
+        if files:
+            last_mail_s = max(p.stat().st_mtime for p in files) - wall_start
+        load_after = loadavg()
+        outcomes = Counter(r["outcome"] for r in results.values())
+        paid = {r["email"] for r in results.values() if r["outcome"] == "PAID"}
+        report = {
+            "database": args.database,
+            "checkout": str(checkout),
+            "commit": subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=checkout,
+                capture_output=True,
+                text=True,
+            ).stdout.strip(),
+            "buyers": args.buyers,
+            "seats": args.seats,
+            "choices": dict(Counter(r["choice"] for r in results.values())),
+            "outcomes": dict(outcomes),
+            "approved": len(approved),
+            "approved_and_paid": len(approved & paid),
+            "approved_with_exactly_one_email": sum(
+                1 for a in approved if counts[a] == 1
+            ),
+            "emails_to_others": sum(c for a, c in counts.items() if a not in approved),
+            "statuses": {k: dict(v) for k, v in timings.statuses.items()},
+            "5xx": sum(
+                c for v in timings.statuses.values() for s, c in v.items() if s >= 500
+            ),
+            "p95_ms": {k: round(p95(v)) for k, v in timings.ms.items()},
+            "calls": {k: len(v) for k, v in timings.ms.items()},
+            "flow_s": round(flow_s, 1),
+            "last_email_s": round(last_mail_s, 1) if last_mail_s else None,
+            "load_before": load_before,
+            "load_after": load_after,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        }
+        print(json.dumps(report, indent=2))
+        return 0
+    finally:
+        os.killpg(shop.pid, signal.SIGINT)
+        try:
+            shop.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(shop.pid, signal.SIGKILL)
+        if args.database == "postgres":
+            pg_admin(
+                args.database_url,
+                f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)',
+            )
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"kept {workdir}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
