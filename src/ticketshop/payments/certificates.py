@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
+from . import swish
+
 logger = logging.getLogger(__name__)
 
 EXPIRY_WARNING_DAYS = 30
@@ -40,11 +42,6 @@ ERROR = "error"
 WARNING = "warning"
 SKIPPED = "skipped"
 OK = "ok"
-
-DEFAULT_API_URLS = {
-    "production": "https://cpc.getswish.net/swish-cpcapi/api/",
-    "mss": "https://mss.cpc.getswish.net/swish-cpcapi/api/",
-}
 
 
 @dataclass(frozen=True)
@@ -65,34 +62,32 @@ def uses_certificate() -> bool:
 
 def api_base() -> str:
     """The Swish API base the shop's client calls (…/swish-cpcapi/api/)."""
-    if settings.SWISH_API_URL:
-        return settings.SWISH_API_URL
-    if settings.SWISH_ENVIRONMENT == "simulator":
-        return f"{settings.PUBLIC_BASE_URL}/swish-simulator/swish-cpcapi/api/"
-    return DEFAULT_API_URLS.get(settings.SWISH_ENVIRONMENT, "")
+    return swish.base_url()
 
 
 def material_paths() -> tuple[str, str]:
-    """The certificate and key the client uses: the configured files, or for
-    MSS without them the test certificate that getswish ships."""
-    cert, key = settings.SWISH_CERT_PATH, settings.SWISH_KEY_PATH
-    if (cert and key) or settings.SWISH_ENVIRONMENT != "mss":
-        return cert, key
+    """The certificate and key the client uses (``swish.tls_material``): the
+    configured files, or for MSS without them the test certificate that
+    getswish ships; ("", "") when production has none configured."""
     try:
-        from getswish.environments import TestCertificates
-    except ImportError:
+        pair, _ca = swish.tls_material()
+    except RuntimeError:
         return "", ""
-    pair = TestCertificates.communication
-    return pair.public, pair.private_key
+    return pair or ("", "")
 
 
 def ca_bundle() -> str:
-    """SWISH_CA_PATH, else certifi's bundle (what requests uses by default)."""
-    if settings.SWISH_CA_PATH:
-        return settings.SWISH_CA_PATH
-    import certifi
+    """The CA bundle the client verifies Swish's server with: SWISH_CA_PATH,
+    Swish's test root for MSS, else certifi's (requests' own)."""
+    try:
+        _pair, ca = swish.tls_material()
+    except RuntimeError:
+        ca = settings.SWISH_CA_PATH or True
+    if ca is True:
+        import certifi
 
-    return certifi.where()
+        return certifi.where()
+    return ca
 
 
 # --- The files -----------------------------------------------------------------
