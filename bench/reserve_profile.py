@@ -15,69 +15,15 @@ an older commit), so the same script measures both. DATABASE_URL as for
 the shop (SQLite in a temporary folder by default).
 """
 
-import os
-import sys
-import tempfile
 import time
 from collections import defaultdict
-from datetime import timedelta
-from decimal import Decimal
 
-src, n = sys.argv[1], int(sys.argv[2])
-dead = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-sys.path.insert(0, src)
-os.environ["TICKETSHOP_VAR_DIR"] = tempfile.mkdtemp()
-os.environ["DJANGO_SETTINGS_MODULE"] = "ticketshop.settings"
-os.environ.setdefault("DJANGO_SECRET_KEY", "x" * 60)
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from inprocess import setup
 
-import django  # noqa: E402
+bench = setup()
+src, n, dead, reserve = bench.src, bench.n, bench.dead, bench.reserve
 
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType  # noqa: E402
-from ticketshop.orders.models import Order  # noqa: E402
-from ticketshop.orders.services import TicketLine, reserve_tickets  # noqa: E402
-
-call_command("migrate", verbosity=0)
-now = timezone.now()
-event = ChapterEvent.objects.create(
-    title="E",
-    event_at=now + timedelta(days=9),
-    sales_stop_at=now + timedelta(days=8),
-    seats=10**7,
-    max_tickets_per_payment=8,
-    reservation_minutes=15,
-    swish_message="x",
-)
-ticket_type = TicketType.objects.create(title="T", price=Decimal("100"), visible=True)
-TicketOffer.objects.create(event=event, ticket_type=ticket_type)
-if dead:
-    past = now - timedelta(hours=1)
-    Order.objects.bulk_create(
-        [
-            Order(
-                token=f"dead{i}",
-                reference=f"dead{i}",
-                event=event,
-                status="RESERVED" if i % 2 else "FAILED_EXPIRED_RESERVATION",
-                total_price=Decimal("100"),
-                expires_at=past,
-                ticket_count=1,
-            )
-            for i in range(dead)
-        ],
-        batch_size=2000,
-    )
-
-
-class Session(dict):
-    def set_expiry(self, value):
-        pass
 
 
 def kind(sql: str) -> str:
@@ -132,12 +78,6 @@ def timed_commit():
 
 
 connection._commit = timed_commit
-
-
-def reserve():
-    reserve_tickets(
-        session=Session(), event_id=event.id, lines=[TicketLine(ticket_type.id, 2)]
-    )
 
 
 with connection.execute_wrapper(wrapper):

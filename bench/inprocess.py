@@ -1,0 +1,96 @@
+"""The in-process reservation benchmarks' common set-up (reserve_inprocess.py,
+reserve_profile.py): a fresh database for the `src` folder given on the
+command line, one event with a very large number of seats, optionally N dead
+orders (half recorded as expired, half still reserved with their hold
+lapsed, as code from before the sweep leaves them), and ``reserve()``.
+
+    from inprocess import setup
+    bench = setup()   # reads SRC_DIR N [DEAD] from sys.argv
+
+Imported before Django is set up: it puts SRC_DIR first on the path, so the
+same benchmark measures an older version's code (e.g. a worktree of it).
+"""
+
+import os
+import secrets
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+
+@dataclass
+class Bench:
+    src: str
+    n: int
+    dead: int
+    reserve: object  # () -> None: one reservation of 2 tickets
+
+
+class Session(dict):
+    def set_expiry(self, value):
+        pass
+
+
+def setup() -> Bench:
+    src, n = sys.argv[1], int(sys.argv[2])
+    dead = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    sys.path.insert(0, src)
+    os.environ["TICKETSHOP_VAR_DIR"] = tempfile.mkdtemp()
+    os.environ["DJANGO_SETTINGS_MODULE"] = "ticketshop.settings"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "x" * 60)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+    import django
+
+    django.setup()
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType
+    from ticketshop.orders.models import Order
+    from ticketshop.orders.services import TicketLine, reserve_tickets
+
+    call_command("migrate", verbosity=0)
+    now = timezone.now()
+    event = ChapterEvent.objects.create(
+        title="E",
+        event_at=now + timedelta(days=9),
+        sales_stop_at=now + timedelta(days=8),
+        seats=10**7,
+        max_tickets_per_payment=8,
+        reservation_minutes=15,
+        swish_message="x",
+    )
+    ticket_type = TicketType.objects.create(
+        title="T", price=Decimal("100"), visible=True
+    )
+    TicketOffer.objects.create(event=event, ticket_type=ticket_type)
+    if dead:
+        past = now - timedelta(hours=1)
+        Order.objects.bulk_create(
+            [
+                Order(
+                    token=secrets.token_urlsafe(20),
+                    reference=secrets.token_hex(5),
+                    event=event,
+                    status="RESERVED" if i % 2 else "FAILED_EXPIRED_RESERVATION",
+                    total_price=Decimal("100"),
+                    expires_at=past,
+                    ticket_count=1,
+                )
+                for i in range(dead)
+            ],
+            batch_size=2000,
+        )
+
+    def reserve():
+        reserve_tickets(
+            session=Session(),
+            event_id=event.id,
+            lines=[TicketLine(ticket_type.id, 2)],
+        )
+
+    return Bench(src=src, n=n, dead=dead, reserve=reserve)
