@@ -78,3 +78,24 @@ def loadavg() -> str:
 
 def fmt_ms(us: float) -> str:
     return f"{us / 1000:.1f} ms"
+
+
+def pg_connect(url: str):
+    """An autocommit psycopg connection to the PostgreSQL database of url."""
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname=parts.path.lstrip("/") or "postgres",
+        autocommit=True,
+    )
+
+
+def pg_admin(url: str, sql: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) on url's server."""
+    with pg_connect(url) as conn:
+        conn.execute(sql)

@@ -36,11 +36,11 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from benchlib import (
     fmt_ms,
     loadavg,
+    pg_admin,
     setup_django,
     start_server,
     stop_server,
@@ -81,21 +81,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep database and logs")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser.parse_args(argv)
-
-
-def pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        dbname=parts.path.lstrip("/") or "postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(sql)
 
 
 def seed(args, workdir: Path, password: str) -> Path:
