@@ -155,14 +155,25 @@ def lock_event(*, event_id: int) -> ChapterEvent:
         # condition, so the setting is in force by then; one round trip less.
         timeout_ms = int(settings.SEAT_LOCK_TIMEOUT_SECONDS * 1000)
         params.append(f"{timeout_ms}ms")
+    with _busy_on_lock_timeout(), connection.cursor() as cursor:
+        cursor.execute(_lock_event_sql(connection.alias), params)
+        row = cursor.fetchone()
+    return _locked_event(row)
+
+
+@contextlib.contextmanager
+def _busy_on_lock_timeout():
+    """A lock wait that timed out becomes ``Busy``; other errors pass."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(_lock_event_sql(connection.alias), params)
-            row = cursor.fetchone()
+        yield
     except OperationalError as exc:
         if is_lock_timeout(exc):
             raise _busy() from exc
         raise
+
+
+def _locked_event(row) -> ChapterEvent:
+    """The event read under the lock, or ``EventDoesNotExist``."""
     if row is None:
         raise EventDoesNotExist()
     return sql.row_reader(connection.alias, ChapterEvent).read(row)
@@ -209,24 +220,17 @@ def lock_event_then(
     timeout_ms = int(settings.SEAT_LOCK_TIMEOUT_SECONDS * 1000)
     lock_params = [event_id, f"{timeout_ms}ms"]
     lock_sql = _lock_event_sql(connection.alias)
-    try:
-        with connection.cursor() as cursor:
-            if _client_side_binding(cursor):
-                cursor.execute(f"{lock_sql}; {statement}", lock_params + params)
-                row = cursor.fetchone()
-                cursor.nextset()
-            else:
-                cursor.execute(lock_sql, lock_params)
-                row = cursor.fetchone()
-                cursor.execute(statement, params)
-            rows = cursor.fetchall()
-    except OperationalError as exc:
-        if is_lock_timeout(exc):
-            raise _busy() from exc
-        raise
-    if row is None:
-        raise EventDoesNotExist()
-    return sql.row_reader(connection.alias, ChapterEvent).read(row), rows
+    with _busy_on_lock_timeout(), connection.cursor() as cursor:
+        if _client_side_binding(cursor):
+            cursor.execute(f"{lock_sql}; {statement}", lock_params + params)
+            row = cursor.fetchone()
+            cursor.nextset()
+        else:
+            cursor.execute(lock_sql, lock_params)
+            row = cursor.fetchone()
+            cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    return _locked_event(row), rows
 
 
 def _client_side_binding(cursor) -> bool:
