@@ -493,6 +493,53 @@ def run_buyers(
     return results
 
 
+class Shop:
+    """A Swish server, app servers and workers on one database."""
+
+    def __init__(self, env, workdir, *, servers=2, workers=1, swish_env=None):
+        self.env = env
+        self.workdir = workdir
+        self.swish = SwishServer({**env, **(swish_env or {})}, workdir)
+        shop_env_ = with_swish(env, self.swish)
+        self.servers = [
+            AppServer(f"web{i}", shop_env_, workdir) for i in range(servers)
+        ]
+        self.workers = [
+            Worker(f"worker{i}", shop_env_, workdir) for i in range(workers)
+        ]
+        for server in (self.swish, *self.servers):
+            server.wait_ready()
+
+    @property
+    def bases(self):
+        return [s.base for s in self.servers]
+
+    def buy(self, n: int, ids: dict, tally: Tally, seconds: float) -> list[str]:
+        """n buyers, round-robin over the app servers, paying through this
+        shop's Swish server; each buyer's outcome."""
+        return run_buyers(
+            n,
+            servers=self.bases,
+            ids=ids,
+            tally=tally,
+            seconds=seconds,
+            swish=self.swish.base,
+        )
+
+    def buy_in_background(self, n: int, ids: dict, tally: Tally, seconds: float):
+        """``buy`` in a thread: (the thread, the list its outcomes fill)."""
+        results = []
+        thread = threading.Thread(
+            target=lambda: results.extend(self.buy(n, ids, tally, seconds))
+        )
+        thread.start()
+        return thread, results
+
+    def stop(self):
+        for process in (self.swish, *self.servers, *self.workers):
+            process.stop()
+
+
 class Smtp:
     """A real SMTP server (aiosmtpd) on a free port, recording each message's
     recipients. ``hold_rcpt`` seconds of delay on the first ``hold_count``

@@ -6,7 +6,6 @@ Each test prints what it did and what it counted ([fault] lines, pytest -s).
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 
@@ -14,7 +13,7 @@ import pytest
 
 from .harness import (
     ROOT,
-    AppServer,
+    Shop,
     Smtp,
     SwishServer,
     Tally,
@@ -22,7 +21,6 @@ from .harness import (
     log,
     manage,
     prepare_shop,
-    run_buyers,
     shop_env,
     sold_and_paid,
     wait_until,
@@ -34,50 +32,6 @@ def db_name(url: str) -> str:
     return url.rsplit("/", 1)[1]
 
 
-class Shop:
-    """A Swish server, app servers and workers on one database."""
-
-    def __init__(self, env, workdir, *, servers=2, workers=1, swish_env=None):
-        self.env = env
-        self.workdir = workdir
-        self.swish = SwishServer({**env, **(swish_env or {})}, workdir)
-        shop_env_ = with_swish(env, self.swish)
-        self.servers = [
-            AppServer(f"web{i}", shop_env_, workdir) for i in range(servers)
-        ]
-        self.workers = [
-            Worker(f"worker{i}", shop_env_, workdir) for i in range(workers)
-        ]
-        for server in (self.swish, *self.servers):
-            server.wait_ready()
-
-    @property
-    def bases(self):
-        return [s.base for s in self.servers]
-
-    def stop(self):
-        for process in (self.swish, *self.servers, *self.workers):
-            process.stop()
-
-
-def rush_in_background(n, shop, ids, tally, seconds):
-    results = []
-    thread = threading.Thread(
-        target=lambda: results.extend(
-            run_buyers(
-                n,
-                servers=shop.bases,
-                ids=ids,
-                tally=tally,
-                seconds=seconds,
-                swish=shop.swish.base,
-            )
-        )
-    )
-    thread.start()
-    return thread, results
-
-
 def test_postgres_restarted_mid_rush(cluster, database, workdir):
     """Requests fail fast with 503 Busy or succeed; nothing oversold after."""
     env = shop_env(
@@ -87,7 +41,7 @@ def test_postgres_restarted_mid_rush(cluster, database, workdir):
     shop = Shop(env, workdir, servers=2)
     try:
         tally = Tally()
-        thread, results = rush_in_background(150, shop, ids, tally, seconds=150)
+        thread, results = shop.buy_in_background(150, ids, tally, seconds=150)
         time.sleep(2)
         down_at = time.monotonic()
         cluster.stop("fast")
@@ -134,7 +88,7 @@ def test_app_server_killed_mid_rush(cluster, database, workdir):
     shop = Shop(env, workdir, servers=3)
     try:
         tally = Tally()
-        thread, results = rush_in_background(150, shop, ids, tally, seconds=150)
+        thread, results = shop.buy_in_background(150, ids, tally, seconds=150)
 
         def answered():
             return sum(v for k, v in tally.statuses.items() if isinstance(k, int))
@@ -187,14 +141,7 @@ def test_worker_killed_mid_delivery(cluster, database, workdir):
     shop = Shop(env, workdir, servers=1, workers=1)
     try:
         tally = Tally()
-        results = run_buyers(
-            6,
-            servers=shop.bases,
-            ids=ids,
-            tally=tally,
-            seconds=60,
-            swish=shop.swish.base,
-        )
+        results = shop.buy(6, ids, tally, seconds=60)
         assert Counter(results)["paid"] == 6, results
         assert smtp.rcpt_seen.wait(30), shop.workers[0].tail()
         shop.workers[0].kill()
@@ -229,14 +176,7 @@ def test_smtp_down_then_back(cluster, database, workdir):
     shop = Shop(env, workdir, servers=1, workers=1)
     try:
         tally = Tally()
-        results = run_buyers(
-            5,
-            servers=shop.bases,
-            ids=ids,
-            tally=tally,
-            seconds=60,
-            swish=shop.swish.base,
-        )
+        results = shop.buy(5, ids, tally, seconds=60)
         assert Counter(results)["paid"] == 5
         time.sleep(4)
         retrying = cluster.psql(
@@ -281,7 +221,7 @@ def test_swish_failing_on_create_then_recovering(cluster, database, workdir, fai
     )
     try:
         tally = Tally()
-        thread, results = rush_in_background(5, shop, ids, tally, seconds=90)
+        thread, results = shop.buy_in_background(5, ids, tally, seconds=90)
         time.sleep(6)
         failed_starts = sum(
             n for (s, p, _), n in tally.server_errors.items() if p == "/start_payment"
@@ -320,7 +260,7 @@ def test_backup_during_sales_restores_into_a_consistent_shop(
     shop = Shop(env, workdir, servers=2)
     try:
         tally = Tally()
-        thread, results = rush_in_background(150, shop, ids, tally, seconds=150)
+        thread, results = shop.buy_in_background(150, ids, tally, seconds=150)
         time.sleep(3)
         tools = {**env, "PATH": f"{cluster.bindir}:{os.environ['PATH']}"}
         backup = subprocess.run(
@@ -380,7 +320,7 @@ def test_swish_unreachable_after_approval_loses_callbacks_and_status_reads(
     )
     try:
         tally = Tally()
-        thread, results = rush_in_background(6, shop, ids, tally, seconds=90)
+        thread, results = shop.buy_in_background(6, ids, tally, seconds=90)
         assert wait_until(
             lambda: (
                 cluster.psql(
@@ -450,10 +390,7 @@ def test_swish_failing_on_refunds_and_a_worker_killed_mid_batch(
     swish_env = {**env, "SWISH_SIMULATOR_REFUND_STEP_SECONDS": "0.5"}
     try:
         tally = Tally()
-        results = run_buyers(
-            6, servers=shop.bases, ids=ids, tally=tally, seconds=60,
-            swish=shop.swish.base,
-        )  # fmt: skip
+        results = shop.buy(6, ids, tally, seconds=60)
         assert Counter(results)["paid"] == 6, results
         port = shop.swish.port
         shop.swish.stop()

@@ -13,19 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from .harness import (
-    AppServer,
+    Shop,
     Smtp,
-    SwishServer,
     Tally,
-    Worker,
     log,
     manage,
     prepare_shop,
-    run_buyers,
     shop_env,
     sold_and_paid,
     wait_until,
-    with_swish,
 )
 
 SCANNER_PASSWORD = "door-password-of-the-fault-suite"
@@ -42,20 +38,12 @@ def test_three_app_servers_two_workers_300_buyers_100_seats(cluster, database, w
         WORKER_MAINTENANCE_SECONDS="1",
     )
     ids = prepare_shop(env, workdir, seats=100)
-    swish = SwishServer(env, workdir)
-    servers = [AppServer(f"web{i}", with_swish(env, swish), workdir) for i in range(3)]
-    workers = [Worker(f"worker{i}", with_swish(env, swish), workdir) for i in range(2)]
+    shop = Shop(env, workdir, servers=3, workers=2)
     try:
-        for server in (swish, *servers):
-            server.wait_ready()
-        bases = [s.base for s in servers]
+        bases = shop.bases
         tally = Tally()
         started = time.monotonic()
-        outcomes = Counter(
-            run_buyers(
-                300, servers=bases, ids=ids, tally=tally, seconds=240, swish=swish.base
-            )
-        )
+        outcomes = Counter(shop.buy(300, ids, tally, seconds=240))
         took = time.monotonic() - started
         log(
             f"300 buyers over 3 servers in {took:.1f} s "
@@ -143,6 +131,5 @@ def test_three_app_servers_two_workers_300_buyers_100_seats(cluster, database, w
         env_check = {**env}
         print(manage(env_check, "check_consistency"))
     finally:
-        for process in (swish, *servers, *workers):
-            process.stop()
+        shop.stop()
         smtp.stop()
