@@ -83,6 +83,20 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+def validate_items(
+    serializer_class: type[serializers.Serializer], items: list, error: str
+) -> list[dict]:
+    """Each item of a JSON list through ``serializer_class``; any item that is
+    not an object or not valid fails the whole list with ``error``."""
+    validated = []
+    for item in items:
+        serializer = serializer_class(data=item)
+        if not isinstance(item, dict) or not serializer.is_valid():
+            raise serializers.ValidationError(error)
+        validated.append(serializer.validated_data)
+    return validated
+
+
 def parse_body(serializer_class: type[serializers.Serializer], request) -> dict:
     """Return the validated body or raise InvalidRequestData.
 

@@ -13,6 +13,7 @@ from ticketshop.api import (
     format_money,
     format_time,
     parse_body,
+    validate_items,
 )
 from ticketshop.api_errors import (
     BODY_ERRORS,
@@ -140,13 +141,9 @@ class ReserveTicketView(APIView):
         tickets = serializers.ListField(allow_empty=False)
 
         def validate_tickets(self, value):
-            lines = []
-            for item in value:
-                line = ReserveTicketView.TicketLineInput(data=item)
-                if not isinstance(item, dict) or not line.is_valid():
-                    raise serializers.ValidationError("bad ticket line")
-                lines.append(line.validated_data)
-            return lines
+            return validate_items(
+                ReserveTicketView.TicketLineInput, value, "bad ticket line"
+            )
 
     @extend_schema(
         operation_id="reserve_ticket",

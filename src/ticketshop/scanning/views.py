@@ -22,6 +22,7 @@ from ticketshop.api import (
     StrictCharField,
     format_time,
     parse_body,
+    validate_items,
 )
 from ticketshop.api_errors import (
     BODY_ERRORS,
@@ -318,13 +319,9 @@ class SyncOfflineScansView(APIView):
         scans = serializers.ListField(allow_empty=True, max_length=500)
 
         def validate_scans(self, value):
-            scans = []
-            for item in value:
-                scan = SyncOfflineScansView.OfflineScanSerializer(data=item)
-                if not isinstance(item, dict) or not scan.is_valid():
-                    raise serializers.ValidationError("bad scan")
-                scans.append(scan.validated_data)
-            return scans
+            return validate_items(
+                SyncOfflineScansView.OfflineScanSerializer, value, "bad scan"
+            )
 
     @extend_schema(
         request=SyncInputSerializer,
