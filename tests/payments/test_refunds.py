@@ -41,6 +41,21 @@ def paid_order(buyer, event_and_type, count=1) -> Order:
     )
 
 
+def refund_created_unanswered(buyer, event_and_type, settings):
+    """A paid order refunded by the organiser whose PUT reached Swish (the
+    simulator created the refund) but whose answer timed out, with no
+    callback either: only a resend can tell the shop. (order, its refund)."""
+    order = paid_order(buyer, event_and_type)
+    settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
+    settings.SWISH_HTTP_TIMEOUT_SECONDS = 0.5
+    settings.SWISH_SIMULATOR_HANG_SECONDS = 1.5
+    settings.SWISH_SIMULATOR_FAIL_REFUND = "timeout-after-create"
+    refund_order(order_id=order.pk, requested_by="organiser")
+    run_worker()
+    settings.SWISH_SIMULATOR_FAIL_REFUND = ""
+    return order, SwishRefund.objects.get()
+
+
 def settled(refund: SwishRefund) -> SwishRefund:
     """Let the simulator finish its steps, then read the refund from Swish."""
     scheduler.wait_idle()
@@ -93,16 +108,7 @@ def test_an_answer_lost_after_swish_created_it_is_read_on_the_resend(
 ):
     """The PUT arrived but its answer did not: the resend gets RF09 ("that id
     exists"), and the shop reads the refund instead of failing it."""
-    order = paid_order(buyer, event_and_type)
-    # No callback either: only the resend can tell the shop.
-    settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
-    settings.SWISH_HTTP_TIMEOUT_SECONDS = 0.5
-    settings.SWISH_SIMULATOR_HANG_SECONDS = 1.5
-    settings.SWISH_SIMULATOR_FAIL_REFUND = "timeout-after-create"
-    refund_order(order_id=order.pk, requested_by="organiser")
-    run_worker()
-    settings.SWISH_SIMULATOR_FAIL_REFUND = ""
-    refund = SwishRefund.objects.get()
+    order, refund = refund_created_unanswered(buyer, event_and_type, settings)
     # Created at Swish, but the shop does not know it yet.
     assert SimulatedRefund.objects.filter(pk=refund.refund_id).exists()
     assert refund.status == RefundStatus.CREATING
@@ -354,15 +360,7 @@ def test_a_resend_refused_for_another_reason_reads_the_refund_first(
     """Should Swish answer a resent id with something other than RF09 (an
     RF08 for its own amount, say), the shop reads it before calling it
     refused: a refund that exists is never made again by a retry."""
-    order = paid_order(buyer, event_and_type)
-    settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
-    settings.SWISH_HTTP_TIMEOUT_SECONDS = 0.5
-    settings.SWISH_SIMULATOR_HANG_SECONDS = 1.5
-    settings.SWISH_SIMULATOR_FAIL_REFUND = "timeout-after-create"
-    refund_order(order_id=order.pk, requested_by="organiser")
-    run_worker()
-    settings.SWISH_SIMULATOR_FAIL_REFUND = ""
-    refund = SwishRefund.objects.get()
+    order, refund = refund_created_unanswered(buyer, event_and_type, settings)
     assert refund.status == RefundStatus.CREATING
 
     def rf08(**kwargs):
