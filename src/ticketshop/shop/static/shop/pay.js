@@ -3,11 +3,8 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  const { config, api, errorCode, money, show, focus, eventUrl, fmt, sleep } = Shop;
+  const { config, api, errorCode, money, show, focus, eventUrl, fmt, sleep, pollTiming, pollPause } = Shop;
   const $ = (id) => document.getElementById(id);
-  const FIRST_DELAY_MS = 1000;
-  const MAX_DELAY_MS = 10000;
-  const BACKOFF = 1.5;
   const GIVE_UP_MS = 15 * 60 * 1000;
   const BUSY_ATTEMPTS = 30;
 
@@ -15,7 +12,6 @@ document.addEventListener("DOMContentLoaded", () => {
     /Android|iPhone|iPad|iPod|Mobile/i.test(navigator.userAgent) ||
     (window.matchMedia("(pointer: coarse)").matches && navigator.maxTouchPoints > 0);
   let phoneMode = isPhone;
-  let wake = null;
   let polling = false;
   let eventIdOfOrder = null;
 
@@ -153,22 +149,12 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
-  function pause(ms) {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
   async function poll() {
     polling = true;
     const started = Date.now();
-    let delay = FIRST_DELAY_MS;
+    let delay = pollTiming.firstMs;
     while (polling) {
-      await pause(delay);
+      await pollPause(delay);
       if (!polling) return;
       const result = await api(config.api.status);
       if (settle(result)) return;
@@ -184,14 +170,9 @@ document.addEventListener("DOMContentLoaded", () => {
         fail(gettext("No answer from Swish yet"), gettext("The payment has not been confirmed. If you approved it in Swish, check again in a moment."), { retry: true });
         return;
       }
-      delay = Math.min(delay * BACKOFF, MAX_DELAY_MS);
+      delay = Math.min(delay * pollTiming.backoff, pollTiming.maxMs);
     }
   }
-
-  // Coming back from the Swish app: check at once instead of waiting.
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && wake) wake();
-  });
 
   async function begin() {
     show($("pay-failed"), false);

@@ -4,31 +4,12 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  const { config, api } = Shop;
+  const { config, api, pollTiming, pollPause } = Shop;
   if (config.returnState !== "pending" || !config.returnStatus) return;
-  const FIRST_DELAY_MS = 1000;
-  const MAX_DELAY_MS = 10000;
-  const BACKOFF = 1.5;
-  let wake = null;
-
-  function pause(ms) {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && wake) wake();
-  });
-
   (async function poll() {
-    let delay = FIRST_DELAY_MS;
+    let delay = pollTiming.firstMs;
     for (;;) {
-      await pause(delay);
+      await pollPause(delay);
       const result = await api(config.returnStatus);
       if (result.status === 200 && result.data && result.data.state !== config.returnState) {
         window.location.reload();
@@ -43,7 +24,7 @@ document.addEventListener("DOMContentLoaded", () => {
         : ` ${gettext("Waiting for the payment…")}`;
       const node = document.getElementById("return-poll-status").lastChild;
       if (node.textContent !== line) node.textContent = line;
-      delay = Math.min(delay * BACKOFF, MAX_DELAY_MS);
+      delay = Math.min(delay * pollTiming.backoff, pollTiming.maxMs);
     }
   })();
 });

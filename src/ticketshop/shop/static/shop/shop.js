@@ -148,8 +148,29 @@ window.Shop = (function () {
     else node.removeAttribute("lang");
   }
 
+  // The polling pages (pay, and the page the Swish app returns to) ask
+  // after 1 s, then ×1.5 up to 10 s, and at once when the tab becomes
+  // visible again (the buyer is back from the Swish app).
+  const pollTiming = { firstMs: 1000, maxMs: 10000, backoff: 1.5 };
+  let wakePoll = null;
+
+  function pollPause(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wakePoll = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && wakePoll) wakePoll();
+  });
+
   return {
     config, lang, fmt, api, errorCode, money, dateTime, priceRange,
     availability, el, show, focus, eventUrl, sleep, textLang, markLang,
+    pollTiming, pollPause,
   };
 })();
