@@ -163,6 +163,14 @@ else:
     _db.setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
     )
+    # The few statements of every reservation are prepared on the server
+    # (db.sql.prepared_cursor; every other statement is bound on the client
+    # as Django does by default). Behind a pooler in transaction mode that
+    # cannot keep prepared statements, DATABASE_PREPARED_STATEMENTS=false.
+    _db["OPTIONS"].setdefault(
+        "prepare_threshold",
+        5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
+    )
     _db["TEST"] = {"NAME": f"test_ticketshop_{_test_suffix}"}
 # Connections are kept between requests on both databases: opening an SQLite
 # connection (with the PRAGMAs above) and closing it took a sixth of a

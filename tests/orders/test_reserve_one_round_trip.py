@@ -1,56 +1,143 @@
-"""PostgreSQL's reservation in one round trip: the seat lock, then the count
-and the insert in a statement of their own sent with it (issue 12).
+"""PostgreSQL's reservation through the event's seat counter (issue 12).
 
-The count must see what the lock's previous holder committed while this
-reservation waited for the lock; it does because each statement of the
-round trip takes its own snapshot when it starts, after the lock."""
+A new buyer's reservation of types without limits of their own takes no
+seat lock: one prepared statement adds its tickets to the event's
+``SeatCounter`` where they fit under it and inserts the order. The counter
+is never below the live tickets, or unknown (NULL); whatever it refuses
+goes to the seat lock, which counts exactly. These tests pin each part of
+that: the wait for the counter's lock, the one statement, the refusals
+that still fit, and the counter being unknown while the seat lock is held.
+"""
 
+import contextlib
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import event_with_types
-from ticketshop.db.locks import run_locked
+from ticketshop.db.locks import lock_event, run_locked
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import OutOfTickets
-from ticketshop.orders.models import Ticket
+from ticketshop.orders.models import Order, OrderStatus, SeatCounter, Ticket
 from ticketshop.orders.selectors import count_live_tickets
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 HELD_SECONDS = 0.6
 
 
-def _reserve(event, ticket_type, count):
-    return run_locked(
-        lifecycle.reserve,
+def _reserve_in_transaction(event, ticket_type, count, now=None):
+    return lifecycle.reserve(
         event_id=event.pk,
         counts={ticket_type.pk: count},
         prices={ticket_type.pk: ticket_type.price},
         limits={ticket_type.pk: None},
-        now=timezone.now(),
+        now=now or timezone.now(),
     )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_reservation_that_waited_for_the_lock_counts_what_the_holder_wrote():
-    """A holds the seat lock and takes 2 of 3 seats, commits after 0.6 s; B
-    asks for 2 meanwhile, waits for the lock, and must be refused with 1
-    left (a count from before the wait would let it oversell)."""
-    event, (standard, _) = event_with_types(seats=3)
+def _reserve(event, ticket_type, count, now=None):
+    return run_locked(
+        _reserve_in_transaction,
+        event=event,
+        ticket_type=ticket_type,
+        count=count,
+        now=now,
+    )
+
+
+def _held(event):
+    return SeatCounter.objects.get(event=event).held
+
+
+def _live(event):
+    return count_live_tickets(event_ids=[event.pk], now=timezone.now()).get(event.pk, 0)
+
+
+@contextlib.contextmanager
+def statements_sent():
+    """Record the text of every statement this thread's connection sends
+    (a prepared statement's text too, which ``connection.queries`` lacks)."""
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield sent
+
+
+def test_the_first_reservation_counts_under_the_seat_lock_then_one_statement_each():
+    event, (standard, student) = event_with_types(seats=5)
+    assert not SeatCounter.objects.filter(event=event).exists()
+    with statements_sent() as first:
+        _reserve(event, standard, 1)
+    # No counter yet: the seat lock created it, counted and set it exact.
+    assert len(first) > 1
+    assert _held(event) == 1
+
+    with statements_sent() as statements:
+        with transaction.atomic(durable=True):
+            order = lifecycle.reserve(
+                event_id=event.pk,
+                counts={standard.pk: 2, student.pk: 1},
+                prices={standard.pk: standard.price, student.pk: student.price},
+                limits={standard.pk: None, student.pk: None},
+                now=timezone.now(),
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(statements) == 1, statements
+    assert 'UPDATE "orders_seatcounter"' in statements[0]
+    assert "INSERT INTO" in statements[0]
+    assert "FOR NO KEY UPDATE" not in statements[0]  # no seat lock
+    # Prepared on the server: parsed and planned once per connection.
+    assert any('UPDATE "orders_seatcounter"' in text for text in prepared), prepared
+    assert _held(event) == 4 == _live(event)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.RESERVED
+    assert order.ticket_count == 3
+    assert order.total_price == standard.price * 2 + student.price
+    assert order.expires_at > timezone.now() + timedelta(minutes=1)
+    tickets = Ticket.objects.filter(order=order)
+    assert sorted(t.price for t in tickets) == sorted(
+        [standard.price, standard.price, student.price]
+    )
+    assert {t.event_id for t in tickets} == {event.pk}
+
+    # Full by the counter: the seat lock counts, refuses, writes nothing.
+    with pytest.raises(OutOfTickets) as refused:
+        _reserve(event, standard, 2)
+    assert refused.value.tickets_left == 1
+    assert Ticket.objects.filter(event=event).count() == 4
+    assert _reserve(event, standard, 1).ticket_count == 1
+    assert _held(event) == 5 == _live(event)
+    assert Decimal(order.total_price) > 0
+
+
+def test_a_reservation_that_waited_for_the_counter_sees_what_the_holder_wrote():
+    """A takes 2 of the 3 seats left through the counter and commits after
+    0.6 s; B asks for 2 meanwhile, waits for the counter's row, and must be
+    refused with 1 left (a counter read before the wait would oversell)."""
+    event, (standard, _) = event_with_types(seats=4)
+    _reserve(event, standard, 1)  # the counter is known from here
     held, failures = threading.Event(), []
 
     def holder():
         try:
-            with transaction.atomic(durable=True):
-                _reserve_in_transaction(event, standard, 2)
-                held.set()
-                time.sleep(HELD_SECONDS)
+            with statements_sent() as statements:
+                with transaction.atomic(durable=True):
+                    _reserve_in_transaction(event, standard, 2)
+                    held.set()
+                    time.sleep(HELD_SECONDS)
+            assert len(statements) == 1  # through the counter
         except Exception as exc:  # noqa: BLE001 - reported by the test below
             failures.append(exc)
             held.set()
@@ -66,69 +153,89 @@ def test_a_reservation_that_waited_for_the_lock_counts_what_the_holder_wrote():
     waited = time.monotonic() - started
     thread.join(10)
     assert failures == []
-    assert waited >= HELD_SECONDS / 2  # B did wait for A's lock
+    assert waited >= HELD_SECONDS / 2  # B did wait for A's counter
     assert refused.value.tickets_left == 1
-    live = count_live_tickets(event_ids=[event.pk], now=timezone.now())[event.pk]
-    assert live == 2 == Ticket.objects.filter(event=event).count()
+    assert _live(event) == 3 == Ticket.objects.filter(event=event).count()
     # And the last seat still sells.
     assert _reserve(event, standard, 1).ticket_count == 1
+    assert _held(event) == 4 == _live(event)
 
 
-def _reserve_in_transaction(event, ticket_type, count):
-    return lifecycle.reserve(
-        event_id=event.pk,
-        counts={ticket_type.pk: count},
-        prices={ticket_type.pk: ticket_type.price},
-        limits={ticket_type.pk: None},
-        now=timezone.now(),
-    )
-
-
-@pytest.mark.django_db(transaction=True)
-def test_lock_count_and_insert_are_one_round_trip():
-    event, (standard, student) = event_with_types(seats=5)
-    with CaptureQueriesContext(connection) as queries:
-        with transaction.atomic(durable=True):
-            order = lifecycle.reserve(
-                event_id=event.pk,
-                counts={standard.pk: 2, student.pk: 1},
-                prices={standard.pk: standard.price, student.pk: student.price},
-                limits={standard.pk: None, student.pk: None},
-                now=timezone.now(),
-            )
-    statements = [
-        q["sql"]
-        for q in queries.captured_queries
-        if q["sql"] not in ("BEGIN", "COMMIT")
-    ]
-    assert len(statements) == 1, statements
-    assert "FOR NO KEY UPDATE" in statements[0]
-    assert "INSERT INTO" in statements[0]
-    order.refresh_from_db()
+def test_seats_freed_after_the_count_still_sell_through_the_seat_lock():
+    """A lapsed hold and a cancelled order free their seats without writing
+    the counter: it stays above the live tickets, refuses, and the seat
+    lock sweeps, counts, sells and sets it exact again."""
+    event, (standard, _) = event_with_types(seats=5)
+    now = timezone.now()
+    lapsing = _reserve(event, standard, 3, now=now)
+    assert _held(event) == 3
+    later = lapsing.expires_at + timedelta(seconds=1)
+    assert _live(event) == 3
+    order = _reserve(event, standard, 3, now=later)
     assert order.ticket_count == 3
-    assert order.total_price == standard.price * 2 + student.price
-    assert order.expires_at > timezone.now()
-    tickets = Ticket.objects.filter(order=order)
-    assert sorted(t.price for t in tickets) == sorted(
-        [standard.price, standard.price, student.price]
-    )
-    assert {t.event_id for t in tickets} == {event.pk}
-    # Full: the next is refused by the same statement's count, nothing written.
+    lapsing.refresh_from_db()
+    assert lapsing.status == OrderStatus.FAILED_EXPIRED_RESERVATION  # swept
+    assert _held(event) == 3
+
+    def cancel():
+        lifecycle.cancel(lifecycle.lock_order(order.pk), now=later)
+
+    run_locked(cancel)
+    assert _held(event) == 3  # freed seats lower nothing
+    assert _reserve(event, standard, 5, now=later).ticket_count == 5
+    assert _held(event) == 5
+
+
+def test_the_counter_is_unknown_while_the_seat_lock_is_held_and_after_an_overflow():
+    """The seat lock sets the counter unknown until ``check_capacity`` counts;
+    tickets issued beyond capacity leave it unknown, and the next fast
+    reservation is refused by it and then by the exact count."""
+    event, (standard, _) = event_with_types(seats=3)
+    _reserve(event, standard, 1)
+    assert _held(event) == 1
+
+    def look_under_the_lock():
+        lock_event(event_id=event.pk)
+        with connections["default"].cursor() as cursor:
+            # The same connection: our own write, not yet committed.
+            cursor.execute(
+                'SELECT "held" FROM "orders_seatcounter" WHERE "event_id" = %s',
+                [event.pk],
+            )
+            return cursor.fetchone()[0]
+
+    assert run_locked(look_under_the_lock) is None
+    # Rolled back or committed without a count: never below the live tickets.
+    assert _held(event) is None
+
+    def issue_beyond():
+        return lifecycle.issue(
+            event_id=event.pk,
+            counts={standard.pk: 4},
+            prices={standard.pk: standard.price},
+            name="Guest",
+            email="guest@example.com",
+            method="COMPLIMENTARY",
+            allow_over_capacity=True,
+        )
+
+    run_locked(issue_beyond)
+    assert _held(event) is None
+    assert _live(event) == 5
     with pytest.raises(OutOfTickets) as refused:
-        with transaction.atomic(durable=True):
-            _reserve_in_transaction(event, standard, 3)
-    assert refused.value.tickets_left == 2
-    assert Ticket.objects.filter(event=event).count() == 3
-    assert Decimal(order.total_price) > 0
+        _reserve(event, standard, 1)
+    assert refused.value.tickets_left == 0
+    assert _live(event) == 5
+    assert Order.objects.filter(event=event).count() == 2
 
 
-@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("synchronous", [False, True])
 def test_a_new_hold_commits_without_waiting_for_the_disk_unless_asked(
     settings, synchronous
 ):
     settings.RESERVATION_SYNCHRONOUS_COMMIT = synchronous
     event, (standard, _) = event_with_types(seats=5)
+    _reserve(event, standard, 1)  # the counter is known from here
     with transaction.atomic(durable=True):
         _reserve_in_transaction(event, standard, 1)
         with connection.cursor() as cursor:

@@ -37,6 +37,7 @@ from ticketshop.orders.models import (
     OrderStatus,
     PaymentMethod,
     RefundState,
+    SeatCounter,
     Ticket,
 )
 from ticketshop.orders.seats import (
@@ -402,6 +403,19 @@ class OrderLife(RuleBasedStateMachine):
             assert by_type.get((self.event.pk, type_id), 0) == (
                 tickets.filter(ticket_type_id=type_id).count()
             )
+
+    @invariant()
+    def the_seat_counter_is_never_below_the_live_tickets(self):
+        """PostgreSQL lets a reservation through on the event's seat counter
+        alone (orders.models.SeatCounter): it is unknown, or at least the
+        live tickets, whatever happened before."""
+        if not hasattr(self, "event"):
+            return
+        counter = SeatCounter.objects.filter(event=self.event).first()
+        if counter is None or counter.held is None:
+            return
+        live = count_live_tickets(event_ids=[self.event.pk], now=self.now)
+        assert counter.held >= live.get(self.event.pk, 0)
 
     @invariant()
     def counts_and_totals_match_the_tickets(self):

@@ -30,6 +30,7 @@ from django.db import OperationalError, connection, connections, transaction
 
 from ticketshop.events.errors import Busy, EventDoesNotExist
 from ticketshop.events.models import ChapterEvent
+from ticketshop.orders.models import SeatCounter
 
 from . import sql
 
@@ -141,28 +142,48 @@ def run_locked(fn, /, **kwargs):
 def lock_event(*, event_id: int) -> ChapterEvent:
     """Lock the event row for the rest of the transaction and return it fresh.
 
-    PostgreSQL takes a row lock (``SELECT … FOR UPDATE``) with a lock timeout;
-    SQLite already holds the database's write lock since ``BEGIN IMMEDIATE``.
-    A lock not granted in time raises ``Busy`` (the transaction is then
-    unusable and must be left). Raises ``EventDoesNotExist`` for no such event.
+    PostgreSQL takes a row lock (``SELECT … FOR NO KEY UPDATE``) with a lock
+    timeout, then the event's seat counter (``orders.models.SeatCounter``),
+    which it sets to unknown: a reservation that takes no seat lock checks
+    only that counter, so while this transaction may take seats without
+    counting them there, the counter must not let one through. It waits
+    for such reservations in flight, so a count taken after this sees them.
+    ``orders.seats.check_capacity`` sets it exact again; a rollback restores
+    it. SQLite already holds the database's write lock since ``BEGIN
+    IMMEDIATE``. A lock not granted in time raises ``Busy`` (the
+    transaction is then unusable and must be left). Raises
+    ``EventDoesNotExist`` for no such event.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("lock_event() must run inside a transaction")
-    params: list = [event_id]
-    if connection.vendor == "postgresql":
-        # The lock timeout is set by the same statement, in its WHERE clause:
-        # PostgreSQL locks a row only after the row has passed every
-        # condition, so the setting is in force by then; one round trip less.
-        timeout_ms = int(settings.SEAT_LOCK_TIMEOUT_SECONDS * 1000)
-        params.append(f"{timeout_ms}ms")
-    with _busy_on_lock_timeout(), connection.cursor() as cursor:
-        cursor.execute(_lock_event_sql(connection.alias), params)
-        row = cursor.fetchone()
+    if connection.vendor != "postgresql":
+        with busy_on_lock_timeout(), connection.cursor() as cursor:
+            cursor.execute(_lock_event_sql(connection.alias), [event_id])
+            return _locked_event(cursor.fetchone())
+    # The lock timeout is set by the same statement, in its WHERE clause:
+    # PostgreSQL locks a row only after the row has passed every condition,
+    # so the setting is in force by then; one round trip less.
+    timeout_ms = int(settings.SEAT_LOCK_TIMEOUT_SECONDS * 1000)
+    lock_params = [event_id, f"{timeout_ms}ms"]
+    counter_sql = _unknown_counter_sql(connection.alias)
+    with busy_on_lock_timeout(), connection.cursor() as cursor:
+        if _client_side_binding(cursor):
+            # One query string, two statements, in this order: the counter
+            # only after the event's lock (the lock order of lock_event).
+            cursor.execute(
+                f"{_lock_event_sql(connection.alias)}; {counter_sql}",
+                [*lock_params, event_id],
+            )
+            row = cursor.fetchone()
+        else:
+            cursor.execute(_lock_event_sql(connection.alias), lock_params)
+            row = cursor.fetchone()
+            cursor.execute(counter_sql, [event_id])
     return _locked_event(row)
 
 
 @contextlib.contextmanager
-def _busy_on_lock_timeout():
+def busy_on_lock_timeout():
     """A lock wait that timed out becomes ``Busy``; other errors pass."""
     try:
         yield
@@ -196,41 +217,20 @@ def _lock_event_sql(alias: str) -> str:
     return text
 
 
-def lock_event_then(
-    *, event_id: int, statement: str, params: list
-) -> tuple[ChapterEvent, list[tuple]]:
-    """PostgreSQL: ``lock_event``, then run ``statement`` under that lock, both
-    in one round trip; return the locked event and the statement's rows.
-
-    The two statements go to the server as one query string (the client-side
-    binding that Django's psycopg cursor uses by default allows it). Under
-    READ COMMITTED each statement takes its own snapshot when it starts, so
-    ``statement`` starts after the lock is granted and sees every seat that
-    the lock's previous holders committed, exactly as if it were sent
-    separately; only the network round trip between the two, under the
-    lock, is gone. With server-side binding the two are sent one after the
-    other. Raises ``Busy`` or ``EventDoesNotExist`` as ``lock_event`` does;
-    ``statement`` then must have written nothing for a missing event (the
-    caller's transaction is rolled back anyway).
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("lock_event_then() must run inside a transaction")
-    if connection.vendor != "postgresql":
-        raise RuntimeError("lock_event_then() is for PostgreSQL")
-    timeout_ms = int(settings.SEAT_LOCK_TIMEOUT_SECONDS * 1000)
-    lock_params = [event_id, f"{timeout_ms}ms"]
-    lock_sql = _lock_event_sql(connection.alias)
-    with _busy_on_lock_timeout(), connection.cursor() as cursor:
-        if _client_side_binding(cursor):
-            cursor.execute(f"{lock_sql}; {statement}", lock_params + params)
-            row = cursor.fetchone()
-            cursor.nextset()
-        else:
-            cursor.execute(lock_sql, lock_params)
-            row = cursor.fetchone()
-            cursor.execute(statement, params)
-        rows = cursor.fetchall()
-    return _locked_event(row), rows
+@cache
+def _unknown_counter_sql(alias: str) -> str:
+    """PostgreSQL: create or lock the event's seat counter and set it unknown
+    (NULL); nothing for a missing event (``lock_event`` then raises)."""
+    key = sql.column(alias, SeatCounter, "event", "")
+    held = sql.column(alias, SeatCounter, "held", "")
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"INSERT INTO {sql.table(alias, SeatCounter)} ({key}, {held})"  # noqa: S608
+        f" SELECT {sql.column(alias, ChapterEvent, 'pk')}, NULL"
+        f" FROM {sql.table(alias, ChapterEvent)}"
+        f" WHERE {sql.column(alias, ChapterEvent, 'pk')} = %s"
+        f" ON CONFLICT ({key}) DO UPDATE SET {held} = NULL"
+    )
 
 
 def _client_side_binding(cursor) -> bool:

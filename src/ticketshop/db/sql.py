@@ -153,3 +153,44 @@ def _converters(connection, model: type[Model], field: Field):
         ],
         col,
     )
+
+
+def prepared_cursor(alias: str):
+    """Return a cursor of the alias's connection whose statements PostgreSQL
+    parses and plans once per connection (a prepared statement each) and
+    then only binds and runs; on other databases, the usual cursor.
+
+    For the few statements that run on every reservation: planning the
+    reservation's statement took PostgreSQL about a third of the time it
+    took to run it (bench/README.md). It binds values on the server, so a
+    statement sent through it is one statement. Wrapped as Django wraps its
+    own cursors: errors become ``django.db`` errors and the statements
+    reach ``execute_wrapper`` hooks (``connection.queries`` lists them, but
+    without their text, which Django reads from client-side binding only).
+    """
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.validate_thread_sharing()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = _preparing_cursor_class()(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
+
+
+@cache
+def _preparing_cursor_class():
+    import psycopg
+
+    class PreparingCursor(psycopg.Cursor):
+        """Binds on the server and prepares every statement it runs."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            if prepare is None:
+                prepare = True
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+    return PreparingCursor

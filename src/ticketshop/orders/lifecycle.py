@@ -6,8 +6,8 @@ and ``refund_state`` follows money on its way back. No other module writes
 an order's status, ticket count, totals, payment fields or tickets: they call
 the transitions below, inside a durable transaction, with the order locked
 (``lock_order``) and, for every transition that takes seats, the event's
-seat lock (``db.locks.lock_event``, or ``lock_event_then`` for
-PostgreSQL's one-round-trip reservation, taken here). A test
+seat lock (``db.locks.lock_event``; on PostgreSQL a new buyer's
+reservation tries the event's seat counter first, see ``reserve``). A test
 (tests/orders/test_lifecycle_owner.py) fails if any other module does.
 
 Payments call these in the same transaction in which they schedule the
@@ -25,7 +25,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -35,17 +35,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from ticketshop.db import sql
-from ticketshop.db.locks import lock_event, lock_event_then
+from ticketshop.db.locks import busy_on_lock_timeout, lock_event
 from ticketshop.events.errors import EventDoesNotExist
 from ticketshop.events.models import ChapterEvent
 
 from .errors import OutOfTickets
-from .models import Order, OrderStatus, PaymentMethod, RefundState, Ticket
+from .models import Order, OrderStatus, PaymentMethod, RefundState, SeatCounter, Ticket
 from .seats import (
     check_capacity,
     count_event_orders,
-    event_orders_params,
-    event_orders_sql,
     holds_seats,
     is_lapsed,
     seat_holding_condition,
@@ -77,7 +75,8 @@ ANY = (RESERVED, PAID, FAILED, CANCELLED)
 TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
     Transition(
         "reserve", (None,), RESERVED,
-        seats="taken if they fit (capacity check under the event's seat lock)",
+        seats="taken if they fit (capacity check under the event's seat lock;"
+        " PostgreSQL tries the event's seat counter first)",
         money="none yet",
         tickets="issued, with new ids",
     ),
@@ -336,24 +335,23 @@ def reserve(
     and insert the order with its tickets (the caller's durable
     transaction).
 
-    On PostgreSQL, for a new buyer asking for types without a limit of
-    their own (the rush), the lock, the count, the capacity check and the
-    insert are one round trip (``_reserve_in_one_round_trip``): the lock is
-    held for the statements' own work and the commit only."""
+    On PostgreSQL, a new buyer asking for types without a limit of their
+    own (the rush) first tries the event's seat counter instead of the
+    seat lock (``_reserve_by_counter``): one prepared statement that adds
+    the tickets to the counter if they fit under it and inserts the order
+    and its tickets. Only what that refuses (the counter full or unknown,
+    sales stopped) takes the seat lock below, which counts exactly."""
     if (
         connection.vendor == "postgresql"
         and release_order_id is None
         and sum(counts.values()) > 0
         and all(limits.get(t) is None for t in counts)
     ):
-        return _reserve_in_one_round_trip(
-            event_id=event_id,
-            counts=counts,
-            prices=prices,
-            limits=limits,
-            now=now,
-            language=language,
+        order = _reserve_by_counter(
+            event_id=event_id, counts=counts, prices=prices, now=now, language=language
         )
+        if order is not None:
+            return order
     event = lock_event(event_id=event_id)
     # Re-read under the lock: sales may have stopped since the first check.
     if event.sales_stop_at <= now:
@@ -538,27 +536,28 @@ def _new_order(
     return order, rows
 
 
-def _reserve_in_one_round_trip(
+def _reserve_by_counter(
     *,
     event_id: int,
     counts: Mapping[int, int],
     prices: Mapping[int, Decimal],
-    limits: Mapping[int, int | None],
     now: datetime,
     language: str,
-) -> Order:
-    """PostgreSQL's ``reserve`` for types without limits of their own.
+) -> Order | None:
+    """PostgreSQL's ``reserve`` without the seat lock, for types without
+    limits of their own; None when it does not fit under the counter.
 
-    Everything that needs no lock (the order, its codes, the parameters) is
-    prepared first; then one round trip takes the event's seat lock and, in
-    a second statement with a snapshot taken after the lock was granted,
-    counts the live tickets (``seats.event_orders_sql``, the count of
-    ``check_capacity``) and inserts the order and its tickets only if they
-    fit in the event's seats (``_reserve_if_fits_sql``). The lock is held
-    for the statements' own work and the commit: no network round trip of
-    the transaction's after the lock is granted, and no Python in between.
-    When nothing was inserted, ``check_capacity`` with the count of that
-    same statement raises the usual ``OutOfTickets``.
+    Everything is prepared first (the order, its codes, the parameters);
+    then one prepared statement (``_reserve_by_counter_sql``) adds the
+    tickets to the event's ``SeatCounter`` only where the counter is known
+    and they still fit under the seats, and sales have not stopped, and
+    inserts the order and its tickets from that row. The counter's row
+    lock is held from that update to the commit: the statement's own work
+    and the commit. A reservation that waited for the lock sees the
+    counter its holder committed (PostgreSQL checks an UPDATE's conditions
+    again on the newest row). The counter is never below the live tickets
+    (``models.SeatCounter``), so what it lets through fits; what it refuses
+    may still fit (seats freed since) and goes the seat lock's way.
     """
     alias = connection.alias
     tickets = [
@@ -566,7 +565,7 @@ def _reserve_in_one_round_trip(
         for type_id in sorted(counts)
         for _ in range(counts[type_id])
     ]
-    # expires_at is the statement's: now plus the locked event's hold time.
+    # expires_at is the statement's: now plus the event's hold time.
     order, rows = _new_order(
         event_id=event_id,
         tickets=tickets,
@@ -574,49 +573,45 @@ def _reserve_in_one_round_trip(
         expires_at=now,
         language=language,
     )
+    timeout_ms = int(settings.SEAT_LOCK_TIMEOUT_SECONDS * 1000)
     params = [
+        len(rows),
         event_id,
         sql.value(alias, ChapterEvent, "sales_stop_at", now),
-        *event_orders_params(alias, event_id=event_id, now=now),
-        *sql.insert_params(alias, [order]),
         len(rows),
+        f"{timeout_ms}ms",
+        *sql.insert_params(alias, [order]),
         *_ticket_params(rows),
         "on" if settings.RESERVATION_SYNCHRONOUS_COMMIT else "off",
     ]
-    event, result = lock_event_then(
-        event_id=event_id,
-        statement=_reserve_if_fits_sql(alias, len(rows)),
-        params=params,
-    )
-    (live, lapsed, order_pk, _synchronous_commit) = result[0]
-    if lapsed:
-        expire_lapsed(event_id=event.pk, now=now)
+    with busy_on_lock_timeout(), sql.prepared_cursor(alias) as cursor:
+        cursor.execute(_reserve_by_counter_sql(alias, len(rows)), params)
+        order_pk, minutes, _synchronous_commit = cursor.fetchone()
     if order_pk is None:
-        # Re-read under the lock: sales may have stopped since the first check.
-        if event.sales_stop_at <= now:
-            raise EventDoesNotExist()
-        check_capacity(event=event, wanted=counts, now=now, limits=limits, live=live)
-        raise RuntimeError("the reservation fits but was not written")
-    order.event = event
-    order.expires_at = now + event.reservation_duration
+        return None
+    order.expires_at = now + timedelta(minutes=minutes)
     sql.mark_saved(alias, order, order_pk)
     return order
 
 
 @cache
-def _reserve_if_fits_sql(alias: str, n_tickets: int) -> str:
-    """PostgreSQL, under the seat lock: count the event's live tickets and
-    insert the order and its tickets if they fit; return (live tickets,
-    lapsed holds, the new order's id or NULL).
+def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
+    """PostgreSQL: add the tickets to the event's seat counter if it is known
+    and they fit under the seats (sales not stopped), and insert the order
+    and its tickets if so; return (the new order's id, the event's hold
+    minutes, the transaction's ``synchronous_commit``), the first two NULL
+    when nothing was written.
 
-    Parameters: the event id and now (the event, if still on sale); the
-    count's (``seats.event_orders_params``); the order's values (as
-    ``sql.insert_params``; its expires_at is now, to which the event's hold
-    time is added here); the number of tickets; the tickets' values; the
+    Parameters: the number of tickets; the event id and now (still on
+    sale); the number of tickets again; the lock timeout (set where the
+    counter's row has passed every condition, before it is locked); the
+    order's values (as ``sql.insert_params``; its expires_at is now, to
+    which the event's hold time is added here); the tickets' values; the
     transaction's ``synchronous_commit`` ("off": the commit does not wait
     for the disk, so neither does the next reservation of the event)."""
     db = connections[alias]
-    counted, (live, lapsed) = event_orders_sql(alias)
+    counter = sql.table(alias, SeatCounter, "c")
+    held = sql.column(alias, SeatCounter, "held", "")
     order_fields = sql.concrete_fields(Order)
     hold = sql.column(alias, ChapterEvent, "reservation_minutes", "")
 
@@ -638,26 +633,30 @@ def _reserve_if_fits_sql(alias: str, n_tickets: int) -> str:
         else sql.column(alias, Ticket, f.name, "v")
         for f in ticket_fields
     )
-    seats = sql.column(alias, ChapterEvent, "seats", "")
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"WITH ev AS (SELECT {seats}, {hold} FROM {sql.table(alias, ChapterEvent)}"  # noqa: S608
-        f" WHERE {sql.column(alias, ChapterEvent, 'pk')} = %s"
-        f" AND {sql.column(alias, ChapterEvent, 'sales_stop_at')} > %s),"
-        f" counted ({live}, {lapsed}) AS ({counted}),"
+        f"WITH ev AS (UPDATE {counter} SET {held} = c.{held} + CAST(%s AS integer)"  # noqa: S608
+        f" FROM {sql.table(alias, ChapterEvent, 'e')}"
+        f" WHERE {sql.column(alias, SeatCounter, 'event', 'c')} = %s"
+        f" AND {sql.column(alias, ChapterEvent, 'pk', 'e')}"
+        f" = {sql.column(alias, SeatCounter, 'event', 'c')}"
+        f" AND {sql.column(alias, ChapterEvent, 'sales_stop_at', 'e')} > %s"
+        f" AND c.{held} + CAST(%s AS integer)"
+        f" <= {sql.column(alias, ChapterEvent, 'seats', 'e')}"
+        " AND set_config('lock_timeout', %s, true) IS NOT NULL"
+        f" RETURNING {sql.column(alias, ChapterEvent, 'reservation_minutes', 'e')}"
+        f" AS {hold}),"
         f" new_order AS (INSERT INTO {sql.table(alias, Order)}"
         f" ({names(Order, order_fields)})"
         f" SELECT {', '.join(order_value(f) for f in order_fields)}"
-        f" FROM ev, counted WHERE counted.{live} + %s <= ev.{seats}"
-        f" RETURNING {order_pk}),"
+        f" FROM ev RETURNING {order_pk}),"
         f" new_tickets AS (INSERT INTO {sql.table(alias, Ticket)}"
         f" ({names(Ticket, ticket_fields)})"
         f" SELECT {selected} FROM new_order,"
         f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
         f" AS v ({names(Ticket, _TICKET_VALUE_FIELDS)}))"
-        f" SELECT counted.{live}, counted.{lapsed}, (SELECT {order_pk} FROM new_order),"
+        f" SELECT (SELECT {order_pk} FROM new_order), (SELECT {hold} FROM ev),"
         " set_config('synchronous_commit', %s, true)"
-        f" FROM counted"
     )
 
 

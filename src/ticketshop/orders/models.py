@@ -159,3 +159,32 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+
+class SeatCounter(models.Model):
+    """PostgreSQL: a bound on an event's seats taken, for the reservation
+    that takes no seat lock (``orders.lifecycle.reserve``, issue 12).
+
+    ``held`` is never below the tickets that hold seats, or it is NULL
+    (unknown). A fast reservation adds its tickets only where ``held`` plus
+    them still fits in the seats, under this row's lock alone; everything
+    else that takes seats holds the event's seat lock, which sets ``held``
+    to NULL (``db.locks.lock_event``), and ``orders.seats.check_capacity``
+    sets it to the exact count once the seats are known to fit. Freeing
+    seats (release, lapse, expiry, cancel, refund, exchange) leaves it as
+    it is: still an upper bound, made exact again by the next reservation
+    that does not fit. Unused on SQLite, where the database's one write
+    lock serialises every reservation anyway.
+    """
+
+    event = models.OneToOneField(
+        ChapterEvent, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    held = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        verbose_name = _("seat counter")
+        verbose_name_plural = _("seat counters")
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: {self.held}"

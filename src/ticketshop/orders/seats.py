@@ -12,11 +12,15 @@ The rules, each written once:
 - **Capacity** (``check_capacity``): the event's seats and each limited
   ticket type's limit against the live tickets, counted under the event's
   seat lock. Reservation, hold renewal, complimentary tickets and exchanges
-  all call it. PostgreSQL's reservation of types without limits of their
-  own writes the same rule (live + wanted <= seats, with this module's
-  count, ``event_orders_sql``) into its insert, so that lock, count and
-  insert are one round trip; a refusal there is still raised by
-  ``check_capacity``, from that statement's count.
+  all call it.
+- **The counter** (PostgreSQL, ``models.SeatCounter``): a bound never below
+  the live tickets, or unknown. A new buyer's reservation of types without
+  limits of their own takes no seat lock: it adds its tickets to the
+  counter where they still fit under it, in the statement that inserts
+  them (``orders.lifecycle.reserve``). Anything it refuses goes the way
+  above, under the seat lock, which sets the counter unknown until
+  ``check_capacity`` has counted and sets it exact. Freed seats lower
+  nothing: the counter stays an upper bound until the next such count.
 
 The counts read only orders in ``SEAT_HOLDING_STATUSES`` (the partial index
 ``order_live_seats_idx``), so their cost follows the seats, not the event's
@@ -34,7 +38,7 @@ from ticketshop.db import sql
 from ticketshop.events.models import ChapterEvent, TicketOffer
 
 from .errors import OutOfTickets
-from .models import SEAT_HOLDING_STATUSES, Order, OrderStatus, Ticket
+from .models import SEAT_HOLDING_STATUSES, Order, OrderStatus, SeatCounter, Ticket
 
 
 def is_lapsed(order, *, now: datetime) -> bool:
@@ -187,14 +191,7 @@ def _event_orders_sql(alias: str) -> str:
     )
 
 
-def event_orders_sql(alias: str) -> tuple[str, list[str]]:
-    """Return ``count_event_orders``'s query (one row: live tickets, lapsed
-    holds) and the names of its output columns, for a statement that counts
-    and writes in one (``lifecycle.reserve`` on PostgreSQL)."""
-    return _event_orders_sql(alias), ["live", "lapsed"]
-
-
-def event_orders_params(alias: str, *, event_id: int, now: datetime) -> list:
+def _event_orders_params(alias: str, *, event_id: int, now: datetime) -> list:
     return [
         *_live_params(alias, now),
         sql.value(alias, Order, "payment_pending", False),
@@ -208,16 +205,11 @@ def count_event_orders(*, event_id: int, now: datetime) -> tuple[int, int]:
     event, in one read of the partial index: under the seat lock, the sweep
     then runs only when there is something to sweep."""
     alias = connection.alias
-    params = event_orders_params(alias, event_id=event_id, now=now)
+    params = _event_orders_params(alias, event_id=event_id, now=now)
     with connection.cursor() as cursor:
         cursor.execute(_event_orders_sql(alias), params)
         live, lapsed = cursor.fetchone()
     return int(live), int(lapsed)
-
-
-def seats_left(*, event: ChapterEvent, now: datetime) -> int:
-    live = count_live_tickets(event_ids=[event.pk], now=now).get(event.pk, 0)
-    return max(0, event.seats - live)
 
 
 def check_capacity(
@@ -243,9 +235,9 @@ def check_capacity(
     """
     if not connection.in_atomic_block:
         raise RuntimeError("check_capacity() must run under the seat lock")
-    left = (
-        seats_left(event=event, now=now) if live is None else max(0, event.seats - live)
-    )
+    if live is None:
+        live = count_live_tickets(event_ids=[event.pk], now=now).get(event.pk, 0)
+    left = max(0, event.seats - live)
     if limits is None:
         limits = dict(
             TicketOffer.objects.filter(
@@ -266,4 +258,22 @@ def check_capacity(
                 raise OutOfTickets(type_left)
     if sum(wanted.values()) > left:
         raise OutOfTickets(left)
+    if connection.vendor == "postgresql":
+        # The seats are counted and fit: the counter (set unknown by the
+        # seat lock) is exact again, with the tickets about to be written.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _set_counter_sql(connection.alias),
+                [live + sum(wanted.values()), event.pk],
+            )
     return left
+
+
+@cache
+def _set_counter_sql(alias: str) -> str:
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"UPDATE {sql.table(alias, SeatCounter)}"  # noqa: S608
+        f" SET {sql.column(alias, SeatCounter, 'held', '')} = %s"
+        f" WHERE {sql.column(alias, SeatCounter, 'event', '')} = %s"
+    )
