@@ -4,9 +4,10 @@ Calls ``reserve_tickets`` N times (after 20 warm-ups) on a fresh database,
 as ``bench/reserve_inprocess.py`` does, and times every statement the
 reservation sends (an ``execute_wrapper``) and its commit. Prints, per
 reservation: statements (round trips) and their wall time by kind, and the
-time from the start of the statement that takes the seat lock to the end of
-the commit (what a competing reservation waits for: the lock is held until
-the commit). One process, no competitor, so no time is lock waiting.
+time from the start of the statement that takes the seat lock (or, on
+PostgreSQL, the event's seat counter) to the end of the commit (what a
+competing reservation waits for: the lock is held until the commit).
+One process, no competitor, so no time is lock waiting.
 
     .venv/bin/python bench/reserve_profile.py SRC_DIR N [DEAD]
 
@@ -28,6 +29,8 @@ from django.db import connection  # noqa: E402
 
 def kind(sql: str) -> str:
     text = sql.upper()
+    if '"ORDERS_SEATCOUNTER"' in text and "INSERT INTO" in text:
+        return "lock counter + insert"  # PostgreSQL's seat counter (issue 12)
     if "FOR NO KEY UPDATE" in text or "FOR UPDATE" in text:
         return "lock + count + insert" if "INSERT" in text else "lock"
     if text.startswith("UPDATE"):

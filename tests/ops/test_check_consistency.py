@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests.delivery.conftest import mark_paid, reserve
 from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
-from ticketshop.orders.models import Order, OrderStatus, Ticket
+from ticketshop.orders.models import Order, OrderStatus, SeatCounter, Ticket
 from ticketshop.payments.models import (
     RefundStatus,
     SwishPayment,
@@ -63,6 +63,18 @@ def test_oversold_event_is_reported():
     out, error = run()
     assert "oversold: event" in out and "4 live tickets for 3 seats" in out
     assert "order and tickets disagree" in out  # the stored count is 3
+    assert error and "difference(s)" in error
+
+
+def test_a_seat_counter_below_the_live_tickets_is_reported():
+    order = paid_order(seats=5)  # 3 tickets
+    SeatCounter.objects.update_or_create(event=order.event, defaults={"held": 3})
+    assert run()[1] is None  # exact is sound; so is above or unknown
+    SeatCounter.objects.filter(event=order.event).update(held=None)
+    assert run()[1] is None
+    SeatCounter.objects.filter(event=order.event).update(held=2)
+    out, error = run()
+    assert f"seat counter too low: event {order.event_id}: counter 2, 3 live" in out
     assert error and "difference(s)" in error
 
 

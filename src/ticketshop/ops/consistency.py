@@ -56,6 +56,19 @@ def check_seats(now: datetime) -> list[Difference]:
         )
         for row in live.values("event_id", "ticket_type_id").annotate(n=Count("id"))
     )
+    # PostgreSQL's seat counter lets reservations through without the seat
+    # lock: below the live tickets, it would let the event oversell.
+    from ticketshop.orders.models import SeatCounter
+
+    for counter in SeatCounter.objects.filter(held__isnull=False):
+        if counter.held < sold.get(counter.event_id, 0):
+            found.append(
+                Difference(
+                    "seat counter too low",
+                    f"event {counter.event_id}: counter {counter.held}, "
+                    f"{sold[counter.event_id]} live tickets",
+                )
+            )
     for offer in TicketOffer.objects.filter(limit__isnull=False):
         n = by_type.get((offer.event_id, offer.ticket_type_id), 0)
         if n > offer.limit:
