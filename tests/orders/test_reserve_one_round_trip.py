@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import event_with_types
@@ -25,6 +26,7 @@ from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.models import Order, OrderStatus, SeatCounter, Ticket
 from ticketshop.orders.selectors import count_live_tickets
+from ticketshop.orders.services import TicketLine, reserve_tickets
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -246,3 +248,65 @@ def test_a_new_hold_commits_without_waiting_for_the_disk_unless_asked(
         afterwards = cursor.fetchone()[0]
     assert in_reservation == ("on" if synchronous else "off")
     assert afterwards == "on"  # for that transaction only
+
+
+class _Session(dict):
+    def set_expiry(self, value):
+        self["expiry"] = value
+
+
+def _buy(event, ticket_type, count=1):
+    return reserve_tickets(
+        session=_Session(),
+        event_id=event.pk,
+        lines=[TicketLine(ticket_type.pk, count)],
+    )
+
+
+def test_a_new_buyer_reserves_in_one_statement_of_its_own_without_begin_or_commit():
+    event, (standard, _) = event_with_types(seats=4)
+    _buy(event, standard)  # the counter is known from here
+    with CaptureQueriesContext(connection) as queries, statements_sent() as sent:
+        order = _buy(event, standard, 2)
+    # The offers read, then the counter's statement, in autocommit: no
+    # BEGIN and no COMMIT (Django logs both when it sends them).
+    assert len(sent) == 2, sent
+    assert "events_ticketoffer" in sent[0]
+    assert 'UPDATE "orders_seatcounter"' in sent[1]
+    assert len(queries.captured_queries) == 2
+    assert order.ticket_count == 2
+    assert _held(event) == 3 == _live(event)
+    # Refused by the counter: the seat lock, in a transaction, counts.
+    with pytest.raises(OutOfTickets) as refused:
+        _buy(event, standard, 2)
+    assert refused.value.tickets_left == 1
+    assert _live(event) == 3
+
+
+def _wal_syncs() -> int:
+    """WAL flushes of the whole server so far, once this test's connection
+    has reported its statistics (a backend reports them when it ends)."""
+    connections.close_all()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wal_sync FROM pg_stat_wal")
+        syncs = cursor.fetchone()[0]
+    connections.close_all()
+    return syncs
+
+
+@pytest.mark.parametrize("synchronous", [False, True])
+def test_a_hold_in_its_own_transaction_does_not_wait_for_the_disk_unless_asked(
+    settings, synchronous
+):
+    settings.RESERVATION_SYNCHRONOUS_COMMIT = synchronous
+    event, (standard, _) = event_with_types(seats=100)
+    _buy(event, standard)
+    before = _wal_syncs()
+    for _ in range(20):
+        _buy(event, standard)
+    syncs = _wal_syncs() - before
+    assert _held(event) == 21 == _live(event)
+    if synchronous:
+        assert syncs >= 20  # each commit flushed the WAL
+    else:
+        assert syncs < 10  # only the WAL writer's own, now and then

@@ -329,6 +329,7 @@ def reserve(
     now: datetime,
     release_order_id: int | None = None,
     language: str = "",
+    try_counter: bool = True,
 ) -> Order:
     """``reserve``: lock the event, ``release`` the session's earlier hold
     (``release_order_id``), sweep the event's lapsed holds, check capacity
@@ -340,12 +341,13 @@ def reserve(
     seat lock (``_reserve_by_counter``): one prepared statement that adds
     the tickets to the counter if they fit under it and inserts the order
     and its tickets. Only what that refuses (the counter full or unknown,
-    sales stopped) takes the seat lock below, which counts exactly."""
+    sales stopped) takes the seat lock below, which counts exactly.
+    ``try_counter=False``: the caller has just tried it
+    (``reserve_by_counter``)."""
     if (
-        connection.vendor == "postgresql"
+        try_counter
         and release_order_id is None
-        and sum(counts.values()) > 0
-        and all(limits.get(t) is None for t in counts)
+        and may_reserve_by_counter(counts=counts, limits=limits)
     ):
         order = _reserve_by_counter(
             event_id=event_id, counts=counts, prices=prices, now=now, language=language
@@ -536,6 +538,40 @@ def _new_order(
     return order, rows
 
 
+def may_reserve_by_counter(
+    *, counts: Mapping[int, int], limits: Mapping[int, int | None]
+) -> bool:
+    """Whether a new buyer's reservation may go through the event's seat
+    counter: PostgreSQL, and only types without a limit of their own."""
+    return (
+        connection.vendor == "postgresql"
+        and sum(counts.values()) > 0
+        and all(limits.get(t) is None for t in counts)
+    )
+
+
+def reserve_by_counter(
+    *,
+    event_id: int,
+    counts: Mapping[int, int],
+    prices: Mapping[int, Decimal],
+    now: datetime,
+    language: str = "",
+) -> Order | None:
+    """``reserve`` through the event's seat counter (``_reserve_by_counter``)
+    as a transaction of its own: its one statement, which PostgreSQL runs
+    and commits by itself (autocommit), so no BEGIN and no COMMIT cross the
+    network. Call it outside any transaction, for a new buyer asking for
+    types without limits of their own (``may_reserve_by_counter``). None
+    when it does not fit under the counter: nothing was written, and
+    ``reserve`` (with ``try_counter=False``) takes the seat lock."""
+    if connection.in_atomic_block or not connection.get_autocommit():
+        raise RuntimeError("reserve_by_counter() is a transaction of its own")
+    return _reserve_by_counter(
+        event_id=event_id, counts=counts, prices=prices, now=now, language=language
+    )
+
+
 def _reserve_by_counter(
     *,
     event_id: int,
@@ -624,15 +660,7 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     def names(model, fields) -> str:
         return ", ".join(sql.column(alias, model, f.name, "") for f in fields)
 
-    row = ", ".join(f"CAST(%s AS {f.cast_db_type(db)})" for f in _TICKET_VALUE_FIELDS)
-    ticket_fields = sql.concrete_fields(Ticket)
     order_pk = sql.column(alias, Order, "pk", "")
-    selected = ", ".join(
-        f"new_order.{order_pk}"
-        if f.name == "order"
-        else sql.column(alias, Ticket, f.name, "v")
-        for f in ticket_fields
-    )
     # Only quoted names from the models go into the text; values are params.
     return (
         f"WITH ev AS (UPDATE {counter} SET {held} = c.{held} + CAST(%s AS integer)"  # noqa: S608
@@ -650,11 +678,7 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
         f" ({names(Order, order_fields)})"
         f" SELECT {', '.join(order_value(f) for f in order_fields)}"
         f" FROM ev RETURNING {order_pk}),"
-        f" new_tickets AS (INSERT INTO {sql.table(alias, Ticket)}"
-        f" ({names(Ticket, ticket_fields)})"
-        f" SELECT {selected} FROM new_order,"
-        f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
-        f" AS v ({names(Ticket, _TICKET_VALUE_FIELDS)}))"
+        f" new_tickets AS ({_tickets_of_new_order_sql(alias, n_tickets)})"
         f" SELECT (SELECT {order_pk} FROM new_order), (SELECT {hold} FROM ev),"
         " set_config('synchronous_commit', %s, true)"
     )
@@ -676,6 +700,18 @@ def _ticket_params(tickets: list[Ticket]) -> list:
 def _insert_order_and_tickets_sql(alias: str, n_tickets: int) -> str:
     """PostgreSQL: insert the order and, from its new id, its tickets; return
     the order's id (a data-modifying WITH)."""
+    return (
+        f"WITH new_order AS ({sql.insert_rows_sql(alias, Order, 1)})"
+        f" {_tickets_of_new_order_sql(alias, n_tickets)}"
+        f" RETURNING {sql.column(alias, Ticket, 'order', '')}"
+    )
+
+
+@cache
+def _tickets_of_new_order_sql(alias: str, n_tickets: int) -> str:
+    """PostgreSQL: the INSERT of ``n_tickets`` tickets (their values as
+    parameters, ``_ticket_params``) of the order that the WITH query
+    ``new_order`` inserted and returned the id of."""
     db = connections[alias]
     row = ", ".join(f"CAST(%s AS {f.cast_db_type(db)})" for f in _TICKET_VALUE_FIELDS)
     ticket_fields = sql.concrete_fields(Ticket)
@@ -691,12 +727,10 @@ def _insert_order_and_tickets_sql(alias: str, n_tickets: int) -> str:
 
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"WITH new_order AS ({sql.insert_rows_sql(alias, Order, 1)})"  # noqa: S608
-        f" INSERT INTO {sql.table(alias, Ticket)} ({names(ticket_fields)})"
+        f"INSERT INTO {sql.table(alias, Ticket)} ({names(ticket_fields)})"  # noqa: S608
         f" SELECT {selected} FROM new_order,"
         f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
         f" AS v ({names(_TICKET_VALUE_FIELDS)})"
-        f" RETURNING {sql.column(alias, Ticket, 'order', '')}"
     )
 
 

@@ -1,8 +1,10 @@
 """Reservation: check the request, then reserve through the order's lifecycle.
 
 The seats, the capacity check and the insert are ``orders.lifecycle.reserve``
-under the event's seat lock; this module checks what needs no lock, releases
-the session's earlier hold and keeps the new order in the session.
+under the event's seat lock; on PostgreSQL a new buyer first tries
+``orders.lifecycle.reserve_by_counter``, one statement in a transaction of
+its own. This module checks what needs no lock, releases the session's
+earlier hold and keeps the new order in the session.
 """
 
 import functools
@@ -82,17 +84,38 @@ def reserve_tickets(
         # receiver does network I/O, so no transaction is open here.
         pending_order_superseded.send(sender=Order, order=previous)
 
+    prices = {t: offers[t].ticket_type.price for t in counts}
+    limits = {t: offers[t].limit for t in counts}
+    # PostgreSQL, the rush: one statement, its own transaction (unless the
+    # caller has a transaction open; then reserve tries the counter in it).
+    by_counter = (
+        previous is None
+        and not connection.in_atomic_block
+        and lifecycle.may_reserve_by_counter(counts=counts, limits=limits)
+    )
     for attempt in range(_MAX_ID_ATTEMPTS):
         try:
-            order = run_locked(
-                _reserve_locked,
-                event_id=event.pk,
-                counts=counts,
-                offers=offers,
-                previous_id=previous.pk if previous else None,
-                now=now,
-                language=language,
-            )
+            order = None
+            if by_counter:
+                order = lifecycle.reserve_by_counter(
+                    event_id=event.pk,
+                    counts=counts,
+                    prices=prices,
+                    now=now,
+                    language=language,
+                )
+            if order is None:
+                order = run_locked(
+                    lifecycle.reserve,
+                    event_id=event.pk,
+                    release_order_id=previous.pk if previous else None,
+                    counts=counts,
+                    prices=prices,
+                    limits=limits,
+                    now=now,
+                    language=language,
+                    try_counter=not by_counter,
+                )
             break
         except IntegrityError:
             # A drawn code is taken (about one in a billion): the transaction
@@ -187,24 +210,4 @@ def _offers_sql(alias: str, n_types: int) -> str:
         f" AND {col(ChapterEvent, 'sales_stop_at')} > %s"
         f" AND {col(TicketType, 'visible')} = %s"
         f" AND {col(TicketOffer, 'ticket_type')} IN ({sql.placeholders(n_types)})"
-    )
-
-
-def _reserve_locked(
-    *,
-    event_id: int,
-    counts: dict[int, int],
-    offers: dict[int, TicketOffer],
-    previous_id: int | None,
-    now: datetime,
-    language: str,
-) -> Order:
-    return lifecycle.reserve(
-        event_id=event_id,
-        release_order_id=previous_id,
-        counts=counts,
-        prices={t: offers[t].ticket_type.price for t in counts},
-        limits={t: offers[t].limit for t in counts},
-        now=now,
-        language=language,
     )
