@@ -25,6 +25,7 @@ from ticketshop.db.locks import lock_event, run_locked
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.models import Order, OrderStatus, SeatCounter, Ticket
+from ticketshop.orders.seats import check_capacity
 from ticketshop.orders.selectors import count_live_tickets
 from ticketshop.orders.services import TicketLine, reserve_tickets
 
@@ -310,3 +311,18 @@ def test_a_hold_in_its_own_transaction_does_not_wait_for_the_disk_unless_asked(
         assert syncs >= 20  # each commit flushed the WAL
     else:
         assert syncs < 10  # only the WAL writer's own, now and then
+
+
+def test_a_count_without_the_seat_lock_may_not_set_the_counter():
+    """check_capacity sets only a counter that the seat lock made unknown:
+    a count taken without that lock could miss a reservation in flight."""
+    event, (standard, _) = event_with_types(seats=5)
+    _buy(event, standard)
+    assert _held(event) == 1
+
+    def count_without_the_lock():
+        check_capacity(event=event, wanted={standard.pk: 1}, now=timezone.now())
+
+    with pytest.raises(RuntimeError, match="must follow lock_event"):
+        run_locked(count_without_the_lock)
+    assert _held(event) == 1

@@ -261,11 +261,15 @@ def check_capacity(
     if connection.vendor == "postgresql":
         # The seats are counted and fit: the counter (set unknown by the
         # seat lock) is exact again, with the tickets about to be written.
+        # Only an unknown one: a count taken without the seat lock could
+        # miss a reservation in flight and set the counter below it.
         with connection.cursor() as cursor:
             cursor.execute(
                 _set_counter_sql(connection.alias),
                 [live + sum(wanted.values()), event.pk],
             )
+            if cursor.rowcount != 1:
+                raise RuntimeError("check_capacity() must follow lock_event()")
     return left
 
 
@@ -276,4 +280,5 @@ def _set_counter_sql(alias: str) -> str:
         f"UPDATE {sql.table(alias, SeatCounter)}"  # noqa: S608
         f" SET {sql.column(alias, SeatCounter, 'held', '')} = %s"
         f" WHERE {sql.column(alias, SeatCounter, 'event', '')} = %s"
+        f" AND {sql.column(alias, SeatCounter, 'held', '')} IS NULL"
     )
