@@ -13,7 +13,7 @@ import requests
 
 from tests.factories import event_with_types
 from ticketshop.orders.models import Order
-from ticketshop.security.ratelimit import parse_rate
+from ticketshop.security.ratelimit import Hit, parse_rate
 
 
 @pytest.fixture
@@ -106,3 +106,14 @@ def test_rates_are_read(text, rate):
 def test_bad_rates_are_refused(text):
     with pytest.raises(ValueError):
         parse_rate(text)
+
+
+def test_retry_after_never_exceeds_the_window_for_an_earlier_clock():
+    # A request that read the clock 0.4 s before a concurrent request opened
+    # the window (and so was counted in it) once got Retry-After 61 for a
+    # 60 s window.
+    window = Hit(name="reserve:x", start=1000.0, end=1060.0, count=21)
+    assert window.retry_after(999.6) == 60
+    assert window.retry_after(1000.0) == 60
+    assert window.retry_after(1059.5) == 1
+    assert window.retry_after(1070.0) == 1

@@ -55,8 +55,13 @@ class Hit:
     count: int
 
     def retry_after(self, now: float) -> int:
-        """Whole seconds until the window ends (at least 1)."""
-        return max(1, math.ceil(self.end - now))
+        """Whole seconds until the window ends (at least 1, at most its length).
+
+        A request may read the clock before a concurrent one opens the window
+        it is then counted in (see _hit_sql), so `now` can precede `start`;
+        counting from `start` keeps the answer within the window.
+        """
+        return max(1, math.ceil(self.end - max(now, self.start)))
 
 
 def parse_rate(text: str) -> tuple[int, int] | None:
