@@ -320,6 +320,17 @@ class NewTicket:
     price: Decimal
 
 
+def _new_tickets(
+    counts: Mapping[int, int], prices: Mapping[int, Decimal]
+) -> list[NewTicket]:
+    """The tickets of a new order, by type id, each at its type's price."""
+    return [
+        NewTicket(type_id, prices[type_id])
+        for type_id in sorted(counts)
+        for _ in range(counts[type_id])
+    ]
+
+
 def reserve(
     *,
     event_id: int,
@@ -367,11 +378,7 @@ def reserve(
     if lapsed:
         expire_lapsed(event_id=event.pk, now=now)
     check_capacity(event=event, wanted=counts, now=now, limits=limits, live=live)
-    tickets = [
-        NewTicket(type_id, prices[type_id])
-        for type_id in sorted(counts)
-        for _ in range(counts[type_id])
-    ]
+    tickets = _new_tickets(counts, prices)
     return _insert_order(
         event=event,
         tickets=tickets,
@@ -413,11 +420,7 @@ def issue(
             event.pk,
             exc.tickets_left,
         )
-    tickets = [
-        NewTicket(type_id, prices[type_id])
-        for type_id in sorted(counts)
-        for _ in range(counts[type_id])
-    ]
+    tickets = _new_tickets(counts, prices)
     order = _insert_order(
         event=event,
         tickets=tickets,
@@ -596,11 +599,7 @@ def _reserve_by_counter(
     may still fit (seats freed since) and goes the seat lock's way.
     """
     alias = connection.alias
-    tickets = [
-        NewTicket(type_id, prices[type_id])
-        for type_id in sorted(counts)
-        for _ in range(counts[type_id])
-    ]
+    tickets = _new_tickets(counts, prices)
     # expires_at is the statement's: now plus the event's hold time.
     order, rows = _new_order(
         event_id=event_id,
