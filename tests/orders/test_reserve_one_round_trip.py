@@ -115,10 +115,13 @@ def test_the_first_reservation_counts_under_the_seat_lock_then_one_statement_eac
     )
     assert {t.event_id for t in tickets} == {event.pk}
 
-    # Full by the counter: the seat lock counts, refuses, writes nothing.
-    with pytest.raises(OutOfTickets) as refused:
+    # Full by the counter: its statement counts the seats left and refuses,
+    # without the seat lock; nothing is written.
+    with statements_sent() as refusal, pytest.raises(OutOfTickets) as refused:
         _reserve(event, standard, 2)
+    assert len(refusal) == 1, refusal
     assert refused.value.tickets_left == 1
+    assert _held(event) == 4
     assert Ticket.objects.filter(event=event).count() == 4
     assert _reserve(event, standard, 1).ticket_count == 1
     assert _held(event) == 5 == _live(event)
@@ -128,7 +131,9 @@ def test_the_first_reservation_counts_under_the_seat_lock_then_one_statement_eac
 def test_a_reservation_that_waited_for_the_counter_sees_what_the_holder_wrote():
     """A takes 2 of the 3 seats left through the counter and commits after
     0.6 s; B asks for 2 meanwhile, waits for the counter's row, and must be
-    refused with 1 left (a counter read before the wait would oversell)."""
+    refused with 1 left (a counter read before the wait would oversell).
+    B's own count of the seats left is as of its statement's start, before
+    A committed: it finds room, so the seat lock counts again and refuses."""
     event, (standard, _) = event_with_types(seats=4)
     _reserve(event, standard, 1)  # the counter is known from here
     held, failures = threading.Event(), []
@@ -162,6 +167,83 @@ def test_a_reservation_that_waited_for_the_counter_sees_what_the_holder_wrote():
     # And the last seat still sells.
     assert _reserve(event, standard, 1).ticket_count == 1
     assert _held(event) == 4 == _live(event)
+
+
+def test_a_sold_out_event_refuses_in_one_statement_and_a_lapse_still_sells():
+    """Once the seats are taken, a new buyer is refused by the counter's one
+    statement, which counts the seats left (the counter alone may be above
+    them): no seat lock, nothing written. When a hold lapses, that count
+    finds room, and the seat lock sells the seat."""
+    event, (standard, _) = event_with_types(seats=3)
+    now = timezone.now()
+    lapsing = _reserve(event, standard, 1, now=now)
+    _reserve(event, standard, 2, now=now + timedelta(minutes=1))
+    assert _held(event) == 3 == _live(event)
+
+    for wanted in (1, 3):
+        with statements_sent() as sent, pytest.raises(OutOfTickets) as refused:
+            lifecycle.reserve_by_counter(
+                event_id=event.pk,
+                counts={standard.pk: wanted},
+                prices={standard.pk: standard.price},
+                now=now,
+            )
+        assert len(sent) == 1, sent
+        assert refused.value.tickets_left == 0
+    assert _held(event) == 3
+    assert Order.objects.filter(event=event).count() == 2
+
+    later = lapsing.expires_at + timedelta(seconds=1)
+    with statements_sent() as sent:
+        order = reserve_tickets(
+            session=_Session(),
+            event_id=event.pk,
+            lines=[TicketLine(standard.pk, 1)],
+            now=later,
+        )
+    assert order.ticket_count == 1
+    assert len(sent) > 2  # the counter's statement, then the seat lock's way
+    assert any("FOR NO KEY UPDATE" in text for text in sent), sent
+    assert _held(event) == 3 == _live(event)
+
+
+def test_the_seats_left_are_counted_only_when_the_counter_refuses():
+    """The count in the counter's statement costs a fitting reservation
+    nothing: PostgreSQL runs it only when the counter refused."""
+    event, (standard, _) = event_with_types(seats=3)
+    _reserve(event, standard, 1)
+
+    def plan(wanted: int) -> str:
+        captured = []
+
+        def capture(execute, sql_text, params, many, context):
+            captured.append((sql_text, params))
+            raise _Captured
+
+        with connection.execute_wrapper(capture), contextlib.suppress(_Captured):
+            lifecycle.reserve_by_counter(
+                event_id=event.pk,
+                counts={standard.pk: wanted},
+                prices={standard.pk: standard.price},
+                now=timezone.now(),
+            )
+        ((sql_text, params),) = captured
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql_text, params
+            )
+            text = "\n".join(row[0] for row in cursor.fetchall())
+            transaction.set_rollback(True)
+        # The count's part of the plan: from its scan of the event (sl_e).
+        return text[text.index("events_chapterevent sl_e") :]
+
+    assert "(never executed)" in plan(1).splitlines()[0]
+    assert "(never executed)" not in plan(3)
+    assert _held(event) == 1 == _live(event)
+
+
+class _Captured(Exception):
+    pass
 
 
 def test_seats_freed_after_the_count_still_sell_through_the_seat_lock():
@@ -277,9 +359,13 @@ def test_a_new_buyer_reserves_in_one_statement_of_its_own_without_begin_or_commi
     assert len(queries.captured_queries) == 2
     assert order.ticket_count == 2
     assert _held(event) == 3 == _live(event)
-    # Refused by the counter: the seat lock, in a transaction, counts.
-    with pytest.raises(OutOfTickets) as refused:
-        _buy(event, standard, 2)
+    # Refused by the counter, and by the seats it then counts: the same one
+    # statement, still no BEGIN and no COMMIT.
+    with CaptureQueriesContext(connection) as queries, statements_sent() as sent:
+        with pytest.raises(OutOfTickets) as refused:
+            _buy(event, standard, 2)
+    assert len(sent) == 2, sent
+    assert len(queries.captured_queries) == 2
     assert refused.value.tickets_left == 1
     assert _live(event) == 3
 

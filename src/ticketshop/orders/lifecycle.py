@@ -47,6 +47,8 @@ from .seats import (
     holds_seats,
     is_lapsed,
     seat_holding_condition,
+    seats_left_params,
+    seats_left_sql,
 )
 
 logger = logging.getLogger(__name__)
@@ -351,8 +353,10 @@ def reserve(
     own (the rush) first tries the event's seat counter instead of the
     seat lock (``_reserve_by_counter``): one prepared statement that adds
     the tickets to the counter if they fit under it and inserts the order
-    and its tickets. Only what that refuses (the counter full or unknown,
-    sales stopped) takes the seat lock below, which counts exactly.
+    and its tickets, or refuses (``OutOfTickets``) when the seats it then
+    counts are too few. Only what it neither reserves nor refuses (the
+    counter full or unknown but seats left, sales stopped) takes the seat
+    lock below, which counts exactly.
     ``try_counter=False``: the caller has just tried it
     (``reserve_by_counter``)."""
     if (
@@ -565,9 +569,10 @@ def reserve_by_counter(
     as a transaction of its own: its one statement, which PostgreSQL runs
     and commits by itself (autocommit), so no BEGIN and no COMMIT cross the
     network. Call it outside any transaction, for a new buyer asking for
-    types without limits of their own (``may_reserve_by_counter``). None
-    when it does not fit under the counter: nothing was written, and
-    ``reserve`` (with ``try_counter=False``) takes the seat lock."""
+    types without limits of their own (``may_reserve_by_counter``).
+    ``OutOfTickets`` when the seats left are too few; None when they may
+    fit but the counter refused: nothing was written either way, and on
+    None ``reserve`` (with ``try_counter=False``) takes the seat lock."""
     if connection.in_atomic_block or not connection.get_autocommit():
         raise RuntimeError("reserve_by_counter() is a transaction of its own")
     return _reserve_by_counter(
@@ -584,7 +589,8 @@ def _reserve_by_counter(
     language: str,
 ) -> Order | None:
     """PostgreSQL's ``reserve`` without the seat lock, for types without
-    limits of their own; None when it does not fit under the counter.
+    limits of their own; None when it does not fit under the counter, and
+    ``OutOfTickets`` when the event's seats are taken.
 
     Everything is prepared first (the order, its codes, the parameters);
     then one prepared statement (``_reserve_by_counter_sql``) adds the
@@ -595,8 +601,12 @@ def _reserve_by_counter(
     and the commit. A reservation that waited for the lock sees the
     counter its holder committed (PostgreSQL checks an UPDATE's conditions
     again on the newest row). The counter is never below the live tickets
-    (``models.SeatCounter``), so what it lets through fits; what it refuses
-    may still fit (seats freed since) and goes the seat lock's way.
+    (``models.SeatCounter``), so what it lets through fits. What it refuses
+    may still fit (seats freed since): the same statement then counts the
+    seats left, without any lock (``seats.seats_left_sql``), and refuses
+    if they are too few. So a sold-out event refuses in one statement,
+    never queueing for the seat lock; only a count that finds room (lapsed
+    or cancelled seats) goes the seat lock's way, which counts again.
     """
     alias = connection.alias
     tickets = _new_tickets(counts, prices)
@@ -618,11 +628,14 @@ def _reserve_by_counter(
         *sql.insert_params(alias, [order]),
         *_ticket_params(rows),
         "on" if settings.RESERVATION_SYNCHRONOUS_COMMIT else "off",
+        *seats_left_params(alias, event_id=event_id, now=now),
     ]
     with busy_on_lock_timeout(), sql.prepared_cursor(alias) as cursor:
         cursor.execute(_reserve_by_counter_sql(alias, len(rows)), params)
-        order_pk, minutes, _synchronous_commit = cursor.fetchone()
+        order_pk, minutes, _synchronous_commit, left = cursor.fetchone()
     if order_pk is None:
+        if left is not None and len(rows) > left:
+            raise OutOfTickets(max(0, left))
         return None
     order.expires_at = now + timedelta(minutes=minutes)
     sql.mark_saved(alias, order, order_pk)
@@ -634,8 +647,8 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     """PostgreSQL: add the tickets to the event's seat counter if it is known
     and they fit under the seats (sales not stopped), and insert the order
     and its tickets if so; return (the new order's id, the event's hold
-    minutes, the transaction's ``synchronous_commit``), the first two NULL
-    when nothing was written.
+    minutes, the transaction's ``synchronous_commit``, the seats left), the
+    first two NULL when nothing was written, and the last NULL unless so.
 
     Parameters: the number of tickets; the event id and now (still on
     sale); the number of tickets again; the lock timeout (set where the
@@ -643,7 +656,15 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     order's values (as ``sql.insert_params``; its expires_at is now, to
     which the event's hold time is added here); the tickets' values; the
     transaction's ``synchronous_commit`` ("off": the commit does not wait
-    for the disk, so neither does the next reservation of the event)."""
+    for the disk, so neither does the next reservation of the event); the
+    seats left's (``seats.seats_left_params``).
+
+    The seats left are counted only when the counter refused: an
+    uncorrelated scalar subquery is run on its first use, which the CASE
+    makes only then. Its snapshot is the statement's, taken before any
+    wait for the counter's row, so it never counts more than the seats
+    taken then: a refusal from it holds; what it lets through goes to the
+    seat lock, which counts again."""
     db = connections[alias]
     counter = sql.table(alias, SeatCounter, "c")
     held = sql.column(alias, SeatCounter, "held", "")
@@ -679,7 +700,9 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
         f" FROM ev RETURNING {order_pk}),"
         f" new_tickets AS ({_tickets_of_new_order_sql(alias, n_tickets)})"
         f" SELECT (SELECT {order_pk} FROM new_order), (SELECT {hold} FROM ev),"
-        " set_config('synchronous_commit', %s, true)"
+        " set_config('synchronous_commit', %s, true),"
+        f" CASE WHEN (SELECT {hold} FROM ev) IS NULL"
+        f" THEN {seats_left_sql(alias)} END"
     )
 
 

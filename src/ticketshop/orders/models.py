@@ -173,8 +173,9 @@ class SeatCounter(models.Model):
     sets it to the exact count once the seats are known to fit. Freeing
     seats (release, lapse, expiry, cancel, refund, exchange) leaves it as
     it is: still an upper bound, made exact again by the next reservation
-    that does not fit. Unused on SQLite, where the database's one write
-    lock serialises every reservation anyway.
+    that does not fit under it but does fit the seats left. Unused on
+    SQLite, where the database's one write lock serialises every
+    reservation anyway.
     """
 
     event = models.OneToOneField(

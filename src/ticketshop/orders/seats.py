@@ -17,7 +17,9 @@ The rules, each written once:
   the live tickets, or unknown. A new buyer's reservation of types without
   limits of their own takes no seat lock: it adds its tickets to the
   counter where they still fit under it, in the statement that inserts
-  them (``orders.lifecycle.reserve``). Anything it refuses goes the way
+  them (``orders.lifecycle.reserve``). When it refuses, the same statement
+  counts the seats left without a lock (``seats_left_sql``) and refuses
+  too if they are too few; if they fit, the reservation goes the way
   above, under the seat lock, which sets the counter unknown until
   ``check_capacity`` has counted and sets it exact. Freed seats lower
   nothing: the counter stays an upper bound until the next such count.
@@ -189,6 +191,42 @@ def _event_orders_sql(alias: str) -> str:
         f" FROM {sql.table(alias, Order, 'o')}"
         f" WHERE {col('event')} = %s AND {seat_holding_condition(alias, 'o')}"
     )
+
+
+@cache
+def seats_left_sql(alias: str) -> str:
+    """SQL, a scalar subquery: the seats left of an event whose sales have
+    not stopped (its seats less its live tickets, as ``check_capacity``
+    counts them; below zero when an organiser issued beyond them), NULL for
+    an event whose sales have stopped or that does not exist.
+
+    No lock: a refusal it answers holds for its statement's snapshot, as a
+    count under the seat lock holds for that lock's moment. PostgreSQL's
+    reservation through the counter runs it only when the counter refused
+    (``orders.lifecycle._reserve_by_counter``). Parameters:
+    ``seats_left_params``."""
+    event_pk = sql.column(alias, ChapterEvent, "pk", "sl_e")
+    live = (
+        f"SELECT SUM({sql.column(alias, Order, 'ticket_count', 'sl_o')})"  # noqa: S608
+        f" FROM {sql.table(alias, Order, 'sl_o')}"
+        f" WHERE {sql.column(alias, Order, 'event', 'sl_o')} = {event_pk}"
+        f" AND {_live_condition(alias, 'sl_o')}"
+    )
+    return (
+        f"(SELECT {sql.column(alias, ChapterEvent, 'seats', 'sl_e')}"  # noqa: S608
+        f" - COALESCE(({live}), 0)"
+        f" FROM {sql.table(alias, ChapterEvent, 'sl_e')}"
+        f" WHERE {event_pk} = %s"
+        f" AND {sql.column(alias, ChapterEvent, 'sales_stop_at', 'sl_e')} > %s)"
+    )
+
+
+def seats_left_params(alias: str, *, event_id: int, now: datetime) -> list:
+    return [
+        *_live_params(alias, now),
+        event_id,
+        sql.value(alias, ChapterEvent, "sales_stop_at", now),
+    ]
 
 
 def _event_orders_params(alias: str, *, event_id: int, now: datetime) -> list:
