@@ -49,6 +49,45 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+# Sessions still on the test database at the end, for the run's summary.
+_sessions_ended: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_session_left_on_the_test_database(django_db_setup, django_db_blocker):
+    """PostgreSQL cannot drop the test database while another session is
+    connected to it, and the run then ends in an error on its last test. A
+    thread of a live server or of the Swish simulator that is still running
+    (on a loaded machine) may keep one open. Before the database is dropped,
+    end each such session; the run's summary names them."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    others = (
+        "FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid()"
+    )
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT pid, application_name, state, left(query, 120) {others}"  # noqa: S608
+        )
+        _sessions_ended.extend(
+            f"session {pid} ({application or 'no name'}, {state}), its last"
+            f" statement: {query}"
+            for pid, application, state, query in cursor.fetchall()
+        )
+        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")  # noqa: S608
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _sessions_ended:
+        terminalreporter.section("sessions left on the test database, ended")
+        for line in _sessions_ended:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def refused_port():
     """A local TCP port where nothing listens, for as long as the test runs.
