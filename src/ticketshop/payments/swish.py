@@ -35,6 +35,8 @@ from decimal import Decimal
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +163,49 @@ _session_pid: int | None = None
 _session_lock = threading.Lock()
 
 
+class _ResendOnDroppedConnection(Retry):
+    """Send a PUT or GET once more, on a new connection, when the kept-alive
+    connection it went out on was closed by the other end without an answer.
+
+    A server closes a connection that has idled for its keep-alive time; a
+    call that leaves just then meets "connection reset" or "remote end
+    closed", and nothing says whether Swish read it. Sending it again is
+    safe for PUT and GET only: each PUT names its object (the payment
+    request's or refund's id, so a second one is refused with RP09 or
+    RF09, which the services read as "it exists"), and a GET changes
+    nothing. PATCH (cancel) is never sent twice. Neither is a call that
+    timed out: Swish was reached and is slow, and a second wait would keep
+    the buyer waiting twice as long. A refused connection is not retried
+    either (``connect=0``): Swish is down, and the answer should come at
+    once.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("total", 1)
+        kwargs.setdefault("connect", 0)
+        kwargs.setdefault("read", 1)
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("other", 0)
+        kwargs.setdefault("redirect", False)
+        kwargs.setdefault("allowed_methods", frozenset({"GET", "PUT"}))
+        kwargs.setdefault("raise_on_status", False)
+        kwargs.setdefault("respect_retry_after_header", False)
+        super().__init__(**kwargs)
+
+    def increment(
+        self,
+        method=None,
+        url=None,
+        response=None,
+        error=None,
+        _pool=None,
+        _stacktrace=None,
+    ):
+        if isinstance(error, ReadTimeoutError):
+            raise error.with_traceback(_stacktrace)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
 class _NoCookies(requests.cookies.cookielib.DefaultCookiePolicy):
     """Swish sets no cookies; a shared session must never carry any."""
 
@@ -171,7 +216,9 @@ class _NoCookies(requests.cookies.cookielib.DefaultCookiePolicy):
 def get_session() -> requests.Session:
     """The process's one Swish session (made again after a fork, so gunicorn
     workers never share sockets). Its pool keeps up to SWISH_MAX_IN_FLIGHT
-    connections alive per host: one TLS handshake per connection, not per call."""
+    connections alive per host: one TLS handshake per connection, not per
+    call. A PUT or GET whose kept connection was closed under it goes out
+    once more on a new one (``_ResendOnDroppedConnection``)."""
     global _session, _session_pid
     pid = os.getpid()
     if _session is not None and _session_pid == pid:
@@ -181,7 +228,11 @@ def get_session() -> requests.Session:
             session = requests.Session()
             session.cookies.set_policy(_NoCookies())
             size = max(1, settings.SWISH_MAX_IN_FLIGHT)
-            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size)
+            adapter = HTTPAdapter(
+                pool_connections=2,
+                pool_maxsize=size,
+                max_retries=_ResendOnDroppedConnection(),
+            )
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             _session, _session_pid = session, pid
