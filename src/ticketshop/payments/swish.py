@@ -177,20 +177,8 @@ class _ResendOnDroppedConnection(Retry):
     timed out: Swish was reached and is slow, and a second wait would keep
     the buyer waiting twice as long. A refused connection is not retried
     either (``connect=0``): Swish is down, and the answer should come at
-    once.
+    once. The counts are given where the session is made (``get_session``).
     """
-
-    def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("total", 1)
-        kwargs.setdefault("connect", 0)
-        kwargs.setdefault("read", 1)
-        kwargs.setdefault("status", 0)
-        kwargs.setdefault("other", 0)
-        kwargs.setdefault("redirect", False)
-        kwargs.setdefault("allowed_methods", frozenset({"GET", "PUT"}))
-        kwargs.setdefault("raise_on_status", False)
-        kwargs.setdefault("respect_retry_after_header", False)
-        super().__init__(**kwargs)
 
     def increment(
         self,
@@ -231,7 +219,17 @@ def get_session() -> requests.Session:
             adapter = HTTPAdapter(
                 pool_connections=2,
                 pool_maxsize=size,
-                max_retries=_ResendOnDroppedConnection(),
+                max_retries=_ResendOnDroppedConnection(
+                    total=1,
+                    connect=0,
+                    read=1,
+                    status=0,
+                    other=0,
+                    redirect=False,
+                    allowed_methods=frozenset({"GET", "PUT"}),
+                    raise_on_status=False,
+                    respect_retry_after_header=False,
+                ),
             )
             session.mount("https://", adapter)
             session.mount("http://", adapter)
