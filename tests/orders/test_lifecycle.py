@@ -37,11 +37,11 @@ def locked(order):
     return lifecycle.lock_order(order.pk)
 
 
-def test_the_readme_shows_the_state_machines_own_table():
+def test_the_docs_show_the_state_machines_own_table():
     table = lifecycle.describe_transitions()
     for name in TRANSITIONS:
         assert f"| {name} |" in table
-    readme = Path(__file__).resolve().parents[2] / "README.md"
+    readme = Path(__file__).resolve().parents[2] / "docs" / "orders.md"
     assert table in readme.read_text()
 
 

@@ -1,6 +1,6 @@
 """Create ticket types and events from the JSON format of `import_events`.
 
-The format is documented in the README. Relative times ("+30d 19:00": that
+The format is documented in docs/organisers.md. Relative times ("+30d 19:00": that
 many days from today at that local time) let the demo seed stay in the future.
 """
 

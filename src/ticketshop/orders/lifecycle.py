@@ -15,7 +15,7 @@ ticket e-mail; this module never imports payments or delivery.
 
 The table is ``TRANSITIONS`` below: each transition, the states it may
 start from, the state it ends in, and what it does to seats, money and
-tickets (``describe_transitions()`` renders it as the README's table).
+tickets (``describe_transitions()`` renders it as the table in docs/orders.md).
 
 A transition not allowed from the order's current state raises
 ``TransitionNotAllowed``, and the caller's transaction writes nothing.
@@ -187,7 +187,7 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
 
 
 def describe_transitions() -> str:
-    """Return ``TRANSITIONS`` as a Markdown table (the README shows it)."""
+    """Return ``TRANSITIONS`` as a Markdown table (docs/orders.md shows it)."""
     rows = [
         "| transition | from | to | seats | money | tickets |",
         "|---|---|---|---|---|---|",

@@ -134,7 +134,7 @@ def check_material(
             Finding(
                 ERROR,
                 "SWISH_CERT_PATH holds no PEM certificate: convert the .p12 from "
-                "Swish's certificate portal as the README shows (Swish in "
+                "Swish's certificate portal as docs/swish.md shows (Swish in "
                 "production).",
                 "cert-not-pem",
             )
@@ -167,7 +167,7 @@ def check_material(
             Finding(
                 ERROR,
                 "SWISH_KEY_PATH holds no PEM private key: export the key from the "
-                ".p12 as the README shows (Swish in production).",
+                ".p12 as docs/swish.md shows (Swish in production).",
                 "key-not-pem",
             )
         ]
@@ -284,7 +284,7 @@ def check_configured_material(*, now: datetime | None = None) -> list[Finding]:
             Finding(
                 ERROR,
                 "Swish in production needs SWISH_CERT_PATH and SWISH_KEY_PATH: "
-                "install the certificate and key as the README shows.",
+                "install the certificate and key as docs/swish.md shows.",
                 "no-files",
             )
         ]

@@ -10,7 +10,7 @@ The simulator and MSS have no such service: the code is always drawn here.
 The local drawing holds ``"D" + token``. Swish's published documents describe
 only the static C2B format (``C<number>;<amount>;<message>;<lock>``); the ``D``
 prefix for a commerce token is what third-party integrations encode (see the
-README, "The QR code"), so it is the fallback, not the first choice.
+docs/swish.md, "The QR code"), so it is the fallback, not the first choice.
 """
 
 import io

@@ -3,7 +3,7 @@ errors sorted into "refused" (Swish answered no) and "unavailable" (outcome
 unknown).
 
 Paths, as Swish's current API reference gives them (developer.swish.nu,
-"Payment request v2" and "Refunds v2"; see the README's "Swish"):
+"Payment request v2" and "Refunds v2"; see docs/swish.md):
 
 - create a payment request: ``PUT  v2/paymentrequests/<id>``
 - retrieve it:              ``GET  v1/paymentrequests/<id>``

@@ -8,7 +8,7 @@ from ticketshop.events.importing import ImportFileError, import_events
 
 class Command(BaseCommand):
     help = (
-        "Create ticket types and events from a JSON file (format in the README) "
+        "Create ticket types and events from a JSON file (format in docs/organisers.md) "
         "and print the new ids as JSON."
     )
 
