@@ -8,8 +8,8 @@ from ticketshop.events.importing import ImportFileError, import_events
 
 class Command(BaseCommand):
     help = (
-        "Create ticket types and events from a JSON file (format in docs/organisers.md) "
-        "and print the new ids as JSON."
+        "Create ticket types and events from a JSON file (format in "
+        "docs/organisers.md) and print the new ids as JSON."
     )
 
     def add_arguments(self, parser):
