@@ -100,6 +100,21 @@ def refused_port():
         yield held.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_shared_cache():
+    """With REDIS_URL set (production's shared cache and rate counters, as
+    one of CI's runs uses), the cache outlives each test's rolled-back
+    database; empty it after every test so no counter leaks into the next.
+    The database cache needs nothing: it is rolled back with the test."""
+    yield
+    from django.conf import settings
+
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
+        from django.core.cache import cache
+
+        cache.clear()
+
+
 @pytest.fixture
 def api_client():
     return APIClient()
