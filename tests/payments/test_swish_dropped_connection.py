@@ -154,11 +154,11 @@ def test_a_cancel_is_never_sent_twice(server):
 
 def test_a_call_that_timed_out_is_not_sent_again(server):
     swish_server = server(["stall"])
-    started = time.monotonic()
     with pytest.raises(SwishUnavailable) as unavailable:
         _create(new_swish_id())
-    assert time.monotonic() - started < 2.5  # one wait of 1 s, not two
     assert "ReadTimeout" in str(unavailable.value)
+    # Sent once: a second try would have reached the server before the
+    # call gave up, and the server counts every request it read.
     assert len(swish_server.seen) == 1
 
 
