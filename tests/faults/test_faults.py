@@ -10,6 +10,7 @@ import time
 from collections import Counter
 
 import pytest
+import requests
 
 from .harness import (
     ROOT,
@@ -46,7 +47,12 @@ def test_postgres_restarted_mid_rush(cluster, database, workdir):
         down_at = time.monotonic()
         cluster.stop("fast")
         log("PostgreSQL stopped (fast) mid-rush")
-        time.sleep(3)
+        # The outage is real: the health check, which asks the database
+        # itself, says so (503, the database part not "ok").
+        health = requests.get(shop.bases[0] + "/healthz", timeout=15)
+        assert health.status_code == 503, health.text
+        assert health.json()["database"] != "ok"
+        time.sleep(max(0.0, 3 - (time.monotonic() - down_at)))
         cluster.start()
         log(f"PostgreSQL back after {time.monotonic() - down_at:.1f} s")
         thread.join()
