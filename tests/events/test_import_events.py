@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -7,6 +8,9 @@ from django.core.management import CommandError, call_command
 from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType
 
 pytestmark = pytest.mark.django_db
+
+# Some years ahead of whenever the suite runs.
+FUTURE_YEAR = datetime.now(UTC).year + 4
 
 VALID = {
     "ticket_types": [
@@ -22,8 +26,8 @@ VALID = {
         {
             "title": "Spex",
             "description": "Kul",
-            "event_at": "2030-12-05T19:00:00+01:00",
-            "sales_stop_at": "2030-12-05T18:00:00+01:00",
+            "event_at": f"{FUTURE_YEAR}-12-05T19:00:00+01:00",
+            "sales_stop_at": f"{FUTURE_YEAR}-12-05T18:00:00+01:00",
             "seats": 500,
             "max_tickets_per_payment": 6,
             "reservation_minutes": 10,

@@ -3,6 +3,7 @@ refuses smaller amounts (AM06), so such a ticket could never be paid."""
 
 import copy
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from io import StringIO
 
@@ -15,13 +16,16 @@ from ticketshop.events.models import ChapterEvent, TicketType
 
 pytestmark = pytest.mark.django_db
 
+# Some years ahead of whenever the suite runs.
+FUTURE_YEAR = datetime.now(UTC).year + 4
+
 FILE = {
     "ticket_types": [{"key": "cheap", "title": "Billig", "price": "0.50"}],
     "events": [
         {
             "title": "Spex",
-            "event_at": "2030-12-05T19:00:00+01:00",
-            "sales_stop_at": "2030-12-05T18:00:00+01:00",
+            "event_at": f"{FUTURE_YEAR}-12-05T19:00:00+01:00",
+            "sales_stop_at": f"{FUTURE_YEAR}-12-05T18:00:00+01:00",
             "seats": 10,
             "ticket_types": ["cheap"],
         }
