@@ -7,6 +7,7 @@ byte (empty bodies, JSON error lists), not the shop's contract.
 import json
 import logging
 import time
+from functools import wraps
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -22,6 +23,20 @@ from .services import ID_RE, SwishRefusal
 logger = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json;charset=UTF-8"
+
+
+def simulator_only(view):
+    """Answer 404 unless the shop runs against the simulator, decided at each
+    request (the URLs are always mounted: deciding when urls.py was first
+    imported froze whatever a test or a settings change had set then)."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if settings.SWISH_ENVIRONMENT != "simulator":
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return guarded
 
 
 def _json(data, status: int = 200) -> HttpResponse:
@@ -55,6 +70,7 @@ def _location(request, name: str, object_id: str) -> str:
     )
 
 
+@simulator_only
 @csrf_exempt
 @require_http_methods(["PUT"])
 def create_payment_request(request, request_id: str):
@@ -86,6 +102,7 @@ def create_payment_request(request, request_id: str):
     return response
 
 
+@simulator_only
 @csrf_exempt
 @require_http_methods(["GET", "PATCH"])
 def payment_request(request, request_id: str):
@@ -106,6 +123,7 @@ def payment_request(request, request_id: str):
     return _json(payment.to_swish())
 
 
+@simulator_only
 @csrf_exempt
 @require_http_methods(["PUT"])
 def create_refund(request, refund_id: str):
@@ -139,6 +157,7 @@ def create_refund(request, refund_id: str):
     return response
 
 
+@simulator_only
 @require_http_methods(["GET"])
 def refund(request, refund_id: str):
     """GET /api/v1/refunds/<id>."""
@@ -148,6 +167,7 @@ def refund(request, refund_id: str):
     return _json(found.to_swish())
 
 
+@simulator_only
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def pay(request, token: str):
@@ -168,6 +188,7 @@ def pay(request, token: str):
     return render(request, "swish_simulator/pay.html", {"payment": payment})
 
 
+@simulator_only
 @require_http_methods(["GET"])
 def index(request):
     """Recent simulated payment requests and refunds, and the switches."""
