@@ -18,22 +18,38 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_slow_send_keeps_its_lease_and_is_not_requeued(mailoutbox, monkeypatch):
+    """While SMTP talks, the lease is renewed: the send waits until it has
+    seen two renewals (no fixed sleep), then asks for the stalled deliveries
+    at an instant past the first lease's end, which a dead sender's lease
+    would not have outlived."""
     monkeypatch.setattr(services, "CLAIM_DURATION", timedelta(seconds=0.6))
     seen = {}
     original = EmailBackend.send_messages
 
+    def lease() -> object:
+        return TicketDelivery.objects.get().claimed_until
+
     def slow_send(self, messages):
-        time.sleep(1.5)  # more than two leases long
-        seen["requeued"] = services.requeue_stalled_deliveries()
-        seen["claimed_until"] = TicketDelivery.objects.get().claimed_until
+        first = lease()
+        renewals = {first}
+        deadline = time.monotonic() + 30
+        while len(renewals) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            renewals.add(lease())
+        renewed = lease()
+        seen["renewals"] = len(renewals) - 1
+        # Past the first lease, before the renewed one ends.
+        seen["requeued"] = services.requeue_stalled_deliveries(
+            now=first + (renewed - first) / 2
+        )
         return original(self, messages)
 
     monkeypatch.setattr(EmailBackend, "send_messages", slow_send)
     mark_paid(reserve())
     run_worker()
 
+    assert seen["renewals"] >= 2
     assert seen["requeued"] == 0
-    assert seen["claimed_until"] > timezone.now() - timedelta(seconds=1.5)
     run_worker()
     assert len(mailoutbox) == 1
     assert TicketDelivery.objects.get().times_sent == 1
