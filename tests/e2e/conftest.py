@@ -112,3 +112,16 @@ def e2e_page(request, e2e_browser, screenshot):
     if report is not None and report.failed:
         screenshot(page, "failure")
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_simulator_job_outlives_its_test():
+    """The Swish simulator's background jobs (a payer's delayed answer, a
+    callback, a refund's steps) are the live server's, shared by every test of
+    a run: forget those not yet due and let the running ones finish, so none
+    acts on the next test's orders."""
+    yield
+    from ticketshop.swish_simulator.background import scheduler
+
+    scheduler.clear()
+    assert scheduler.wait_idle(timeout=20)
