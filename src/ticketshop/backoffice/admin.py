@@ -10,7 +10,7 @@ checks its own permission (the roles migration gives them to the groups).
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -27,6 +27,7 @@ from ticketshop.admin_permissions import ViewOnlyMixin
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
+from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.lifecycle import TransitionNotAllowed
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, RefundState
@@ -257,8 +258,10 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 errors.append(_("Choose at least one ticket."))
             if not name:
                 errors.append(_("Enter who the tickets are for."))
-            if "@" not in email:
-                errors.append(_("Enter a valid e-mail address."))
+            try:
+                email = validate_email_address(email)
+            except ValidationError as exc:
+                errors.extend(exc.messages)
             if not errors:
                 try:
                     order = services.issue_tickets(
@@ -543,13 +546,10 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:backoffice_fix", args=[order.pk])
                 )
-            email = request.POST.get("email", "").strip()
-            from django.core.validators import validate_email
-
             try:
-                validate_email(email)
-            except Exception:
-                error = _("Enter a valid e-mail address.")
+                email = validate_email_address(request.POST.get("email", ""))
+            except ValidationError as exc:
+                error = exc.messages[0]
             else:
                 services.change_email(user=request.user, order_id=order.pk, email=email)
                 messages.success(

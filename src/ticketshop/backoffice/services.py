@@ -32,6 +32,7 @@ from ticketshop.delivery.services import (
 )
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
+from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
 from ticketshop.payments.errors import RefundNotPossible
 from ticketshop.payments.services import (
@@ -126,6 +127,8 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
     are there or ``allow_over_capacity`` (logged) was chosen."""
     if request.method not in ISSUE_METHODS:
         raise ValueError(f"not an organiser's payment method: {request.method}")
+    # ValidationError with the reason; the form checks first to show it.
+    email = validate_email_address(request.email)
     counts = {t: n for t, n in request.counts.items() if n > 0}
     if not counts:
         raise ValueError("no tickets")
@@ -144,7 +147,7 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
             counts=counts,
             prices=prices,
             name=request.name,
-            email=request.email,
+            email=email,
             method=request.method,
             allow_over_capacity=request.allow_over_capacity,
         )
@@ -161,7 +164,7 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
                 "method": PaymentMethod(request.method).label,
                 "total": order.total_price,
                 "name": request.name,
-                "email": request.email,
+                "email": email,
                 "over": _(", beyond capacity by choice")
                 if request.allow_over_capacity
                 else "",
@@ -420,6 +423,7 @@ def search_orders(query: str):
 
 def change_email(*, user, order_id: int, email: str, resend: bool = True) -> Order:
     """Correct a buyer's e-mail address (logged) and resend the tickets."""
+    email = validate_email_address(email)
 
     def locked() -> Order:
         order = lifecycle.lock_order(order_id)
