@@ -38,6 +38,8 @@ from . import exports, selectors, services
 from .chart import sales_svg
 from .models import AuditEntry, Mailing, MailStatus, OutgoingMail, SalesOverview
 
+SUBJECT_MAX = Mailing._meta.get_field("subject").max_length
+
 P = "backoffice."
 
 
@@ -662,6 +664,17 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 errors.append(_("Choose at least one event."))
             if not subject or not body:
                 errors.append(_("Write a subject and a text."))
+            elif services.subject_has_control_characters(subject):
+                errors.append(
+                    _(
+                        "Write the subject on one line, without line breaks "
+                        "or other control characters."
+                    )
+                )
+            elif len(subject) > SUBJECT_MAX:
+                errors.append(
+                    _("The subject is at most %(n)d characters.") % {"n": SUBJECT_MAX}
+                )
             if not recipients and chosen:
                 errors.append(_("These events have no paid buyers."))
             if not errors and request.POST.get("confirm") == "yes":

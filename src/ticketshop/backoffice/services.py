@@ -15,6 +15,7 @@ Each writes an ``AuditEntry`` (who, when, what, before, after).
 
 import logging
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -473,8 +474,19 @@ def mailing_recipients(event_ids) -> list[str]:
     return sorted({e.strip().lower() for e in emails})
 
 
+def subject_has_control_characters(subject: str) -> bool:
+    """Tell whether a subject holds a line break or another control character.
+
+    Django refuses to send a mail whose header holds a line break
+    (BadHeaderError), so such a mailing would queue and never go out.
+    """
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in subject)
+
+
 def start_mailing(*, user, event_ids, subject: str, body: str) -> Mailing:
     """Create the mailing with one outbox row (and task) per buyer."""
+    if subject_has_control_characters(subject):
+        raise ValueError("a mailing's subject holds a control character")
     event_ids = list(event_ids)
     with transaction.atomic():
         mailing = Mailing.objects.create(
