@@ -567,6 +567,8 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             _("Correct order %(ref)s") % {"ref": order.reference},
             order=order,
             error=error,
+            # A refused address is shown again to be corrected, not lost.
+            email=request.POST.get("email", "") if error else order.email,
             audit=AuditEntry.objects.filter(order=order)[:50],
         )
         return self._render(request, "fix.html", context, status=400 if error else 200)
