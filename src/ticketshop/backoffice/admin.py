@@ -10,7 +10,7 @@ checks its own permission (the roles migration gives them to the groups).
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -27,6 +27,7 @@ from ticketshop.admin_permissions import ViewOnlyMixin
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
+from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.lifecycle import TransitionNotAllowed
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, RefundState
@@ -36,6 +37,8 @@ from ticketshop.payments.models import SwishRefund
 from . import exports, selectors, services
 from .chart import sales_svg
 from .models import AuditEntry, Mailing, MailStatus, OutgoingMail, SalesOverview
+
+SUBJECT_MAX = Mailing._meta.get_field("subject").max_length
 
 P = "backoffice."
 
@@ -257,8 +260,10 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 errors.append(_("Choose at least one ticket."))
             if not name:
                 errors.append(_("Enter who the tickets are for."))
-            if "@" not in email:
-                errors.append(_("Enter a valid e-mail address."))
+            try:
+                email = validate_email_address(email)
+            except ValidationError as exc:
+                errors.extend(exc.messages)
             if not errors:
                 try:
                     order = services.issue_tickets(
@@ -543,13 +548,10 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:backoffice_fix", args=[order.pk])
                 )
-            email = request.POST.get("email", "").strip()
-            from django.core.validators import validate_email
-
             try:
-                validate_email(email)
-            except Exception:
-                error = _("Enter a valid e-mail address.")
+                email = validate_email_address(request.POST.get("email", ""))
+            except ValidationError as exc:
+                error = exc.messages[0]
             else:
                 services.change_email(user=request.user, order_id=order.pk, email=email)
                 messages.success(
@@ -565,6 +567,8 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             _("Correct order %(ref)s") % {"ref": order.reference},
             order=order,
             error=error,
+            # A refused address is shown again to be corrected, not lost.
+            email=request.POST.get("email", "") if error else order.email,
             audit=AuditEntry.objects.filter(order=order)[:50],
         )
         return self._render(request, "fix.html", context, status=400 if error else 200)
@@ -662,6 +666,17 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 errors.append(_("Choose at least one event."))
             if not subject or not body:
                 errors.append(_("Write a subject and a text."))
+            elif services.subject_has_control_characters(subject):
+                errors.append(
+                    _(
+                        "Write the subject on one line, without line breaks "
+                        "or other control characters."
+                    )
+                )
+            elif len(subject) > SUBJECT_MAX:
+                errors.append(
+                    _("The subject is at most %(n)d characters.") % {"n": SUBJECT_MAX}
+                )
             if not recipients and chosen:
                 errors.append(_("These events have no paid buyers."))
             if not errors and request.POST.get("confirm") == "yes":

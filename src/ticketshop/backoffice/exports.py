@@ -3,6 +3,12 @@ range, and the printable door list (PDF).
 
 Excel opens a CSV as UTF-8 only with a byte-order mark, and in a Swedish
 locale splits columns on ``;``: both are written here.
+
+Every text cell goes through ``inert`` before it is written: names, e-mail
+addresses and titles come from buyers and organisers, and a spreadsheet
+evaluates a cell that starts like a formula (``=HYPERLINK(...)``,
+``=cmd|...``). Amounts are written as numbers, never as text, so a refund's
+``-199,00`` stays a number.
 """
 
 import csv
@@ -14,6 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.workbook.child import INVALID_TITLE_REGEX
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
@@ -29,6 +37,24 @@ from ticketshop.payments.models import (
 )
 
 BOM = "\ufeff"
+
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"):
+# = + - @, and a tab or carriage return before one of them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value):
+    """Return a text cell that no spreadsheet evaluates; other values as they are.
+
+    Text that starts like a formula, also after leading whitespace, gets a
+    leading apostrophe (OWASP's advice), so ``=1+2`` shows as ``'=1+2``.
+    Numbers (Decimal, int, float) are not text and are returned unchanged.
+    """
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _local(value: datetime | None) -> str:
@@ -78,21 +104,39 @@ def attendee_rows(event: ChapterEvent) -> tuple[list[str], list[list]]:
 def to_csv(header: list[str], rows: list[list]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([inert(v) for v in header])
     for row in rows:
         writer.writerow(
-            [str(v).replace(".", ",") if isinstance(v, Decimal) else v for v in row]
+            [
+                str(v).replace(".", ",") if isinstance(v, Decimal) else inert(v)
+                for v in row
+            ]
         )
     return (BOM + out.getvalue()).encode("utf-8")
+
+
+def _xlsx_value(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str):
+        # XML cannot carry most control characters; openpyxl refuses them.
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", inert(value))
+    return value
 
 
 def to_xlsx(header: list[str], rows: list[list], *, title: str) -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.title = title[:31] or "Sheet"
-    sheet.append(header)
-    for row in rows:
-        sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
+    # A sheet's name may not hold []:*?/\ (an event called "A/B" otherwise
+    # stops the export).
+    sheet.title = INVALID_TITLE_REGEX.sub("-", title)[:31] or "Sheet"
+    for values in [header, *rows]:
+        sheet.append([_xlsx_value(v) for v in values])
+    # openpyxl stores any text starting with "=" as a formula; text stays text.
+    for line in sheet.iter_rows():
+        for cell in line:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

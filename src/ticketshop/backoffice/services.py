@@ -15,6 +15,7 @@ Each writes an ``AuditEntry`` (who, when, what, before, after).
 
 import logging
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,6 +33,7 @@ from ticketshop.delivery.services import (
 )
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
+from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
 from ticketshop.payments.errors import RefundNotPossible
 from ticketshop.payments.services import (
@@ -126,6 +128,8 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
     are there or ``allow_over_capacity`` (logged) was chosen."""
     if request.method not in ISSUE_METHODS:
         raise ValueError(f"not an organiser's payment method: {request.method}")
+    # ValidationError with the reason; the form checks first to show it.
+    email = validate_email_address(request.email)
     counts = {t: n for t, n in request.counts.items() if n > 0}
     if not counts:
         raise ValueError("no tickets")
@@ -144,7 +148,7 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
             counts=counts,
             prices=prices,
             name=request.name,
-            email=request.email,
+            email=email,
             method=request.method,
             allow_over_capacity=request.allow_over_capacity,
         )
@@ -161,7 +165,7 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
                 "method": PaymentMethod(request.method).label,
                 "total": order.total_price,
                 "name": request.name,
-                "email": request.email,
+                "email": email,
                 "over": _(", beyond capacity by choice")
                 if request.allow_over_capacity
                 else "",
@@ -420,6 +424,7 @@ def search_orders(query: str):
 
 def change_email(*, user, order_id: int, email: str, resend: bool = True) -> Order:
     """Correct a buyer's e-mail address (logged) and resend the tickets."""
+    email = validate_email_address(email)
 
     def locked() -> Order:
         order = lifecycle.lock_order(order_id)
@@ -469,8 +474,19 @@ def mailing_recipients(event_ids) -> list[str]:
     return sorted({e.strip().lower() for e in emails})
 
 
+def subject_has_control_characters(subject: str) -> bool:
+    """Tell whether a subject holds a line break or another control character.
+
+    Django refuses to send a mail whose header holds a line break
+    (BadHeaderError), so such a mailing would queue and never go out.
+    """
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in subject)
+
+
 def start_mailing(*, user, event_ids, subject: str, body: str) -> Mailing:
     """Create the mailing with one outbox row (and task) per buyer."""
+    if subject_has_control_characters(subject):
+        raise ValueError("a mailing's subject holds a control character")
     event_ids = list(event_ids)
     with transaction.atomic():
         mailing = Mailing.objects.create(

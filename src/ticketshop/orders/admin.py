@@ -8,6 +8,7 @@ orders.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Count, Q
@@ -22,6 +23,7 @@ from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 
 from . import lifecycle
+from .addresses import validate_email_address
 from .lifecycle import TransitionNotAllowed
 from .models import Order, OrderStatus, Ticket
 from .seats import live_order_q
@@ -223,6 +225,19 @@ def cancel_orders(modeladmin, request, queryset):
     )
 
 
+class OrderForm(forms.ModelForm):
+    """Who the order is for; the address gets the shop's one check."""
+
+    class Meta:
+        model = Order
+        fields = ["name", "email"]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        # An order that never reached payment has no address yet.
+        return validate_email_address(email) if email else email
+
+
 @admin.register(Order)
 class OrderAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     """Orders are read here; their state changes only through actions that
@@ -281,6 +296,7 @@ class OrderAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
         "updated_at",
     ]
     readonly_fields = [f for f in fields if f not in ("name", "email")]
+    form = OrderForm
     inlines = [TicketInline]
     actions = [cancel_orders]
     show_full_result_count = False

@@ -21,6 +21,7 @@ from ticketshop.api_errors import (
     SERVER_ERROR,
     error_schema,
 )
+from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.errors import InvalidSession
 from ticketshop.orders.models import OrderStatus
 from ticketshop.orders.selectors import list_order_lines
@@ -39,7 +40,11 @@ class StartPaymentView(APIView):
 
     @extend_schema_serializer(component_name="StartPaymentRequest")
     class InputSerializer(serializers.Serializer):
-        email_address = serializers.EmailField(max_length=254)
+        # The one address check (orders.addresses) on top of DRF's syntax
+        # check: no local hosts, IP literals or invisible characters.
+        email_address = serializers.EmailField(
+            max_length=254, validators=[validate_email_address]
+        )
 
         def to_internal_value(self, data):
             # A JSON string only (EmailField would accept a number's str()).
