@@ -223,9 +223,11 @@ AXES_CLIENT_IP_CALLABLE = "ticketshop.security.clients.axes_client_ip"
 AXES_LOCKOUT_CALLABLE = "ticketshop.security.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 
-# Sessions live in signed cookies: no database write per buyer, any number of
-# stateless app processes. The cookie holds only an unguessable order token.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# A buyer's session lives in a signed cookie: no database write per buyer,
+# any number of stateless app processes; it holds only an unguessable order
+# token. A signed-in session (admin, back office) lives in the database, so
+# that logging out ends every copy of its cookie (security/sessions.py).
+SESSION_ENGINE = "ticketshop.security.sessions"
 SESSION_COOKIE_NAME = "sessionid"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
