@@ -107,6 +107,13 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
         tickets="-",
     ),
     Transition(
+        "new_token", ANY, None,
+        seats="-",
+        money="-",
+        tickets="the same ids; the buyer's session names the order by a new"
+        " secret (its payment started, or it was free)",
+    ),
+    Transition(
         "end_payment", ANY, None,
         seats="a hold: until its expiry again",
         money="the request ended unpaid, or never existed",
@@ -223,6 +230,11 @@ REFERENCE_LENGTH = 10
 def random_code(length: int) -> str:
     """Return a code drawn from a cryptographically secure generator."""
     return "".join(secrets.choice(EXTERNAL_ID_ALPHABET) for _ in range(length))
+
+
+def new_order_token() -> str:
+    """Return a new secret for a buyer's session to name an order by."""
+    return secrets.token_urlsafe(32)
 
 
 def _require_transaction() -> None:
@@ -522,7 +534,7 @@ def _new_order(
     """Build the order and its tickets (codes drawn), not yet written."""
     created = timezone.now()
     order = Order(
-        token=secrets.token_urlsafe(32),
+        token=new_order_token(),
         reference=random_code(REFERENCE_LENGTH),
         event_id=event_id,
         status=status,
@@ -785,6 +797,22 @@ def start_payment(order: Order, *, email: str, now: datetime) -> None:
     order.payment_pending = True
     order.payment_started_at = now
     _save(order, "start_payment", ["email", "payment_pending", "payment_started_at"])
+
+
+def new_token(order: Order, *, seen: str) -> None:
+    """``new_token``: the buyer has started paying; the session that did it
+    names the order by a new secret from now on, so that a copy of its cookie
+    from before (one an attacker reserved with and planted in the buyer's
+    browser: session fixation) no longer reaches the order being paid.
+
+    ``seen`` is the token the caller's session held: if the order has moved
+    on from it (a concurrent start of the same session renewed it first),
+    that newer token stands, so both answers carry the same one."""
+    _check("new_token", order)
+    if order.token != seen:
+        return
+    order.token = new_order_token()
+    _save(order, "new_token", ["token"])
 
 
 def end_payment(order: Order) -> None:

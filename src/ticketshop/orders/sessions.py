@@ -6,6 +6,11 @@ window: a payment started before the hold ends may take Swish several
 minutes, and the buyer then still sees the confirmation page. After that
 the session is over, whatever the cookie says: its order is no longer the
 session's (``InvalidSession``), and the cookie is cleared.
+
+The order's token is drawn anew when its payment starts
+(``renew_session_order``), so that a copy of the cookie from before (one an
+attacker reserved with and planted in the buyer's browser: session
+fixation) no longer reaches the order being paid.
 """
 
 from datetime import datetime, timedelta
@@ -58,3 +63,10 @@ def keep_session_order(session, order: Order) -> None:
     """Make the session hold the order until its hold ends, plus the grace."""
     session[SESSION_ORDER_KEY] = order.token
     session.set_expiry(order.expires_at + SESSION_GRACE)
+
+
+def renew_session_order(session, order: Order) -> None:
+    """Give the session a new key holding the order's new token (its payment
+    started; see ``lifecycle.new_order_token``)."""
+    session.cycle_key()
+    keep_session_order(session, order)

@@ -33,7 +33,11 @@ from ticketshop.orders.errors import InvalidSession, OutOfTickets
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.selectors import effective_status
-from ticketshop.orders.sessions import get_session_order, keep_session_order
+from ticketshop.orders.sessions import (
+    get_session_order,
+    keep_session_order,
+    renew_session_order,
+)
 
 from . import swish
 from .errors import (
@@ -104,6 +108,8 @@ class _Plan:
     payment_id: int | None
     # Known already (a running request's token, or "" for a free order).
     token: str | None
+    # The order as written here (its hold renewed, or confirmed free).
+    order: Order | None = None
 
 
 class _RenewalNeeded(Exception):
@@ -145,11 +151,27 @@ def _start(*, session, order: Order, email: str, now: datetime) -> str:
     except _RenewalNeeded:
         renew = True
         plan = run_locked(_prepare_start, order=order, email=email, renew=True, now=now)
-    if renew:
-        keep_session_order(session, order)
-    if plan.token is not None:
+    if plan.order is not None:
+        # The renewed hold's end (or the free order's): the session's too.
+        keep_session_order(session, plan.order)
+    if plan.token == "":
+        token = ""
+    elif plan.token is not None:
+        # Running already: the session stays as it is.
         return plan.token
-    return _send_create(payment_id=plan.payment_id, now=now, may_replace=True)
+    else:
+        token = _send_create(payment_id=plan.payment_id, now=now, may_replace=True)
+    # Only now: a 5xx answer (PaymentStartFailed) sets no cookie, so a
+    # token renewed before Swish answered would lose the buyer the order.
+    renew_session_order(session, _new_token(order_id=order.pk, seen=order.token))
+    return token
+
+
+def _new_token(*, order_id: int, seen: str) -> Order:
+    with transaction.atomic(durable=True):
+        order = lock_order(order_id)
+        lifecycle.new_token(order, seen=seen)
+    return order
 
 
 def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _Plan:
@@ -182,7 +204,7 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
         # Nothing to pay: no Swish (it refuses amounts below 1 kr).
         lifecycle.confirm_free(order, email=email, now=now)
         schedule_ticket_delivery(order=order)
-        return _Plan(payment_id=None, token="")
+        return _Plan(payment_id=None, token="", order=order)
 
     payment = SwishPayment.objects.create(
         order=order,
@@ -193,7 +215,7 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
     )
     if not order.payment_pending:
         lifecycle.start_payment(order, email=email, now=now)
-    return _Plan(payment_id=payment.pk, token=None)
+    return _Plan(payment_id=payment.pk, token=None, order=order)
 
 
 def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:
