@@ -364,6 +364,11 @@ if TRUSTED_PROXY_COUNT > 0:
 # Reservations per client address, e.g. "20/min" (also /s, /h, /10min);
 # unset = no limit. See the README's "Limits against hoarding".
 RESERVATION_RATE_LIMIT = env.str("RESERVATION_RATE_LIMIT", default="")
+# A lapsed or declined hold is renewed by start_payment at most this many
+# times, and never past this many minutes after the first reservation; each
+# renewal counts against RESERVATION_RATE_LIMIT (docs/sessions-and-holds.md).
+HOLD_RENEWAL_LIMIT = env.int("HOLD_RENEWAL_LIMIT", default=3)
+HOLD_RENEWAL_MINUTES = env.int("HOLD_RENEWAL_MINUTES", default=45)
 # Paths that take unsafe requests from anywhere: Swish calls back from its
 # own servers (and the body is never trusted; see payments.services).
 CROSS_SITE_EXEMPT_PATHS = [r"^/swish/callback/?$"]

@@ -39,7 +39,7 @@ from ticketshop.db.locks import busy_on_lock_timeout, lock_event
 from ticketshop.events.errors import EventDoesNotExist
 from ticketshop.events.models import ChapterEvent
 
-from .errors import OutOfTickets
+from .errors import OutOfTickets, RenewalLimitReached
 from .models import Order, OrderStatus, PaymentMethod, RefundState, SeatCounter, Ticket
 from .seats import (
     check_capacity,
@@ -457,11 +457,23 @@ def needs_renewal(order: Order, *, now: datetime) -> bool:
     return order.status == FAILED or is_lapsed(order, now=now)
 
 
+def renewal_deadline(order: Order) -> datetime:
+    """The latest time a hold of this order may reach by renewals."""
+    return order.created_at + timedelta(minutes=settings.HOLD_RENEWAL_MINUTES)
+
+
 def renew(order: Order, *, now: datetime) -> None:
     """``renew``: hold a lapsed (or expired) reservation's seats again if they
     are still free. Raises ``OutOfTickets`` or ``EventDoesNotExist`` (sales
-    stopped); takes the event's seat lock (call before ``lock_order``)."""
+    stopped), or ``RenewalLimitReached`` once the order was renewed
+    ``HOLD_RENEWAL_LIMIT`` times or its first reservation is
+    ``HOLD_RENEWAL_MINUTES`` old (else a buyer whose Swish requests keep
+    ending could hold the seats for ever); takes the event's seat lock (call
+    before ``lock_order``)."""
     _check("renew", order, needs_renewal(order, now=now), ": it holds its seats")
+    deadline = renewal_deadline(order)
+    if order.hold_renewals >= settings.HOLD_RENEWAL_LIMIT or now >= deadline:
+        raise RenewalLimitReached()
     event = lock_event(event_id=order.event_id)
     if event.sales_stop_at <= now:
         raise EventDoesNotExist()
@@ -472,8 +484,11 @@ def renew(order: Order, *, now: datetime) -> None:
         wanted[type_id] = wanted.get(type_id, 0) + 1
     # The lapsed order's own tickets are not live, so they are not counted.
     check_capacity(event=event, wanted=wanted, now=now)
-    order.expires_at = now + event.reservation_duration
-    _save(order, "renew", ["expires_at"])
+    # Never past the deadline: renewals bound the whole time seats are held.
+    order.expires_at = min(now + event.reservation_duration, deadline)
+    # Counted in the row, read and written under the order's lock.
+    order.hold_renewals += 1
+    _save(order, "renew", ["expires_at", "hold_renewals"])
 
 
 def _insert_order(

@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,7 +30,7 @@ from ticketshop.db.locks import lock_event, run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.events.errors import Busy, EventDoesNotExist
 from ticketshop.orders import lifecycle
-from ticketshop.orders.errors import InvalidSession, OutOfTickets
+from ticketshop.orders.errors import InvalidSession, OutOfTickets, RenewalLimitReached
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.selectors import effective_status
@@ -116,40 +117,62 @@ class _RenewalNeeded(Exception):
     """The hold lapsed after the unlocked read: retry with the event lock."""
 
 
-def start_payment(*, session, email: str, now: datetime | None = None) -> str:
+def start_payment(
+    *,
+    session,
+    email: str,
+    now: datetime | None = None,
+    count_renewal: Callable[[], None] | None = None,
+) -> str:
     """Start (or resume) the Swish payment of the session's order; return its token.
 
     An order of 0 kr is confirmed at once without Swish (the token ``""``).
-    Raises InvalidSession, AlreadyPaidPayment, SessionExpired (the hold
-    lapsed and its seats are gone), Busy or PaymentStartFailed (the order
-    keeps its reservation and a retry works).
+    A lapsed or declined hold is renewed first, within its bounds
+    (``lifecycle.renew``); ``count_renewal`` is called before, and may raise
+    (the reservation rate limit counts renewals as reservations). Raises
+    InvalidSession, AlreadyPaidPayment, SessionExpired (the hold lapsed and
+    its seats are gone, or it was renewed as often or as long as allowed),
+    Busy or PaymentStartFailed (the order keeps its reservation and a retry
+    works).
     """
     now = now or timezone.now()
     order = get_session_order(session)
     if order is None:
         raise InvalidSession()
+    kwargs = {"session": session, "email": email, "count_renewal": count_renewal}
     if order.total_price == 0 and not order.payment_pending:
-        return _start(session=session, order=order, email=email, now=now)
+        return _start(order=order, now=now, **kwargs)
     # A slot among this process's Swish calls first, before anything is
     # written: when all are taken the answer is Busy and the order is as it
     # was (its create, and a replacement's cancel, run in this slot).
     try:
         with swish.swish_slot():
-            return _start(session=session, order=order, email=email, now=now)
+            return _start(order=order, now=now, **kwargs)
     except SwishBusy as exc:
         # Only the slot above can be busy: calls inside it never wait.
         logger.info("start_payment of order %s: %s", order.reference, exc)
         raise Busy(exc.retry_after) from exc
 
 
-def _start(*, session, order: Order, email: str, now: datetime) -> str:
+def _start(
+    *,
+    session,
+    order: Order,
+    email: str,
+    now: datetime,
+    count_renewal: Callable[[], None] | None,
+) -> str:
     renew = lifecycle.needs_renewal(order, now=now)
+    if renew and not order.payment_pending and count_renewal is not None:
+        # Counted before the seat lock, as a reservation is.
+        count_renewal()
     try:
         plan = run_locked(
             _prepare_start, order=order, email=email, renew=renew, now=now
         )
     except _RenewalNeeded:
-        renew = True
+        if count_renewal is not None:
+            count_renewal()
         plan = run_locked(_prepare_start, order=order, email=email, renew=True, now=now)
     if plan.order is not None:
         # The renewed hold's end (or the free order's): the session's too.
@@ -197,7 +220,7 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
             raise _RenewalNeeded()
         try:
             lifecycle.renew(order, now=now)
-        except (OutOfTickets, EventDoesNotExist) as exc:
+        except (OutOfTickets, EventDoesNotExist, RenewalLimitReached) as exc:
             raise SessionExpired() from exc
         logger.info("renewed the hold of order %s", order.reference)
     if order.total_price == 0 and not order.payment_pending:
