@@ -109,3 +109,22 @@ def test_signed_in_session_is_kept_on_the_server(admin_site):
         assert not Session.objects.filter(session_key=key).exists()
     finally:
         organiser.close()
+
+
+def test_signed_cookie_claiming_a_signed_in_user_is_refused(admin_site):
+    """A staff session in a signed cookie (as issued before) cannot be ended
+    by the server, so it is not believed: sign in again."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+
+    user = get_user_model().objects.get(username="organiser")
+    old = SessionStore()
+    old[SESSION_KEY] = str(user.pk)
+    old[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    old[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    old.save()
+    with requests.Session() as http:
+        http.cookies.set(COOKIE, old.session_key)
+        answer = admin_index(http, admin_site)
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/admin/login/")
