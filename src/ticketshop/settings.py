@@ -223,9 +223,11 @@ AXES_CLIENT_IP_CALLABLE = "ticketshop.security.clients.axes_client_ip"
 AXES_LOCKOUT_CALLABLE = "ticketshop.security.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 
-# Sessions live in signed cookies: no database write per buyer, any number of
-# stateless app processes. The cookie holds only an unguessable order token.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# A buyer's session lives in a signed cookie: no database write per buyer,
+# any number of stateless app processes; it holds only an unguessable order
+# token. A signed-in session (admin, back office) lives in the database, so
+# that logging out ends every copy of its cookie (security/sessions.py).
+SESSION_ENGINE = "ticketshop.security.sessions"
 SESSION_COOKIE_NAME = "sessionid"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -362,6 +364,11 @@ if TRUSTED_PROXY_COUNT > 0:
 # Reservations per client address, e.g. "20/min" (also /s, /h, /10min);
 # unset = no limit. See the README's "Limits against hoarding".
 RESERVATION_RATE_LIMIT = env.str("RESERVATION_RATE_LIMIT", default="")
+# A lapsed or declined hold is renewed by start_payment at most this many
+# times, and never past this many minutes after the first reservation; each
+# renewal counts against RESERVATION_RATE_LIMIT (docs/sessions-and-holds.md).
+HOLD_RENEWAL_LIMIT = env.int("HOLD_RENEWAL_LIMIT", default=3)
+HOLD_RENEWAL_MINUTES = env.int("HOLD_RENEWAL_MINUTES", default=45)
 # Paths that take unsafe requests from anywhere: Swish calls back from its
 # own servers (and the body is never trusted; see payments.services).
 CROSS_SITE_EXEMPT_PATHS = [r"^/swish/callback/?$"]

@@ -19,3 +19,7 @@ class OutOfTickets(ShopError):
 
 class InvalidSession(ShopError):
     """The session holds no reservation."""
+
+
+class RenewalLimitReached(ShopError):
+    """The hold has been renewed as often, or for as long, as allowed."""

@@ -39,7 +39,7 @@ from ticketshop.db.locks import busy_on_lock_timeout, lock_event
 from ticketshop.events.errors import EventDoesNotExist
 from ticketshop.events.models import ChapterEvent
 
-from .errors import OutOfTickets
+from .errors import OutOfTickets, RenewalLimitReached
 from .models import Order, OrderStatus, PaymentMethod, RefundState, SeatCounter, Ticket
 from .seats import (
     check_capacity,
@@ -105,6 +105,13 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
         seats="held until Swish settles, even past the expiry",
         money="a Swish request is open; the e-mail address is fixed",
         tickets="-",
+    ),
+    Transition(
+        "new_token", ANY, None,
+        seats="-",
+        money="-",
+        tickets="the same ids; the buyer's session names the order by a new"
+        " secret (its payment started, or it was free)",
     ),
     Transition(
         "end_payment", ANY, None,
@@ -223,6 +230,11 @@ REFERENCE_LENGTH = 10
 def random_code(length: int) -> str:
     """Return a code drawn from a cryptographically secure generator."""
     return "".join(secrets.choice(EXTERNAL_ID_ALPHABET) for _ in range(length))
+
+
+def new_order_token() -> str:
+    """Return a new secret for a buyer's session to name an order by."""
+    return secrets.token_urlsafe(32)
 
 
 def _require_transaction() -> None:
@@ -445,11 +457,23 @@ def needs_renewal(order: Order, *, now: datetime) -> bool:
     return order.status == FAILED or is_lapsed(order, now=now)
 
 
+def renewal_deadline(order: Order) -> datetime:
+    """The latest time a hold of this order may reach by renewals."""
+    return order.created_at + timedelta(minutes=settings.HOLD_RENEWAL_MINUTES)
+
+
 def renew(order: Order, *, now: datetime) -> None:
     """``renew``: hold a lapsed (or expired) reservation's seats again if they
     are still free. Raises ``OutOfTickets`` or ``EventDoesNotExist`` (sales
-    stopped); takes the event's seat lock (call before ``lock_order``)."""
+    stopped), or ``RenewalLimitReached`` once the order was renewed
+    ``HOLD_RENEWAL_LIMIT`` times or its first reservation is
+    ``HOLD_RENEWAL_MINUTES`` old (else a buyer whose Swish requests keep
+    ending could hold the seats for ever); takes the event's seat lock (call
+    before ``lock_order``)."""
     _check("renew", order, needs_renewal(order, now=now), ": it holds its seats")
+    deadline = renewal_deadline(order)
+    if order.hold_renewals >= settings.HOLD_RENEWAL_LIMIT or now >= deadline:
+        raise RenewalLimitReached()
     event = lock_event(event_id=order.event_id)
     if event.sales_stop_at <= now:
         raise EventDoesNotExist()
@@ -460,8 +484,11 @@ def renew(order: Order, *, now: datetime) -> None:
         wanted[type_id] = wanted.get(type_id, 0) + 1
     # The lapsed order's own tickets are not live, so they are not counted.
     check_capacity(event=event, wanted=wanted, now=now)
-    order.expires_at = now + event.reservation_duration
-    _save(order, "renew", ["expires_at"])
+    # Never past the deadline: renewals bound the whole time seats are held.
+    order.expires_at = min(now + event.reservation_duration, deadline)
+    # Counted in the row, read and written under the order's lock.
+    order.hold_renewals += 1
+    _save(order, "renew", ["expires_at", "hold_renewals"])
 
 
 def _insert_order(
@@ -522,7 +549,7 @@ def _new_order(
     """Build the order and its tickets (codes drawn), not yet written."""
     created = timezone.now()
     order = Order(
-        token=secrets.token_urlsafe(32),
+        token=new_order_token(),
         reference=random_code(REFERENCE_LENGTH),
         event_id=event_id,
         status=status,
@@ -785,6 +812,22 @@ def start_payment(order: Order, *, email: str, now: datetime) -> None:
     order.payment_pending = True
     order.payment_started_at = now
     _save(order, "start_payment", ["email", "payment_pending", "payment_started_at"])
+
+
+def new_token(order: Order, *, seen: str) -> None:
+    """``new_token``: the buyer has started paying; the session that did it
+    names the order by a new secret from now on, so that a copy of its cookie
+    from before (one an attacker reserved with and planted in the buyer's
+    browser: session fixation) no longer reaches the order being paid.
+
+    ``seen`` is the token the caller's session held: if the order has moved
+    on from it (a concurrent start of the same session renewed it first),
+    that newer token stands, so both answers carry the same one."""
+    _check("new_token", order)
+    if order.token != seen:
+        return
+    order.token = new_order_token()
+    _save(order, "new_token", ["token"])
 
 
 def end_payment(order: Order) -> None:

@@ -93,6 +93,9 @@ class Order(models.Model):
     due_at_door = models.DecimalField(
         _("to pay at the door (SEK)"), max_digits=12, decimal_places=2, default=0
     )
+    # How often start_payment has taken a lapsed or declined hold again
+    # (lifecycle.renew; bounded by HOLD_RENEWAL_LIMIT).
+    hold_renewals = models.PositiveSmallIntegerField(_("hold renewals"), default=0)
     needs_attention = models.BooleanField(_("needs attention"), default=False)
     attention_reason = models.TextField(_("why it needs attention"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -1,12 +1,22 @@
 """The one way from a buyer's session to their order, and back.
 
 The session (a signed cookie) holds nothing but an unguessable order token.
-It lives as long as the reservation plus ``SESSION_GRACE``, so that the buyer
-can still pay (a started payment may take Swish several minutes) and see the
-confirmation page afterwards.
+It lives as long as the order's hold plus ``SESSION_GRACE``, the payment
+window: a payment started before the hold ends may take Swish several
+minutes, and the buyer then still sees the confirmation page. After that
+the session is over, whatever the cookie says: its order is no longer the
+session's (``InvalidSession``), and the cookie is cleared.
+
+The order's token is drawn anew when its payment starts
+(``renew_session_order``), so that a copy of the cookie from before (one an
+attacker reserved with and planted in the buyer's browser: session
+fixation) no longer reaches the order being paid.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from django.contrib.auth import SESSION_KEY
+from django.utils import timezone
 
 from .models import Order
 
@@ -19,15 +29,44 @@ def session_order_token(session) -> str | None:
     return session.get(SESSION_ORDER_KEY) or None
 
 
-def get_session_order(session) -> Order | None:
-    """Return the session's order (with its event), or None."""
+def session_over(order: Order, *, now: datetime) -> bool:
+    """Whether the buyer's session of this order has ended: its hold ended
+    more than ``SESSION_GRACE`` ago and no payment is running."""
+    return not order.payment_pending and order.expires_at + SESSION_GRACE <= now
+
+
+def get_session_order(session, *, now: datetime | None = None) -> Order | None:
+    """Return the session's order (with its event), or None.
+
+    A session whose time is over (``session_over``) holds no order any more;
+    it is cleared, so that the response drops the cookie.
+    """
     token = session_order_token(session)
     if not token:
         return None
-    return Order.objects.select_related("event").filter(token=token).first()
+    order = Order.objects.select_related("event").filter(token=token).first()
+    if order is not None and session_over(order, now=now or timezone.now()):
+        forget_session_order(session)
+        return None
+    return order
+
+
+def forget_session_order(session) -> None:
+    """Drop the order from the session (the whole session, unless signed in)."""
+    if SESSION_KEY in session:
+        session.pop(SESSION_ORDER_KEY, None)
+    else:
+        session.flush()
 
 
 def keep_session_order(session, order: Order) -> None:
-    """Make the session hold the order for as long as its hold, plus the grace."""
+    """Make the session hold the order until its hold ends, plus the grace."""
     session[SESSION_ORDER_KEY] = order.token
-    session.set_expiry(order.event.reservation_duration + SESSION_GRACE)
+    session.set_expiry(order.expires_at + SESSION_GRACE)
+
+
+def renew_session_order(session, order: Order) -> None:
+    """Give the session a new key holding the order's new token (its payment
+    started; see ``lifecycle.new_order_token``)."""
+    session.cycle_key()
+    keep_session_order(session, order)

@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,11 +30,15 @@ from ticketshop.db.locks import lock_event, run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.events.errors import Busy, EventDoesNotExist
 from ticketshop.orders import lifecycle
-from ticketshop.orders.errors import InvalidSession, OutOfTickets
+from ticketshop.orders.errors import InvalidSession, OutOfTickets, RenewalLimitReached
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.selectors import effective_status
-from ticketshop.orders.sessions import get_session_order, keep_session_order
+from ticketshop.orders.sessions import (
+    get_session_order,
+    keep_session_order,
+    renew_session_order,
+)
 
 from . import swish
 from .errors import (
@@ -104,52 +109,92 @@ class _Plan:
     payment_id: int | None
     # Known already (a running request's token, or "" for a free order).
     token: str | None
+    # The order as written here (its hold renewed, or confirmed free).
+    order: Order | None = None
 
 
 class _RenewalNeeded(Exception):
     """The hold lapsed after the unlocked read: retry with the event lock."""
 
 
-def start_payment(*, session, email: str, now: datetime | None = None) -> str:
+def start_payment(
+    *,
+    session,
+    email: str,
+    now: datetime | None = None,
+    count_renewal: Callable[[], None] | None = None,
+) -> str:
     """Start (or resume) the Swish payment of the session's order; return its token.
 
     An order of 0 kr is confirmed at once without Swish (the token ``""``).
-    Raises InvalidSession, AlreadyPaidPayment, SessionExpired (the hold
-    lapsed and its seats are gone), Busy or PaymentStartFailed (the order
-    keeps its reservation and a retry works).
+    A lapsed or declined hold is renewed first, within its bounds
+    (``lifecycle.renew``); ``count_renewal`` is called before, and may raise
+    (the reservation rate limit counts renewals as reservations). Raises
+    InvalidSession, AlreadyPaidPayment, SessionExpired (the hold lapsed and
+    its seats are gone, or it was renewed as often or as long as allowed),
+    Busy or PaymentStartFailed (the order keeps its reservation and a retry
+    works).
     """
     now = now or timezone.now()
     order = get_session_order(session)
     if order is None:
         raise InvalidSession()
+    kwargs = {"session": session, "email": email, "count_renewal": count_renewal}
     if order.total_price == 0 and not order.payment_pending:
-        return _start(session=session, order=order, email=email, now=now)
+        return _start(order=order, now=now, **kwargs)
     # A slot among this process's Swish calls first, before anything is
     # written: when all are taken the answer is Busy and the order is as it
     # was (its create, and a replacement's cancel, run in this slot).
     try:
         with swish.swish_slot():
-            return _start(session=session, order=order, email=email, now=now)
+            return _start(order=order, now=now, **kwargs)
     except SwishBusy as exc:
         # Only the slot above can be busy: calls inside it never wait.
         logger.info("start_payment of order %s: %s", order.reference, exc)
         raise Busy(exc.retry_after) from exc
 
 
-def _start(*, session, order: Order, email: str, now: datetime) -> str:
+def _start(
+    *,
+    session,
+    order: Order,
+    email: str,
+    now: datetime,
+    count_renewal: Callable[[], None] | None,
+) -> str:
     renew = lifecycle.needs_renewal(order, now=now)
+    if renew and not order.payment_pending and count_renewal is not None:
+        # Counted before the seat lock, as a reservation is.
+        count_renewal()
     try:
         plan = run_locked(
             _prepare_start, order=order, email=email, renew=renew, now=now
         )
     except _RenewalNeeded:
-        renew = True
+        if count_renewal is not None:
+            count_renewal()
         plan = run_locked(_prepare_start, order=order, email=email, renew=True, now=now)
-    if renew:
-        keep_session_order(session, order)
-    if plan.token is not None:
+    if plan.order is not None:
+        # The renewed hold's end (or the free order's): the session's too.
+        keep_session_order(session, plan.order)
+    if plan.token == "":
+        token = ""
+    elif plan.token is not None:
+        # Running already: the session stays as it is.
         return plan.token
-    return _send_create(payment_id=plan.payment_id, now=now, may_replace=True)
+    else:
+        token = _send_create(payment_id=plan.payment_id, now=now, may_replace=True)
+    # Only now: a 5xx answer (PaymentStartFailed) sets no cookie, so a
+    # token renewed before Swish answered would lose the buyer the order.
+    renew_session_order(session, _new_token(order_id=order.pk, seen=order.token))
+    return token
+
+
+def _new_token(*, order_id: int, seen: str) -> Order:
+    with transaction.atomic(durable=True):
+        order = lock_order(order_id)
+        lifecycle.new_token(order, seen=seen)
+    return order
 
 
 def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _Plan:
@@ -175,14 +220,14 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
             raise _RenewalNeeded()
         try:
             lifecycle.renew(order, now=now)
-        except (OutOfTickets, EventDoesNotExist) as exc:
+        except (OutOfTickets, EventDoesNotExist, RenewalLimitReached) as exc:
             raise SessionExpired() from exc
         logger.info("renewed the hold of order %s", order.reference)
     if order.total_price == 0 and not order.payment_pending:
         # Nothing to pay: no Swish (it refuses amounts below 1 kr).
         lifecycle.confirm_free(order, email=email, now=now)
         schedule_ticket_delivery(order=order)
-        return _Plan(payment_id=None, token="")
+        return _Plan(payment_id=None, token="", order=order)
 
     payment = SwishPayment.objects.create(
         order=order,
@@ -193,7 +238,7 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
     )
     if not order.payment_pending:
         lifecycle.start_payment(order, email=email, now=now)
-    return _Plan(payment_id=payment.pk, token=None)
+    return _Plan(payment_id=payment.pk, token=None, order=order)
 
 
 def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:

@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -26,6 +27,7 @@ from ticketshop.orders.errors import InvalidSession
 from ticketshop.orders.models import OrderStatus
 from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order
+from ticketshop.security.ratelimit import limit_client
 
 from .errors import PaymentTokenDoesNotExist
 from .qr import payment_qr_png
@@ -73,7 +75,15 @@ class StartPaymentView(APIView):
                 CROSS_SITE_REQUEST,
             ),
             408: error_schema(
-                "the reservation expired and its seats are taken", "SessionExpired"
+                "the reservation expired and its seats are taken, or its hold "
+                "was renewed as often or as long as allowed",
+                "SessionExpired",
+            ),
+            429: error_schema(
+                "the hold needed renewing and this address has made more "
+                "reservations than RESERVATION_RATE_LIMIT allows; Retry-After "
+                "says when to try again",
+                "TooManyAttempts",
             ),
             503: error_schema(
                 "too many payment starts in flight; Retry-After says when", "Busy"
@@ -87,7 +97,14 @@ class StartPaymentView(APIView):
     )
     def post(self, request):
         body = parse_body(self.InputSerializer, request)
-        token = start_payment(session=request.session, email=body["email_address"])
+        token = start_payment(
+            session=request.session,
+            email=body["email_address"],
+            # A renewed hold is a new reservation of the same seats.
+            count_renewal=lambda: limit_client(
+                request, scope="reserve", rate=settings.RESERVATION_RATE_LIMIT
+            ),
+        )
         return Response(token)
 
 
