@@ -35,6 +35,7 @@ REFUSED = [
     ("\u202ebuyer@example.com", "right-to-left override", "invisible"),
     ("buyer\r\n@example.com", "line break", "invisible"),
     ("buyer@exa mple.com", "space inside", "valid e-mail address"),
+    ("rätt@example.org", "letter outside a-z before the @", "no å, ä, ö"),
     ("buyer.example.com", "no @", "valid e-mail address"),
 ]
 IDS = [why for _address, why, _words in REFUSED]
@@ -117,7 +118,7 @@ def test_changing_an_orders_address_refuses_it_and_changes_nothing(
     client, organiser, show, address, why, words
 ):
     event, (standard, _student) = show
-    order = issue(organiser, event, {standard.pk: 1}, email="rätt@example.org")
+    order = issue(organiser, event, {standard.pk: 1}, email="ratt@example.org")
     client.force_login(organiser)
     url = reverse("admin:backoffice_fix", args=[order.pk])
 
@@ -126,7 +127,7 @@ def test_changing_an_orders_address_refuses_it_and_changes_nothing(
     assert response.status_code == 400
     assert words in response.content.decode()
     order.refresh_from_db()
-    assert order.email == "rätt@example.org"
+    assert order.email == "ratt@example.org"
     assert not AuditEntry.objects.filter(action="change_email").exists()
 
 
@@ -165,7 +166,7 @@ def test_the_service_refuses_what_the_forms_refuse(
     ("typed", "kept"),
     [
         (" Bo.Berg@Kth.SE\n", "Bo.Berg@Kth.SE"),
-        ("åsa@exämple.se", "åsa@exämple.se"),
+        ("asa@exämple.se", "asa@exämple.se"),
         ("=cmd|'/Ccalc'!A0@example.com", "=cmd|'/Ccalc'!A0@example.com"),
         ("a" * 64 + "@example.se", "a" * 64 + "@example.se"),
     ],
@@ -180,8 +181,8 @@ def test_issued_order_stores_the_address_as_typed(organiser, show):
         organiser,
         event,
         {standard.pk: 1},
-        email=" Gäst.Gästsson@Example.ORG ",
+        email=" Gast.Gastsson@Example.ORG ",
         method="CASH",
         prices={standard.pk: Decimal("10")},
     )
-    assert order.email == "Gäst.Gästsson@Example.ORG"
+    assert order.email == "Gast.Gastsson@Example.ORG"

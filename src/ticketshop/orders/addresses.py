@@ -7,7 +7,9 @@ no invisible or control characters anywhere (a zero-width space copied along
 with an address makes every mail to it bounce). The syntax rules are
 email-validator's; the checks before it only pick a clearer message.
 
-What the buyer typed is kept as typed, without surrounding whitespace: the
+The domain may have letters such as å (it is sent in its ASCII form), the
+part before the ``@`` may not: Django's SMTP backend cannot address such a
+mailbox. What the buyer typed is kept as typed, without surrounding whitespace: the
 local part is not lower-cased (a mail server may tell ``Bo`` from ``bo``).
 
 It lives in ``orders`` because that is the lowest app that stores an
@@ -83,11 +85,22 @@ def validate_email_address(value: str) -> str:
             ),
             code="invalid",
         )
+    if not local.isascii():
+        # Django's SMTP backend cannot address such a mailbox (it encodes the
+        # local part as a MIME word), and many servers lack SMTPUTF8.
+        raise ValidationError(
+            _(
+                "Before the @, use only the letters a–z, digits and . _ + - "
+                "(no å, ä, ö or other letters)."
+            ),
+            code="invalid",
+        )
     try:
         validate_email(
             address,
             check_deliverability=False,
             allow_domain_literal=False,
+            allow_smtputf8=False,
             allow_quoted_local=False,
             allow_display_name=False,
             strict=True,
