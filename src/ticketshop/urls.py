@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -13,9 +14,13 @@ urlpatterns = [
     path("", include("ticketshop.ops.urls")),
 ]
 
-# The built-in stand-in for Swish (demo, development, tests); each of its
+# The built-in stand-in for Swish (demo, development, tests), wherever its
+# app is installed (settings decide that once, at start-up); each of its
 # views answers 404 unless SWISH_ENVIRONMENT is "simulator" at that request.
-urlpatterns.append(path("swish-simulator/", include("ticketshop.swish_simulator.urls")))
+if apps.is_installed("ticketshop.swish_simulator"):
+    urlpatterns.append(
+        path("swish-simulator/", include("ticketshop.swish_simulator.urls"))
+    )
 
 # Errors in the shop's look and the reader's language (shop/templates/shop/).
 handler404 = "ticketshop.shop.views.page_not_found"
