@@ -22,7 +22,7 @@ from ticketshop.scanning.models import ScanResult
 from ticketshop.scanning.services import validate_ticket
 from ticketshop.swish_simulator.models import SimulatedRefund
 
-from .conftest import issue
+from .conftest import issue, previewed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -187,13 +187,14 @@ def test_exchange_page_previews_the_difference_and_refuses_a_full_event(
     client.force_login(organiser)
     url = reverse("admin:backoffice_exchange", args=[order.pk])
     form = {"event": full.pk, f"type_{standard.pk}": full_type.pk}
-    preview = client.post(url, form)
+    preview, confirmed = previewed(client, url, form)
     assert preview.status_code == 200
     html = preview.content.decode()
     assert "199.00 kr → 299.00 kr" in html or "199,00 kr → 299,00 kr" in html
     assert "100" in html
-    refused = client.post(url, {**form, "confirm": "yes"})
+    refused = client.post(url, confirmed)
     assert refused.status_code == 409
+    assert "Får inte plats" in refused.content.decode()
     order.refresh_from_db()
     assert order.event_id == event.pk
 
