@@ -76,5 +76,6 @@ def previewed(client, url, form):
     """Post ``form`` for its preview; return the preview page and the form
     with the preview's snapshot, ready for its "Yes" button."""
     page = client.post(url, form)
-    snapshot = page.context["snapshot"] if page.context else ""
+    context = page.context
+    snapshot = context["snapshot"] if context and "snapshot" in context else ""
     return page, {**form, "snapshot": snapshot, "confirm": "yes"}

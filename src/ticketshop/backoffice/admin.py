@@ -551,6 +551,10 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     reverse("admin:orders_order_change", args=[result.order.pk])
                 )
             status = 409
+        elif request.method == "POST" and request.POST.get("confirm") == "yes":
+            # "Yes" with a night whose ticket types are not chosen yet.
+            errors.append(refusal_message("changed"))
+            status = 409
         context = self._context(
             request,
             _("Exchange: order %(ref)s") % {"ref": order.reference},
