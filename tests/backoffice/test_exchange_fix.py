@@ -101,11 +101,13 @@ def test_exchange_to_an_event_with_room_moves_seats_and_voids_old_ids(
     new = validate_ticket(scanner=DOOR, external_id=new_ids[0], use_ticket=True)
     assert new.admitted and new.ticket.event_id == other.pk
     run_worker()
-    assert len(mailoutbox) == 1
+    # The new tickets (with their QR codes), and a notice of the exchange.
+    (tickets,) = [m for m in mailoutbox if m.attachments]
     for external_id in new_ids:
-        assert external_id in mailoutbox[0].body
+        assert external_id in tickets.body
     for external_id in old_ids:
-        assert external_id not in mailoutbox[0].body
+        assert external_id not in tickets.body
+    assert len(mailoutbox) == 2
 
 
 def test_exchange_to_a_cheaper_type_refunds_the_difference_through_swish(
