@@ -70,3 +70,12 @@ def issue(user, event, counts, *, method=PaymentMethod.COMPLIMENTARY, **kwargs):
 def in_transaction(fn):
     with transaction.atomic():
         return fn()
+
+
+def previewed(client, url, form):
+    """Post ``form`` for its preview; return the preview page and the form
+    with the preview's snapshot, ready for its "Yes" button."""
+    page = client.post(url, form)
+    context = page.context
+    snapshot = context["snapshot"] if context and "snapshot" in context else ""
+    return page, {**form, "snapshot": snapshot, "confirm": "yes"}

@@ -18,7 +18,7 @@ from ticketshop.payments.models import RefundStatus, SwishRefund
 from ticketshop.payments.services import refresh_refund
 from ticketshop.swish_simulator.models import SimulatedRefund
 
-from .conftest import issue
+from .conftest import issue, previewed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +44,7 @@ def test_cancelling_one_ticket_of_three_refunds_its_price_through_swish(
     url = reverse("admin:backoffice_cancel", args=[order.pk])
 
     # The confirmation page says what happens, and changes nothing.
-    page = client.post(url, {"ticket": [first.pk]})
+    page, confirmed = previewed(client, url, {"ticket": [first.pk]})
     assert page.status_code == 200
     html = page.content.decode()
     assert "199" in html and first.external_id in html
@@ -52,7 +52,7 @@ def test_cancelling_one_ticket_of_three_refunds_its_price_through_swish(
     assert Ticket.objects.get(pk=first.pk).cancelled_at is None
     assert not SwishRefund.objects.exists()
 
-    done = client.post(url, {"ticket": [first.pk], "confirm": "yes"})
+    done = client.post(url, confirmed)
     assert done.status_code == 302
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -149,10 +149,12 @@ def test_the_confirmation_page_changes_nothing_until_confirmed(client, organiser
     client.force_login(organiser)
     url = reverse("admin:backoffice_cancel", args=[order.pk])
     assert client.get(url).status_code == 200
-    assert client.post(url, {}).status_code == 200
+    both = {"ticket": [t.pk for t in order.tickets.all()]}
+    page, confirmed = previewed(client, url, both)
+    assert page.status_code == 200
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
-    assert client.post(url, {"confirm": "yes"}).status_code == 302
+    assert client.post(url, confirmed).status_code == 302
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED_ADMIN
     # The order's page lists what was done to it (in the words of the

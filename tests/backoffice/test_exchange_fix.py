@@ -22,7 +22,7 @@ from ticketshop.scanning.models import ScanResult
 from ticketshop.scanning.services import validate_ticket
 from ticketshop.swish_simulator.models import SimulatedRefund
 
-from .conftest import issue
+from .conftest import issue, previewed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,11 +101,13 @@ def test_exchange_to_an_event_with_room_moves_seats_and_voids_old_ids(
     new = validate_ticket(scanner=DOOR, external_id=new_ids[0], use_ticket=True)
     assert new.admitted and new.ticket.event_id == other.pk
     run_worker()
-    assert len(mailoutbox) == 1
+    # The new tickets (with their QR codes), and a notice of the exchange.
+    (tickets,) = [m for m in mailoutbox if m.attachments]
     for external_id in new_ids:
-        assert external_id in mailoutbox[0].body
+        assert external_id in tickets.body
     for external_id in old_ids:
-        assert external_id not in mailoutbox[0].body
+        assert external_id not in tickets.body
+    assert len(mailoutbox) == 2
 
 
 def test_exchange_to_a_cheaper_type_refunds_the_difference_through_swish(
@@ -187,13 +189,14 @@ def test_exchange_page_previews_the_difference_and_refuses_a_full_event(
     client.force_login(organiser)
     url = reverse("admin:backoffice_exchange", args=[order.pk])
     form = {"event": full.pk, f"type_{standard.pk}": full_type.pk}
-    preview = client.post(url, form)
+    preview, confirmed = previewed(client, url, form)
     assert preview.status_code == 200
     html = preview.content.decode()
     assert "199.00 kr → 299.00 kr" in html or "199,00 kr → 299,00 kr" in html
     assert "100" in html
-    refused = client.post(url, {**form, "confirm": "yes"})
+    refused = client.post(url, confirmed)
     assert refused.status_code == 409
+    assert "Får inte plats" in refused.content.decode()
     order.refresh_from_db()
     assert order.event_id == event.pk
 

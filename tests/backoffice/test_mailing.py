@@ -23,6 +23,8 @@ from ticketshop.orders import lifecycle
 from ticketshop.orders.models import PaymentMethod
 from ticketshop.orders.services import TicketLine, reserve_tickets
 
+from .conftest import previewed
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,11 +125,11 @@ def test_300_buyers_each_get_one_email_across_a_worker_restart(
     client.force_login(organiser)
     url = reverse("admin:backoffice_mailing")
     form = {"event": [event.pk], "subject": "Ändrad tid", "body": "Vi börjar 19:30."}
-    preview = client.post(url, form)
+    preview, confirmed = previewed(client, url, form)
     assert preview.status_code == 200
     assert "300" in preview.content.decode()
     assert not Mailing.objects.exists()
-    sent = client.post(url, {**form, "confirm": "yes"})
+    sent = client.post(url, confirmed)
     assert sent.status_code == 302
     mailing = Mailing.objects.get()
     assert mailing.mails.count() == 300

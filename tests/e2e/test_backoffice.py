@@ -131,7 +131,7 @@ def test_refund_one_ticket_with_its_confirmation_page(
         expect(page.locator("#money")).to_contain_text("597")
         for ticket in others:
             page.uncheck(f"#t{ticket.pk}")
-        page.click("#choose-form input[type=submit]")
+        page.click("#preview-button")
         expect(page.locator("#money")).to_contain_text("199")
         expect(page.locator("#confirm-effects")).to_contain_text(first.external_id)
         assert not SwishRefund.objects.exists()
@@ -139,7 +139,7 @@ def test_refund_one_ticket_with_its_confirmation_page(
         page.set_viewport_size(PHONE)
         assert fits_the_screen(page)
         screenshot(page, "refund-confirmation-phone")
-        page.click("#confirm-form input[type=submit]")
+        page.click("#confirm-button")
         expect(page.locator(".messagelist")).to_contain_text(order.reference)
         screenshot(page, "refunded-phone")
     finally:

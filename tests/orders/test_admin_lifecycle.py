@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 
+from tests.admin_actions import confirmed
 from tests.factories import event_with_types
 from ticketshop.orders import lifecycle
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
@@ -158,11 +159,29 @@ def test_cancel_shows_what_happens_then_cancels_through_the_state_machine(
     assert "nothing to pay back" in page.text
     assert Order.objects.get(pk=reserved.pk).status == OrderStatus.RESERVED
 
-    done = client.post(changelist, {**chosen, "post": "yes"})
+    done = client.post(changelist, confirmed(client, changelist, chosen))
 
     assert done.status_code == 302
     assert Order.objects.get(pk=reserved.pk).status == OrderStatus.FAILED_ADMIN
     assert Order.objects.get(pk=guest.pk).status == OrderStatus.FAILED_ADMIN
+
+
+def test_an_order_changed_after_the_confirmation_page_is_not_cancelled(
+    client, organiser, orders
+):
+    _, reserved, _ = orders
+    changelist = reverse("admin:orders_order_changelist")
+    chosen = {"action": "cancel_orders", "_selected_action": [reserved.pk]}
+    # The page says "none (not paid)"; the hold is then paid in cash.
+    form = confirmed(client, changelist, chosen)
+    Order.objects.filter(pk=reserved.pk).update(
+        status=OrderStatus.PAID, payment_method=PaymentMethod.CASH
+    )
+    page = client.post(changelist, form, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert "The order changed since the preview" in page.text
+    assert "nothing to pay back" in page.text
+    assert Order.objects.get(pk=reserved.pk).status == OrderStatus.PAID
 
 
 def test_cancel_refuses_swish_money_and_points_to_the_refund(client, organiser, orders):
@@ -177,7 +196,7 @@ def test_cancel_refuses_swish_money_and_points_to_the_refund(client, organiser, 
 
     assert "Refund via Swish" in page.text
     assert "Yes, I’m sure" not in page.text
-    client.post(changelist, {**chosen, "post": "yes"})
+    client.post(changelist, confirmed(client, changelist, chosen))
     assert Order.objects.get(pk=reserved.pk).status == OrderStatus.PAID
 
 

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from tests.admin_actions import confirmed
 from tests.delivery.conftest import run_worker
 from tests.payments.conftest import wait_for
 from ticketshop.orders.models import Order, OrderStatus
@@ -53,7 +54,7 @@ def test_one_admin_action_refunds_it_and_clears_the_flag(paid_after_failed, clie
     assert "300.00 kr paid back through Swish" in confirmation.text
     assert not SwishRefund.objects.exists()
 
-    response = client.post(changelist, {**chosen, "post": "yes"})
+    response = client.post(changelist, confirmed(client, changelist, chosen))
 
     assert response.status_code == 302
     refund = SwishRefund.objects.get()
@@ -71,10 +72,8 @@ def test_one_admin_action_refunds_it_and_clears_the_flag(paid_after_failed, clie
     assert not order.needs_attention
     assert order.status == OrderStatus.FAILED_ADMIN
     # A second click finds nothing left to refund.
-    client.post(
-        changelist,
-        {"action": "refund_via_swish", "_selected_action": [order.pk], "post": "yes"},
-    )
+    again = {"action": "refund_via_swish", "_selected_action": [order.pk]}
+    client.post(changelist, confirmed(client, changelist, again))
     assert SwishRefund.objects.count() == 1
 
 
@@ -85,14 +84,12 @@ def test_refunding_a_paid_order_cancels_it(buyer, event_and_type, client):
     wait_for(lambda: Order.objects.filter(status=OrderStatus.PAID).exists())
     client.force_login(User.objects.create_superuser("o", "o@example.org", "pw"))
 
-    client.post(
-        reverse("admin:orders_order_changelist"),
-        {
-            "action": "refund_via_swish",
-            "_selected_action": [Order.objects.get().pk],
-            "post": "yes",
-        },
-    )
+    changelist = reverse("admin:orders_order_changelist")
+    chosen = {
+        "action": "refund_via_swish",
+        "_selected_action": [Order.objects.get().pk],
+    }
+    client.post(changelist, confirmed(client, changelist, chosen))
 
     assert Order.objects.get().status == OrderStatus.FAILED_ADMIN
     run_worker()

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.admin_actions import confirmed
 from tests.delivery.conftest import run_worker
 from tests.payments.conftest import wait_for
 from ticketshop.orders.models import Order, OrderStatus, RefundState
@@ -282,14 +283,9 @@ def test_bulk_refunds_reach_swish_at_least_the_spacing_apart(
     client.force_login(User.objects.create_superuser("o", "o@example.org", "pw"))
 
     # The admin's bulk action on three orders at once.
-    response = client.post(
-        reverse("admin:orders_order_changelist"),
-        {
-            "action": "refund_via_swish",
-            "_selected_action": [o.pk for o in orders],
-            "post": "yes",
-        },
-    )
+    changelist = reverse("admin:orders_order_changelist")
+    chosen = {"action": "refund_via_swish", "_selected_action": [o.pk for o in orders]}
+    response = client.post(changelist, confirmed(client, changelist, chosen))
     assert response.status_code == 302
     assert SwishRefund.objects.count() == 3
     run_worker()

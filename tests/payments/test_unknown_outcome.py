@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from tests.admin_actions import confirmed
 from tests.payments.conftest import wait_for
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.payments.models import SwishPayment
@@ -56,7 +57,7 @@ def test_organiser_settles_it_by_hand(ds24_order, client, action, status):
     assert client.post(changelist, chosen).status_code == 200
     assert Order.objects.get().payment_pending
 
-    client.post(changelist, {**chosen, "post": "yes"})
+    client.post(changelist, confirmed(client, changelist, chosen))
 
     order = Order.objects.get()
     assert order.status == status

@@ -21,21 +21,33 @@ from django.utils.dateparse import parse_date
 from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from ticketshop.admin_permissions import ViewOnlyMixin
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
-from ticketshop.orders import lifecycle
+from ticketshop.orders import lifecycle  # noqa: F401 (views merged from other branches)
 from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.lifecycle import TransitionNotAllowed
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, RefundState
 from ticketshop.payments.errors import RefundNotPossible
 from ticketshop.payments.models import SwishRefund
+from ticketshop.previews import (
+    PreviewRefused,
+    read_preview,
+    refusal_message,
+    sign_preview,
+)
 
 from . import exports, selectors, services
 from .chart import sales_svg
+from .confirmations import (
+    CancelForm,
+    cancel_preview,
+    exchange_preview,
+    mailing_preview,
+)
 from .models import AuditEntry, Mailing, MailStatus, OutgoingMail, SalesOverview
 
 SUBJECT_MAX = Mailing._meta.get_field("subject").max_length
@@ -331,66 +343,104 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 "ticket_type"
             )
         )
-        chosen_ids = [_int(v) for v in request.POST.getlist("ticket")]
-        chosen = [t for t in live if t.pk in chosen_ids] if chosen_ids else live
-        whole = len(chosen) == len(live)
-        swish = order.status == OrderStatus.PAID and lifecycle.refund_expected(order)
-        amount = order.total_price if whole else sum((t.price for t in chosen), 0)
         allowed = order.status == OrderStatus.PAID or (
             order.status == OrderStatus.RESERVED and not order.payment_pending
         )
-        if request.method == "POST" and request.POST.get("confirm") == "yes":
-            if not allowed:
-                messages.error(request, _("This order cannot be cancelled."))
-            else:
-                try:
-                    if whole:
-                        ids = services.cancel_order(
-                            user=request.user, order_id=order.pk
-                        )
-                    else:
-                        ids = services.cancel_tickets(
-                            user=request.user,
-                            order_id=order.pk,
-                            ticket_ids=[t.pk for t in chosen],
-                        )
-                except (TransitionNotAllowed, ShopError) as exc:
-                    messages.error(
-                        request,
-                        _("Nothing was cancelled: %(why)s")
-                        % {"why": str(exc) or _("the refund is not possible")},
-                    )
-                else:
-                    messages.success(
-                        request,
-                        _("Order %(ref)s: cancelled%(refund)s; the buyer is told.")
-                        % {
-                            "ref": order.reference,
-                            "refund": (
-                                _(", refund %(ids)s requested")
-                                % {"ids": ", ".join(ids)}
-                            )
-                            if ids
-                            else "",
-                        },
-                    )
-                return HttpResponseRedirect(
-                    reverse("admin:orders_order_change", args=[order.pk])
+        posted = request.method == "POST"
+        form = CancelForm(request.POST if posted else None, live=live)
+        errors: list[str] = []
+        status = 200
+        if not posted:
+            # The first page proposes the whole order, visibly ticked.
+            chosen_ids = [t.pk for t in live]
+        elif form.is_valid():
+            chosen_ids = form.cleaned_data["ticket"]
+        else:
+            chosen_ids = []
+            errors.extend(form.errors["ticket"])
+            status = 400
+        preview = cancel_preview(order, live, chosen_ids) if chosen_ids else None
+        if posted and request.POST.get("confirm") == "yes" and preview and allowed:
+            try:
+                shown = read_preview(
+                    action="cancel",
+                    user_id=request.user.pk,
+                    token=request.POST.get("snapshot", ""),
+                    form=preview["form"],
                 )
+                if shown != preview:
+                    raise PreviewRefused("stale")
+            except PreviewRefused as exc:
+                errors.append(refusal_message(exc.reason))
+                status = 409
+            else:
+                return self._cancel(request, order, shown, remaining=len(live))
         context = self._context(
             request,
             _("Cancel and refund: order %(ref)s") % {"ref": order.reference},
             order=order,
             live=live,
-            chosen=chosen,
-            chosen_ids=[t.pk for t in chosen],
-            whole=whole,
+            chosen=[t for t in live if t.pk in chosen_ids],
+            chosen_ids=chosen_ids,
+            preview=preview,
+            snapshot=sign_preview(
+                action="cancel", user_id=request.user.pk, content=preview
+            )
+            if preview
+            else "",
+            amount=Decimal(preview["amount"]) if preview else None,
+            errors=errors,
             allowed=allowed,
-            amount=amount,
-            swish=swish,
-            seats=len(chosen),
+            seats=len(chosen_ids),
         )
-        return self._render(request, "cancel.html", context)
+        return self._render(request, "cancel.html", context, status=status)
+
+    def _cancel(self, request, order, shown: dict, *, remaining: int):
+        """Cancel what the confirmed preview ``shown`` showed; say what happened."""
+        tickets = shown["form"]["tickets"]
+        try:
+            if shown["whole"]:
+                ids = services.cancel_order(user=request.user, order_id=order.pk)
+            else:
+                ids = services.cancel_tickets(
+                    user=request.user, order_id=order.pk, ticket_ids=tickets
+                )
+        except (TransitionNotAllowed, ShopError) as exc:
+            messages.error(
+                request,
+                _("Nothing was cancelled: %(why)s")
+                % {"why": str(exc) or _("the refund is not possible")},
+            )
+        else:
+            refund = (
+                _(", refund %(ids)s requested") % {"ids": ", ".join(ids)} if ids else ""
+            )
+            if shown["whole"]:
+                text = _("Order %(ref)s: cancelled%(refund)s; the buyer is told.") % {
+                    "ref": order.reference,
+                    "refund": refund,
+                }
+            else:
+                left = remaining - len(tickets)
+                text = _("%(cancelled)s; %(valid)s%(refund)s; the buyer is told.") % {
+                    "cancelled": ngettext(
+                        "%(count)d ticket cancelled in order %(ref)s",
+                        "%(count)d tickets cancelled in order %(ref)s",
+                        len(tickets),
+                    )
+                    % {"count": len(tickets), "ref": order.reference},
+                    "valid": ngettext(
+                        "%(count)d ticket still valid",
+                        "%(count)d tickets still valid",
+                        left,
+                    )
+                    % {"count": left},
+                    "refund": refund,
+                }
+            messages.success(request, text)
+        return HttpResponseRedirect(
+            reverse("admin:orders_order_change", args=[order.pk])
+        )
 
     def retry_refund_view(self, request, order_id: int):
         _require(request, "refund_orders")
@@ -462,29 +512,33 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 type_map[type_id] = type_id
         preview = None
         errors = []
+        status = 200
         if target and len(type_map) == len(old_types) and live:
-            new_total = sum(
-                (offered[type_map[t.ticket_type_id]].price for t in live), 0
+            preview = exchange_preview(
+                order, live, event_id=target.pk, type_map=type_map
             )
-            preview = {
-                "old": order.total_price,
-                "new": new_total,
-                "difference": new_total - order.total_price,
-                "refund": new_total < order.total_price
-                and order.payment_method == PaymentMethod.SWISH,
-            }
         if (
             request.method == "POST"
             and request.POST.get("confirm") == "yes"
             and preview is not None
         ):
             try:
+                shown = read_preview(
+                    action="exchange",
+                    user_id=request.user.pk,
+                    token=request.POST.get("snapshot", ""),
+                    form=preview["form"],
+                )
+                if shown != preview:
+                    raise PreviewRefused("stale")
                 result = services.exchange_order(
                     user=request.user,
                     order_id=order.pk,
-                    event_id=target.pk,
-                    type_map=type_map,
+                    event_id=shown["form"]["event"],
+                    type_map=dict(shown["form"]["types"]),
                 )
+            except PreviewRefused as exc:
+                errors.append(refusal_message(exc.reason))
             except OutOfTickets as exc:
                 errors.append(
                     _("Does not fit: only %(left)d seats are left there.")
@@ -501,6 +555,11 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:orders_order_change", args=[result.order.pk])
                 )
+            status = 409
+        elif request.method == "POST" and request.POST.get("confirm") == "yes":
+            # "Yes" with a night whose ticket types are not chosen yet.
+            errors.append(refusal_message("changed"))
+            status = 409
         context = self._context(
             request,
             _("Exchange: order %(ref)s") % {"ref": order.reference},
@@ -515,12 +574,18 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             type_map=type_map,
             target_offers=target_offers,
             preview=preview,
+            money={k: Decimal(preview[k]) for k in ("old", "new", "difference")}
+            if preview
+            else None,
+            snapshot=sign_preview(
+                action="exchange", user_id=request.user.pk, content=preview
+            )
+            if preview
+            else "",
             errors=errors,
             allowed=order.status == OrderStatus.PAID,
         )
-        return self._render(
-            request, "exchange.html", context, status=409 if errors else 200
-        )
+        return self._render(request, "exchange.html", context, status=status)
 
     # --- Find and fix ----------------------------------------------------------
 
@@ -679,9 +744,31 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 )
             if not recipients and chosen:
                 errors.append(_("These events have no paid buyers."))
-            if not errors and request.POST.get("confirm") == "yes":
+        preview = None
+        if request.method == "POST" and not errors:
+            preview = mailing_preview(
+                event_ids=chosen, subject=subject, body=body, recipients=recipients
+            )
+        refused = ""
+        if preview and request.POST.get("confirm") == "yes":
+            try:
+                shown = read_preview(
+                    action="mailing",
+                    user_id=request.user.pk,
+                    token=request.POST.get("snapshot", ""),
+                    form=preview["form"],
+                )
+                if shown != preview:
+                    raise PreviewRefused("recipients")
+            except PreviewRefused as exc:
+                refused = refusal_message(exc.reason)
+            else:
+                # What the preview showed, word for word.
                 mailing = services.start_mailing(
-                    user=request.user, event_ids=chosen, subject=subject, body=body
+                    user=request.user,
+                    event_ids=shown["form"]["events"],
+                    subject=shown["form"]["subject"],
+                    body=shown["form"]["body"],
                 )
                 return HttpResponseRedirect(
                     reverse("admin:backoffice_mailing_progress", args=[mailing.pk])
@@ -693,13 +780,17 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             chosen=chosen,
             subject=subject,
             body=body,
-            errors=errors,
+            errors=[*errors, refused] if refused else errors,
             recipients=recipients,
-            preview=request.method == "POST" and not errors,
+            preview=preview is not None,
+            snapshot=sign_preview(
+                action="mailing", user_id=request.user.pk, content=preview
+            )
+            if preview
+            else "",
         )
-        return self._render(
-            request, "mailing.html", context, status=400 if errors else 200
-        )
+        status = 400 if errors else 409 if refused else 200
+        return self._render(request, "mailing.html", context, status=status)
 
     def mailing_progress(self, request, mailing_id: int):
         _require(request, "send_mailings")

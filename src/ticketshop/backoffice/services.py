@@ -23,7 +23,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ticketshop.db.locks import run_locked
 from ticketshop.delivery.services import (
@@ -186,41 +188,140 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
 # --- Cancel and refund -------------------------------------------------------------
 
 
-def _notify_cancellation(order: Order, *, what: str, money: str) -> None:
-    if not order.email:
-        return
-    subject = _("Cancelled: %(event)s (order %(ref)s)") % {
-        "event": order.event.title,
-        "ref": order.reference,
-    }
-    body = "\n\n".join(
-        [
-            _("Hello,"),
-            _(
-                "The organiser of %(event)s has cancelled %(what)s of your "
-                "order %(ref)s."
-            )
-            % {"event": order.event.title, "what": what, "ref": order.reference},
-            money,
-            _("Cancelled tickets no longer open the door."),
-        ]
-    )
-    with transaction.atomic():
-        outbox.queue_mail(
-            key=f"cancel:{order.pk}:{secrets.token_hex(8)}",
-            recipient=order.email,
-            subject=subject,
-            body=body,
-            order=order,
-        )
+# What the buyer is told, one function per part, so that each e-mail says
+# what happened, which codes no longer work, which still do, and what money
+# moves. Called under translation.override(buyer_language(order)).
+
+
+def _kr(amount: Decimal) -> str:
+    return number_format(amount, decimal_pos=2, use_l10n=True)
+
+
+def _codes(tickets) -> str:
+    return ", ".join(t.external_id for t in tickets)
+
+
+def _void_text(tickets) -> str:
+    return ngettext(
+        "This code no longer opens the door: %(codes)s.",
+        "These codes no longer open the door: %(codes)s.",
+        len(tickets),
+    ) % {"codes": _codes(tickets)}
+
+
+def _still_valid_text(tickets) -> str:
+    if not tickets:
+        return _("No ticket of this order opens the door any more.")
+    return ngettext(
+        "This ticket still works as before: %(codes)s.",
+        "These tickets still work as before: %(codes)s.",
+        len(tickets),
+    ) % {"codes": _codes(tickets)}
 
 
 def _money_text(amount: Decimal, *, swish: bool) -> str:
     if swish and amount > 0:
-        return _("%(amount)s kr is paid back to you through Swish.") % {
-            "amount": amount
-        }
+        return _(
+            "%(amount)s kr is paid back to the Swish account you paid from; "
+            "it usually arrives within a few minutes."
+        ) % {"amount": _kr(amount)}
     return _("There is no money to pay back.")
+
+
+def _exchange_money_text(difference: Decimal, *, swish: bool) -> str:
+    if difference > 0:
+        return _(
+            "The new tickets cost %(amount)s kr more; it is to be paid at the door."
+        ) % {"amount": _kr(difference)}
+    if difference < 0 and swish:
+        return _(
+            "The new tickets cost %(amount)s kr less; it is paid back to the "
+            "Swish account you paid from."
+        ) % {"amount": _kr(-difference)}
+    if difference < 0:
+        return _(
+            "The new tickets cost %(amount)s kr less; the organiser pays it "
+            "back to you."
+        ) % {"amount": _kr(-difference)}
+    return _("The price is the same: nothing to pay and nothing to pay back.")
+
+
+def _queue_notice(order: Order, *, kind: str, subject: str, parts) -> None:
+    with transaction.atomic():
+        outbox.queue_mail(
+            key=f"{kind}:{order.pk}:{secrets.token_hex(8)}",
+            recipient=order.email,
+            subject=subject,
+            body="\n\n".join([_("Hello,"), *parts]),
+            order=order,
+        )
+
+
+def _notify_cancellation(order: Order, *, what: str, cancelled, remaining, money):
+    if not order.email:
+        return
+    event = order.event.title_in(order.language)
+    _queue_notice(
+        order,
+        kind="cancel",
+        subject=_("Cancelled: %(event)s (order %(ref)s)")
+        % {"event": event, "ref": order.reference},
+        parts=[
+            _(
+                "The organiser of %(event)s has cancelled %(what)s of your "
+                "order %(ref)s."
+            )
+            % {"event": event, "what": what, "ref": order.reference},
+            _void_text(cancelled),
+            _still_valid_text(remaining),
+            money,
+        ],
+    )
+
+
+def _notify_exchange(order: Order, *, old_event, old_codes, difference, swish):
+    if not order.email:
+        return
+    language = order.language
+
+    def when(event) -> str:
+        return date_format(timezone.localtime(event.event_at), "j F Y, H:i")
+
+    new = list(order.tickets.filter(cancelled_at__isnull=True).order_by("pk"))
+    _queue_notice(
+        order,
+        kind="exchange",
+        subject=_("Exchanged: %(event)s (order %(ref)s)")
+        % {"event": order.event.title_in(language), "ref": order.reference},
+        parts=[
+            _(
+                "The organiser has moved your order %(ref)s from %(old)s "
+                "(%(old_when)s) to %(new)s (%(new_when)s)."
+            )
+            % {
+                "ref": order.reference,
+                "old": old_event.title_in(language),
+                "old_when": when(old_event),
+                "new": order.event.title_in(language),
+                "new_when": when(order.event),
+            },
+            ngettext(
+                "The old code no longer opens the door: %(codes)s.",
+                "The old codes no longer open the door: %(codes)s.",
+                len(old_codes),
+            )
+            % {"codes": ", ".join(old_codes)},
+            ngettext(
+                "Your new ticket, %(codes)s, comes in a separate e-mail with "
+                "its QR code.",
+                "Your new tickets, %(codes)s, come in a separate e-mail with "
+                "their QR codes.",
+                len(new),
+            )
+            % {"codes": _codes(new)},
+            _exchange_money_text(difference, swish=swish),
+        ],
+    )
 
 
 def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
@@ -230,6 +331,7 @@ def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
     before = order_state(order)
     swish = order.status == OrderStatus.PAID and lifecycle.refund_expected(order)
     amount = order.total_price
+    cancelled = list(order.tickets.filter(cancelled_at__isnull=True).order_by("pk"))
     if swish:
         ids = refund_order(order_id=order_id, requested_by=user.get_username())
     else:
@@ -262,6 +364,8 @@ def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
             _notify_cancellation(
                 order,
                 what=_("all tickets"),
+                cancelled=cancelled,
+                remaining=[],
                 money=_money_text(amount, swish=swish),
             )
     return ids
@@ -299,7 +403,12 @@ def cancel_tickets(*, user, order_id: int, ticket_ids, notify: bool = True):
         with translation.override(buyer_language(order)):
             _notify_cancellation(
                 order,
-                what=_("the tickets %(ids)s") % {"ids": names},
+                what=ngettext("%(count)d ticket", "%(count)d tickets", len(tickets))
+                % {"count": len(tickets)},
+                cancelled=tickets,
+                remaining=list(
+                    order.tickets.filter(cancelled_at__isnull=True).order_by("pk")
+                ),
                 money=_money_text(amount, swish=swish),
             )
     return ids
@@ -352,8 +461,9 @@ def exchange_order(
     prices = exchange_prices(event_id=event_id, type_ids=set(type_map.values()))
     if set(type_map.values()) - set(prices):
         raise ValueError("a ticket type is not offered for the target event")
-    order = Order.objects.get(pk=order_id)
+    order = Order.objects.select_related("event").get(pk=order_id)
     before = order_state(order)
+    old_event = order.event
 
     def locked():
         done = lifecycle.exchange(
@@ -395,6 +505,15 @@ def exchange_order(
         except RefundNotPossible:
             logger.warning("exchange of %s: nothing to refund", done.order.reference)
     resend_tickets(order=done.order)
+    exchanged = Order.objects.select_related("event").get(pk=order_id)
+    with translation.override(buyer_language(exchanged)):
+        _notify_exchange(
+            exchanged,
+            old_event=old_event,
+            old_codes=list(done.old_ticket_ids),
+            difference=done.difference,
+            swish=exchanged.payment_method == PaymentMethod.SWISH,
+        )
     return ExchangeResult(order=done.order, difference=done.difference, refunds=refunds)
 
 

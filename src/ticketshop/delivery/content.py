@@ -149,11 +149,20 @@ def build_ticket_content(
         )
     total = sum((line.total for line in lines), Decimal("0.00"))
 
-    intro = settings.DELIVERY_INTRO.get(language) or _(
-        "Thank you for your purchase! Your tickets are below and in the attached "
-        "PDF. Show the QR code at the door, on your phone or printed; each code "
-        "lets one person in once."
-    )
+    if order.tickets.filter(cancelled_at__isnull=False).exists():
+        # Sent again after an exchange or a partial cancel: not a purchase.
+        intro = _(
+            "Your tickets as they are now, after the organiser changed your "
+            "order. Only the codes below open the door; earlier codes of this "
+            "order no longer do. Show the QR code at the door, on your phone or "
+            "printed; each code lets one person in once."
+        )
+    else:
+        intro = settings.DELIVERY_INTRO.get(language) or _(
+            "Thank you for your purchase! Your tickets are below and in the attached "
+            "PDF. Show the QR code at the door, on your phone or printed; each code "
+            "lets one person in once."
+        )
     paid_at = order.paid_at or order.updated_at
     return TicketEmailContent(
         language=language,

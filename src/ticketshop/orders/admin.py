@@ -21,6 +21,12 @@ from ticketshop.admin_permissions import NoAddNoDeleteMixin
 from ticketshop.db.locks import run_locked
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
+from ticketshop.previews import (
+    PreviewRefused,
+    read_preview,
+    refusal_message,
+    sign_preview,
+)
 
 from . import lifecycle
 from .addresses import validate_email_address
@@ -134,22 +140,43 @@ def confirm_action(
 ):
     """Show what the action will do to seats and money; act once confirmed.
 
-    The first POST (from the changelist) answers the confirmation page; its
-    "Yes" posts again with ``post=yes``, and ``perform`` then runs for each
-    order the page allowed (each re-checks its state under the lock).
+    The first POST (from the changelist) answers the confirmation page with
+    a signed snapshot of the orders as shown; its "Yes" posts again with
+    ``post=yes`` and the snapshot, and ``perform`` then runs for each order
+    the page allowed (each re-checks its state under the lock). An order
+    that changed since the page was shown (paid, partly refunded) stops the
+    whole action: the page is shown again as things are now.
     """
+    shown = _effects_snapshot(effects)
     if request.POST.get("post") == "yes":
-        for effect in effects:
-            if not effect.allowed:
-                continue
-            try:
-                perform(effect.order)
-            except (TransitionNotAllowed, ShopError) as exc:
-                modeladmin.message_user(
-                    request, f"{effect.order.reference}: {exc}", messages.WARNING
-                )
-        return None
+        try:
+            snapshot = read_preview(
+                action="orders." + action,
+                user_id=request.user.pk,
+                token=request.POST.get("snapshot", ""),
+                form=shown["form"],
+            )
+            if snapshot != shown:
+                raise PreviewRefused("stale")
+        except PreviewRefused as exc:
+            modeladmin.message_user(
+                request, refusal_message(exc.reason), messages.ERROR
+            )
+        else:
+            for effect in effects:
+                if not effect.allowed:
+                    continue
+                try:
+                    perform(effect.order)
+                except (TransitionNotAllowed, ShopError) as exc:
+                    modeladmin.message_user(
+                        request, f"{effect.order.reference}: {exc}", messages.WARNING
+                    )
+            return None
     context = {
+        "snapshot": sign_preview(
+            action="orders." + action, user_id=request.user.pk, content=shown
+        ),
         **modeladmin.admin_site.each_context(request),
         "title": title,
         "question": question,
@@ -163,6 +190,25 @@ def confirm_action(
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, "admin/orders/confirm_action.html", context)
+
+
+def _effects_snapshot(effects: list[Effect]) -> dict:
+    """What the confirmation page showed, as the data its effects come from."""
+    return {
+        "form": sorted(e.order.pk for e in effects),
+        "orders": [
+            [
+                e.order.pk,
+                e.allowed,
+                e.order.status,
+                e.order.ticket_count,
+                str(e.order.total_price),
+                e.order.refund_state,
+                e.order.payment_pending,
+            ]
+            for e in sorted(effects, key=lambda e: e.order.pk)
+        ],
+    }
 
 
 def seats_text(order: Order) -> str:
