@@ -2,10 +2,16 @@
 order at the scanner (online answer and offline door list), collected there
 or in the back office (once, audited, never more than due)."""
 
+import csv
+import io
+import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from tests.factories import event_with_types
@@ -15,7 +21,7 @@ from ticketshop.backoffice import services
 from ticketshop.backoffice.models import AuditEntry
 from ticketshop.orders.models import Order, PaymentMethod
 from ticketshop.payments.errors import MoreThanDueAtDoor, NothingDueAtDoor
-from ticketshop.payments.models import DoorPayment
+from ticketshop.payments.models import DoorPayment, SwishPayment, SwishStatus
 
 from .conftest import issue
 
@@ -259,3 +265,129 @@ def test_back_office_collect_needs_the_refund_permission(client, door_manager, o
     client.force_login(door_manager)
     url = reverse("admin:backoffice_collect", args=[owing.pk])
     assert client.get(url).status_code == 403
+
+
+def _csv_rows(response):
+    return list(
+        csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";")
+    )
+
+
+def test_door_list_csv_and_pdf_show_the_amount_once_per_order(client, organiser, owing):
+    client.force_login(organiser)
+    url = reverse("admin:backoffice_attendees", args=[owing.event_id, "csv"])
+    rows = _csv_rows(client.get(url))[1:]
+    assert [r[9] for r in rows] == ["100,00", ""]
+    for language, words in (("sv", "att betala 100 kr"), ("en", "to pay 100 kr")):
+        client.cookies["django_language"] = language
+        pdf = client.get(reverse("admin:backoffice_door_list", args=[owing.event_id]))
+        text = "".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages
+        )
+        assert text.count(words) == 1, text
+        assert text.count("100") == 1
+
+
+def test_bookkeeping_has_a_row_per_door_payment_under_its_event(
+    client, treasurer, organiser, show
+):
+    event, (standard, _) = show
+    later, (dear,) = event_with_types(seats=10, prices=("249",), title="Lördag")
+    order = issue(
+        organiser,
+        event,
+        {standard.pk: 1},
+        method=PaymentMethod.CASH,
+        prices={standard.pk: Decimal("199")},
+    )
+    swish = issue(
+        organiser,
+        event,
+        {standard.pk: 1},
+        method=PaymentMethod.COMPLIMENTARY,
+        email="b@example.org",
+    )
+    SwishPayment.objects.create(
+        order=swish,
+        request_id="B" * 32,
+        callback_identifier="c",
+        amount=Decimal("199.00"),
+        status=SwishStatus.PAID,
+        payment_reference="PAYREF2",
+        date_paid=timezone.now() - timedelta(minutes=5),
+    )
+    for exchanged in (order, swish):
+        services.exchange_order(
+            user=organiser,
+            order_id=exchanged.pk,
+            event_id=later.pk,
+            type_map={standard.pk: dear.pk},
+        )
+    services.collect_at_door(
+        order_id=order.pk,
+        amount=Decimal("50"),
+        method="SWISH",
+        key="k-book",
+        user=organiser,
+    )
+    client.force_login(treasurer)
+    client.cookies["django_language"] = "en"
+    today = timezone.localdate()
+    response = client.get(
+        reverse("admin:backoffice_bookkeeping"),
+        {"from": today, "to": today, "format": "csv"},
+    )
+    rows = {(r[1], r[3] or r[5]): r for r in _csv_rows(response)[1:]}
+    door = rows[("payment at the door", "Swish at the door")]
+    assert door[2] == order.reference
+    assert door[4] == "Lördag"  # collected for the night it was owed for
+    assert door[6] == "50,00"
+    assert door[7] == "2,83" and door[8] == "47,17"  # 6 % VAT included
+    # Money taken before the exchange stays under the event it paid for.
+    assert rows[("payment", "PAYREF2")][4] == event.title
+    assert rows[("payment", "cash")][4] == event.title
+
+
+def test_dashboard_shows_due_and_collected(client, organiser, owing):
+    services.collect_at_door(
+        order_id=owing.pk,
+        amount=Decimal("40"),
+        method="CASH",
+        key="k-dash",
+        user=organiser,
+    )
+    client.force_login(organiser)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("admin:backoffice_event", args=[owing.event_id]))
+    html = page.content.decode()
+    assert re.search(r'id="due-at-door">60[.,]00<', html)
+    assert re.search(r'id="collected-at-door">40[.,]00<', html)
+    assert "collected at the door (kr)" in html
+
+
+def test_dashboard_vat_matches_the_bookkeeping_rows(client, organiser, show):
+    """Three orders of one 199 kr ticket: each payment's VAT is 11.26 kr
+    (6 %), 33.78 kr in all; rounding the type's 597 kr once gave 33.79."""
+    event, (standard, _) = show
+    for n in range(3):
+        issue(
+            organiser,
+            event,
+            {standard.pk: 1},
+            method=PaymentMethod.CASH,
+            prices={standard.pk: Decimal("199")},
+            email=f"v{n}@example.org",
+        )
+    client.force_login(organiser)
+    client.cookies["django_language"] = "en"
+    today = timezone.localdate()
+    rows = _csv_rows(
+        client.get(
+            reverse("admin:backoffice_bookkeeping"),
+            {"from": today, "to": today, "format": "csv"},
+        )
+    )[1:]
+    exported = sum(Decimal(r[7].replace(",", ".")) for r in rows)
+    assert exported == Decimal("33.78")
+    html = client.get(reverse("admin:backoffice_event", args=[event.pk])).content
+    assert re.search(r'id="vat">33[.,]78<', html.decode())
