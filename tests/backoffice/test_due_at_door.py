@@ -19,6 +19,7 @@ from tests.scanning import conftest as scanning
 from tests.scanning.factories import SCANNER_PASSWORD
 from ticketshop.backoffice import services
 from ticketshop.backoffice.models import AuditEntry
+from ticketshop.delivery.emails import build_ticket_email
 from ticketshop.orders.models import Order, PaymentMethod
 from ticketshop.payments.errors import MoreThanDueAtDoor, NothingDueAtDoor
 from ticketshop.payments.models import DoorPayment, SwishPayment, SwishStatus
@@ -391,3 +392,37 @@ def test_dashboard_vat_matches_the_bookkeeping_rows(client, organiser, show):
     assert exported == Decimal("33.78")
     html = client.get(reverse("admin:backoffice_event", args=[event.pk])).content
     assert re.search(r'id="vat">33[.,]78<', html.decode())
+
+
+@pytest.mark.parametrize(
+    ("language", "due", "paid"),
+    [
+        (
+            "sv",
+            "Att betala i dörren: 100 kr",
+            "Du har betalat 398 kr av 498 kr. Betala resterande 100 kr i dörren",
+        ),
+        (
+            "en",
+            "To pay at the door: 100 kr",
+            "You have paid 398 kr of 498 kr. Please pay the remaining 100 kr",
+        ),
+    ],
+)
+def test_ticket_email_after_the_exchange_asks_for_the_amount(
+    owing, language, due, paid
+):
+    message = build_ticket_email(order=owing, language=language)
+    html = message.alternatives[0][0]
+    for body in (message.body, html):
+        assert body.count(due) == 1
+        assert paid in body
+
+
+def test_ticket_email_of_a_settled_order_asks_for_nothing(organiser, owing):
+    services.collect_at_door(
+        order_id=owing.pk, amount=Decimal("100"), method="CASH", key="k-mail"
+    )
+    owing.refresh_from_db()
+    message = build_ticket_email(order=owing, language="en")
+    assert "To pay at the door" not in message.body
