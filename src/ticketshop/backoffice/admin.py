@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ticketshop.admin_permissions import ViewOnlyMixin
+from ticketshop.delivery.content import kronor
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
@@ -566,14 +567,14 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 except MoreThanDueAtDoor as exc:
                     error = _(
                         "More than is due: the order owes %(due)s kr at the door."
-                    ) % {"due": exc.due}
+                    ) % {"due": kronor(exc.due)}
                 else:
                     messages.success(
                         request,
                         _("Order %(ref)s: %(amount)s kr paid at the door (%(method)s).")
                         % {
                             "ref": order.reference,
-                            "amount": payment.amount,
+                            "amount": kronor(payment.amount),
                             "method": payment.get_method_display(),
                         },
                     )
