@@ -17,8 +17,9 @@ from rest_framework.test import APIClient
 from tests.factories import event_with_types
 from tests.scanning import conftest as scanning
 from tests.scanning.factories import SCANNER_PASSWORD
-from ticketshop.backoffice import services
+from ticketshop.backoffice import exports, services
 from ticketshop.backoffice.models import AuditEntry
+from ticketshop.backoffice.selectors import event_figures
 from ticketshop.delivery.emails import build_ticket_email
 from ticketshop.orders.models import Order, PaymentMethod
 from ticketshop.payments.errors import MoreThanDueAtDoor, NothingDueAtDoor
@@ -426,3 +427,44 @@ def test_ticket_email_of_a_settled_order_asks_for_nothing(organiser, owing):
     owing.refresh_from_db()
     message = build_ticket_email(order=owing, language="en")
     assert "To pay at the door" not in message.body
+
+
+def test_dashboard_vat_is_rounded_per_receipt_line(organiser, show):
+    """The selector itself: 3 × 11.26 kr, not 597 kr rounded once (33.79)."""
+    event, (standard, _) = show
+    for n in range(3):
+        issue(
+            organiser,
+            event,
+            {standard.pk: 1},
+            method=PaymentMethod.CASH,
+            prices={standard.pk: Decimal("199")},
+            email=f"v{n}@example.org",
+        )
+    figures = event_figures(event)
+    assert figures.vat == Decimal("33.78")
+    assert sum(t.vat for t in figures.types) == figures.vat
+
+
+def test_swish_payment_before_an_exchange_stays_under_its_event(organiser, show):
+    event, (standard, _) = show
+    later, (dear,) = event_with_types(seats=10, prices=("249",), title="Lördag")
+    order = issue(organiser, event, {standard.pk: 1})
+    SwishPayment.objects.create(
+        order=order,
+        request_id="C" * 32,
+        callback_identifier="c",
+        amount=Decimal("199.00"),
+        status=SwishStatus.PAID,
+        payment_reference="PAYREF3",
+        date_paid=timezone.now() - timedelta(minutes=5),
+    )
+    services.exchange_order(
+        user=organiser,
+        order_id=order.pk,
+        event_id=later.pk,
+        type_map={standard.pk: dear.pk},
+    )
+    today = timezone.localdate()
+    _header, rows = exports.bookkeeping_rows(today, today)
+    assert [r[4] for r in rows if r[3] == "PAYREF3"] == [event.title]
