@@ -2,6 +2,7 @@
 amount and method, a refusal of more than is due, then the payment; in
 Swedish and English, at desktop and phone width."""
 
+import re
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -63,6 +64,7 @@ def owing(settings):
     services.exchange_order(
         user=user, order_id=order.pk, event_id=later.pk, type_map={standard.pk: dear.pk}
     )
+    order.refresh_from_db()
     return order
 
 
@@ -113,5 +115,14 @@ def test_treasurer_records_cash_paid_at_the_door(
         )
         payment = DoorPayment.objects.get()  # one, after the double click
         assert (payment.amount, payment.method) == (Decimal("100"), "CASH")
+        # The event's dashboard: nothing left to collect, 100 kr collected.
+        page.goto(f"{url}/admin/backoffice/salesoverview/event/{owing.event_id}/")
+        expect(page.locator("#due-at-door")).to_have_text(re.compile(r"^0[.,]00$"))
+        expect(page.locator("#collected-at-door")).to_have_text(
+            re.compile(r"^100[.,]00$")
+        )
+        page.screenshot(
+            path=str(SHOTS / f"dashboard-{language}-{size}.png"), full_page=True
+        )
     finally:
         context.close()

@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ticketshop.db.locks import run_locked
+from ticketshop.delivery.content import kronor
 from ticketshop.delivery.services import (
     buyer_language,
     resend_tickets,
@@ -455,7 +456,11 @@ def collect_at_door(
             user,
             "collect_at_door",
             _("Collected %(amount)s kr at the door (%(method)s) for order %(ref)s")
-            % {"amount": amount, "method": method.label, "ref": order.reference},
+            % {
+                "amount": kronor(amount),
+                "method": method.label,
+                "ref": order.reference,
+            },
             order=order,
             username=who,
             before={"due_at_door": str(due_before)},
