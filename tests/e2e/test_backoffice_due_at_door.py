@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
 from tests.backoffice.conftest import _roles, issue
+from tests.e2e.axe import serious_violations
 from tests.factories import event_with_types
 from ticketshop.backoffice import services
 from ticketshop.orders.models import PaymentMethod
@@ -94,6 +95,7 @@ def test_treasurer_records_cash_paid_at_the_door(
         page.check("input[name=method][value=SWISH]")
         page.click("#collect-form input[type=submit]")
         expect(page.locator(".bo-errors")).to_contain_text(words["too_much"])
+        assert serious_violations(page) == []
         page.screenshot(
             path=str(SHOTS / f"backoffice-refused-{language}-{size}.png"),
             full_page=True,

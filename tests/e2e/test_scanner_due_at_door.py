@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
+from tests.e2e.axe import serious_violations
 from tests.factories import event_with_types
 from tests.scanning.factories import ScannerAccountFactory
 from ticketshop.backoffice import services
@@ -103,6 +104,7 @@ def test_scanner_asks_once_per_order_and_records_cash(owing, e2e_page, language)
     expect(page.locator("#due-title")).to_have_text(words["due"])
     expect(page.locator("#result")).to_have_class(re.compile(r"\bdue\b"))
     page.screenshot(path=str(SHOTS / f"scanner-due-{language}.png"))
+    assert serious_violations(page) == []
     # A double click: both requests carry the screen's key.
     page.locator("#due-cash").dblclick()
     expect(page.locator("#due-title")).to_have_text(words["paid"])
