@@ -139,3 +139,21 @@ def test_offline_scanner_shows_the_amount_once_per_order(owing, e2e_page, langua
     expect(page.locator("#result")).to_have_attribute("data-offline", "1")
     expect(page.locator("#result-due")).to_be_hidden()
     assert not DoorPayment.objects.exists()
+
+
+def test_offline_after_online_does_not_ask_again(owing, e2e_page):
+    """The first ticket admitted online; the network drops; the order's
+    second ticket, checked offline, asks for nothing (and neither would
+    the first once settled)."""
+    url, order, (first, second) = owing
+    page = e2e_page
+    start(page, url, "en")
+    page.check("#auto-admit")
+    scan(page, first)
+    expect(page.locator("#result")).to_have_attribute("data-offline", "0")
+    expect(page.locator("#due-title")).to_have_text(WORDS["en"]["due"])
+    page.click("#next")
+    page.context.set_offline(True)
+    scan(page, second)
+    expect(page.locator("#result")).to_have_attribute("data-offline", "1")
+    expect(page.locator("#result-due")).to_be_hidden()

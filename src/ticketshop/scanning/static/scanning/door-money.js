@@ -59,14 +59,31 @@
     box.hidden = false;
   }
 
+  /* Keep the offline list's orders_due in step with what the server said:
+   * an order's ticket admitted online is its first, and one settled owes
+   * nothing, for the next outage. */
+  function noteOnline(body, door) {
+    var orders = door && door.list && door.list.orders_due;
+    var entry = orders && body && orders[body.order_reference];
+    if (!entry) { return; }
+    if (!(Number(body.due_at_door) > 0)) {
+      delete orders[body.order_reference];
+    } else {
+      entry.due_at_door = body.due_at_door;
+      if (body.admitted) { entry.used += 1; }
+    }
+    window.DoorOffline.saveDoor(door);
+  }
+
   /* After an online answer: the amount on the order's first ticket. */
-  function showOnline(body, password) {
+  function showOnline(body, password, door) {
     hide();
+    if (body && body.status === "PAID") { noteOnline(body, door); }
     if (!body || body.status !== "PAID" || !body.first_of_order) { return; }
     if (!(Number(body.due_at_door) > 0)) { return; }
     current = {
       ticket: body.external_id, order: body.order_reference, amount: body.due_at_door,
-      key: newKey(), password: password
+      key: newKey(), password: password, door: door
     };
     render(current, true);
   }
@@ -112,6 +129,7 @@
           $("due-status").textContent = "";
           $("result").classList.remove("due");
           $("result").dataset.due = "0";
+          noteOnline({ order_reference: asked.order, due_at_door: body && body.due_at_door }, asked.door);
           return;
         }
         var text = M.due_failed;

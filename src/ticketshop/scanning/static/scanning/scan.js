@@ -201,7 +201,7 @@
       setOnline(true);
       if (answer.status === 200 && answer.body) { noteServerAnswer(answer.body); }
       render(answer, displayId(text), how);
-      if (window.DoorMoney) { window.DoorMoney.showOnline(answer.status === 200 ? answer.body : null, password); }
+      if (window.DoorMoney) { window.DoorMoney.showOnline(answer.status === 200 ? answer.body : null, password, door); }
     }, function () {
       // No answer (no network, or too slow): decide here, send it later.
       setOnline(false);
