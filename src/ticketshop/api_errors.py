@@ -13,7 +13,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
-from .api import BodyTooLarge, InvalidRequestData
+from .api import BodyTooLarge, InvalidRequestData, format_money
 from .events.errors import (
     Busy,
     EventDoesNotExist,
@@ -23,6 +23,8 @@ from .events.errors import (
 from .orders.errors import InvalidSession, OutOfTickets, TooManyTickets
 from .payments.errors import (
     AlreadyPaidPayment,
+    MoreThanDueAtDoor,
+    NothingDueAtDoor,
     PaymentStartFailed,
     PaymentTokenDoesNotExist,
     SessionExpired,
@@ -56,6 +58,11 @@ CONTRACT_ERRORS = {
     SessionExpired: (408, lambda e: "SessionExpired"),
     PaymentStartFailed: (500, lambda e: "PaymentStartFailed"),
     PaymentTokenDoesNotExist: (404, lambda e: "PaymentDoesNotExist"),
+    NothingDueAtDoor: (409, lambda e: "NothingDueAtDoor"),
+    MoreThanDueAtDoor: (
+        409,
+        lambda e: {"error": "MoreThanDueAtDoor", "due_at_door": format_money(e.due)},
+    ),
 }
 
 
@@ -83,6 +90,14 @@ OUT_OF_TICKETS_SCHEMA = {
         "tickets_left": {"type": "integer", "minimum": 0},
     },
     "required": ["error", "tickets_left"],
+}
+MORE_THAN_DUE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "enum": ["MoreThanDueAtDoor"]},
+        "due_at_door": {"type": "string"},
+    },
+    "required": ["error", "due_at_door"],
 }
 UNKNOWN_TICKET_SCHEMA = {
     "type": "object",

@@ -7,6 +7,7 @@ or single tickets), exchange, correct the e-mail and resend. Each view
 checks its own permission (the roles migration gives them to the groups).
 """
 
+import secrets
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ticketshop.admin_permissions import ViewOnlyMixin
+from ticketshop.delivery.content import kronor
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle  # noqa: F401 (views merged from other branches)
@@ -31,8 +33,12 @@ from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.lifecycle import TransitionNotAllowed
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, RefundState
-from ticketshop.payments.errors import RefundNotPossible
-from ticketshop.payments.models import SwishRefund
+from ticketshop.payments.errors import (
+    MoreThanDueAtDoor,
+    NothingDueAtDoor,
+    RefundNotPossible,
+)
+from ticketshop.payments.models import DoorPaymentMethod, SwishRefund
 from ticketshop.previews import (
     PreviewRefused,
     read_preview,
@@ -116,6 +122,11 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 "order/<int:order_id>/exchange/",
                 view(self.exchange_view),
                 name="backoffice_exchange",
+            ),
+            path(
+                "order/<int:order_id>/collect/",
+                view(self.collect_view),
+                name="backoffice_collect",
             ),
             path("find/", view(self.find_view), name="backoffice_find"),
             path(
@@ -587,6 +598,75 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         )
         return self._render(request, "exchange.html", context, status=status)
 
+    # --- Money due at the door ------------------------------------------------
+
+    def collect_view(self, request, order_id: int):
+        """Record a payment at the door (cash or Swish at the door) of an
+        order that owes money there; the form's key makes a second send of
+        the same form collect nothing more."""
+        _require(request, "refund_orders")
+        order = get_object_or_404(Order.objects.select_related("event"), pk=order_id)
+        error = ""
+        amount_text = str(order.due_at_door)
+        method = DoorPaymentMethod.CASH
+        key = secrets.token_hex(16)
+        if request.method == "POST":
+            amount_text = request.POST.get("amount", "").strip().replace(",", ".")
+            method = request.POST.get("method", "")
+            key = request.POST.get("key", "")[:64] or key
+            try:
+                amount = Decimal(amount_text)
+                if not amount.is_finite() or amount <= 0:
+                    raise InvalidOperation
+            except InvalidOperation:
+                error = _("Enter an amount above 0 kr.")
+            else:
+                if method not in DoorPaymentMethod.values:
+                    error = _("Choose cash or Swish at the door.")
+            if not error:
+                try:
+                    payment = services.collect_at_door(
+                        order_id=order.pk,
+                        amount=amount.quantize(Decimal("0.01")),
+                        method=method,
+                        key=f"backoffice:{key}",
+                        user=request.user,
+                    )
+                except NothingDueAtDoor:
+                    error = _("Nothing is due at the door for this order.")
+                except MoreThanDueAtDoor as exc:
+                    error = _(
+                        "More than is due: the order owes %(due)s kr at the door."
+                    ) % {"due": kronor(exc.due)}
+                else:
+                    messages.success(
+                        request,
+                        _("Order %(ref)s: %(amount)s kr paid at the door (%(method)s).")
+                        % {
+                            "ref": order.reference,
+                            "amount": kronor(payment.amount),
+                            "method": payment.get_method_display(),
+                        },
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:backoffice_collect", args=[order.pk])
+                    )
+            order.refresh_from_db()
+        context = self._context(
+            request,
+            _("Record payment at the door: %(ref)s") % {"ref": order.reference},
+            order=order,
+            error=error,
+            amount=amount_text,
+            method=method,
+            methods=DoorPaymentMethod.choices,
+            key=key,
+            payments=order.door_payments.order_by("recorded_at", "pk"),
+        )
+        return self._render(
+            request, "collect.html", context, status=400 if error else 200
+        )
+
     # --- Find and fix ----------------------------------------------------------
 
     def find_view(self, request):
@@ -904,6 +984,13 @@ def back_office_links(order) -> str:
             _("Correct e-mail / resend"),
         ),
     ]
+    if order.due_at_door > 0 or order.door_payments.exists():
+        links.append(
+            (
+                reverse("admin:backoffice_collect", args=[order.pk]),
+                _("Record payment at the door"),
+            )
+        )
     return format_html(
         " · ".join(['<a href="{}">{}</a>'] * len(links)),
         *[part for link in links for part in link],

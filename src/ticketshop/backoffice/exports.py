@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -30,11 +30,14 @@ from ticketshop.delivery.content import vat_included
 from ticketshop.events.models import ChapterEvent
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
 from ticketshop.payments.models import (
+    DoorPayment,
     RefundStatus,
     SwishPayment,
     SwishRefund,
     SwishStatus,
 )
+
+from .models import AuditEntry
 
 BOM = "\ufeff"
 
@@ -98,7 +101,18 @@ def attendee_rows(event: ChapterEvent) -> tuple[list[str], list[list]]:
         for t in tickets
     ]
     rows.sort(key=lambda r: ((r[0] or r[1]).casefold(), r[2]))
+    _due_once_per_order(rows)
     return header, rows
+
+
+def _due_once_per_order(rows: list[list]) -> None:
+    """Leave what an order owes at the door on its first row only: two
+    tickets of an order owing 100 kr owe 100 kr, not 200."""
+    seen: set[str] = set()
+    for row in rows:
+        if row[5] in seen:
+            row[9] = ""
+        seen.add(row[5])
 
 
 def to_csv(header: list[str], rows: list[list]) -> bytes:
@@ -162,14 +176,16 @@ def bookkeeping_rows(start: date, end: date) -> tuple[list[str], list[list]]:
     ]
     rows = []
 
-    def row(at, kind, order, reference, method, amount):
+    events_then = _EventsThen()
+
+    def row(at, kind, order, reference, method, amount, *, event_title=None):
         vat = vat_included(abs(amount), rate=rate) * (1 if amount >= 0 else -1)
         return [
             _local(at),
             kind,
             order.reference,
             reference,
-            order.event.title,
+            event_title or events_then.title(order, at),
             method,
             amount,
             vat,
@@ -222,10 +238,77 @@ def bookkeeping_rows(start: date, end: date) -> tuple[list[str], list[list]]:
                 refund.refund_id,
                 "Swish",
                 -refund.amount,
+                # Paid back from what was taken for the payment's event.
+                event_title=events_then.title(
+                    refund.payment.order, refund.payment.date_paid
+                ),
+            )
+        )
+    # Money that was due at the door, as it was collected there.
+    for payment in DoorPayment.objects.filter(
+        recorded_at__gte=since, recorded_at__lt=until
+    ).select_related("order", "event"):
+        rows.append(
+            row(
+                payment.recorded_at,
+                _("payment at the door"),
+                payment.order,
+                "",
+                payment.get_method_display(),
+                payment.amount,
+                event_title=payment.event.title,
             )
         )
     rows.sort(key=lambda r: r[0])
     return header, rows
+
+
+def _kronor(amount: Decimal) -> str:
+    """Kronor as the reader's language writes them: 100, 99,50 or 99.50."""
+    places = 0 if amount == amount.to_integral_value() else 2
+    return formats.number_format(amount, decimal_pos=places, use_l10n=True)
+
+
+class _EventsThen:
+    """The event an order was for at a moment, from its audit log: an
+    exchange moves the order to another event, but money taken before it
+    was taken for the event of then (the ``before`` of the first exchange
+    after that moment)."""
+
+    def __init__(self) -> None:
+        self._exchanges: dict[int, list[tuple[datetime, int]]] = {}
+        self._titles: dict[int, str] = {}
+
+    def _load(self, order: Order) -> list[tuple[datetime, int]]:
+        if order.pk not in self._exchanges:
+            self._exchanges[order.pk] = [
+                (at, before.get("event"))
+                for at, before in AuditEntry.objects.filter(
+                    order_id=order.pk, action="exchange"
+                )
+                .order_by("at", "pk")
+                .values_list("at", "before")
+                if isinstance(before, dict) and before.get("event")
+            ]
+        return self._exchanges[order.pk]
+
+    def title(self, order: Order, at: datetime | None) -> str:
+        event_id = order.event_id
+        if at is not None:
+            for exchanged_at, before_event in self._load(order):
+                if exchanged_at > at:
+                    event_id = before_event
+                    break
+        if event_id == order.event_id:
+            return order.event.title
+        if event_id not in self._titles:
+            self._titles[event_id] = (
+                ChapterEvent.objects.filter(pk=event_id)
+                .values_list("title", flat=True)
+                .first()
+                or order.event.title
+            )
+        return self._titles[event_id]
 
 
 def door_list_pdf(event: ChapterEvent) -> bytes:
@@ -267,7 +350,10 @@ def door_list_pdf(event: ChapterEvent) -> bytes:
             y = heading()
         name = (row[0] or row[1])[:40]
         if row[9]:
-            name = f"{name[:28]} ({_('pay')} {row[9]} kr)"
+            name = _("%(name)s (to pay %(amount)s kr)") % {
+                "name": name[:24],
+                "amount": _kronor(row[9]),
+            }
         pdf.drawString(15 * mm, y, name)
         pdf.setFont("Courier-Bold", 10)
         pdf.drawString(80 * mm, y, row[2])

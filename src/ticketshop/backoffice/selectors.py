@@ -12,7 +12,12 @@ from ticketshop.delivery.content import vat_included
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
 from ticketshop.orders.seats import count_live_tickets, count_live_tickets_by_type
-from ticketshop.payments.models import REFUND_OPEN, RefundStatus, SwishRefund
+from ticketshop.payments.models import (
+    REFUND_OPEN,
+    DoorPayment,
+    RefundStatus,
+    SwishRefund,
+)
 
 from .chart import sales_svg
 
@@ -48,6 +53,7 @@ class EventFigures:
     refunds_failed: int = 0
     cancelled_tickets: int = 0
     due_at_door: Decimal = Decimal("0")
+    collected_at_door: Decimal = Decimal("0")
     types: list[TypeFigures] = field(default_factory=list)
     chart: str = ""
 
@@ -103,9 +109,19 @@ def event_figures(event: ChapterEvent, *, now: datetime | None = None) -> EventF
         )
         figs.sold = row["sold"]
         figs.revenue = row["revenue"] or Decimal("0")
-        figs.vat = vat_included(figs.revenue, rate=rate)
         figs.complimentary = row["complimentary"]
         figs.admitted = row["admitted"]
+    # VAT is rounded once per receipt line (an order's tickets of one type
+    # and price), as the buyer's receipt and the bookkeeping export's
+    # payments round it; rounding the type's whole revenue once instead
+    # differed from their sum by an öre.
+    for line in paid.values("order_id", "ticket_type_id", "price").annotate(
+        n=Count("pk")
+    ):
+        if line["ticket_type_id"] in by_type:
+            by_type[line["ticket_type_id"]].vat += vat_included(
+                line["price"] * line["n"], rate=rate
+            )
     for (_event_id, type_id), live in live_by_type.items():
         if type_id in by_type:
             by_type[type_id].held = max(0, live - by_type[type_id].sold)
@@ -130,6 +146,10 @@ def event_figures(event: ChapterEvent, *, now: datetime | None = None) -> EventF
     figures.due_at_door = Order.objects.filter(
         event=event, status=OrderStatus.PAID
     ).aggregate(s=Sum("due_at_door"))["s"] or Decimal("0")
+    # Collected at the door for this event (the event it was taken for).
+    figures.collected_at_door = DoorPayment.objects.filter(event=event).aggregate(
+        s=Sum("amount")
+    )["s"] or Decimal("0")
     figures.cancelled_tickets = Ticket.objects.filter(
         event=event, cancelled_at__isnull=False
     ).count()

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ticketshop.db.locks import run_locked
+from ticketshop.delivery.content import kronor
 from ticketshop.delivery.services import (
     buyer_language,
     resend_tickets,
@@ -37,7 +38,12 @@ from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
 from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
-from ticketshop.payments.errors import RefundNotPossible
+from ticketshop.payments.errors import (
+    MoreThanDueAtDoor,
+    NothingDueAtDoor,
+    RefundNotPossible,
+)
+from ticketshop.payments.models import DoorPayment, DoorPaymentMethod
 from ticketshop.payments.services import (
     refund_order,
     refund_owed,
@@ -80,11 +86,15 @@ def audit(
     event_id: int | None = None,
     before: Mapping | None = None,
     after: Mapping | None = None,
+    username: str | None = None,
 ) -> AuditEntry:
-    """Record an organiser's action."""
+    """Record an organiser's action (``username``: who, when no user did it,
+    such as a scanner account)."""
+    if username is None:
+        username = user.get_username() if user is not None else ""
     entry = AuditEntry.objects.create(
         user=user if getattr(user, "pk", None) else None,
-        username=user.get_username() if user is not None else "",
+        username=username,
         action=action,
         summary=summary,
         order=order,
@@ -515,6 +525,77 @@ def exchange_order(
             swish=exchanged.payment_method == PaymentMethod.SWISH,
         )
     return ExchangeResult(order=done.order, difference=done.difference, refunds=refunds)
+
+
+# --- Money due at the door -----------------------------------------------------------
+
+
+def collect_at_door(
+    *,
+    order_id: int,
+    amount: Decimal,
+    method: str,
+    key: str,
+    user=None,
+    recorded_by: str = "",
+    now=None,
+) -> DoorPayment:
+    """Record ``amount`` of what the order owes at the door as paid there
+    (cash or Swish at the door), audited, with the order locked.
+
+    ``key`` names this collection: the same key again (a double click, a
+    resent request) returns the payment already recorded and collects
+    nothing more. Raises ``NothingDueAtDoor`` when nothing is due and
+    ``MoreThanDueAtDoor`` for more than is due; nothing is written then.
+    ``recorded_by`` names a scanner account when no user recorded it."""
+    now = now or timezone.now()
+    method = DoorPaymentMethod(method)
+    if amount <= 0:
+        raise ValueError("the amount must be positive")
+    who = recorded_by or (user.get_username() if user is not None else "")
+
+    def locked() -> DoorPayment:
+        order = lifecycle.lock_order(order_id)
+        # After the lock: a click sent twice finds the first one's row here.
+        done = DoorPayment.objects.filter(key=key, order_id=order.pk).first()
+        if done is not None:
+            return done
+        if order.status != OrderStatus.PAID or order.due_at_door <= 0:
+            raise NothingDueAtDoor()
+        if amount > order.due_at_door:
+            raise MoreThanDueAtDoor(order.due_at_door)
+        due_before = order.due_at_door
+        lifecycle.collect_at_door(order, amount=amount)
+        payment = DoorPayment.objects.create(
+            order=order,
+            event_id=order.event_id,
+            amount=amount,
+            method=method,
+            recorded_by=who,
+            recorded_at=now,
+            key=key,
+        )
+        audit(
+            user,
+            "collect_at_door",
+            _("Collected %(amount)s kr at the door (%(method)s) for order %(ref)s")
+            % {
+                "amount": kronor(amount),
+                "method": method.label,
+                "ref": order.reference,
+            },
+            order=order,
+            username=who,
+            before={"due_at_door": str(due_before)},
+            after={
+                "due_at_door": str(order.due_at_door),
+                "amount": str(amount),
+                "method": method.value,
+            },
+        )
+        return payment
+
+    return run_locked(locked)
 
 
 # --- Find and fix --------------------------------------------------------------------

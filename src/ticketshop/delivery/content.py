@@ -69,6 +69,37 @@ class TicketEmailContent:
     total_vat: Decimal
     # False: the organiser sent the tickets without a receipt.
     receipt: bool = True
+    # What the order still owes at the door (due_at_door_content), or None.
+    due: "DueAtDoorContent | None" = None
+
+
+@dataclass(frozen=True)
+class DueAtDoorContent:
+    """The e-mail's block about money to pay at the door, written out in the
+    reader's language: what was paid and what is still to pay there."""
+
+    paid: str
+    due: str
+    total: str
+
+
+def kronor(amount: Decimal) -> str:
+    """Kronor as the reader's language writes them: 100, 99,50 or 99.50."""
+    places = 0 if amount == amount.to_integral_value() else 2
+    return formats.number_format(amount, decimal_pos=places, use_l10n=True)
+
+
+def due_at_door_content(order: Order, *, total: Decimal) -> DueAtDoorContent | None:
+    """The amount the order still owes at the door (after an exchange to
+    dearer tickets) beside what was paid of ``total``; None when nothing."""
+    due = order.due_at_door or Decimal("0")
+    if due <= 0:
+        return None
+    return DueAtDoorContent(
+        paid=kronor(max(total - due, Decimal("0"))),
+        due=kronor(due),
+        total=kronor(total),
+    )
 
 
 def vat_included(amount: Decimal, *, rate: Decimal) -> Decimal:
@@ -193,4 +224,5 @@ def build_ticket_content(
         # The sum of the lines, so that the receipt's columns add up.
         total_vat=sum((line.vat for line in lines), Decimal("0.00")),
         receipt=receipt,
+        due=due_at_door_content(order, total=total),
     )

@@ -170,6 +170,13 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
         tickets="the old ids void; new ids in the target event, e-mailed",
     ),
     Transition(
+        "collect_at_door", (PAID,), None,
+        seats="-",
+        money="what was due at the door, collected (cash or Swish at the door):"
+        " the amount due shrinks by it, never below 0",
+        tickets="-",
+    ),
+    Transition(
         "refund_pending", ANY, None,
         seats="-", money="refund pending", tickets="-",
     ),
@@ -1039,6 +1046,23 @@ def exchange(
         from_event_id=from_event_id,
         old_ticket_ids=tuple(t.external_id for t in old),
     )
+
+
+def collect_at_door(order: Order, *, amount: Decimal) -> None:
+    """``collect_at_door``: ``amount`` of what the order owed at the door was
+    paid there; the order (locked by the caller) owes that much less.
+
+    Refuses (``TransitionNotAllowed``) an amount that is not positive or is
+    more than is still due: the caller checks both after locking, with its
+    own errors, so these are the last guard."""
+    _check(
+        "collect_at_door",
+        order,
+        Decimal("0") < amount <= order.due_at_door,
+        f": {amount} kr is not within the {order.due_at_door} kr due",
+    )
+    order.due_at_door = order.due_at_door - amount
+    _save(order, "collect_at_door", ["due_at_door"])
 
 
 def refund_pending(order: Order) -> None:

@@ -23,3 +23,15 @@ class PaymentTokenDoesNotExist(ShopError):
 
 class RefundNotPossible(ShopError):
     """The order has no paid Swish payment left to refund."""
+
+
+class NothingDueAtDoor(ShopError):
+    """The order owes nothing at the door (any more)."""
+
+
+class MoreThanDueAtDoor(ShopError):
+    """The amount is more than the order still owes at the door."""
+
+    def __init__(self, due) -> None:
+        super().__init__(f"only {due} kr is due")
+        self.due = due

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ticketshop.events.models import ChapterEvent
 from ticketshop.orders.models import Order
 
 
@@ -137,3 +138,46 @@ class SwishRefund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.refund_id} ({self.status})"
+
+
+class DoorPaymentMethod(models.TextChoices):
+    CASH = "CASH", _("cash at the door")
+    SWISH = "SWISH", _("Swish at the door")
+
+
+class DoorPayment(models.Model):
+    """Money an order owed at the door (``Order.due_at_door``), collected
+    there or recorded in the back office afterwards."""
+
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="door_payments",
+        verbose_name=_("order"),
+    )
+    # The event the money was taken for, kept as it was then: a later
+    # exchange moves the order, never what this payment paid.
+    event = models.ForeignKey(
+        ChapterEvent,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("event"),
+    )
+    amount = models.DecimalField(_("amount (SEK)"), max_digits=12, decimal_places=2)
+    method = models.CharField(
+        _("method"), max_length=16, choices=DoorPaymentMethod.choices
+    )
+    # A user's name in the back office, or the scanner account's name.
+    recorded_by = models.CharField(_("recorded by"), max_length=150)
+    recorded_at = models.DateTimeField(_("collected at"), db_index=True)
+    # Chosen by the page that sends it: the same key again (a double click,
+    # a resent request) finds this row instead of collecting twice.
+    key = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("payment at the door")
+        verbose_name_plural = _("payments at the door")
+        ordering = ["-recorded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.amount} ({self.method})"

@@ -13,6 +13,9 @@ urlpatterns = [
     re_path(r"^scan/login/?$", views.ScannerLoginView.as_view(), name="scan_login"),
     re_path(r"^scan/door/?$", views.DoorListView.as_view(), name="scan_door_list"),
     re_path(r"^scan/sync/?$", views.SyncOfflineScansView.as_view(), name="scan_sync"),
+    re_path(
+        r"^scan/collect/?$", views.CollectAtDoorView.as_view(), name="scan_collect"
+    ),
     path("scan/public_key", views.public_key, name="scan_public_key"),
     path("scan/sw.js", views.service_worker, name="scan_service_worker"),
     path("scan/lib/<str:name>", views.qr_library_file, name="scan_qr_library"),

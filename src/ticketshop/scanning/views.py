@@ -1,4 +1,5 @@
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 from ticketshop.api import (
     StrictBooleanField,
     StrictCharField,
+    format_money,
     format_time,
     parse_body,
     validate_items,
@@ -27,14 +29,20 @@ from ticketshop.api import (
 from ticketshop.api_errors import (
     BODY_ERRORS,
     CROSS_SITE,
+    MORE_THAN_DUE_SCHEMA,
     SERVER_ERROR,
     UNKNOWN_TICKET_SCHEMA,
     error_schema,
 )
+from ticketshop.backoffice.services import collect_at_door
+from ticketshop.orders.models import Order
 from ticketshop.security.clients import client_address, ip_or_none
 
 from .credentials import authenticate_scanner, recognise_scanner
+from .door_money import door_money_messages, due_for_scan, orders_due
+from .errors import TicketDoesNotExist
 from .offline import OfflineScan, get_door_list, sync_offline_scans
+from .selectors import get_ticket_for_scan
 from .services import validate_ticket
 from .signing import BadTicketSignature, looks_signed, public_key_text, verify_payload
 from .throttle import check_not_throttled, refund_attempt, reserve_attempt
@@ -176,6 +184,82 @@ class ValidateTicketView(APIView):
                 "admitted": outcome.admitted,
                 "ticket_type_title": ticket.ticket_type_title,
                 "event_at": format_time(ticket.event_at),
+                **_due_fields(outcome),
+            }
+        )
+
+
+def _due_fields(outcome) -> dict:
+    """What the ticket's order owes at the door (door_money), for a paid
+    order's ticket; nothing owed for any other answer."""
+    if outcome.status != "PAID":
+        return {"order_reference": "", "due_at_door": "0", "first_of_order": False}
+    return due_for_scan(
+        order_id=outcome.ticket.order_id,
+        ticket_pk=outcome.ticket.pk,
+        times_used=outcome.times_used,
+    ).as_fields()
+
+
+class CollectAtDoorView(APIView):
+    """Record money an order owed at the door as paid there (scanner accounts)."""
+
+    class CollectInputSerializer(serializers.Serializer):
+        password = StrictCharField(allow_blank=True, trim_whitespace=False)
+        external_id = StrictCharField(allow_blank=True, trim_whitespace=False)
+        amount = serializers.DecimalField(
+            max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+        )
+        method = serializers.ChoiceField(choices=["CASH", "SWISH"])
+        key = StrictCharField(min_length=8, max_length=64)
+
+    @extend_schema(
+        operation_id="scan_collect_at_door",
+        request=CollectInputSerializer,
+        responses={
+            200: inline_serializer(
+                "CollectAtDoor",
+                {
+                    "order_reference": serializers.CharField(),
+                    "amount": serializers.CharField(),
+                    "method": serializers.CharField(),
+                    "due_at_door": serializers.CharField(),
+                },
+            ),
+            **SCANNER_ERRORS,
+            404: error_schema(
+                "unknown ticket, or one of an event this scanner may not scan",
+                extra=UNKNOWN_TICKET_SCHEMA,
+            ),
+            409: error_schema(
+                "nothing is due at the door, or less than the amount",
+                "NothingDueAtDoor",
+                extra=MORE_THAN_DUE_SCHEMA,
+            ),
+        },
+    )
+    def post(self, request):
+        body = parse_body(self.CollectInputSerializer, request)
+        scanner = _authenticate(request, body["password"])
+        ticket = get_ticket_for_scan(external_id=ticket_id_of(body["external_id"]))
+        if ticket is None or not scanner.may_scan(ticket.event_id):
+            raise TicketDoesNotExist()
+        payment = collect_at_door(
+            order_id=ticket.order_id,
+            amount=body["amount"],
+            method=body["method"],
+            key=f"scan:{body['key']}",
+            recorded_by=scanner.name,
+        )
+        due = Order.objects.values_list("due_at_door", flat=True).get(
+            pk=ticket.order_id
+        )
+        return Response(
+            {
+                "order_reference": payment.order.reference,
+                "amount": format_money(payment.amount),
+                "method": payment.method,
+                "due_at_door": format_money(due),
             }
         )
 
@@ -258,6 +342,7 @@ def _page_messages() -> dict[str, str]:
         "conflict_refused": _(
             "%(id)s: let in here while offline, but the server refuses it (%(status)s)"
         ),
+        **door_money_messages(),
     }
 
 
@@ -293,6 +378,8 @@ class DoorListView(APIView):
         body = parse_body(self.DoorListInputSerializer, request)
         scanner = _authenticate(request, body["password"])
         door = get_door_list(scanner=scanner, now=timezone.now())
+        # Money due at the door, once per order (door_money).
+        door["orders_due"] = orders_due(event_ids=[e["id"] for e in door["events"]])
         door["generated_at"] = format_time(door["generated_at"])
         for event in door["events"]:
             event["event_at"] = format_time(event["event_at"])

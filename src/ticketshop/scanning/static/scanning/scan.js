@@ -136,6 +136,7 @@
 
   function hideResult() {
     $("result").hidden = true;
+    if (window.DoorMoney) { window.DoorMoney.hide(); }
     shownId = null;
     shownText = null;
     $("ticket-id").focus();
@@ -200,6 +201,7 @@
       setOnline(true);
       if (answer.status === 200 && answer.body) { noteServerAnswer(answer.body); }
       render(answer, displayId(text), how);
+      if (window.DoorMoney) { window.DoorMoney.showOnline(answer.status === 200 ? answer.body : null, password, door); }
     }, function () {
       // No answer (no network, or too slow): decide here, send it later.
       setOnline(false);
@@ -270,6 +272,7 @@
         }
       }
       showResult(outcome.kind, title, outcome.detail, ticket.id, outcome.kind !== "red" && !use, true);
+      if (window.DoorMoney) { window.DoorMoney.showOffline(outcome.kind === "red" || !door ? null : door.list, ticket.id, use); }
       return Promise.all([Offline.enqueue(scan), door ? Offline.saveDoor(door) : null])
         .then(renderDoorStatus);
     });
