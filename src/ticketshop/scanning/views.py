@@ -35,6 +35,7 @@ from ticketshop.security.clients import client_address, ip_or_none
 
 from .credentials import authenticate_scanner, recognise_scanner
 from .offline import OfflineScan, get_door_list, sync_offline_scans
+from .revocation import CANCELLED, EXCHANGED, REFUNDED, Night, Revocation
 from .services import validate_ticket
 from .signing import BadTicketSignature, looks_signed, public_key_text, verify_payload
 from .throttle import check_not_throttled, refund_attempt, reserve_attempt
@@ -122,6 +123,8 @@ class ValidateTicketView(APIView):
         external_id = StrictCharField(allow_blank=True, trim_whitespace=False)
         password = StrictCharField(allow_blank=True, trim_whitespace=False)
         use_ticket = StrictBooleanField()
+        # Addition: add the use only to a ticket not used yet (auto-admit).
+        first_use_only = StrictBooleanField(required=False, default=False)
 
     @extend_schema(
         operation_id="validate_ticket",
@@ -138,6 +141,20 @@ class ValidateTicketView(APIView):
                     "admitted": serializers.BooleanField(),
                     "ticket_type_title": serializers.CharField(),
                     "event_at": serializers.DateTimeField(),
+                    "chapter_event_en": serializers.CharField(),
+                    "ticket_type_title_en": serializers.CharField(),
+                    "revoked_reason": serializers.ChoiceField(
+                        choices=[REFUNDED, EXCHANGED, CANCELLED], allow_null=True
+                    ),
+                    "exchanged_to": inline_serializer(
+                        "ExchangedTo",
+                        {
+                            "title": serializers.CharField(),
+                            "title_en": serializers.CharField(),
+                            "event_at": serializers.DateTimeField(),
+                        },
+                        allow_null=True,
+                    ),
                 },
             ),
             **BODY_ERRORS,
@@ -165,6 +182,7 @@ class ValidateTicketView(APIView):
             use_ticket=body["use_ticket"],
             client_address=ip_or_none(client),
             now=timezone.now(),
+            first_use_only=body["first_use_only"],
         )
         ticket = outcome.ticket
         return Response(
@@ -176,8 +194,29 @@ class ValidateTicketView(APIView):
                 "admitted": outcome.admitted,
                 "ticket_type_title": ticket.ticket_type_title,
                 "event_at": format_time(ticket.event_at),
+                "chapter_event_en": ticket.event_title_en,
+                "ticket_type_title_en": ticket.ticket_type_title_en,
+                **revocation_fields(outcome.revocation),
             }
         )
+
+
+def night_fields(night: Night | None) -> dict | None:
+    if night is None:
+        return None
+    return {
+        "title": night.title,
+        "title_en": night.title_en,
+        "event_at": format_time(night.event_at),
+    }
+
+
+def revocation_fields(revocation: Revocation | None) -> dict:
+    """The answer's words for a refused ticket: why, and where it went."""
+    return {
+        "revoked_reason": revocation.reason if revocation else None,
+        "exchanged_to": night_fields(revocation.moved_to if revocation else None),
+    }
 
 
 # The QR library fetched by `make setup` when npm is present (see the
@@ -296,6 +335,10 @@ class DoorListView(APIView):
         door["generated_at"] = format_time(door["generated_at"])
         for event in door["events"]:
             event["event_at"] = format_time(event["event_at"])
+        for state in door["ticket_states"].values():
+            if "moved_to" in state:
+                night = state["moved_to"]
+                night["event_at"] = format_time(night["event_at"])
         response = Response(door)
         response["Cache-Control"] = "no-store"
         return response
@@ -363,6 +406,7 @@ class SyncOfflineScansView(APIView):
                         "admitted": s.admitted,
                         "conflict": s.conflict,
                         "duplicate": s.duplicate,
+                        **revocation_fields(s.revocation),
                     }
                     for s in synced
                 ]
