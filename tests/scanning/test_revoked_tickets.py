@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from tests.factories import ChapterEventFactory, TicketOfferFactory, TicketTypeFactory
 from ticketshop.orders import lifecycle
 from ticketshop.orders.models import OrderStatus, PaymentMethod, RefundState
+from ticketshop.scanning.models import ScanLog, ScanResult
 
 from .factories import (
     SCANNER_PASSWORD,
@@ -43,14 +44,19 @@ def door_list():
     return response.json()
 
 
-def scan(external_id, *, use_ticket=True, **extra):
+def scan(external_id, *, use_ticket=True, path="/validate_ticket/", **extra):
     body = {
         "external_id": external_id,
         "password": SCANNER_PASSWORD,
         "use_ticket": use_ticket,
         **extra,
     }
-    return APIClient().put("/validate_ticket/", body, format="json")
+    return APIClient().put(path, body, format="json")
+
+
+def page_check(external_id, **extra):
+    """The scanner page's own endpoint (validate_ticket's answer)."""
+    return scan(external_id, path="/scan/check/", **extra)
 
 
 def two_ticket_order(**order_kwargs):
@@ -191,8 +197,8 @@ def test_scan_gives_the_english_titles():
 def test_first_use_only_never_admits_a_used_ticket_again():
     ticket = TicketFactory()
 
-    first = scan(ticket.external_id, first_use_only=True).json()
-    second = scan(ticket.external_id, first_use_only=True).json()
+    first = page_check(ticket.external_id, first_use_only=True).json()
+    second = page_check(ticket.external_id, first_use_only=True).json()
 
     assert (first["admitted"], first["times_used"]) == (True, 0)
     assert (second["admitted"], second["times_used"]) == (False, 1)
@@ -200,15 +206,28 @@ def test_first_use_only_never_admits_a_used_ticket_again():
     ticket.refresh_from_db()
     assert ticket.times_used == 1
     # The volunteer's own choice still lets the ticket in again.
-    again = scan(ticket.external_id).json()
+    again = page_check(ticket.external_id).json()
     assert (again["admitted"], again["times_used"]) == (True, 1)
 
 
 def test_first_use_only_must_be_a_boolean():
     ticket = TicketFactory()
-    response = scan(ticket.external_id, first_use_only="yes")
+    response = page_check(ticket.external_id, first_use_only="yes")
     assert response.status_code == 400
     assert response.json() == "InvalidRequestData"
+
+
+def test_page_check_answers_an_unknown_ticket_with_200_and_logs_it():
+    response = page_check("NOSUCH")
+    assert response.status_code == 200
+    assert response.json() == {
+        "times_used": -1,
+        "status": "Ticket does not exist",
+        "unknown": True,
+    }
+    assert ScanLog.objects.get().result == ScanResult.UNKNOWN
+    # The contract's endpoint keeps its 404.
+    assert scan("NOSUCH").status_code == 404
 
 
 def test_sync_says_why_an_offline_admission_was_refused():

@@ -10,6 +10,7 @@ urlpatterns = [
         name="validate_ticket",
     ),
     re_path(r"^scan/?$", views.scan_page, name="scan"),
+    re_path(r"^scan/check/?$", views.ScannerCheckView.as_view(), name="scan_check"),
     re_path(r"^scan/login/?$", views.ScannerLoginView.as_view(), name="scan_login"),
     re_path(r"^scan/door/?$", views.DoorListView.as_view(), name="scan_door_list"),
     re_path(r"^scan/sync/?$", views.SyncOfflineScansView.as_view(), name="scan_sync"),

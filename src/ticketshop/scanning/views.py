@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -34,7 +35,8 @@ from ticketshop.api_errors import (
 from ticketshop.security.clients import client_address, ip_or_none
 
 from .credentials import authenticate_scanner, recognise_scanner
-from .offline import OfflineScan, get_door_list, sync_offline_scans
+from .errors import TicketDoesNotExist
+from .offline import UNKNOWN, OfflineScan, get_door_list, sync_offline_scans
 from .revocation import CANCELLED, EXCHANGED, REFUNDED, Night, Revocation
 from .services import validate_ticket
 from .signing import BadTicketSignature, looks_signed, public_key_text, verify_payload
@@ -123,8 +125,6 @@ class ValidateTicketView(APIView):
         external_id = StrictCharField(allow_blank=True, trim_whitespace=False)
         password = StrictCharField(allow_blank=True, trim_whitespace=False)
         use_ticket = StrictBooleanField()
-        # Addition: add the use only to a ticket not used yet (auto-admit).
-        first_use_only = StrictBooleanField(required=False, default=False)
 
     @extend_schema(
         operation_id="validate_ticket",
@@ -182,7 +182,7 @@ class ValidateTicketView(APIView):
             use_ticket=body["use_ticket"],
             client_address=ip_or_none(client),
             now=timezone.now(),
-            first_use_only=body["first_use_only"],
+            first_use_only=body.get("first_use_only", False),
         )
         ticket = outcome.ticket
         return Response(
@@ -199,6 +199,42 @@ class ValidateTicketView(APIView):
                 **revocation_fields(outcome.revocation),
             }
         )
+
+
+class ScannerCheckView(ValidateTicketView):
+    """The scanner page's own check: validate_ticket's body and answer,
+    except that an unknown ticket answers 200 with ``"unknown": true``, and
+    the body may add ``first_use_only``.
+
+    The page shows it red either way; a 404 would also print an error in the
+    browser's console at every mistyped id. Hand-held scanners and other
+    clients keep using validate_ticket.
+    """
+
+    @extend_schema_serializer(component_name="ScanCheckRequest")
+    class InputSerializer(ValidateTicketView.InputSerializer):
+        # Add the use only to a ticket not used yet (auto-admit): a used one
+        # is answered unused, for door staff to decide.
+        first_use_only = StrictBooleanField(required=False, default=False)
+
+    @extend_schema(
+        operation_id="scan_check",
+        request=InputSerializer,
+        responses={
+            200: OpenApiResponse(
+                response={"type": "object"},
+                description="validate_ticket's answer; for an unknown ticket "
+                '{"times_used": -1, "status": "Ticket does not exist", '
+                '"unknown": true}',
+            ),
+            **SCANNER_ERRORS,
+        },
+    )
+    def put(self, request):
+        try:
+            return super().put(request)
+        except TicketDoesNotExist:
+            return Response({"times_used": -1, "status": UNKNOWN, "unknown": True})
 
 
 def night_fields(night: Night | None) -> dict | None:
@@ -289,15 +325,54 @@ def _page_messages() -> dict[str, str]:
         "offline_now": _("Offline"),
         "list_from": _("ticket list from %(time)s (%(ago)s)"),
         "minutes_ago": _("%(n)s min ago"),
-        "waiting": _("%(n)s scans waiting to be sent"),
-        "conflict_used": _(
+        "waiting": _plural(
+            "%(n)s scan waiting to be sent", "%(n)s scans waiting to be sent"
+        ),
+        "conflict_used": _plural(
             "%(id)s: let in here while offline, but already used elsewhere "
-            "(%(n)s uses before)"
+            "(%(n)s use before)",
+            "%(id)s: let in here while offline, but already used elsewhere "
+            "(%(n)s uses before)",
         ),
         "conflict_refused": _(
-            "%(id)s: let in here while offline, but the server refuses it (%(status)s)"
+            "%(id)s: let in here while offline, but the server refuses it: %(why)s"
+        ),
+        # Why a ticket no longer opens the door, as a volunteer says it.
+        "refunded": _("Refunded ticket"),
+        "cancelled": _("Cancelled ticket"),
+        "exchanged": _("Exchanged to another night: %(night)s"),
+        "exchanged_ticket": _("Exchanged for a new ticket"),
+        "server_failing": _("The server is not answering properly."),
+        # Banners: the page has fallen back to offline scanning.
+        "offline_password": _(
+            "The server no longer accepts this password: scanning offline with "
+            "the ticket list on this device. Ask the door manager for the new "
+            "password."
+        ),
+        "offline_throttled": _(
+            "The server refuses logins for a while (too many wrong passwords "
+            "here): scanning offline with the ticket list on this device."
+        ),
+        "offline_server": _(
+            "The server is not answering properly: scanning offline with the "
+            "ticket list on this device."
+        ),
+        "offline_unreachable": _(
+            "The server cannot be reached: scanning offline with the ticket "
+            "list on this device."
+        ),
+        "offline_no_list": _(
+            "This device has no ticket list yet, so it cannot check tickets "
+            "offline: try again in a minute, or use a device that has "
+            "downloaded the list."
         ),
     }
+
+
+def _plural(singular: str, plural: str) -> list[str]:
+    """[the text for 1, the text for any other number]: enough for Swedish
+    and English, the page's two languages."""
+    return [ngettext(singular, plural, 1), ngettext(singular, plural, 2)]
 
 
 @require_GET
