@@ -149,6 +149,8 @@
     box.textContent = door ? M[key] : M[key] + " " + M.offline_no_list;
     box.dataset.reason = key;
     box.hidden = false;
+    // The door decides for itself now: the status line says so too.
+    if (online) { online = false; renderDoorStatus(); }
   }
 
   function hideFallback() {
