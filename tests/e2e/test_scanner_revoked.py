@@ -370,3 +370,17 @@ def test_english_scanner_shows_english_titles(door, browser_in):
     expect(detail).to_contain_text("Standard")
     expect(detail).not_to_contain_text("Vårkonsert")
     shot(page, "english-titles-offline")
+
+
+def test_language_switch_returns_to_the_page_without_console_errors(door, browser_in):
+    page = browser_in("en-GB")
+    page.goto(f"{door}/scan/")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    page.click("button[lang=sv]")
+
+    expect(page.locator("h1").first).to_have_text("Biljettskanner")
+    # /scan/ itself, inside the service worker's scope (not /scan).
+    assert page.url == f"{door}/scan/"
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    assert page.errors == []
