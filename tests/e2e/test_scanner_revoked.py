@@ -173,6 +173,10 @@ def test_refunded_and_exchanged_tickets_are_refused_in_words(
     expect(page.locator("#admit")).to_be_hidden()
     shot(page, f"refunded-{language}-{'offline' if offline else 'online'}")
     page.click("#next")
+    # Offline, the banner says so in the volunteer's language.
+    expect(page.locator("#fallback")).to_be_visible(visible=offline)
+    if offline:
+        expect(page.locator("#fallback")).to_contain_text(words["offline"])
 
     scan(page, payload(exchanged))
     title = page.locator("#result-title")

@@ -259,7 +259,10 @@
     if (!text) { return Promise.resolve(); }
     var useTicket = how === "button" || $("auto-admit").checked;
     shownText = text;
-    if (navigator.onLine === false) { return checkOffline(text, useTicket, how); }
+    if (navigator.onLine === false) {
+      showFallback("offline_unreachable");
+      return checkOffline(text, useTicket, how);
+    }
     return validate(text, useTicket, useTicket && how !== "button").then(function (answer) {
       var refused = serverRefusal(answer);
       if (refused) {
