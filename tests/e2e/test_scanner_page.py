@@ -56,10 +56,16 @@ def test_typed_ids_show_green_then_amber_then_red(door, e2e_page, screenshot):
     expect(page.locator("#result-ticket")).to_have_text(ticket.external_id)
     screenshot(page, "1-green")
 
+    # Auto-admit never lets a used ticket in by itself: amber, and it waits.
     enter(page, ticket.external_id)
     expect(result).to_have_class(re.compile(r"\bamber\b"))
-    expect(page.locator("#result-title")).to_contain_text("used once")
+    expect(page.locator("#result-title")).to_have_text("Already used once")
+    expect(page.locator("#admit")).to_be_visible()
     screenshot(page, "2-amber")
+    ticket.refresh_from_db()
+    assert ticket.times_used == 1
+    page.click("#admit")
+    expect(page.locator("#admit")).to_be_hidden()
 
     enter(page, "NOSUCH")
     expect(result).to_have_class(re.compile(r"\bred\b"))

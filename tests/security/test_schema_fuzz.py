@@ -74,6 +74,7 @@ OPERATIONS = [
     ("POST", "/scan/login/"),
     ("POST", "/scan/door/"),
     ("POST", "/scan/sync/"),
+    ("PUT", "/scan/check/"),
 ]
 
 

@@ -25,6 +25,15 @@ from ticketshop.orders.models import OrderStatus, Ticket
 from .credentials import Scanner
 from .errors import TicketDoesNotExist
 from .models import ScanLog, ScanResult
+from .revocation import (
+    EXCHANGED,
+    Night,
+    Revocation,
+    exchanged_ids,
+    night_of,
+    reason_for,
+    revocation_of,
+)
 from .services import WRONG_EVENT, validate_ticket
 from .signing import public_key_text
 
@@ -38,32 +47,74 @@ FAILED = (OrderStatus.FAILED_ADMIN, OrderStatus.FAILED_EXPIRED_RESERVATION)
 UNKNOWN = "Ticket does not exist"
 
 
+# A ticket's state in the door list's ``ticket_states``.
+VALID, USED, REVOKED, NOT_PAID = "valid", "used", "revoked", "not_paid"
+
+
 def get_door_list(*, scanner: Scanner, now: datetime) -> dict:
     """Return what a door needs offline for the scanner's current events.
 
-    ``tickets`` maps each ticket id to [event id, order status, uses, type];
-    ``revoked`` lists the ids of cancelled, refunded or lapsed orders' tickets.
+    ``tickets`` maps each ticket id to [event id, order status, uses, type]
+    (a ticket cancelled on its own, or exchanged, reads ``FAILED_ADMIN`` as
+    the scan answers it); ``revoked`` lists the ids that no longer open the
+    door (cancelled, refunded or exchanged tickets, and those of lapsed
+    orders); ``ticket_states`` gives each ticket's state (see
+    ``ticket_state``) and ``type_titles_en`` the English title of a ticket's
+    type where the organiser gave one.
     """
     events = ChapterEvent.objects.filter(event_at__gte=now - DOOR_LIST_PAST)
     if scanner.event_ids is not None:
         events = events.filter(pk__in=scanner.event_ids)
-    events = list(events.order_by("event_at", "id").values("id", "title", "event_at"))
-    rows = Ticket.objects.filter(event_id__in=[e["id"] for e in events]).values_list(
-        "external_id",
-        "event_id",
-        "times_used",
-        "order__status",
-        "order__payment_pending",
-        "order__expires_at",
-        "ticket_type__title",
+    events = list(
+        events.order_by("event_at", "id").values("id", "title", "title_en", "event_at")
     )
-    tickets, revoked = {}, []
-    for external_id, event_id, used, status, pending, expires_at, type_title in rows:
+    rows = list(
+        Ticket.objects.filter(event_id__in=[e["id"] for e in events]).values_list(
+            "external_id",
+            "event_id",
+            "times_used",
+            "order__status",
+            "order__payment_pending",
+            "order__expires_at",
+            "ticket_type__title",
+            "cancelled_at",
+            "order_id",
+            "order__event_id",
+            "order__refund_state",
+            "ticket_type__title_en",
+        )
+    )
+    nights = _nights_moved_to(rows)
+    same_night = exchanged_ids(
+        {row[8] for row in rows if row[7] is not None and row[1] == row[9]}
+    )
+    tickets, revoked, states, types_en = {}, [], {}, {}
+    for row in rows:
+        external_id, event_id, used, status, pending, expires_at, type_title = row[:7]
+        cancelled_at, _order_id, order_event_id, refund_state, type_en = row[7:]
         if status == OrderStatus.RESERVED and not pending and expires_at <= now:
             status = OrderStatus.FAILED_EXPIRED_RESERVATION
+        cancelled = cancelled_at is not None
+        if cancelled:
+            # As the scan answers it (services.validate_ticket).
+            status = OrderStatus.FAILED_ADMIN
         if status in FAILED:
             revoked.append(external_id)
         tickets[external_id] = [event_id, status, used, type_title]
+        reason = reason_for(
+            ticket_cancelled=cancelled,
+            ticket_event_id=event_id,
+            order_status=status,
+            order_event_id=order_event_id,
+            refund_state=refund_state,
+            exchanged=external_id in same_night,
+        )
+        moved_to = nights.get(order_event_id) if reason == EXCHANGED else None
+        states[external_id] = ticket_state(
+            status=status, used=used, revocation=reason and Revocation(reason, moved_to)
+        )
+        if type_en:
+            types_en[external_id] = type_en
     return {
         "generated_at": now,
         "public_key": public_key_text(),
@@ -71,6 +122,51 @@ def get_door_list(*, scanner: Scanner, now: datetime) -> dict:
         "events": events,
         "tickets": tickets,
         "revoked": sorted(revoked),
+        "ticket_states": states,
+        "type_titles_en": types_en,
+    }
+
+
+def ticket_state(*, status: str, used: int, revocation: Revocation | None) -> dict:
+    """One ticket's state in the door list.
+
+    ``{"state": "valid"}`` (paid, not used), ``{"state": "used", "uses": n}``,
+    ``{"state": "revoked", "reason": "refunded" | "exchanged" | "cancelled"}``
+    (an exchanged ticket adds ``"moved_to"``: the night's ``id``, ``title``,
+    ``title_en`` and ``event_at``), or ``{"state": "not_paid"}`` (an order
+    never paid: a lapsed or released hold).
+    """
+    if revocation is not None:
+        state = {"state": REVOKED, "reason": revocation.reason}
+        if revocation.moved_to is not None:
+            state["moved_to"] = night_dict(revocation.moved_to)
+        return state
+    if status != OrderStatus.PAID:
+        return {"state": NOT_PAID}
+    if used:
+        return {"state": USED, "uses": used}
+    return {"state": VALID}
+
+
+def night_dict(night: Night) -> dict:
+    return {
+        "id": night.id,
+        "title": night.title,
+        "title_en": night.title_en,
+        "event_at": night.event_at,
+    }
+
+
+def _nights_moved_to(rows) -> dict[int, Night]:
+    """The events that exchanged tickets' orders hold now, by id (one query)."""
+    wanted = {row[9] for row in rows if row[7] is not None and row[1] != row[9]}
+    if not wanted:
+        return {}
+    return {
+        event.pk: night_of(event)
+        for event in ChapterEvent.objects.filter(pk__in=wanted).only(
+            "title", "title_en", "event_at"
+        )
     }
 
 
@@ -100,6 +196,8 @@ class SyncedScan:
     conflict: bool
     # True when the scan had been applied by an earlier sync.
     duplicate: bool
+    # Why a refused ticket no longer opens the door (None: it does, or unpaid).
+    revocation: Revocation | None = None
 
 
 def sync_offline_scans(
@@ -142,12 +240,14 @@ def _apply(
         )
     except TicketDoesNotExist:
         status, times_used, admitted, external_id = UNKNOWN, -1, False, ""
+        revocation = None
     except IntegrityError:
         # Applied by an earlier sync (its log row holds the key): report it.
         return _already_applied(scan)
     else:
         status, times_used = outcome.status, outcome.times_used
         admitted, external_id = outcome.admitted, outcome.ticket.external_id
+        revocation = outcome.revocation
     let_in = scan.shown in ("green", "amber") and scan.use_ticket
     conflict = let_in and (not admitted or times_used != scan.times_used_seen)
     ScanLog.objects.filter(offline_key=scan.key).update(
@@ -172,6 +272,7 @@ def _apply(
         admitted=admitted,
         conflict=conflict,
         duplicate=False,
+        revocation=revocation,
     )
 
 
@@ -189,10 +290,18 @@ def _already_applied(scan: OfflineScan) -> SyncedScan:
     )
     if log is None:  # the key's row exists whenever its insert failed
         raise RuntimeError(f"offline scan {scan.key} failed without its log row")
+    revocation = None
     if log.result in _STATUS_OF_RESULT:
         status = _STATUS_OF_RESULT[log.result]
     else:
         status = log.ticket.order.status if log.ticket else UNKNOWN
+    if log.ticket and log.result == ScanResult.NOT_PAID:
+        revocation = revocation_of(
+            external_id=log.ticket.external_id,
+            order_id=log.ticket.order_id,
+            ticket_event_id=log.ticket.event_id,
+            cancelled=log.ticket.cancelled_at is not None,
+        )
     return SyncedScan(
         key=scan.key,
         external_id=log.ticket.external_id if log.ticket else log.external_id[:16],
@@ -201,4 +310,5 @@ def _already_applied(scan: OfflineScan) -> SyncedScan:
         admitted=log.result == ScanResult.ADMITTED,
         conflict=log.conflict,
         duplicate=True,
+        revocation=revocation,
     )

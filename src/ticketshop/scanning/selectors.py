@@ -59,6 +59,8 @@ def _ticket_sql(alias: str) -> str:
                 col(e, "e", "title"),
                 col(e, "e", "event_at"),
                 col(y, "y", "title"),
+                col(e, "e", "title_en"),
+                col(y, "y", "title_en"),
             ]
         )
         + f" FROM {sql.table(alias, t, 't')}"
@@ -96,6 +98,9 @@ class ScannedTicket:
     event_title: str
     event_at: datetime
     ticket_type_title: str
+    # The English titles, blank where the organiser gave none.
+    event_title_en: str = ""
+    ticket_type_title_en: str = ""
 
 
 def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
@@ -118,7 +123,8 @@ def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
     if row is None:
         return None
     (pk, ext_id, times_used, event_id, order_id, _type_id, cancelled_at) = row[:7]
-    (status, payment_pending, expires_at, event_title, event_at, type_title) = row[7:]
+    (status, payment_pending, expires_at, event_title, event_at, type_title) = row[7:13]
+    event_title_en, type_title_en = row[13:15]
     return ScannedTicket(
         pk=pk,
         external_id=ext_id,
@@ -134,6 +140,8 @@ def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
         event_title=event_title,
         event_at=_db_datetime(event_at),
         ticket_type_title=type_title,
+        event_title_en=event_title_en or "",
+        ticket_type_title_en=type_title_en or "",
     )
 
 

@@ -16,6 +16,7 @@ from ticketshop.orders.selectors import effective_status
 from .credentials import Scanner
 from .errors import TicketDoesNotExist
 from .models import ScanLog, ScanResult
+from .revocation import Revocation, revocation_of
 from .selectors import ScannedTicket, get_ticket_for_scan
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ class ScanOutcome:
     # The order's status as a buyer sees it, or WRONG_EVENT.
     status: str
     result: ScanResult
+    # Why a refused ticket no longer opens the door (refunded, exchanged,
+    # cancelled); None when it does, or when its order was never paid.
+    revocation: Revocation | None = None
 
     @property
     def admitted(self) -> bool:
@@ -47,8 +51,13 @@ def validate_ticket(
     client_address: str | None = None,
     now: datetime | None = None,
     offline_key: str | None = None,
+    first_use_only: bool = False,
 ) -> ScanOutcome:
     """Check a ticket and, if asked and the order is paid, add one use.
+
+    With ``first_use_only`` the use is added only to a ticket not used yet
+    (the scanner page's "admit at once on scan"): a used ticket is then only
+    checked, and door staff choose whether to let it in again.
 
     The use is one UPDATE … SET times_used = times_used + 1 … RETURNING (see
     _add_use), so concurrent scans of one ticket each get a different
@@ -86,30 +95,58 @@ def validate_ticket(
         outcome = ScanOutcome(
             ticket, ticket.times_used, WRONG_EVENT, ScanResult.WRONG_EVENT
         )
-    elif use_ticket and status == OrderStatus.PAID:
-        return _use(ticket=ticket, log=log, now=now)
+    elif (
+        use_ticket
+        and status == OrderStatus.PAID
+        and not (first_use_only and ticket.times_used > 0)
+    ):
+        return _use(ticket=ticket, log=log, now=now, first_use_only=first_use_only)
     elif status == OrderStatus.PAID:
         outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.VALID)
     else:
-        outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.NOT_PAID)
+        outcome = ScanOutcome(
+            ticket,
+            ticket.times_used,
+            status,
+            ScanResult.NOT_PAID,
+            _revocation(ticket, cancelled=ticket.cancelled),
+        )
     with writer_gate():
         _save_log(log, outcome)
     return outcome
 
 
-def _use(*, ticket: ScannedTicket, log: ScanLog, now: datetime) -> ScanOutcome:
+def _revocation(ticket: ScannedTicket, *, cancelled: bool) -> Revocation | None:
+    return revocation_of(
+        external_id=ticket.external_id,
+        order_id=ticket.order_id,
+        ticket_event_id=ticket.event_id,
+        cancelled=cancelled,
+    )
+
+
+def _use(
+    *, ticket: ScannedTicket, log: ScanLog, now: datetime, first_use_only: bool
+) -> ScanOutcome:
     """Add one use of a paid order's ticket and log it, both or neither."""
     if connection.vendor == "postgresql":
         # One statement is its own transaction: no BEGIN and COMMIT to wait for.
         before = _add_use_and_log(
-            log=log, ticket_id=ticket.pk, order_id=ticket.order_id
+            log=log,
+            ticket_id=ticket.pk,
+            order_id=ticket.order_id,
+            first_use_only=first_use_only,
         )
         if before is not None:
             return ScanOutcome(ticket, before, OrderStatus.PAID, ScanResult.ADMITTED)
         with transaction.atomic(durable=True):
             return _refuse_use(ticket=ticket, log=log, now=now)
     with writer_gate(), transaction.atomic(durable=True):
-        before = _add_use(ticket_id=ticket.pk, order_id=ticket.order_id)
+        before = _add_use(
+            ticket_id=ticket.pk,
+            order_id=ticket.order_id,
+            first_use_only=first_use_only,
+        )
         if before is None:
             return _refuse_use(ticket=ticket, log=log, now=now)
         outcome = ScanOutcome(ticket, before, OrderStatus.PAID, ScanResult.ADMITTED)
@@ -118,7 +155,8 @@ def _use(*, ticket: ScannedTicket, log: ScanLog, now: datetime) -> ScanOutcome:
 
 
 def _refuse_use(*, ticket: ScannedTicket, log: ScanLog, now: datetime) -> ScanOutcome:
-    """Log a use refused because the order stopped being paid since it was read."""
+    """Log a use refused because the order stopped being paid since it was
+    read, or (first use only) because another door used the ticket first."""
     order = Order.objects.get(pk=ticket.order_id)
     current, cancelled_at = Ticket.objects.values_list(
         "times_used", "cancelled_at"
@@ -128,33 +166,44 @@ def _refuse_use(*, ticket: ScannedTicket, log: ScanLog, now: datetime) -> ScanOu
         if cancelled_at is not None
         else effective_status(order, now=now)
     )
-    outcome = ScanOutcome(ticket, current, status, ScanResult.NOT_PAID)
+    if status == OrderStatus.PAID:
+        outcome = ScanOutcome(ticket, current, status, ScanResult.VALID)
+    else:
+        outcome = ScanOutcome(
+            ticket,
+            current,
+            status,
+            ScanResult.NOT_PAID,
+            _revocation(ticket, cancelled=cancelled_at is not None),
+        )
     _save_log(log, outcome)
     return outcome
 
 
 @cache
-def _add_use_sql(alias: str) -> str:
+def _add_use_sql(alias: str, first_use_only: bool = False) -> str:
     """UPDATE … SET times_used = times_used + 1 … RETURNING, for a ticket
-    not cancelled of a paid order; parameters: ticket id, order id, PAID."""
+    not cancelled of a paid order (and not used yet, with first_use_only);
+    parameters: ticket id, order id, PAID."""
 
     def col(model, name: str, of: str | None = None) -> str:
         return sql.column(alias, model, name, of)
 
     used = col(Ticket, "times_used", "")
+    unused = f" AND {used} = 0" if first_use_only else ""
     # Only quoted names from the models go into the text; values are params.
     return (
         f"UPDATE {sql.table(alias, Ticket)}"  # noqa: S608
         f" SET {used} = {used} + 1"
         f" WHERE {col(Ticket, 'pk')} = %s"
-        f" AND {col(Ticket, 'cancelled_at')} IS NULL"
+        f" AND {col(Ticket, 'cancelled_at')} IS NULL{unused}"
         f" AND EXISTS (SELECT 1 FROM {sql.table(alias, Order)}"
         f" WHERE {col(Order, 'pk')} = %s AND {col(Order, 'status')} = %s)"
         f" RETURNING {used}"
     )
 
 
-def _add_use(*, ticket_id: int, order_id: int) -> int | None:
+def _add_use(*, ticket_id: int, order_id: int, first_use_only: bool) -> int | None:
     """Add one use if the order is paid; return the count before it, or None.
 
     The F("times_used") + 1 update written out, because Django's ORM cannot
@@ -166,13 +215,16 @@ def _add_use(*, ticket_id: int, order_id: int) -> int | None:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            _add_use_sql(connection.alias), [ticket_id, order_id, OrderStatus.PAID]
+            _add_use_sql(connection.alias, first_use_only),
+            [ticket_id, order_id, OrderStatus.PAID],
         )
         row = cursor.fetchone()
     return None if row is None else row[0] - 1
 
 
-def _add_use_and_log(*, log: ScanLog, ticket_id: int, order_id: int) -> int | None:
+def _add_use_and_log(
+    *, log: ScanLog, ticket_id: int, order_id: int, first_use_only: bool
+) -> int | None:
     """PostgreSQL: _add_use and the log row of the admission in one statement.
 
     The log row is inserted from the UPDATE's RETURNING (a data-modifying
@@ -186,7 +238,7 @@ def _add_use_and_log(*, log: ScanLog, ticket_id: int, order_id: int) -> int | No
     ]
     with connection.cursor() as cursor:
         cursor.execute(
-            _add_use_and_log_sql(connection.alias),
+            _add_use_and_log_sql(connection.alias, first_use_only),
             [ticket_id, order_id, OrderStatus.PAID, *params],
         )
         row = cursor.fetchone()
@@ -194,7 +246,7 @@ def _add_use_and_log(*, log: ScanLog, ticket_id: int, order_id: int) -> int | No
 
 
 @cache
-def _add_use_and_log_sql(alias: str) -> str:
+def _add_use_and_log_sql(alias: str, first_use_only: bool = False) -> str:
     values = []
     for field in _LOG_FIELDS:
         if field.name == "times_used_before":
@@ -204,7 +256,7 @@ def _add_use_and_log_sql(alias: str) -> str:
     columns = ", ".join(sql.column(alias, ScanLog, f.name, "") for f in _LOG_FIELDS)
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"WITH used AS ({_add_use_sql(alias)})"  # noqa: S608
+        f"WITH used AS ({_add_use_sql(alias, first_use_only)})"  # noqa: S608
         f" INSERT INTO {sql.table(alias, ScanLog)} ({columns})"
         f" SELECT {', '.join(values)} FROM used"
         f" RETURNING {sql.column(alias, ScanLog, 'times_used_before', '')}"

@@ -1,4 +1,5 @@
 from django.urls import path, re_path
+from django.views.generic import RedirectView
 
 from . import views
 
@@ -9,7 +10,11 @@ urlpatterns = [
         views.ValidateTicketView.as_view(),
         name="validate_ticket",
     ),
-    re_path(r"^scan/?$", views.scan_page, name="scan"),
+    # The page is /scan/ (the service worker's scope); /scan leads there.
+    # Reversed as /scan/, so the language switch returns to the page itself.
+    path("scan/", views.scan_page, name="scan"),
+    path("scan", RedirectView.as_view(url="/scan/", query_string=True)),
+    re_path(r"^scan/check/?$", views.ScannerCheckView.as_view(), name="scan_check"),
     re_path(r"^scan/login/?$", views.ScannerLoginView.as_view(), name="scan_login"),
     re_path(r"^scan/door/?$", views.DoorListView.as_view(), name="scan_door_list"),
     re_path(r"^scan/sync/?$", views.SyncOfflineScansView.as_view(), name="scan_sync"),

@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -41,7 +42,8 @@ from ticketshop.security.clients import client_address, ip_or_none
 from .credentials import authenticate_scanner, recognise_scanner
 from .door_money import door_money_messages, due_for_scan, orders_due
 from .errors import TicketDoesNotExist
-from .offline import OfflineScan, get_door_list, sync_offline_scans
+from .offline import UNKNOWN, OfflineScan, get_door_list, sync_offline_scans
+from .revocation import CANCELLED, EXCHANGED, REFUNDED, Night, Revocation
 from .selectors import get_ticket_for_scan
 from .services import validate_ticket
 from .signing import BadTicketSignature, looks_signed, public_key_text, verify_payload
@@ -146,6 +148,20 @@ class ValidateTicketView(APIView):
                     "admitted": serializers.BooleanField(),
                     "ticket_type_title": serializers.CharField(),
                     "event_at": serializers.DateTimeField(),
+                    "chapter_event_en": serializers.CharField(),
+                    "ticket_type_title_en": serializers.CharField(),
+                    "revoked_reason": serializers.ChoiceField(
+                        choices=[REFUNDED, EXCHANGED, CANCELLED], allow_null=True
+                    ),
+                    "exchanged_to": inline_serializer(
+                        "ExchangedTo",
+                        {
+                            "title": serializers.CharField(),
+                            "title_en": serializers.CharField(),
+                            "event_at": serializers.DateTimeField(),
+                        },
+                        allow_null=True,
+                    ),
                 },
             ),
             **BODY_ERRORS,
@@ -173,6 +189,7 @@ class ValidateTicketView(APIView):
             use_ticket=body["use_ticket"],
             client_address=ip_or_none(client),
             now=timezone.now(),
+            first_use_only=body.get("first_use_only", False),
         )
         ticket = outcome.ticket
         return Response(
@@ -184,6 +201,9 @@ class ValidateTicketView(APIView):
                 "admitted": outcome.admitted,
                 "ticket_type_title": ticket.ticket_type_title,
                 "event_at": format_time(ticket.event_at),
+                "chapter_event_en": ticket.event_title_en,
+                "ticket_type_title_en": ticket.ticket_type_title_en,
+                **revocation_fields(outcome.revocation),
                 **_due_fields(outcome),
             }
         )
@@ -264,6 +284,60 @@ class CollectAtDoorView(APIView):
         )
 
 
+class ScannerCheckView(ValidateTicketView):
+    """The scanner page's own check: validate_ticket's body and answer,
+    except that an unknown ticket answers 200 with ``"unknown": true``, and
+    the body may add ``first_use_only``.
+
+    The page shows it red either way; a 404 would also print an error in the
+    browser's console at every mistyped id. Hand-held scanners and other
+    clients keep using validate_ticket.
+    """
+
+    @extend_schema_serializer(component_name="ScanCheckRequest")
+    class InputSerializer(ValidateTicketView.InputSerializer):
+        # Add the use only to a ticket not used yet (auto-admit): a used one
+        # is answered unused, for door staff to decide.
+        first_use_only = StrictBooleanField(required=False, default=False)
+
+    @extend_schema(
+        operation_id="scan_check",
+        request=InputSerializer,
+        responses={
+            200: OpenApiResponse(
+                response={"type": "object"},
+                description="validate_ticket's answer; for an unknown ticket "
+                '{"times_used": -1, "status": "Ticket does not exist", '
+                '"unknown": true}',
+            ),
+            **SCANNER_ERRORS,
+        },
+    )
+    def put(self, request):
+        try:
+            return super().put(request)
+        except TicketDoesNotExist:
+            return Response({"times_used": -1, "status": UNKNOWN, "unknown": True})
+
+
+def night_fields(night: Night | None) -> dict | None:
+    if night is None:
+        return None
+    return {
+        "title": night.title,
+        "title_en": night.title_en,
+        "event_at": format_time(night.event_at),
+    }
+
+
+def revocation_fields(revocation: Revocation | None) -> dict:
+    """The answer's words for a refused ticket: why, and where it went."""
+    return {
+        "revoked_reason": revocation.reason if revocation else None,
+        "exchanged_to": night_fields(revocation.moved_to if revocation else None),
+    }
+
+
 # The QR library fetched by `make setup` when npm is present (see the
 # Makefile); never committed. Each name the page may load -> its file.
 VENDOR_DIR = Path(settings.BASE_DIR) / "vendor" / "node_modules"
@@ -334,16 +408,55 @@ def _page_messages() -> dict[str, str]:
         "offline_now": _("Offline"),
         "list_from": _("ticket list from %(time)s (%(ago)s)"),
         "minutes_ago": _("%(n)s min ago"),
-        "waiting": _("%(n)s scans waiting to be sent"),
-        "conflict_used": _(
+        "waiting": _plural(
+            "%(n)s scan waiting to be sent", "%(n)s scans waiting to be sent"
+        ),
+        "conflict_used": _plural(
             "%(id)s: let in here while offline, but already used elsewhere "
-            "(%(n)s uses before)"
+            "(%(n)s use before)",
+            "%(id)s: let in here while offline, but already used elsewhere "
+            "(%(n)s uses before)",
         ),
         "conflict_refused": _(
-            "%(id)s: let in here while offline, but the server refuses it (%(status)s)"
+            "%(id)s: let in here while offline, but the server refuses it: %(why)s"
+        ),
+        # Why a ticket no longer opens the door, as a volunteer says it.
+        "refunded": _("Refunded ticket"),
+        "cancelled": _("Cancelled ticket"),
+        "exchanged": _("Exchanged to another night: %(night)s"),
+        "exchanged_ticket": _("Exchanged for a new ticket"),
+        "server_failing": _("The server is not answering properly."),
+        # Banners: the page has fallen back to offline scanning.
+        "offline_password": _(
+            "The server no longer accepts this password: scanning offline with "
+            "the ticket list on this device. Ask the door manager for the new "
+            "password."
+        ),
+        "offline_throttled": _(
+            "The server refuses logins for a while (too many wrong passwords "
+            "here): scanning offline with the ticket list on this device."
+        ),
+        "offline_server": _(
+            "The server is not answering properly: scanning offline with the "
+            "ticket list on this device."
+        ),
+        "offline_unreachable": _(
+            "The server cannot be reached: scanning offline with the ticket "
+            "list on this device."
+        ),
+        "offline_no_list": _(
+            "This device has no ticket list yet, so it cannot check tickets "
+            "offline: try again in a minute, or use a device that has "
+            "downloaded the list."
         ),
         **door_money_messages(),
     }
+
+
+def _plural(singular: str, plural: str) -> list[str]:
+    """[the text for 1, the text for any other number]: enough for Swedish
+    and English, the page's two languages."""
+    return [ngettext(singular, plural, 1), ngettext(singular, plural, 2)]
 
 
 @require_GET
@@ -383,6 +496,10 @@ class DoorListView(APIView):
         door["generated_at"] = format_time(door["generated_at"])
         for event in door["events"]:
             event["event_at"] = format_time(event["event_at"])
+        for state in door["ticket_states"].values():
+            if "moved_to" in state:
+                night = state["moved_to"]
+                night["event_at"] = format_time(night["event_at"])
         response = Response(door)
         response["Cache-Control"] = "no-store"
         return response
@@ -450,6 +567,7 @@ class SyncOfflineScansView(APIView):
                         "admitted": s.admitted,
                         "conflict": s.conflict,
                         "duplicate": s.duplicate,
+                        **revocation_fields(s.revocation),
                     }
                     for s in synced
                 ]

@@ -79,6 +79,58 @@
     return supported;
   }
 
+  /* --- a ticket's state in the door list -------------------------------- */
+
+  /* Returns {state, reason, movedTo, uses} for a door-list entry:
+   * state "valid", "used", "revoked" (reason "refunded", "exchanged" with
+   * movedTo the night, or "cancelled") or "not_paid". A list from before
+   * ticket_states existed is read from its status and revoked ids. */
+  function ticketState(list, id, entry) {
+    var known = list.ticket_states && list.ticket_states[id];
+    if (known) {
+      return {
+        state: known.state,
+        reason: known.reason || null,
+        movedTo: known.moved_to || null,
+        uses: entry ? entry[2] : (known.uses || 0)
+      };
+    }
+    var uses = entry ? entry[2] : 0;
+    var revoked = (list.revoked || []).indexOf(id) !== -1;
+    if (entry && entry[1] === "FAILED_ADMIN") {
+      return { state: "revoked", reason: "cancelled", movedTo: null, uses: uses };
+    }
+    if (revoked || !entry || entry[1] !== "PAID") {
+      return { state: "not_paid", reason: null, movedTo: null, uses: uses };
+    }
+    return { state: uses ? "used" : "valid", reason: null, movedTo: null, uses: uses };
+  }
+
+  /* --- the password the list was downloaded with ------------------------- */
+
+  /* Resolves to {salt, hash} (PBKDF2-SHA-256, base64url), or null where the
+   * browser has no WebCrypto: the page then cannot start offline. */
+  function passwordCheck(password, salt) {
+    if (!window.crypto || !crypto.subtle) { return Promise.resolve(null); }
+    var saltBytes = salt ? b64urlDecode(salt) : crypto.getRandomValues(new Uint8Array(16));
+    if (!saltBytes) { return Promise.resolve(null); }
+    return crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, ["deriveBits"])
+      .then(function (key) {
+        return crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: saltBytes, iterations: 100000 }, key, 256);
+      })
+      .then(function (bits) {
+        return { salt: b64urlEncode(saltBytes), hash: b64urlEncode(new Uint8Array(bits)) };
+      }, function () { return null; });
+  }
+
+  /* Resolves to true when the password is the one the saved list came with. */
+  function matchesList(door, password) {
+    if (!door || !door.check || !password) { return Promise.resolve(false); }
+    return passwordCheck(password, door.check.salt).then(function (check) {
+      return !!check && check.hash === door.check.hash;
+    });
+  }
+
   /* --- IndexedDB ---------------------------------------------------------- */
 
   var dbPromise = null;
@@ -127,6 +179,9 @@
     looksSigned: looksSigned,
     verifyPayload: verifyPayload,
     ed25519Supported: ed25519Supported,
+    ticketState: ticketState,
+    passwordCheck: passwordCheck,
+    matchesList: matchesList,
     loadDoor: loadDoor,
     saveDoor: saveDoor,
     enqueue: enqueue,

@@ -1,6 +1,6 @@
 /* The door scanner page: password once, then QR codes from the camera,
  * typed ids, or a hand-held scanner that types the id and Enter. Each answer
- * of PUT /validate_ticket/ fills the screen: green, amber or red.
+ * of PUT /scan/check/ (validate_ticket's answer) fills the screen: green, amber or red.
  *
  * Offline: while it has network the page keeps the door list (/scan/door/)
  * in IndexedDB (door-offline.js). Without network a scan is checked against
@@ -20,6 +20,8 @@
   var Offline = window.DoorOffline;
   // An answer slower than this counts as no network: the door keeps moving.
   var ONLINE_TIMEOUT_MS = 4000;
+  // A login checks a password hash on the server: slower than a scan.
+  var LOGIN_TIMEOUT_MS = 15000;
   var SYNC_EVERY_MS = 15000;
   var SYNC_BATCH = 100;
   // The list is downloaded again after a sync that sent scans, else when
@@ -85,10 +87,76 @@
 
   // Each answer carries the password it was asked with: a 401 for a password
   // that is no longer the current one is stale and must not log anyone out.
-  function validate(externalId, useTicket) {
+  // firstUseOnly (auto-admit): the server adds the use only to a ticket
+  // not used yet; a used one comes back unused, for the volunteer to decide.
+  function validate(externalId, useTicket, firstUseOnly) {
     var asked = password;
-    return send("PUT", API, { external_id: externalId, password: asked, use_ticket: useTicket }, ONLINE_TIMEOUT_MS)
+    var body = { external_id: externalId, password: asked, use_ticket: useTicket };
+    if (firstUseOnly) { body.first_use_only = true; }
+    return send("PUT", API, body, ONLINE_TIMEOUT_MS)
       .then(function (answer) { answer.password = asked; return answer; });
+  }
+
+  /* --- words: English titles, refusals, plurals --------------------------- */
+
+  var ENGLISH = String(LANGUAGE || "").indexOf("en") === 0;
+
+  // The English title on the English page, where the organiser gave one.
+  function localTitle(title, titleEn) {
+    return ENGLISH && titleEn ? titleEn : (title || "");
+  }
+
+  // M.<name> is [one, other]: the form for 1, the form for every other n.
+  function plural(forms, n, values) {
+    var all = { n: n };
+    Object.keys(values || {}).forEach(function (key) { all[key] = values[key]; });
+    return fmt(n === 1 ? forms[0] : forms[1], all);
+  }
+
+  function nightText(night) {
+    var parts = [localTitle(night.title, night.title_en)];
+    var when = new Date(night.event_at);
+    if (!isNaN(when)) { parts.push(formatTime(when)); }
+    return parts.join(" · ");
+  }
+
+  // What the volunteer says to a guest whose ticket does not open the door:
+  // why it was revoked, or "not paid" when its order never was. Never a
+  // raw status code. ticketNight: the scanned ticket's own night.
+  function refusalTitle(reason, movedTo, ticketNight) {
+    if (reason === "refunded") { return M.refunded; }
+    if (reason === "cancelled") { return M.cancelled; }
+    if (reason === "exchanged") {
+      var sameNight = movedTo && ticketNight && movedTo.title === ticketNight.title &&
+        new Date(movedTo.event_at).getTime() === new Date(ticketNight.event_at).getTime();
+      return movedTo && !sameNight ? fmt(M.exchanged, { night: nightText(movedTo) }) : M.exchanged_ticket;
+    }
+    return M.not_paid;
+  }
+
+  /* --- falling back to offline when the server refuses ------------------- */
+
+  // Which banner a server answer calls for, or null when it is an answer.
+  function serverRefusal(answer) {
+    if (answer.status === 401) { return "offline_password"; }
+    if (answer.status === 429) { return "offline_throttled"; }
+    if (answer.status === 403 || answer.status >= 500 || answer.status === 0) { return "offline_server"; }
+    return null;
+  }
+
+  function showFallback(key) {
+    var box = $("fallback");
+    box.textContent = door ? M[key] : M[key] + " " + M.offline_no_list;
+    box.dataset.reason = key;
+    box.hidden = false;
+    // The door decides for itself now: the status line says so too.
+    if (online) { online = false; renderDoorStatus(); }
+  }
+
+  function hideFallback() {
+    var box = $("fallback");
+    box.hidden = true;
+    box.dataset.reason = "";
   }
 
   /* --- feedback: sound and vibration ------------------------------------ */
@@ -143,8 +211,9 @@
   }
 
   function describe(body) {
-    var parts = [body.chapter_event];
-    if (body.ticket_type_title) { parts.push(body.ticket_type_title); }
+    var parts = [localTitle(body.chapter_event, body.chapter_event_en)];
+    var type = localTitle(body.ticket_type_title, body.ticket_type_title_en);
+    if (type) { parts.push(type); }
     if (body.event_at) {
       var when = new Date(body.event_at);
       if (!isNaN(when)) { parts.push(formatTime(when)); }
@@ -168,16 +237,15 @@
 
   function render(answer, id, useRequested) {
     var body = answer.body || {};
-    if (answer.status === 401) {
-      if (answer.password === password) { logout(M.wrong_password); }
-      return;
-    }
-    if (answer.status === 429) { showResult("red", M.too_many, "", id, false); return; }
-    if (answer.status === 404) { showResult("red", M.unknown, "", id, false); return; }
-    if (answer.status !== 200) { showResult("red", M.invalid, String(answer.status), id, false); return; }
+    if (answer.status === 404 || body.unknown) { showResult("red", M.unknown, "", id, false); return; }
+    if (answer.status !== 200) { showResult("red", M.invalid, "", id, false); return; }
     var detail = describe(body);
     if (body.status === "WrongEvent") { showResult("red", M.wrong_event, detail, body.external_id, false); return; }
-    if (body.status !== "PAID") { showResult("red", M.not_paid, detail + " · " + body.status, body.external_id, false); return; }
+    if (body.status !== "PAID") {
+      var night = { title: body.chapter_event, event_at: body.event_at };
+      showResult("red", refusalTitle(body.revoked_reason, body.exchanged_to, night), detail, body.external_id, false);
+      return;
+    }
     if (body.times_used === 0) {
       var title = body.admitted ? (useRequested === "button" ? M.admitted : M.ok) : M.valid;
       showResult("green", title, detail, body.external_id, !body.admitted);
@@ -192,19 +260,27 @@
     if (!text) { return Promise.resolve(); }
     var useTicket = how === "button" || $("auto-admit").checked;
     shownText = text;
-    if (navigator.onLine === false) { return checkOffline(text, useTicket, how); }
-    return validate(text, useTicket).then(function (answer) {
-      if (answer.status >= 500 || answer.status === 0) {
-        // The server is there but failing: the door decides for itself.
+    if (navigator.onLine === false) {
+      showFallback("offline_unreachable");
+      return checkOffline(text, useTicket, how);
+    }
+    return validate(text, useTicket, useTicket && how !== "button").then(function (answer) {
+      var refused = serverRefusal(answer);
+      if (refused) {
+        // The server is there but refuses or fails: the door decides for
+        // itself, and says so.
+        showFallback(refused);
         return checkOffline(text, useTicket, how);
       }
       setOnline(true);
-      if (answer.status === 200 && answer.body) { noteServerAnswer(answer.body); }
+      hideFallback();
+      if (answer.status === 200 && answer.body && !answer.body.unknown) { noteServerAnswer(answer.body); }
       render(answer, displayId(text), how);
       if (window.DoorMoney) { window.DoorMoney.showOnline(answer.status === 200 ? answer.body : null, password, door); }
     }, function () {
       // No answer (no network, or too slow): decide here, send it later.
       setOnline(false);
+      showFallback("offline_unreachable");
       return checkOffline(text, useTicket, how);
     });
   }
@@ -229,7 +305,24 @@
     var entry = door.list.tickets[body.external_id];
     entry[1] = body.status === "WrongEvent" ? entry[1] : body.status;
     entry[2] = body.times_used + (body.admitted ? 1 : 0);
+    noteTicketState(door.list, body);
     Offline.saveDoor(door);
+  }
+
+  // The ticket's state in the list, as the server's answer gives it.
+  function noteTicketState(list, body) {
+    if (!list.ticket_states || body.status === "WrongEvent") { return; }
+    var uses = body.times_used + (body.admitted ? 1 : 0);
+    var state;
+    if (body.status === "PAID") {
+      state = uses ? { state: "used", uses: uses } : { state: "valid" };
+    } else if (body.revoked_reason) {
+      state = { state: "revoked", reason: body.revoked_reason };
+      if (body.exchanged_to) { state.moved_to = body.exchanged_to; }
+    } else {
+      state = { state: "not_paid" };
+    }
+    list.ticket_states[body.external_id] = state;
   }
 
   function resolveOffline(text) {
@@ -252,7 +345,9 @@
   function checkOffline(text, useTicket, how) {
     return resolveOffline(text).then(function (ticket) {
       var outcome = decideOffline(ticket);
-      var use = useTicket && outcome.kind !== "red";
+      // A used ticket is let in again only by the volunteer's own choice
+      // (the Admit button), never by auto-admit.
+      var use = useTicket && outcome.kind !== "red" && (how === "button" || outcome.used === 0);
       var seen = outcome.used;
       if (use && outcome.entry) { outcome.entry[2] += 1; }
       var scan = {
@@ -284,7 +379,8 @@
     }
     if (!door) { return { kind: "red", title: M.no_list, detail: "", used: 0 }; }
     var list = door.list;
-    var entry = list.tickets[ticket.id] || list.tickets[String(ticket.id).toUpperCase()];
+    var key = list.tickets[ticket.id] ? ticket.id : String(ticket.id).toUpperCase();
+    var entry = list.tickets[key];
     var events = {};
     list.events.forEach(function (event) { events[event.id] = event; });
     if (!entry) {
@@ -295,16 +391,21 @@
       if (ticket.genuine) { return { kind: "red", title: M.wrong_event, detail: "", used: 0 }; }
       return { kind: "red", title: M.unknown, detail: "", used: 0 };
     }
-    var detail = eventDetail(events[entry[0]], entry[3]);
-    if (list.revoked.indexOf(ticket.id) !== -1 || entry[1] !== "PAID") {
-      return { kind: "red", title: M.not_paid, detail: detail + " · " + entry[1], used: entry[2] };
+    var typeEn = list.type_titles_en ? list.type_titles_en[key] : "";
+    var detail = eventDetail(events[entry[0]], entry[3], typeEn);
+    var state = Offline.ticketState(list, key, entry);
+    if (state.state === "revoked" || state.state === "not_paid") {
+      return { kind: "red", title: refusalTitle(state.reason, state.movedTo, events[entry[0]]), detail: detail, used: entry[2] };
     }
     return { kind: entry[2] === 0 ? "green" : "amber", detail: detail, used: entry[2], entry: entry };
   }
 
-  function eventDetail(event, typeTitle) {
-    if (!event) { return typeTitle || ""; }
-    return describe({ chapter_event: event.title, ticket_type_title: typeTitle, event_at: event.event_at });
+  function eventDetail(event, typeTitle, typeTitleEn) {
+    if (!event) { return localTitle(typeTitle, typeTitleEn); }
+    return describe({
+      chapter_event: event.title, chapter_event_en: event.title_en,
+      ticket_type_title: typeTitle, ticket_type_title_en: typeTitleEn, event_at: event.event_at
+    });
   }
 
   function newKey() {
@@ -319,8 +420,10 @@
     return send("POST", DOOR_API, { password: password }, 15000).then(function (answer) {
       if (answer.status === 200 && answer.body) {
         setOnline(true);
+        hideFallback();
         listWanted = false;
-        door = { list: answer.body, fetchedAt: new Date().toISOString() };
+        var previous = door;
+        door = { list: answer.body, fetchedAt: new Date().toISOString(), check: previous ? previous.check : null };
         // Uses recorded offline and not yet synced stay counted.
         return Offline.queued().then(function (scans) {
           scans.forEach(function (scan) {
@@ -328,11 +431,21 @@
             var entry = door.list.tickets[id] || door.list.tickets[id.toUpperCase()];
             if (scan.use_ticket && entry) { entry[2] += 1; }
           });
-          return Offline.saveDoor(door);
-        });
+          return rememberPassword(door);
+        }).then(function () { return Offline.saveDoor(door); });
       }
-      if (answer.status === 401) { logout(M.wrong_password); }
+      var refused = serverRefusal(answer);
+      if (refused) { showFallback(refused); }
     }, function () { setOnline(false); }).then(renderDoorStatus);
+  }
+
+  // The list keeps a check of the password it came with (never the password
+  // itself), so that the page can start offline with that password only.
+  function rememberPassword(saved) {
+    var current = password;
+    return Offline.passwordCheck(current).then(function (check) {
+      if (check && current === password) { saved.check = check; }
+    });
   }
 
   var syncTimer = null;
@@ -359,9 +472,11 @@
         };
       });
       return send("POST", SYNC_API, { password: password, scans: body }, 30000).then(function (answer) {
-        if (answer.status === 401) { logout(M.wrong_password); return; }
+        var refused = serverRefusal(answer);
+        if (refused) { showFallback(refused); return; }
         if (answer.status !== 200 || !answer.body) { return; }
         setOnline(true);
+        hideFallback();
         sent = true;
         answer.body.results.forEach(function (result) {
           if (result.conflict) { conflicts.push(result); }
@@ -390,7 +505,7 @@
     Offline.queued().then(function (scans) {
       var parts = [online ? M.online : M.offline_now];
       parts.push(door ? fmt(M.list_from, { time: formatTime(new Date(door.fetchedAt)), ago: ago(door.fetchedAt) }) : M.no_list);
-      if (scans.length) { parts.push(fmt(M.waiting, { n: scans.length })); }
+      if (scans.length) { parts.push(plural(M.waiting, scans.length)); }
       status.textContent = parts.join(" · ");
       status.dataset.online = online ? "1" : "0";
       status.dataset.queued = String(scans.length);
@@ -405,11 +520,18 @@
     conflicts.forEach(function (result) {
       var item = document.createElement("li");
       item.textContent = result.admitted
-        ? fmt(M.conflict_used, { id: result.external_id, n: result.times_used })
-        : fmt(M.conflict_refused, { id: result.external_id, status: result.status });
+        ? plural(M.conflict_used, result.times_used, { id: result.external_id })
+        : fmt(M.conflict_refused, { id: result.external_id, why: conflictWhy(result) });
       list.appendChild(item);
     });
     box.hidden = conflicts.length === 0;
+  }
+
+  // Why the server refused a scan let in offline, in words.
+  function conflictWhy(result) {
+    if (result.status === "WrongEvent") { return M.wrong_event; }
+    if (result.status === "Ticket does not exist") { return M.unknown; }
+    return refusalTitle(result.revoked_reason, result.exchanged_to, null);
   }
 
   function startOffline() {
@@ -453,53 +575,87 @@
     if (!offlineStarted) { offlineStarted = true; startOffline(); } else { syncNow(); }
   }
 
-  function loginFailed(message) {
-    if (password) { return; }
-    logout(message);
-    $("password").setAttribute("aria-invalid", "true");
-  }
-
-  function logout(message) {
+  // The password form: at the start, or to change the password. Changing
+  // keeps the current password (and the scanning) until a new one is
+  // accepted; "Back to scanning" returns to it unchanged.
+  function showLogin(message) {
     stopCamera();
-    password = "";
-    sessionStorage.removeItem(STORAGE_KEY);
     loginAttempt++;
     $("result").hidden = true;
     $("scanner").hidden = true;
     $("login").hidden = false;
+    $("cancel-change").hidden = !password;
     var error = $("login-error");
     error.textContent = message || "";
     error.hidden = !message;
     $("password").value = "";
+    $("password").removeAttribute("aria-invalid");
     $("password").focus();
+  }
+
+  function loginFailed(message) {
+    var error = $("login-error");
+    error.textContent = message;
+    error.hidden = false;
+    $("password").setAttribute("aria-invalid", "true");
+    $("password").focus();
+  }
+
+  function accept(tried) {
+    password = tried;
+    sessionStorage.setItem(STORAGE_KEY, password);
+    $("login-error").hidden = true;
+    $("password").removeAttribute("aria-invalid");
+    showScanner();
   }
 
   // Only the answer to the latest login attempt counts: a slow "wrong
   // password" for an earlier attempt never undoes a later success.
   var loginAttempt = 0;
 
+  // The server refused the login or did not answer: with the list this
+  // device downloaded with this very password, scan offline and say so;
+  // else say why not.
+  function loginOffline(tried, attempt, banner, message) {
+    return Offline.loadDoor().then(function (saved) {
+      return Offline.matchesList(saved, tried).then(function (matches) {
+        if (attempt !== loginAttempt) { return; }
+        if (matches) {
+          if (!door) { door = saved; }
+          accept(tried);
+          showFallback(banner);
+          return;
+        }
+        loginFailed(saved || banner === "offline_password" ? message : message + " " + M.offline_no_list);
+      });
+    }, function () {
+      if (attempt === loginAttempt) { loginFailed(message + " " + M.offline_no_list); }
+    });
+  }
+
   $("login-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var tried = $("password").value;
     var attempt = ++loginAttempt;
-    send("POST", LOGIN_API, { password: tried }).then(function (answer) {
+    send("POST", LOGIN_API, { password: tried }, LOGIN_TIMEOUT_MS).then(function (answer) {
       if (attempt !== loginAttempt) { return; }
-      if (answer.status === 401) { loginFailed(M.wrong_password); return; }
-      if (answer.status === 429) { loginFailed(M.too_many); return; }
-      if (answer.status !== 200) { loginFailed(M.invalid + " (" + answer.status + ")"); return; }
-      password = tried;
-      sessionStorage.setItem(STORAGE_KEY, password);
-      $("login-error").hidden = true;
-      $("password").removeAttribute("aria-invalid");
-      showScanner();
+      if (answer.status === 200) { hideFallback(); accept(tried); return; }
+      var banner = serverRefusal(answer);
+      if (!banner) { loginFailed(M.invalid); return; }
+      var message = { offline_password: M.wrong_password, offline_throttled: M.too_many }[banner] || M.server_failing;
+      return loginOffline(tried, attempt, banner, message);
     }, function () {
-      if (attempt === loginAttempt) { loginFailed(M.network); }
+      if (attempt === loginAttempt) { return loginOffline(tried, attempt, "offline_unreachable", M.network); }
     });
     // Audio may start only after a gesture such as this one.
     try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
   });
 
-  $("logout").addEventListener("click", function () { logout(""); });
+  $("logout").addEventListener("click", function () { showLogin(""); });
+  $("cancel-change").addEventListener("click", function () {
+    loginAttempt++;
+    if (password) { showScanner(); }
+  });
 
   /* --- typed ids and hand-held scanners --------------------------------- */
 
