@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ticketshop.admin_permissions import ViewOnlyMixin
+from ticketshop.api import parse_id
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
@@ -46,10 +47,10 @@ def _require(request, perm: str) -> None:
 
 
 def _int(value, default=0) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return default
+    """A count or id typed into a form; ``default`` for anything else
+    (parse_id refuses absurdly long numbers before int() would raise)."""
+    number = parse_id(value)
+    return default if number is None else number
 
 
 @admin.register(SalesOverview)
