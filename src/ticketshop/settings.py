@@ -465,8 +465,9 @@ if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 
 # --- Operations (ticketshop.ops): health, metrics, workers -------------------
-# GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>"; unset, only
-# clients on the same machine (loopback) are served.
+# GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>"; unset, only a
+# client straight on loopback is served, never through a proxy (with
+# TRUSTED_PROXY_COUNT set or any X-Forwarded-*/Forwarded/Via header).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # How often each worker beats its heartbeat and looks for due periodic jobs.
 WORKER_MAINTENANCE_SECONDS = env.float("WORKER_MAINTENANCE_SECONDS", default=10.0)
