@@ -7,7 +7,7 @@ or single tickets), exchange, correct the e-mail and resend. Each view
 checks its own permission (the roles migration gives them to the groups).
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -27,6 +27,7 @@ from ticketshop.admin_permissions import ViewOnlyMixin
 from ticketshop.api import parse_id
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
+from ticketshop.money import parse_amount
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.lifecycle import TransitionNotAllowed
@@ -242,16 +243,18 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             if method != PaymentMethod.COMPLIMENTARY:
                 prices = {}
                 for o in offers:
-                    raw = (values.get(f"price_{o.pk}") or "").replace(",", ".")
+                    raw = (values.get(f"price_{o.pk}") or "").strip()
                     try:
+                        # Finite, two decimals, within the column and MAX_AMOUNT.
                         prices[o.ticket_type_id] = (
-                            Decimal(raw) if raw else o.ticket_type.price
+                            parse_amount(raw) if raw else o.ticket_type.price
                         )
-                    except InvalidOperation:
-                        errors.append(_("Prices must be numbers."))
+                    except ValueError as exc:
+                        errors.append(
+                            _("Price of %(type)s: %(why)s")
+                            % {"type": o.ticket_type.title, "why": exc}
+                        )
                         break
-                    if prices[o.ticket_type_id] < 0:
-                        errors.append(_("Prices cannot be negative."))
             if method not in services.ISSUE_METHODS:
                 errors.append(_("Choose complimentary, cash or invoice."))
             if not counts:
