@@ -339,7 +339,12 @@ del _scanner_password
 SCANNER_CREDENTIAL_CACHE_SECONDS = whole_number(
     env, "SCANNER_CREDENTIAL_CACHE_SECONDS", 300, minimum=0
 )
-# Wrong scanner passwords per account and client address before 429, and
+# How long a scanner password verified once stays known to every process
+# (a door that logged in keeps scanning while its address is throttled).
+SCANNER_KNOWN_GOOD_SECONDS = whole_number(
+    env, "SCANNER_KNOWN_GOOD_SECONDS", 12 * 3600, minimum=0
+)
+# Wrong scanner passwords per client address before 429, and
 # the window (see scanning.throttle). Limits are read here, so a mistyped
 # one refuses to start instead of failing every request later.
 SCANNER_THROTTLE_LIMIT = whole_number(env, "SCANNER_THROTTLE_LIMIT", 10, minimum=1)
