@@ -442,7 +442,13 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "ticketshop.ops.logcontext.RequestIdFilter"}},
+    # Expected client errors become one line; control characters in any
+    # message are escaped (client input must not forge log lines).
+    "filters": {
+        "request_id": {"()": "ticketshop.ops.logcontext.RequestIdFilter"},
+        "client_errors": {"()": "ticketshop.ops.logcontext.ClientErrorFilter"},
+        "escape": {"()": "ticketshop.ops.logcontext.EscapeControlFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -458,7 +464,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "client_errors", "escape"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
