@@ -154,7 +154,13 @@ def parse_body(serializer_class: type[serializers.Serializer], request) -> dict:
 
 
 def format_money(amount: Decimal) -> str:
-    """Format kronor as the contract says: "199", or "99.50"."""
+    """Format kronor as the contract says: "199", or "99.50".
+
+    A stored amount that is no number (see ticketshop.money) is written in
+    words rather than failing the whole answer (the listing of every event).
+    """
+    if not amount.is_finite():
+        return str(amount)
     if amount == amount.to_integral_value():
         return str(int(amount))
     return f"{amount:.2f}"

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from ticketshop.delivery.emails import build_ticket_email
+from ticketshop.events.models import TicketType
 from ticketshop.orders.models import Order, PaymentMethod, Ticket
 
 from .conftest import issue
@@ -103,3 +104,29 @@ def test_pages_and_files_show_the_bad_amount_instead_of_failing(
     message = build_ticket_email(order=Order.objects.get(pk=order.pk), language="en")
     assert "invalid amount" in message.body
     assert any("invalid amount" in r.getMessage() for r in caplog.records)
+
+
+def test_the_shop_lists_events_and_refuses_only_the_spoiled_type(client, show):
+    event, (standard, student) = show
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TicketType._meta.db_table} SET price = %s WHERE id = %s",  # noqa: S608
+            ["NaN", student.pk],
+        )
+    listing = client.get("/get_chapterevents/")
+    assert listing.status_code == 200
+    prices = {t["id"]: t["price"] for t in listing.json()["ticket_types"]}
+    assert prices[standard.pk] == "199"
+    assert prices[student.pk] in ("invalid amount", "ogiltigt belopp")
+
+    def reserve(ticket_type):
+        body = {
+            "chapter_event": event.pk,
+            "tickets": [{"ticket_type": ticket_type.pk, "count": 1}],
+        }
+        return client.post("/reserve_ticket/", body, content_type="application/json")
+
+    spoiled = reserve(student)
+    assert spoiled.status_code == 404
+    assert spoiled.json() == "TicketTypeDoesNotExist"
+    assert reserve(standard).status_code == 201
