@@ -15,6 +15,35 @@ from .errors import ShopError
 logger = logging.getLogger("ticketshop.api")
 
 JSON_CONTENT_TYPE = "application/json"
+# The largest id the database holds (a 64-bit signed integer), and its digits.
+MAX_ID = 2**63 - 1
+MAX_ID_DIGITS = len(str(MAX_ID))
+# The most lines a reservation's ticket list may hold. Each line is at least
+# one ticket, so a longer list could never be sold in one order; checked
+# before any line is read, so an oversized list costs nothing.
+MAX_TICKET_LINES = 100
+
+
+def parse_id(value) -> int | None:
+    """Return the positive integer id that ``value`` spells, or None.
+
+    The one reader of ids from clients (bodies, paths, scanned payloads): a
+    JSON integer or a string of ASCII digits (surrounding spaces ignored),
+    1 to MAX_ID. Over-long digit strings are refused by their length, before
+    Python's int() would raise on them (its 4,300-digit limit).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not (0 < len(text) <= MAX_ID_DIGITS and text.isascii() and text.isdigit()):
+            return None
+        number = int(text)
+    else:
+        return None
+    return number if 1 <= number <= MAX_ID else None
 
 
 class InvalidRequestData(ShopError):
@@ -38,17 +67,8 @@ class IdField(serializers.Field):
     """A positive integer id, sent as a JSON integer or a string of digits."""
 
     def to_internal_value(self, data):
-        if isinstance(data, bool):
-            raise serializers.ValidationError("not an id")
-        if isinstance(data, int):
-            value = data
-        elif (
-            isinstance(data, str) and data.strip().isascii() and data.strip().isdigit()
-        ):
-            value = int(data.strip())
-        else:
-            raise serializers.ValidationError("not an id")
-        if value < 1 or value > 2**63 - 1:
+        value = parse_id(data)
+        if value is None:
             raise serializers.ValidationError("not an id")
         return value
 
@@ -134,7 +154,13 @@ def parse_body(serializer_class: type[serializers.Serializer], request) -> dict:
 
 
 def format_money(amount: Decimal) -> str:
-    """Format kronor as the contract says: "199", or "99.50"."""
+    """Format kronor as the contract says: "199", or "99.50".
+
+    A stored amount that is no number (see ticketshop.money) is written in
+    words rather than failing the whole answer (the listing of every event).
+    """
+    if not amount.is_finite():
+        return str(amount)
     if amount == amount.to_integral_value():
         return str(int(amount))
     return f"{amount:.2f}"

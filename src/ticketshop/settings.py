@@ -18,6 +18,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import salted_hmac
 
 from ticketshop.scanning.salts import ENV_PASSWORD_SALT
+from ticketshop.security.startup import (
+    check_rate,
+    secret_key_problem,
+    signing_key_problem,
+    whole_number,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # The demo's own files (SQLite database, secret key, mail); created with the
@@ -44,17 +50,13 @@ def _demo_secret_key() -> str:
 
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-# Production refuses to start with a guessable key or with DEBUG (which shows
+# Production refuses to start with a guessable key (short, or with few
+# different characters: see security.startup) or with DEBUG (which shows
 # settings and tracebacks to anyone); a system check cannot stop gunicorn,
-# which runs none, so these are raised here.
-MIN_SECRET_KEY_LENGTH = 50
+# which runs only the shop's own, so these are raised here.
 if PRODUCTION:
-    if len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
-        raise ImproperlyConfigured(
-            f"DJANGO_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random"
-            " characters in production (python3 -c 'import secrets;"
-            " print(secrets.token_urlsafe(50))')."
-        )
+    if problem := secret_key_problem(SECRET_KEY):
+        raise ImproperlyConfigured(problem)
     if DEBUG:
         raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
 if not SECRET_KEY:
@@ -181,7 +183,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Seconds to wait for the event's seat lock before answering 503 "Busy".
 SEAT_LOCK_TIMEOUT_SECONDS = env.float("SEAT_LOCK_TIMEOUT_SECONDS", default=3.0)
-BUSY_RETRY_AFTER_SECONDS = env.int("BUSY_RETRY_AFTER_SECONDS", default=2)
+BUSY_RETRY_AFTER_SECONDS = whole_number(env, "BUSY_RETRY_AFTER_SECONDS", 2, minimum=1)
 # PostgreSQL: a new reservation (a hold, no money) commits without waiting for
 # its WAL to reach the disk (synchronous_commit=off for that transaction
 # only), so the event's seat lock is not held through a disk flush. A crash
@@ -214,9 +216,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_FAILURE_LIMIT = whole_number(env, "ADMIN_LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(
-    minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
+    minutes=whole_number(env, "ADMIN_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 )
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "ticketshop.security.clients.axes_client_ip"
@@ -336,25 +338,40 @@ SCANNER_PASSWORD_DIGEST = (
 )
 del _scanner_password
 # Seconds a process trusts a scanner password after the slow hash check.
-SCANNER_CREDENTIAL_CACHE_SECONDS = env.int(
-    "SCANNER_CREDENTIAL_CACHE_SECONDS", default=300
+SCANNER_CREDENTIAL_CACHE_SECONDS = whole_number(
+    env, "SCANNER_CREDENTIAL_CACHE_SECONDS", 300, minimum=0
 )
-# Wrong scanner passwords per client address before 429, and the window.
-SCANNER_THROTTLE_LIMIT = env.int("SCANNER_THROTTLE_LIMIT", default=10)
-SCANNER_THROTTLE_WINDOW_SECONDS = env.int("SCANNER_THROTTLE_WINDOW_SECONDS", default=60)
+# How long a scanner password verified once stays known to every process
+# (a door that logged in keeps scanning while its address is throttled).
+SCANNER_KNOWN_GOOD_SECONDS = whole_number(
+    env, "SCANNER_KNOWN_GOOD_SECONDS", 12 * 3600, minimum=0
+)
+# Wrong scanner passwords per client address before 429, and
+# the window (see scanning.throttle). Limits are read here, so a mistyped
+# one refuses to start instead of failing every request later.
+SCANNER_THROTTLE_LIMIT = whole_number(env, "SCANNER_THROTTLE_LIMIT", 10, minimum=1)
+SCANNER_THROTTLE_WINDOW_SECONDS = whole_number(
+    env, "SCANNER_THROTTLE_WINDOW_SECONDS", 60, minimum=1
+)
 # Ed25519 key that signs the tickets' QR payloads (base64url of its 32 raw
 # bytes; `manage.py ticket_signing_key --generate` prints one). Required in
 # production (a system check); the demo generates one into this file on
 # first use. See ticketshop.scanning.signing.
 TICKET_SIGNING_KEY = env.str("TICKET_SIGNING_KEY", default="")
+if PRODUCTION and (problem := signing_key_problem(TICKET_SIGNING_KEY)):
+    # Else every ticket e-mail and QR code would fail, not the start.
+    raise ImproperlyConfigured(problem)
 TICKET_SIGNING_KEY_FILE = env.str(
     "TICKET_SIGNING_KEY_FILE", default=str(VAR_DIR / "ticket_signing_key")
 )
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0:
 # rate limits and throttles count REMOTE_ADDR and never trust that header.
 # SCANNER_PROXY_COUNT is its older name, still read.
-TRUSTED_PROXY_COUNT = env.int(
-    "TRUSTED_PROXY_COUNT", default=env.int("SCANNER_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = whole_number(
+    env,
+    "TRUSTED_PROXY_COUNT",
+    whole_number(env, "SCANNER_PROXY_COUNT", 0, minimum=0),
+    minimum=0,
 )
 SCANNER_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # Behind a proxy that ends TLS, its X-Forwarded-Proto tells Django that the
@@ -363,7 +380,9 @@ if TRUSTED_PROXY_COUNT > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reservations per client address, e.g. "20/min" (also /s, /h, /10min);
 # unset = no limit. See the README's "Limits against hoarding".
-RESERVATION_RATE_LIMIT = env.str("RESERVATION_RATE_LIMIT", default="")
+RESERVATION_RATE_LIMIT = check_rate(
+    "RESERVATION_RATE_LIMIT", env.str("RESERVATION_RATE_LIMIT", default="")
+)
 # A lapsed or declined hold is renewed by start_payment at most this many
 # times, and never past this many minutes after the first reservation; each
 # renewal counts against RESERVATION_RATE_LIMIT (docs/sessions-and-holds.md).
@@ -430,7 +449,13 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "ticketshop.ops.logcontext.RequestIdFilter"}},
+    # Expected client errors become one line; control characters in any
+    # message are escaped (client input must not forge log lines).
+    "filters": {
+        "request_id": {"()": "ticketshop.ops.logcontext.RequestIdFilter"},
+        "client_errors": {"()": "ticketshop.ops.logcontext.ClientErrorFilter"},
+        "escape": {"()": "ticketshop.ops.logcontext.EscapeControlFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -446,7 +471,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "client_errors", "escape"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -458,8 +483,9 @@ if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 
 # --- Operations (ticketshop.ops): health, metrics, workers -------------------
-# GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>"; unset, only
-# clients on the same machine (loopback) are served.
+# GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>"; unset, only a
+# client straight on loopback is served, never through a proxy (with
+# TRUSTED_PROXY_COUNT set or any X-Forwarded-*/Forwarded/Via header).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # How often each worker beats its heartbeat and looks for due periodic jobs.
 WORKER_MAINTENANCE_SECONDS = env.float("WORKER_MAINTENANCE_SECONDS", default=10.0)
@@ -500,7 +526,7 @@ SWISH_CONNECT_TIMEOUT_SECONDS = env.float("SWISH_CONNECT_TIMEOUT_SECONDS", defau
 # At most this many Swish calls run at once in each server process (one
 # kept-alive connection each); beyond it start_payment answers 503 "Busy"
 # with Retry-After instead of tying up another request thread.
-SWISH_MAX_IN_FLIGHT = env.int("SWISH_MAX_IN_FLIGHT", default=8)
+SWISH_MAX_IN_FLIGHT = whole_number(env, "SWISH_MAX_IN_FLIGHT", 8, minimum=1)
 # --- end of issue 14's Swish call settings ---
 # session_payment_status asks Swish once a payment has been pending this long,
 # at most once per interval per order (a lost callback never strands a buyer).

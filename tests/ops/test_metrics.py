@@ -120,3 +120,42 @@ def test_without_a_token_only_loopback_is_served(client, settings):
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+        {"HTTP_X_FORWARDED_PROTO": "https"},
+        {"HTTP_FORWARDED": "for=203.0.113.9"},
+        {"HTTP_X_REAL_IP": "203.0.113.9"},
+        {"HTTP_VIA": "1.1 caddy"},
+    ],
+)
+def test_without_a_token_a_request_through_a_proxy_on_loopback_is_refused(
+    live_server, settings, header
+):
+    import requests
+
+    settings.METRICS_TOKEN = ""
+    headers = {
+        k.removeprefix("HTTP_").replace("_", "-").title(): v for k, v in header.items()
+    }
+    url = f"{live_server.url}/metrics"
+    assert requests.get(url, timeout=30).status_code == 200
+    assert requests.get(url, headers=headers, timeout=30).status_code == 403
+
+
+def test_without_a_token_a_configured_proxy_refuses_even_loopback(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+
+
+def test_with_a_token_loopback_needs_it_too(client, settings):
+    settings.METRICS_TOKEN = "right-token"
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+    ok = client.get(
+        "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer right-token"
+    )
+    assert ok.status_code == 200

@@ -2,7 +2,9 @@
 SalesNotStarted leaves nothing behind, and the session cookie's flags (Secure
 in production)."""
 
+import base64
 import json
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -74,7 +76,11 @@ def session_cookie_settings(tmp_path, **env) -> dict:
 
 PRODUCTION = {
     "DJANGO_ENV": "production",
-    "DJANGO_SECRET_KEY": "x" * 50,
+    # Production refuses a guessable key and a missing signing key.
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "TICKET_SIGNING_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32))
+    .rstrip(b"=")
+    .decode(),
     "DJANGO_ALLOWED_HOSTS": "shop.example.org",
     "SWISH_ENVIRONMENT": "production",
     "PUBLIC_BASE_URL": "https://shop.example.org",

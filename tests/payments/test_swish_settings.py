@@ -2,6 +2,8 @@
 or an HTTPS callback URL refuses to start; the simulator never runs in
 production."""
 
+import base64
+import secrets
 import subprocess
 
 import pytest
@@ -25,7 +27,11 @@ def cert_files(tmp_path):
 
 PRODUCTION = {
     "DJANGO_ENV": "production",
-    "DJANGO_SECRET_KEY": "x" * 50,
+    # Production refuses a guessable key and a missing signing key.
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "TICKET_SIGNING_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32))
+    .rstrip(b"=")
+    .decode(),
     "DJANGO_ALLOWED_HOSTS": "shop.example.org",
     "SWISH_ENVIRONMENT": "production",
     "PUBLIC_BASE_URL": "https://shop.example.org",

@@ -2,6 +2,7 @@
 
 import pytest
 
+from ticketshop.scanning.credentials import verified_credentials
 from ticketshop.scanning.errors import TooManyAttempts
 from ticketshop.scanning.throttle import reserve_attempt
 from ticketshop.security.models import RateCounter
@@ -144,15 +145,38 @@ def test_behind_one_proxy_the_address_it_saw_is_counted(scan, settings):
     assert (blocked.status_code, other_door.status_code) == (429, 200)
 
 
-def test_a_full_window_refuses_a_password_verified_before(scan):
+@pytest.mark.parametrize("other_process", [False, True])
+def test_a_full_window_lets_a_door_that_logged_in_keep_scanning(scan, other_process):
     ticket = paid_ticket()
     address = {"REMOTE_ADDR": "192.0.2.46"}
-    # Verified once: later scans with it skip the slow check and the count.
+    # The door logs in (the slow check) on the venue's shared address.
     assert scan(ticket.external_id, use_ticket=False, **address).status_code == 200
+    # Someone else on the same address guesses until it is throttled.
     for i in range(10):
         assert scan(ticket.external_id, password=f"g{i}", **address).status_code == 401
+    assert scan(ticket.external_id, password="g10", **address).status_code == 429
+    if other_process:
+        # Another server process has not seen this password yet.
+        verified_credentials.clear()
 
-    assert scan(ticket.external_id, use_ticket=False, **address).status_code == 429
+    # The door's right password still scans; the guesser is still refused.
+    assert scan(ticket.external_id, **address).status_code == 200
+    assert scan(ticket.external_id, password="g11", **address).status_code == 429
+    ticket.refresh_from_db()
+    assert ticket.times_used == 1
+
+
+def test_a_changed_password_is_no_longer_known(scan, scanner_account):
+    ticket = paid_ticket()
+    address = {"REMOTE_ADDR": "192.0.2.47"}
+    assert scan(ticket.external_id, use_ticket=False, **address).status_code == 200
+    scanner_account.set_password("a whole new secret")
+    scanner_account.save()
+    verified_credentials.clear()
+    for i in range(10):
+        scan(ticket.external_id, password=f"g{i}", **address)
+    # The old password is refused like any guess.
+    assert scan(ticket.external_id, **address).status_code == 429
 
 
 def test_scans_with_a_verified_password_are_not_counted(scan, monkeypatch):

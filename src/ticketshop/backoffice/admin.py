@@ -25,9 +25,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ticketshop.admin_permissions import ViewOnlyMixin
+from ticketshop.api import parse_id
 from ticketshop.delivery.content import kronor
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
+from ticketshop.money import parse_amount
 from ticketshop.orders import lifecycle  # noqa: F401 (views merged from other branches)
 from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.errors import OutOfTickets
@@ -67,10 +69,10 @@ def _require(request, perm: str) -> None:
 
 
 def _int(value, default=0) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return default
+    """A count or id typed into a form; ``default`` for anything else
+    (parse_id refuses absurdly long numbers before int() would raise)."""
+    number = parse_id(value)
+    return default if number is None else number
 
 
 @admin.register(SalesOverview)
@@ -267,16 +269,18 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             if method != PaymentMethod.COMPLIMENTARY:
                 prices = {}
                 for o in offers:
-                    raw = (values.get(f"price_{o.pk}") or "").replace(",", ".")
+                    raw = (values.get(f"price_{o.pk}") or "").strip()
                     try:
+                        # Finite, two decimals, within the column and MAX_AMOUNT.
                         prices[o.ticket_type_id] = (
-                            Decimal(raw) if raw else o.ticket_type.price
+                            parse_amount(raw) if raw else o.ticket_type.price
                         )
-                    except InvalidOperation:
-                        errors.append(_("Prices must be numbers."))
+                    except ValueError as exc:
+                        errors.append(
+                            _("Price of %(type)s: %(why)s")
+                            % {"type": o.ticket_type.title, "why": exc}
+                        )
                         break
-                    if prices[o.ticket_type_id] < 0:
-                        errors.append(_("Prices cannot be negative."))
             if method not in services.ISSUE_METHODS:
                 errors.append(_("Choose complimentary, cash or invoice."))
             if not counts:

@@ -6,13 +6,13 @@ many days from today at that local time) let the demo seed stay in the future.
 
 import re
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ticketshop.errors import ShopError
+from ticketshop.money import MAX_AMOUNT, parse_amount
 
 from .models import ChapterEvent, TicketOffer, TicketType, swish_price_problem
 
@@ -99,18 +99,21 @@ def import_events(*, data, now: datetime | None = None) -> dict:
             key = _text(item, "key", where)
             if key in created_types:
                 _fail(where, f"key {key!r} is used twice")
-            try:
-                price = Decimal(str(item.get("price")))
-            except InvalidOperation:
-                price = None
-            if (
-                isinstance(item.get("price"), bool)
-                or price is None
-                or not price.is_finite()
-                or price < 0
-                or price != price.quantize(Decimal("0.01"))
+            raw_price = item.get("price")
+            price = None
+            if isinstance(raw_price, int | float | str) and not isinstance(
+                raw_price, bool
             ):
-                _fail(where, "'price' must be kronor ≥ 0 with at most two decimals")
+                try:
+                    price = parse_amount(str(raw_price).replace(",", "#"))
+                except ValueError:
+                    price = None
+            if price is None:
+                _fail(
+                    where,
+                    "'price' must be kronor ≥ 0 with at most two decimals, at most"
+                    f" {MAX_AMOUNT}",
+                )
             problem = swish_price_problem(price)
             if problem:
                 _fail(where, f"'price' {price}: {problem}")

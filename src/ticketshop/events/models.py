@@ -7,6 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ticketshop.money import MoneyField
+
 
 def swish_price_problem(price: Decimal) -> str | None:
     """Return why Swish cannot take this ticket price, or None if it can.
@@ -70,7 +72,7 @@ class TicketType(EnglishTexts):
 
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    price = models.DecimalField(
+    price = MoneyField(
         _("price (SEK)"),
         max_digits=10,
         decimal_places=2,

@@ -23,6 +23,8 @@ class RequestIdMiddleware:
         given = request.headers.get("X-Request-ID", "")
         request_id = given if _VALID.match(given) else uuid.uuid4().hex
         token = _request_id.set(request_id)
+        # Also on the request: Django logs a 4xx after this middleware returns.
+        request.request_id = request_id
         try:
             response = self.get_response(request)
         finally:

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ticketshop.events.models import ChapterEvent, TicketType
+from ticketshop.money import MoneyField
 
 
 class OrderStatus(models.TextChoices):
@@ -68,7 +69,9 @@ class Order(models.Model):
         default=RefundState.NONE,
         blank=True,
     )
-    total_price = models.DecimalField(_("total (SEK)"), max_digits=12, decimal_places=2)
+    total_price = MoneyField(
+        _("total (SEK)"), max_digits=12, decimal_places=2, bounded=False
+    )
     expires_at = models.DateTimeField(_("reserved until"))
     # True from the moment a Swish payment request is about to be created
     # until Swish settles it: the seats stay held meanwhile, whatever expires_at.
@@ -90,8 +93,12 @@ class Order(models.Model):
     )
     # What the buyer still pays at the door: the difference of an exchange
     # to dearer tickets (orders.lifecycle.exchange), settled outside Swish.
-    due_at_door = models.DecimalField(
-        _("to pay at the door (SEK)"), max_digits=12, decimal_places=2, default=0
+    due_at_door = MoneyField(
+        _("to pay at the door (SEK)"),
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        bounded=False,
     )
     # How often start_payment has taken a lapsed or declined hold again
     # (lifecycle.renew; bounded by HOLD_RENEWAL_LIMIT).
@@ -147,7 +154,7 @@ class Ticket(models.Model):
         TicketType, on_delete=models.PROTECT, related_name="tickets"
     )
     # Copied at reservation: later price edits never change an order.
-    price = models.DecimalField(_("price paid (SEK)"), max_digits=10, decimal_places=2)
+    price = MoneyField(_("price paid (SEK)"), max_digits=10, decimal_places=2)
     times_used = models.PositiveIntegerField(_("times used"), default=0)
     # Set when an organiser cancels this ticket alone (or exchanges it): it no
     # longer holds a seat nor opens the door; the order's ticket_count and

@@ -154,6 +154,10 @@ def _check_request(
         raise EventDoesNotExist()
     if set(counts) - set(offers):
         raise TicketTypeDoesNotExist()
+    if not all(offer.ticket_type.price.is_finite() for offer in offers.values()):
+        # A price spoiled in the database (ticketshop.money.InvalidAmount)
+        # is not on sale until an organiser fixes it.
+        raise TicketTypeDoesNotExist()
     if event.sales_start_at is not None and event.sales_start_at > now:
         raise SalesNotStarted()
     if sum(counts.values()) > event.max_tickets_per_payment:

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ticketshop.api import (
+    MAX_TICKET_LINES,
     IdField,
     StrictIntegerField,
     format_money,
@@ -138,7 +139,8 @@ class ReserveTicketView(APIView):
 
     class InputSerializer(serializers.Serializer):
         chapter_event = IdField()
-        tickets = serializers.ListField(allow_empty=False)
+        # Capped before its lines are read (see MAX_TICKET_LINES).
+        tickets = serializers.ListField(allow_empty=False, max_length=MAX_TICKET_LINES)
 
         def validate_tickets(self, value):
             return validate_items(

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ticketshop.events.models import ChapterEvent
+from ticketshop.money import MoneyField
 from ticketshop.orders.models import Order
 
 
@@ -41,7 +42,9 @@ class SwishPayment(models.Model):
     token = models.CharField(
         _("PaymentRequestToken"), max_length=64, null=True, blank=True, unique=True
     )
-    amount = models.DecimalField(_("amount (SEK)"), max_digits=12, decimal_places=2)
+    amount = MoneyField(
+        _("amount (SEK)"), max_digits=12, decimal_places=2, bounded=False
+    )
     message = models.CharField(max_length=50, blank=True)
     status = models.CharField(
         _("Swish status"),
@@ -110,7 +113,9 @@ class SwishRefund(models.Model):
     )
     refund_id = models.CharField(_("refund id"), max_length=32, unique=True)
     callback_identifier = models.CharField(max_length=36)
-    amount = models.DecimalField(_("amount (SEK)"), max_digits=12, decimal_places=2)
+    amount = MoneyField(
+        _("amount (SEK)"), max_digits=12, decimal_places=2, bounded=False
+    )
     status = models.CharField(
         max_length=16, choices=RefundStatus.choices, default=RefundStatus.CREATING
     )

@@ -7,7 +7,8 @@ from django.core.exceptions import ImproperlyConfigured
 from .signing import private_key_from_text
 
 
-@register()
+# Tagged "ticketshop": the WSGI start runs it too.
+@register("ticketshop")
 def check_ticket_signing_key(app_configs, **kwargs):
     configured = getattr(settings, "TICKET_SIGNING_KEY", "")
     if not configured:

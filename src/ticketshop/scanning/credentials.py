@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
+from django.core.cache import cache
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .errors import IncorrectPassword
@@ -79,6 +80,12 @@ class VerifiedCredentials:
 
 verified_credentials = VerifiedCredentials()
 
+# A right password, once verified by the slow hash, is marked in the cache
+# all processes share (by its keyed digest, which changes with any change to
+# the account): a door that logged in once keeps scanning, on every server
+# process, even while someone else at its address is throttled.
+KNOWN_GOOD_PREFIX = "scanner-known-good:"
+
 
 def credential_digest(account: ActiveScannerAccount, password: str) -> str:
     """Digest that changes whenever the account's password or any field does."""
@@ -102,10 +109,14 @@ def authenticate_scanner(*, password: str, monotonic: float | None = None) -> Sc
         return known
     for account in accounts:
         if check_password(password, account.password):
+            digest = credential_digest(account, password)
             verified_credentials.remember(
-                credential_digest(account, password),
-                ttl=settings.SCANNER_CREDENTIAL_CACHE_SECONDS,
-                now=now,
+                digest, ttl=settings.SCANNER_CREDENTIAL_CACHE_SECONDS, now=now
+            )
+            cache.set(
+                KNOWN_GOOD_PREFIX + digest,
+                1,
+                timeout=settings.SCANNER_KNOWN_GOOD_SECONDS,
             )
             return _scanner(account)
     raise IncorrectPassword()
@@ -131,9 +142,19 @@ def _recognise(
         keyed_digest(ENV_PASSWORD_SALT, password), env_digest
     ):
         return Scanner(account_id=None, name=ENV_SCANNER_NAME, event_ids=None)
-    for account in accounts:
-        if verified_credentials.contains(credential_digest(account, password), now=now):
+    digests = {credential_digest(account, password): account for account in accounts}
+    for digest, account in digests.items():
+        if verified_credentials.contains(digest, now=now):
             return _scanner(account)
+    if not digests:
+        return None
+    known = cache.get_many([KNOWN_GOOD_PREFIX + d for d in digests])
+    for key in known:
+        digest = key.removeprefix(KNOWN_GOOD_PREFIX)
+        verified_credentials.remember(
+            digest, ttl=settings.SCANNER_CREDENTIAL_CACHE_SECONDS, now=now
+        )
+        return _scanner(digests[digest])
     return None
 
 

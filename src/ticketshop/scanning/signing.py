@@ -34,6 +34,8 @@ from cryptography.hazmat.primitives.serialization import (
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from ticketshop.api import parse_id
+
 PREFIX = "TS1"
 SEPARATOR = "."
 
@@ -86,7 +88,9 @@ def verify_payload(
     if len(parts) != 4 or parts[0] != PREFIX:
         raise BadTicketSignature("not a ticket payload")
     _prefix, external_id, event, signature = parts
-    if not (event.isascii() and event.isdigit()) or not external_id.isalnum():
+    # parse_id refuses an absurdly long number before int() would raise.
+    event_id = parse_id(event) if event.isdigit() else None
+    if event_id is None or not external_id.isalnum():
         raise BadTicketSignature("malformed payload")
     try:
         raw_signature = b64url_decode(signature)
@@ -97,10 +101,10 @@ def verify_payload(
         raise BadTicketSignature("malformed signature")
     key = key or public_key()
     try:
-        key.verify(raw_signature, _message(external_id, int(event)).encode("ascii"))
+        key.verify(raw_signature, _message(external_id, event_id).encode("ascii"))
     except InvalidSignature as error:
         raise BadTicketSignature("signature does not match") from error
-    return SignedTicket(external_id=external_id, event_id=int(event))
+    return SignedTicket(external_id=external_id, event_id=event_id)
 
 
 # --- keys ---------------------------------------------------------------------

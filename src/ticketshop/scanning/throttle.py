@@ -6,7 +6,10 @@ refunded when the password was right. A burst of concurrent guesses from one
 address therefore gets at most SCANNER_THROTTLE_LIMIT checks per window: the
 rest are refused before the slow hash. A client's window opens at its first
 check and lasts SCANNER_THROTTLE_WINDOW_SECONDS; once it holds LIMIT wrong
-passwords, every request from that client is refused until the window ends.
+passwords, every password from that client that is not already known to be
+right is refused until the window ends. A password verified before (see
+credentials.KNOWN_GOOD_PREFIX) is no guess and is never refused, so one
+guesser on a venue's shared address cannot lock out its doors.
 Time is an argument, so tests pass it in rather than wait.
 """
 
@@ -35,15 +38,3 @@ def reserve_attempt(*, client: str, now: float) -> ratelimit.Hit:
 def refund_attempt(attempt: ratelimit.Hit) -> None:
     """Take back a check whose password was right: it was no guess."""
     ratelimit.refund(attempt)
-
-
-def check_not_throttled(*, client: str, now: float) -> None:
-    """Raise TooManyAttempts while the client's window is full (a read only).
-
-    For passwords known to be right without the slow check: they are no
-    guesses, so they need not be counted, only refused while the window is
-    full, as every request from that client is.
-    """
-    current = ratelimit.peek(PREFIX + client_key(client), now=now)
-    if current is not None and current.count >= settings.SCANNER_THROTTLE_LIMIT:
-        raise TooManyAttempts(retry_after=current.retry_after(now))

@@ -6,7 +6,8 @@ from django.core.checks import Error, register
 from .ratelimit import parse_rate
 
 
-@register()
+# Tagged "ticketshop": the WSGI start runs it too.
+@register("ticketshop")
 def check_rate_limits(app_configs, **kwargs):
     try:
         parse_rate(settings.RESERVATION_RATE_LIMIT)

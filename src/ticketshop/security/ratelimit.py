@@ -17,7 +17,6 @@ Time is an argument so that tests pass it in rather than wait.
 
 import math
 import random
-import re
 import time
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -32,6 +31,7 @@ from ticketshop.db import sql
 from .clients import client_address, client_key
 from .errors import RateLimited
 from .models import RateCounter
+from .startup import parse_rate
 
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 REDIS_PREFIX = "ticketshop:rate:"
@@ -39,10 +39,6 @@ REDIS_PREFIX = "ticketshop:rate:"
 REDIS_MARGIN_SECONDS = 5
 # Old rows are deleted by about one in this many new windows.
 PRUNE_ONE_IN = 100
-
-_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
-_UNITS.update({"h": 3600, "hour": 3600})
-_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -62,20 +58,6 @@ class Hit:
         counting from `start` keeps the answer within the window.
         """
         return max(1, math.ceil(self.end - max(now, self.start)))
-
-
-def parse_rate(text: str) -> tuple[int, int] | None:
-    """Parse "20/min", "100/h" or "5/10s" to (requests, seconds); "" is None."""
-    if not text or not text.strip():
-        return None
-    match = _RATE_RE.match(text.lower())
-    if not match or match.group(3) not in _UNITS:
-        raise ValueError(f"not a rate: {text!r} (use e.g. 20/min)")
-    count, multiple, unit = match.groups()
-    seconds = (int(multiple) if multiple else 1) * _UNITS[unit]
-    if int(count) < 1 or seconds < 1:
-        raise ValueError(f"not a rate: {text!r} (use e.g. 20/min)")
-    return int(count), seconds
 
 
 def hit(name: str, *, window: float, now: float) -> Hit:
