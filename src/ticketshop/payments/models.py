@@ -168,7 +168,7 @@ class DoorPayment(models.Model):
         related_name="+",
         verbose_name=_("event"),
     )
-    amount = models.DecimalField(_("amount (SEK)"), max_digits=12, decimal_places=2)
+    amount = MoneyField(_("amount (SEK)"), max_digits=12, decimal_places=2)
     method = models.CharField(
         _("method"), max_length=16, choices=DoorPaymentMethod.choices
     )
