@@ -35,7 +35,14 @@ from ticketshop.payments.models import SwishRefund
 
 from . import exports, selectors, services
 from .chart import sales_svg
-from .models import AuditEntry, Mailing, MailStatus, OutgoingMail, SalesOverview
+from .models import (
+    AUDIT_ACTIONS,
+    AuditEntry,
+    Mailing,
+    MailStatus,
+    OutgoingMail,
+    SalesOverview,
+)
 
 P = "backoffice."
 
@@ -135,6 +142,12 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     "view_door_list",
                     "send_mailings",
                 )
+            },
+            # Links to pages outside the back office, shown only to who may
+            # open them (no link leads to a 403).
+            "can_see": {
+                "audit_log": request.user.has_perm(P + "view_auditentry"),
+                "orders": request.user.has_perm("orders.view_order"),
             },
             **extra,
         }
@@ -551,10 +564,13 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             except Exception:
                 error = _("Enter a valid e-mail address.")
             else:
+                unchanged = email == order.email
                 services.change_email(user=request.user, order_id=order.pk, email=email)
                 messages.success(
                     request,
-                    _("E-mail changed to %(email)s; tickets resent.")
+                    _("The tickets are sent again.")
+                    if unchanged
+                    else _("E-mail changed to %(email)s; tickets resent.")
                     % {"email": email},
                 )
                 return HttpResponseRedirect(
@@ -594,7 +610,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         services.audit(
             request.user,
             "export",
-            _("Exported the attendee list (%(fmt)s)") % {"fmt": fmt.upper()},
+            lambda: _("Exported the attendee list (%(fmt)s)") % {"fmt": fmt.upper()},
             event_id=event.pk,
         )
         return response
@@ -639,8 +655,10 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             services.audit(
                 request.user,
                 "export",
-                _("Exported bookkeeping %(start)s – %(end)s")
-                % {"start": start, "end": end},
+                lambda: (
+                    _("Exported bookkeeping %(start)s – %(end)s")
+                    % {"start": start, "end": end}
+                ),
             )
             return response
         context = self._context(request, _("Bookkeeping export"), start=start, end=end)
@@ -708,17 +726,49 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         return self._render(request, "mailing_progress.html", context)
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """Filter by action, named in words."""
+
+    title = gettext_lazy("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        codes = AuditEntry.objects.order_by().values_list("action", flat=True)
+        return [
+            (code, str(AUDIT_ACTIONS.get(code, code))) for code in sorted(set(codes))
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(action=self.value())
+        return queryset
+
+
+class AuditEntryTextMixin:
+    """An audit entry's action and summary in the reader's language."""
+
+    @admin.display(description=gettext_lazy("action"), ordering="action")
+    def action_words(self, obj):
+        return obj.action_label()
+
+    @admin.display(description=gettext_lazy("what"))
+    def summary_words(self, obj):
+        return obj.summary_text()
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ViewOnlyMixin, admin.ModelAdmin):
-    list_display = ["at", "username", "action", "summary", "event", "order"]
-    list_filter = ["action", "event"]
+class AuditEntryAdmin(AuditEntryTextMixin, ViewOnlyMixin, admin.ModelAdmin):
+    """The audit log: read only, never deleted or edited, by anyone."""
+
+    list_display = ["at", "username", "action_words", "summary_words", "event", "order"]
+    list_filter = [AuditActionFilter, "event"]
     search_fields = ["summary", "username", "order__reference"]
     list_select_related = ["event", "order"]
     readonly_fields = [
         "at",
         "username",
-        "action",
-        "summary",
+        "action_words",
+        "summary_words",
         "event",
         "order",
         "before",
@@ -726,6 +776,10 @@ class AuditEntryAdmin(ViewOnlyMixin, admin.ModelAdmin):
     ]
     fields = readonly_fields
     date_hierarchy = "at"
+
+    def get_actions(self, request):
+        # Not even a superuser's bulk delete.
+        return {}
 
 
 class OutgoingMailInline(admin.TabularInline):
@@ -775,11 +829,11 @@ class OutgoingMailAdmin(ViewOnlyMixin, admin.ModelAdmin):
     readonly_fields = fields
 
 
-class AuditEntryInline(admin.TabularInline):
+class AuditEntryInline(AuditEntryTextMixin, ViewOnlyMixin, admin.TabularInline):
     """The order's audit log, on its page."""
 
     model = AuditEntry
-    fields = ["at", "username", "summary"]
+    fields = ["at", "username", "action_words", "summary_words"]
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -22,8 +22,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from ticketshop import audit as audit_log
 from ticketshop.db.locks import run_locked
 from ticketshop.delivery.services import (
     buyer_language,
@@ -67,29 +69,32 @@ def order_state(order: Order) -> dict:
     }
 
 
+def kr(amount: Decimal) -> str:
+    """An amount as the active language writes it ("99,00" in Swedish)."""
+    return number_format(amount, decimal_pos=2)
+
+
 def audit(
     user,
     action: str,
-    summary: str,
+    summary,
     *,
     order: Order | None = None,
     event_id: int | None = None,
     before: Mapping | None = None,
     after: Mapping | None = None,
 ) -> AuditEntry:
-    """Record an organiser's action."""
-    entry = AuditEntry.objects.create(
-        user=user if getattr(user, "pk", None) else None,
-        username=user.get_username() if user is not None else "",
+    """Record an organiser's action (``summary``: a callable that writes it
+    in the active language; it is kept in every language)."""
+    return audit_log.record(
+        user=user,
         action=action,
         summary=summary,
         order=order,
-        event_id=event_id if event_id is not None else getattr(order, "event_id", None),
-        before=dict(before or {}),
-        after=dict(after or {}),
+        event_id=event_id,
+        before=before,
+        after=after,
     )
-    logger.info("audit: %s %s: %s", entry.username, action, summary)
-    return entry
 
 
 # --- Complimentary and manual tickets ---------------------------------------------
@@ -152,21 +157,23 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
         audit(
             user,
             "issue",
-            _(
-                "Issued %(count)d tickets (%(method)s, %(total)s kr) to %(name)s "
-                "<%(email)s>%(over)s%(receipt)s"
-            )
-            % {
-                "count": sum(counts.values()),
-                "method": PaymentMethod(request.method).label,
-                "total": order.total_price,
-                "name": request.name,
-                "email": request.email,
-                "over": _(", beyond capacity by choice")
-                if request.allow_over_capacity
-                else "",
-                "receipt": "" if request.receipt else _(", without receipt"),
-            },
+            lambda: (
+                _(
+                    "Issued %(count)d tickets (%(method)s, %(total)s kr) to %(name)s "
+                    "<%(email)s>%(over)s%(receipt)s"
+                )
+                % {
+                    "count": sum(counts.values()),
+                    "method": PaymentMethod(request.method).label,
+                    "total": kr(order.total_price),
+                    "name": request.name,
+                    "email": request.email,
+                    "over": _(", beyond capacity by choice")
+                    if request.allow_over_capacity
+                    else "",
+                    "receipt": "" if request.receipt else _(", without receipt"),
+                }
+            ),
             order=order,
             after={
                 **order_state(order),
@@ -240,14 +247,16 @@ def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
         audit(
             user,
             "cancel",
-            _("Cancelled order %(ref)s%(refund)s")
-            % {
-                "ref": order.reference,
-                "refund": _(", %(amount)s kr refunded through Swish")
-                % {"amount": amount}
-                if swish
-                else "",
-            },
+            lambda: (
+                _("Cancelled order %(ref)s%(refund)s")
+                % {
+                    "ref": order.reference,
+                    "refund": _(", refund of %(amount)s kr requested through Swish")
+                    % {"amount": kr(amount)}
+                    if swish
+                    else "",
+                }
+            ),
             order=order,
             before=before,
             after={**order_state(order), "refunds": ids},
@@ -284,8 +293,10 @@ def cancel_tickets(*, user, order_id: int, ticket_ids, notify: bool = True):
         audit(
             user,
             "cancel_tickets",
-            _("Cancelled tickets %(ids)s of order %(ref)s (%(amount)s kr)")
-            % {"ids": names, "ref": order.reference, "amount": amount},
+            lambda: (
+                _("Cancelled tickets %(ids)s of order %(ref)s (%(amount)s kr)")
+                % {"ids": names, "ref": order.reference, "amount": kr(amount)}
+            ),
             order=order,
             before=before,
             after={**order_state(order), "refunds": ids},
@@ -311,7 +322,7 @@ def retry_refund(*, user, order_id: int) -> list[str]:
         audit(
             user,
             "retry_refund",
-            _("Retried the refund of order %(ref)s") % {"ref": order.reference},
+            lambda: _("Retried the refund of order %(ref)s") % {"ref": order.reference},
             order=order,
             before=before,
             after={**order_state(order), "refunds": ids},
@@ -361,17 +372,25 @@ def exchange_order(
         )
         target = ChapterEvent.objects.get(pk=event_id)
         diff = done.difference
-        if diff > 0:
-            settle = _("%(amount)s kr to be paid at the door") % {"amount": diff}
-        elif diff < 0:
-            settle = _("%(amount)s kr to pay back") % {"amount": -diff}
-        else:
-            settle = _("no price difference")
+
+        def settle() -> str:
+            if diff > 0:
+                return _("%(amount)s kr to be paid at the door") % {"amount": kr(diff)}
+            if diff < 0:
+                return _("%(amount)s kr to pay back") % {"amount": kr(-diff)}
+            return _("no price difference")
+
         audit(
             user,
             "exchange",
-            _("Exchanged order %(ref)s to %(event)s (%(settle)s)")
-            % {"ref": done.order.reference, "event": target.title, "settle": settle},
+            lambda: (
+                _("Exchanged order %(ref)s to %(event)s (%(settle)s)")
+                % {
+                    "ref": done.order.reference,
+                    "event": target.title,
+                    "settle": settle(),
+                }
+            ),
             order=done.order,
             event_id=event_id,
             before=before,
@@ -419,18 +438,23 @@ def search_orders(query: str):
 
 
 def change_email(*, user, order_id: int, email: str, resend: bool = True) -> Order:
-    """Correct a buyer's e-mail address (logged) and resend the tickets."""
+    """Correct a buyer's e-mail address (logged) and resend the tickets. The
+    same address again is no change: only the resend is done and logged."""
 
     def locked() -> Order:
         order = lifecycle.lock_order(order_id)
         before = order.email
+        if before == email:
+            return order
         order.email = email
         order.save(update_fields=["email", "updated_at"])
         audit(
             user,
             "change_email",
-            _("Changed the e-mail of order %(ref)s from %(old)s to %(new)s")
-            % {"ref": order.reference, "old": before or "-", "new": email},
+            lambda: (
+                _("Changed the e-mail of order %(ref)s from %(old)s to %(new)s")
+                % {"ref": order.reference, "old": before or "-", "new": email}
+            ),
             order=order,
             before={"email": before},
             after={"email": email},
@@ -450,8 +474,10 @@ def resend_order(*, user, order_id: int) -> None:
         audit(
             user,
             "resend",
-            _("Resent the tickets of order %(ref)s to %(email)s")
-            % {"ref": order.reference, "email": order.email},
+            lambda: (
+                _("Resent the tickets of order %(ref)s to %(email)s")
+                % {"ref": order.reference, "email": order.email}
+            ),
             order=order,
         )
 
@@ -482,8 +508,10 @@ def start_mailing(*, user, event_ids, subject: str, body: str) -> Mailing:
         audit(
             user,
             "mailing",
-            _("E-mail “%(subject)s” to %(count)d buyers")
-            % {"subject": subject, "count": len(recipients)},
+            lambda: (
+                _("E-mail “%(subject)s” to %(count)d buyers")
+                % {"subject": subject, "count": len(recipients)}
+            ),
             event_id=event_ids[0] if len(event_ids) == 1 else None,
             after={"events": event_ids, "recipients": len(recipients)},
         )
