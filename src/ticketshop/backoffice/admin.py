@@ -204,6 +204,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             refunds_failed=Order.objects.filter(
                 refund_state=RefundState.FAILED
             ).count(),
+            overbooked=[r for r in rows if r.overbooked],
         )
         return self._render(request, "dashboard.html", context)
 
