@@ -10,6 +10,8 @@ checks its own permission (the roles migration gives them to the groups).
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
@@ -692,7 +694,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 )
         context = self._context(
             request,
-            _("E-mail to buyers"),
+            _("Mass e-mail to buyers"),
             events=events,
             chosen=chosen,
             subject=subject,
@@ -861,3 +863,25 @@ def back_office_links(order) -> str:
 
 order_admin_readonly_fields = [back_office_links]
 order_admin_inlines = [AuditEntryInline]
+
+
+# The roles' groups keep their English names in the database (the roles
+# migration finds them by name); the admin shows them in the reader's
+# language.
+ROLE_NAMES = {
+    "organiser": gettext_lazy("organiser"),
+    "treasurer": gettext_lazy("treasurer"),
+    "door manager": gettext_lazy("door manager"),
+}
+
+
+class RoleGroupAdmin(GroupAdmin):
+    list_display = ["role"]
+
+    @admin.display(description=gettext_lazy("role"), ordering="name")
+    def role(self, obj):
+        return ROLE_NAMES.get(obj.name, obj.name)
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, RoleGroupAdmin)

@@ -12,7 +12,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from openpyxl import Workbook
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -190,18 +192,22 @@ def door_list_pdf(event: ChapterEvent) -> bytes:
     header, rows = attendee_rows(event)
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4)
-    pdf.setTitle(f"{event.title} – {_('Door list')}")
+    # Words outside the f-strings: xgettext does not look inside one.
+    title = _("%(event)s – door list") % {"event": event.title}
+    pay = _("pay %(amount)s kr")
+    pdf.setTitle(title)
     width, height = A4
     y = height - 20 * mm
 
     def heading() -> float:
         pdf.setFont("Helvetica-Bold", 14)
-        pdf.drawString(15 * mm, height - 15 * mm, f"{event.title} – {_('Door list')}")
+        pdf.drawString(15 * mm, height - 15 * mm, title)
         pdf.setFont("Helvetica", 9)
         pdf.drawString(
             15 * mm,
             height - 20 * mm,
-            f"{_local(event.event_at)} · {len(rows)} {_('tickets')}",
+            f"{_local(event.event_at)} · "
+            + ngettext("%(n)d ticket", "%(n)d tickets", len(rows)) % {"n": len(rows)},
         )
         pdf.setFont("Helvetica-Bold", 9)
         top = height - 28 * mm
@@ -223,7 +229,8 @@ def door_list_pdf(event: ChapterEvent) -> bytes:
             y = heading()
         name = (row[0] or row[1])[:40]
         if row[9]:
-            name = f"{name[:28]} ({_('pay')} {row[9]} kr)"
+            amount = number_format(row[9], decimal_pos=2)
+            name = f"{name[:28]} ({pay % {'amount': amount}})"
         pdf.drawString(15 * mm, y, name)
         pdf.setFont("Courier-Bold", 10)
         pdf.drawString(80 * mm, y, row[2])

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ticketshop import audit as audit_log
 from ticketshop.db.locks import run_locked
@@ -158,9 +159,12 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
             user,
             "issue",
             lambda: (
-                _(
+                ngettext(
+                    "Issued %(count)d ticket (%(method)s, %(total)s kr) to %(name)s "
+                    "<%(email)s>%(over)s%(receipt)s",
                     "Issued %(count)d tickets (%(method)s, %(total)s kr) to %(name)s "
-                    "<%(email)s>%(over)s%(receipt)s"
+                    "<%(email)s>%(over)s%(receipt)s",
+                    sum(counts.values()),
                 )
                 % {
                     "count": sum(counts.values()),
@@ -221,7 +225,7 @@ def _notify_cancellation(order: Order, *, what: str, money: str) -> None:
 def _money_text(amount: Decimal, *, swish: bool) -> str:
     if swish and amount > 0:
         return _("%(amount)s kr is paid back to you through Swish.") % {
-            "amount": amount
+            "amount": kr(amount)
         }
     return _("There is no money to pay back.")
 

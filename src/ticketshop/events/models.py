@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -88,7 +89,8 @@ class TicketType(EnglishTexts):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.price} kr)"
+        # The price as the reader's language writes it ("199,00 kr").
+        return f"{self.title} ({number_format(self.price, decimal_pos=2)} kr)"
 
     def clean(self) -> None:
         super().clean()
