@@ -154,10 +154,16 @@ class TicketOffer(models.Model):
     """A ticket type offered for an event, with an optional limit of its own."""
 
     event = models.ForeignKey(
-        ChapterEvent, on_delete=models.CASCADE, related_name="offers"
+        ChapterEvent,
+        on_delete=models.CASCADE,
+        related_name="offers",
+        verbose_name=_("event"),
     )
     ticket_type = models.ForeignKey(
-        TicketType, on_delete=models.PROTECT, related_name="offers"
+        TicketType,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        verbose_name=_("ticket type"),
     )
     limit = models.PositiveIntegerField(
         _("limit"),

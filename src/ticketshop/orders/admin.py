@@ -35,12 +35,6 @@ class TicketOfferInline(admin.TabularInline):
     extra = 1
     autocomplete_fields = ["ticket_type"]
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # The field has no verbose name of its own (adding one is a migration).
-        if db_field.name == "ticket_type":
-            kwargs["label"] = _("ticket type")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
 
 def count_sold(event_id: int) -> int:
     """The event's paid tickets still valid (what lowering seats must keep)."""

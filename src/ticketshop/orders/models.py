@@ -44,7 +44,10 @@ class Order(models.Model):
     token = models.CharField(max_length=64, unique=True, editable=False)
     reference = models.CharField(_("order reference"), max_length=16, unique=True)
     event = models.ForeignKey(
-        ChapterEvent, on_delete=models.PROTECT, related_name="orders"
+        ChapterEvent,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("event"),
     )
     status = models.CharField(
         _("status"),
@@ -138,10 +141,16 @@ class Ticket(models.Model):
     external_id = models.CharField(_("ticket id"), max_length=6, unique=True)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
     event = models.ForeignKey(
-        ChapterEvent, on_delete=models.PROTECT, related_name="tickets"
+        ChapterEvent,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("event"),
     )
     ticket_type = models.ForeignKey(
-        TicketType, on_delete=models.PROTECT, related_name="tickets"
+        TicketType,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("ticket type"),
     )
     # Copied at reservation: later price edits never change an order.
     price = models.DecimalField(_("price paid (SEK)"), max_digits=10, decimal_places=2)
