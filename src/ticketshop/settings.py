@@ -265,6 +265,8 @@ LOCALE_PATHS = [BASE_DIR / "src" / "ticketshop" / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Stockholm")
 USE_I18N = True
 USE_TZ = True
+# English dates as ISO or day-month, never US month/day (formats/en/).
+FORMAT_MODULE_PATH = ["ticketshop.formats"]
 
 STATIC_URL = "static/"
 # Where collectstatic puts the files production serves; the demo serves

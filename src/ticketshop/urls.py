@@ -22,6 +22,8 @@ if apps.is_installed("ticketshop.swish_simulator"):
         path("swish-simulator/", include("ticketshop.swish_simulator.urls"))
     )
 
-# Errors in the shop's look and the reader's language (shop/templates/shop/).
-handler404 = "ticketshop.shop.views.page_not_found"
+# Errors in the shop's look and the reader's language (shop/templates/shop/);
+# inside the admin, in the admin's look (templates/admin/403.html, 404.html).
+handler403 = "ticketshop.error_pages.permission_denied"
+handler404 = "ticketshop.error_pages.page_not_found"
 handler500 = "ticketshop.shop.views.server_error"

@@ -11,6 +11,8 @@ import secrets
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
@@ -56,7 +58,14 @@ from .confirmations import (
     exchange_preview,
     mailing_preview,
 )
-from .models import AuditEntry, Mailing, MailStatus, OutgoingMail, SalesOverview
+from .models import (
+    AUDIT_ACTIONS,
+    AuditEntry,
+    Mailing,
+    MailStatus,
+    OutgoingMail,
+    SalesOverview,
+)
 
 SUBJECT_MAX = Mailing._meta.get_field("subject").max_length
 
@@ -164,6 +173,12 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     "send_mailings",
                 )
             },
+            # Links to pages outside the back office, shown only to who may
+            # open them (no link leads to a 403).
+            "can_see": {
+                "audit_log": request.user.has_perm(P + "view_auditentry"),
+                "orders": request.user.has_perm("orders.view_order"),
+            },
             **extra,
         }
 
@@ -219,6 +234,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             refunds_failed=Order.objects.filter(
                 refund_state=RefundState.FAILED
             ).count(),
+            overbooked=[r for r in rows if r.overbooked],
         )
         return self._render(request, "dashboard.html", context)
 
@@ -702,10 +718,13 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             except ValidationError as exc:
                 error = exc.messages[0]
             else:
+                unchanged = email == order.email
                 services.change_email(user=request.user, order_id=order.pk, email=email)
                 messages.success(
                     request,
-                    _("E-mail changed to %(email)s; tickets resent.")
+                    _("The tickets are sent again.")
+                    if unchanged
+                    else _("E-mail changed to %(email)s; tickets resent.")
                     % {"email": email},
                 )
                 return HttpResponseRedirect(
@@ -747,7 +766,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         services.audit(
             request.user,
             "export",
-            _("Exported the attendee list (%(fmt)s)") % {"fmt": fmt.upper()},
+            lambda: _("Exported the attendee list (%(fmt)s)") % {"fmt": fmt.upper()},
             event_id=event.pk,
         )
         return response
@@ -792,8 +811,10 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             services.audit(
                 request.user,
                 "export",
-                _("Exported bookkeeping %(start)s – %(end)s")
-                % {"start": start, "end": end},
+                lambda: (
+                    _("Exported bookkeeping %(start)s – %(end)s")
+                    % {"start": start, "end": end}
+                ),
             )
             return response
         context = self._context(request, _("Bookkeeping export"), start=start, end=end)
@@ -859,7 +880,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 )
         context = self._context(
             request,
-            _("E-mail to buyers"),
+            _("Mass e-mail to buyers"),
             events=events,
             chosen=chosen,
             subject=subject,
@@ -898,17 +919,49 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         return self._render(request, "mailing_progress.html", context)
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """Filter by action, named in words."""
+
+    title = gettext_lazy("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        codes = AuditEntry.objects.order_by().values_list("action", flat=True)
+        return [
+            (code, str(AUDIT_ACTIONS.get(code, code))) for code in sorted(set(codes))
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(action=self.value())
+        return queryset
+
+
+class AuditEntryTextMixin:
+    """An audit entry's action and summary in the reader's language."""
+
+    @admin.display(description=gettext_lazy("action"), ordering="action")
+    def action_words(self, obj):
+        return obj.action_label()
+
+    @admin.display(description=gettext_lazy("what"))
+    def summary_words(self, obj):
+        return obj.summary_text()
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ViewOnlyMixin, admin.ModelAdmin):
-    list_display = ["at", "username", "action", "summary", "event", "order"]
-    list_filter = ["action", "event"]
+class AuditEntryAdmin(AuditEntryTextMixin, ViewOnlyMixin, admin.ModelAdmin):
+    """The audit log: read only, never deleted or edited, by anyone."""
+
+    list_display = ["at", "username", "action_words", "summary_words", "event", "order"]
+    list_filter = [AuditActionFilter, "event"]
     search_fields = ["summary", "username", "order__reference"]
     list_select_related = ["event", "order"]
     readonly_fields = [
         "at",
         "username",
-        "action",
-        "summary",
+        "action_words",
+        "summary_words",
         "event",
         "order",
         "before",
@@ -916,6 +969,10 @@ class AuditEntryAdmin(ViewOnlyMixin, admin.ModelAdmin):
     ]
     fields = readonly_fields
     date_hierarchy = "at"
+
+    def get_actions(self, request):
+        # Not even a superuser's bulk delete.
+        return {}
 
 
 class OutgoingMailInline(admin.TabularInline):
@@ -965,11 +1022,11 @@ class OutgoingMailAdmin(ViewOnlyMixin, admin.ModelAdmin):
     readonly_fields = fields
 
 
-class AuditEntryInline(admin.TabularInline):
+class AuditEntryInline(AuditEntryTextMixin, ViewOnlyMixin, admin.TabularInline):
     """The order's audit log, on its page."""
 
     model = AuditEntry
-    fields = ["at", "username", "summary"]
+    fields = ["at", "username", "action_words", "summary_words"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -1003,3 +1060,25 @@ def back_office_links(order) -> str:
 
 order_admin_readonly_fields = [back_office_links]
 order_admin_inlines = [AuditEntryInline]
+
+
+# The roles' groups keep their English names in the database (the roles
+# migration finds them by name); the admin shows them in the reader's
+# language.
+ROLE_NAMES = {
+    "organiser": gettext_lazy("organiser"),
+    "treasurer": gettext_lazy("treasurer"),
+    "door manager": gettext_lazy("door manager"),
+}
+
+
+class RoleGroupAdmin(GroupAdmin):
+    list_display = ["role"]
+
+    @admin.display(description=gettext_lazy("role"), ordering="name")
+    def role(self, obj):
+        return ROLE_NAMES.get(obj.name, obj.name)
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, RoleGroupAdmin)

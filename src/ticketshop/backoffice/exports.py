@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
@@ -317,18 +318,21 @@ def door_list_pdf(event: ChapterEvent) -> bytes:
     header, rows = attendee_rows(event)
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4)
-    pdf.setTitle(f"{event.title} – {_('Door list')}")
+    # Words outside the f-strings: xgettext does not look inside one.
+    title = _("%(event)s – door list") % {"event": event.title}
+    pdf.setTitle(title)
     width, height = A4
     y = height - 20 * mm
 
     def heading() -> float:
         pdf.setFont("Helvetica-Bold", 14)
-        pdf.drawString(15 * mm, height - 15 * mm, f"{event.title} – {_('Door list')}")
+        pdf.drawString(15 * mm, height - 15 * mm, title)
         pdf.setFont("Helvetica", 9)
         pdf.drawString(
             15 * mm,
             height - 20 * mm,
-            f"{_local(event.event_at)} · {len(rows)} {_('tickets')}",
+            f"{_local(event.event_at)} · "
+            + ngettext("%(n)d ticket", "%(n)d tickets", len(rows)) % {"n": len(rows)},
         )
         pdf.setFont("Helvetica-Bold", 9)
         top = height - 28 * mm

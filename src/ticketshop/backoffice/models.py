@@ -11,10 +11,28 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ticketshop.events.models import ChapterEvent
 from ticketshop.orders.models import Order
+
+# Each action code in words (codes stay in the table: filters, exports).
+AUDIT_ACTIONS = {
+    "issue": _("tickets issued"),
+    "cancel": _("order cancelled"),
+    "cancel_tickets": _("tickets cancelled"),
+    "retry_refund": _("refund retried"),
+    "refund_settled": _("refund paid back"),
+    "refund_failed": _("refund failed"),
+    "exchange": _("order exchanged"),
+    "change_email": _("e-mail address changed"),
+    "resend": _("tickets resent"),
+    "mailing": _("mass e-mail sent"),
+    "export": _("data exported"),
+    "event_change": _("event changed"),
+}
 
 
 class AuditEntry(models.Model):
@@ -50,6 +68,12 @@ class AuditEntry(models.Model):
     )
     before = models.JSONField(_("before"), default=dict, blank=True)
     after = models.JSONField(_("after"), default=dict, blank=True)
+    # The summary in each language of the shop ({"sv": ..., "en": ...}), so
+    # that each reader sees it in their own; ``summary`` is the default
+    # language's (searches; entries recorded before this existed).
+    summaries = models.JSONField(
+        _("summary by language"), default=dict, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("audit entry")
@@ -67,7 +91,20 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.username}: {self.action}"
+        # In the shop's time zone, like every other time on the page.
+        at = timezone.localtime(self.at) if self.at else None
+        when = f"{at:%Y-%m-%d %H:%M}" if at else ""
+        return f"{when} {self.username}: {self.action_label()}"
+
+    def action_label(self) -> str:
+        """The action in words, in the active language."""
+        return str(AUDIT_ACTIONS.get(self.action, self.action))
+
+    def summary_text(self) -> str:
+        """The summary in the active language (as written, for entries
+        recorded in one language only)."""
+        texts = self.summaries or {}
+        return texts.get((get_language() or "")[:2]) or self.summary
 
 
 class Mailing(models.Model):

@@ -62,6 +62,11 @@ class EventFigures:
         return max(0, self.seats - self.sold - self.held)
 
     @property
+    def overbooked(self) -> int:
+        """Tickets sold beyond the seats (the seats were lowered below them)."""
+        return max(0, self.sold - self.seats)
+
+    @property
     def net(self) -> Decimal:
         return self.revenue - self.vat
 

@@ -27,6 +27,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ticketshop import audit as audit_log
 from ticketshop.db.locks import run_locked
 from ticketshop.delivery.content import kronor
 from ticketshop.delivery.services import (
@@ -77,10 +78,15 @@ def order_state(order: Order) -> dict:
     }
 
 
+def kr(amount: Decimal) -> str:
+    """An amount as the active language writes it ("99,00" in Swedish)."""
+    return number_format(amount, decimal_pos=2)
+
+
 def audit(
     user,
     action: str,
-    summary: str,
+    summary,
     *,
     order: Order | None = None,
     event_id: int | None = None,
@@ -88,22 +94,19 @@ def audit(
     after: Mapping | None = None,
     username: str | None = None,
 ) -> AuditEntry:
-    """Record an organiser's action (``username``: who, when no user did it,
-    such as a scanner account)."""
-    if username is None:
-        username = user.get_username() if user is not None else ""
-    entry = AuditEntry.objects.create(
-        user=user if getattr(user, "pk", None) else None,
-        username=username,
+    """Record an organiser's action (``summary``: a callable that writes it
+    in the active language; it is kept in every language; ``username``: who,
+    when no user did it, such as a scanner account)."""
+    return audit_log.record(
+        user=user,
+        username=username or "",
         action=action,
         summary=summary,
         order=order,
-        event_id=event_id if event_id is not None else getattr(order, "event_id", None),
-        before=dict(before or {}),
-        after=dict(after or {}),
+        event_id=event_id,
+        before=before,
+        after=after,
     )
-    logger.info("audit: %s %s: %s", entry.username, action, summary)
-    return entry
 
 
 # --- Complimentary and manual tickets ---------------------------------------------
@@ -168,21 +171,26 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
         audit(
             user,
             "issue",
-            _(
-                "Issued %(count)d tickets (%(method)s, %(total)s kr) to %(name)s "
-                "<%(email)s>%(over)s%(receipt)s"
-            )
-            % {
-                "count": sum(counts.values()),
-                "method": PaymentMethod(request.method).label,
-                "total": order.total_price,
-                "name": request.name,
-                "email": email,
-                "over": _(", beyond capacity by choice")
-                if request.allow_over_capacity
-                else "",
-                "receipt": "" if request.receipt else _(", without receipt"),
-            },
+            lambda: (
+                ngettext(
+                    "Issued %(count)d ticket (%(method)s, %(total)s kr) to %(name)s "
+                    "<%(email)s>%(over)s%(receipt)s",
+                    "Issued %(count)d tickets (%(method)s, %(total)s kr) to %(name)s "
+                    "<%(email)s>%(over)s%(receipt)s",
+                    sum(counts.values()),
+                )
+                % {
+                    "count": sum(counts.values()),
+                    "method": PaymentMethod(request.method).label,
+                    "total": kr(order.total_price),
+                    "name": request.name,
+                    "email": email,
+                    "over": _(", beyond capacity by choice")
+                    if request.allow_over_capacity
+                    else "",
+                    "receipt": "" if request.receipt else _(", without receipt"),
+                }
+            ),
             order=order,
             after={
                 **order_state(order),
@@ -234,7 +242,7 @@ def _money_text(amount: Decimal, *, swish: bool) -> str:
         return _(
             "%(amount)s kr is paid back to the Swish account you paid from; "
             "it usually arrives within a few minutes."
-        ) % {"amount": _kr(amount)}
+        ) % {"amount": kr(amount)}
     return _("There is no money to pay back.")
 
 
@@ -356,14 +364,16 @@ def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
         audit(
             user,
             "cancel",
-            _("Cancelled order %(ref)s%(refund)s")
-            % {
-                "ref": order.reference,
-                "refund": _(", %(amount)s kr refunded through Swish")
-                % {"amount": amount}
-                if swish
-                else "",
-            },
+            lambda: (
+                _("Cancelled order %(ref)s%(refund)s")
+                % {
+                    "ref": order.reference,
+                    "refund": _(", refund of %(amount)s kr requested through Swish")
+                    % {"amount": kr(amount)}
+                    if swish
+                    else "",
+                }
+            ),
             order=order,
             before=before,
             after={**order_state(order), "refunds": ids},
@@ -402,8 +412,10 @@ def cancel_tickets(*, user, order_id: int, ticket_ids, notify: bool = True):
         audit(
             user,
             "cancel_tickets",
-            _("Cancelled tickets %(ids)s of order %(ref)s (%(amount)s kr)")
-            % {"ids": names, "ref": order.reference, "amount": amount},
+            lambda: (
+                _("Cancelled tickets %(ids)s of order %(ref)s (%(amount)s kr)")
+                % {"ids": names, "ref": order.reference, "amount": kr(amount)}
+            ),
             order=order,
             before=before,
             after={**order_state(order), "refunds": ids},
@@ -434,7 +446,7 @@ def retry_refund(*, user, order_id: int) -> list[str]:
         audit(
             user,
             "retry_refund",
-            _("Retried the refund of order %(ref)s") % {"ref": order.reference},
+            lambda: _("Retried the refund of order %(ref)s") % {"ref": order.reference},
             order=order,
             before=before,
             after={**order_state(order), "refunds": ids},
@@ -485,17 +497,25 @@ def exchange_order(
         )
         target = ChapterEvent.objects.get(pk=event_id)
         diff = done.difference
-        if diff > 0:
-            settle = _("%(amount)s kr to be paid at the door") % {"amount": diff}
-        elif diff < 0:
-            settle = _("%(amount)s kr to pay back") % {"amount": -diff}
-        else:
-            settle = _("no price difference")
+
+        def settle() -> str:
+            if diff > 0:
+                return _("%(amount)s kr to be paid at the door") % {"amount": kr(diff)}
+            if diff < 0:
+                return _("%(amount)s kr to pay back") % {"amount": kr(-diff)}
+            return _("no price difference")
+
         audit(
             user,
             "exchange",
-            _("Exchanged order %(ref)s to %(event)s (%(settle)s)")
-            % {"ref": done.order.reference, "event": target.title, "settle": settle},
+            lambda: (
+                _("Exchanged order %(ref)s to %(event)s (%(settle)s)")
+                % {
+                    "ref": done.order.reference,
+                    "event": target.title,
+                    "settle": settle(),
+                }
+            ),
             order=done.order,
             event_id=event_id,
             before=before,
@@ -623,19 +643,24 @@ def search_orders(query: str):
 
 
 def change_email(*, user, order_id: int, email: str, resend: bool = True) -> Order:
-    """Correct a buyer's e-mail address (logged) and resend the tickets."""
+    """Correct a buyer's e-mail address (logged) and resend the tickets. The
+    same address again is no change: only the resend is done and logged."""
     email = validate_email_address(email)
 
     def locked() -> Order:
         order = lifecycle.lock_order(order_id)
         before = order.email
+        if before == email:
+            return order
         order.email = email
         order.save(update_fields=["email", "updated_at"])
         audit(
             user,
             "change_email",
-            _("Changed the e-mail of order %(ref)s from %(old)s to %(new)s")
-            % {"ref": order.reference, "old": before or "-", "new": email},
+            lambda: (
+                _("Changed the e-mail of order %(ref)s from %(old)s to %(new)s")
+                % {"ref": order.reference, "old": before or "-", "new": email}
+            ),
             order=order,
             before={"email": before},
             after={"email": email},
@@ -655,8 +680,10 @@ def resend_order(*, user, order_id: int) -> None:
         audit(
             user,
             "resend",
-            _("Resent the tickets of order %(ref)s to %(email)s")
-            % {"ref": order.reference, "email": order.email},
+            lambda: (
+                _("Resent the tickets of order %(ref)s to %(email)s")
+                % {"ref": order.reference, "email": order.email}
+            ),
             order=order,
         )
 
@@ -698,8 +725,10 @@ def start_mailing(*, user, event_ids, subject: str, body: str) -> Mailing:
         audit(
             user,
             "mailing",
-            _("E-mail “%(subject)s” to %(count)d buyers")
-            % {"subject": subject, "count": len(recipients)},
+            lambda: (
+                _("E-mail “%(subject)s” to %(count)d buyers")
+                % {"subject": subject, "count": len(recipients)}
+            ),
             event_id=event_ids[0] if len(event_ids) == 1 else None,
             after={"events": event_ids, "recipients": len(recipients)},
         )

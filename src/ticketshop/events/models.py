@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from ticketshop.money import MoneyField
@@ -90,7 +91,8 @@ class TicketType(EnglishTexts):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.price} kr)"
+        # The price as the reader's language writes it ("199,00 kr").
+        return f"{self.title} ({number_format(self.price, decimal_pos=2)} kr)"
 
     def clean(self) -> None:
         super().clean()
@@ -154,10 +156,16 @@ class TicketOffer(models.Model):
     """A ticket type offered for an event, with an optional limit of its own."""
 
     event = models.ForeignKey(
-        ChapterEvent, on_delete=models.CASCADE, related_name="offers"
+        ChapterEvent,
+        on_delete=models.CASCADE,
+        related_name="offers",
+        verbose_name=_("event"),
     )
     ticket_type = models.ForeignKey(
-        TicketType, on_delete=models.PROTECT, related_name="offers"
+        TicketType,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        verbose_name=_("ticket type"),
     )
     limit = models.PositiveIntegerField(
         _("limit"),

@@ -7,6 +7,7 @@ orders.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,8 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ticketshop import audit
 from ticketshop.admin_permissions import NoAddNoDeleteMixin
-from ticketshop.db.locks import run_locked
+from ticketshop.db.locks import lock_event, run_locked
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.previews import (
@@ -39,6 +41,73 @@ class TicketOfferInline(admin.TabularInline):
     model = TicketOffer
     extra = 1
     autocomplete_fields = ["ticket_type"]
+
+
+def count_sold(event_id: int) -> int:
+    """The event's paid tickets still valid (what lowering seats must keep)."""
+    return Ticket.objects.filter(
+        order__event_id=event_id,
+        order__status=OrderStatus.PAID,
+        cancelled_at__isnull=True,
+    ).count()
+
+
+class ChapterEventForm(forms.ModelForm):
+    """The event, with a confirmation for seats below the tickets sold."""
+
+    confirm_overbooking = forms.BooleanField(
+        label=_("Yes, fewer seats than tickets sold"),
+        required=False,
+        help_text=_(
+            "Needed only to set the seats below the tickets already sold: "
+            "the event is then overbooked, and shown so on the dashboard."
+        ),
+    )
+
+    class Meta:
+        model = ChapterEvent
+        # The admin's fieldsets choose what is shown; these are they.
+        fields = [
+            "title",
+            "description",
+            "location",
+            "swish_message",
+            "title_en",
+            "description_en",
+            "event_at",
+            "doors_open_minutes",
+            "sales_start_at",
+            "sales_stop_at",
+            "seats",
+            "max_tickets_per_payment",
+            "reservation_minutes",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        seats = cleaned.get("seats")
+        if self.instance.pk and seats is not None and "seats" in self.changed_data:
+            sold = count_sold(self.instance.pk)
+            if seats < sold and not cleaned.get("confirm_overbooking"):
+                self.add_error(
+                    "seats",
+                    _(
+                        "%(sold)d tickets are sold: %(seats)d seats overbook the "
+                        "event by %(over)d. Tick the confirmation below to save "
+                        "anyway."
+                    )
+                    % {"sold": sold, "seats": seats, "over": sold - seats},
+                )
+        return cleaned
+
+
+def _shown(value) -> str:
+    """A field's value as the audit log writes it."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    return str(value)
 
 
 @admin.register(ChapterEvent)
@@ -71,9 +140,78 @@ class ChapterEventAdmin(admin.ModelAdmin):
         ),
         (
             _("Seats"),
-            {"fields": ["seats", "max_tickets_per_payment", "reservation_minutes"]},
+            {
+                "fields": [
+                    "seats",
+                    "confirm_overbooking",
+                    "max_tickets_per_payment",
+                    "reservation_minutes",
+                ]
+            },
         ),
     ]
+    form = ChapterEventForm
+
+    def save_model(self, request, obj, form, change):
+        """Save the event under its seat lock, and log what changed."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            audit.record(
+                user=request.user,
+                action="event_change",
+                summary=lambda: (
+                    _("Created event %(title)s (%(seats)d seats)")
+                    % {"title": obj.title, "seats": obj.seats}
+                ),
+                event_id=obj.pk,
+                after={"seats": obj.seats},
+            )
+            return
+        # The admin's save runs in a transaction; the event's seat lock
+        # (which also sets its seat counter unknown, so the next
+        # reservation counts again under the new seats) makes the count of
+        # tickets sold exact for the log.
+        lock_event(event_id=obj.pk)
+        fields = [
+            f
+            for f in form.changed_data
+            if f in form.base_fields and f != "confirm_overbooking"
+        ]
+        before = {f: _shown(form.initial.get(f)) for f in fields}
+        if "seats" in fields:
+            before["seats"] = _shown(
+                ChapterEvent.objects.values_list("seats", flat=True).get(pk=obj.pk)
+            )
+        super().save_model(request, obj, form, change)
+        if not fields:
+            return
+        after = {f: _shown(getattr(obj, f)) for f in fields}
+        sold = count_sold(obj.pk)
+        overbooked = max(0, sold - obj.seats)
+
+        def summary() -> str:
+            names = {
+                f: str(ChapterEvent._meta.get_field(f).verbose_name) for f in fields
+            }
+            changes = "; ".join(f"{names[f]}: {before[f]} → {after[f]}" for f in fields)
+            text = _("Changed event %(title)s: %(changes)s") % {
+                "title": obj.title,
+                "changes": changes,
+            }
+            if overbooked and "seats" in fields:
+                text += " " + _(
+                    "(confirmed: %(sold)d tickets sold, overbooked by %(over)d)"
+                ) % {"sold": sold, "over": overbooked}
+            return text
+
+        audit.record(
+            user=request.user,
+            action="event_change",
+            summary=summary,
+            event_id=obj.pk,
+            before=before,
+            after={**after, "sold": sold, "overbooked": overbooked},
+        )
 
     def get_queryset(self, request):
         live = live_order_q(now=timezone.now(), prefix="tickets__order__") & Q(
@@ -101,6 +239,8 @@ class ChapterEventAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("left"))
     def left(self, obj):
+        if obj.sold_count > obj.seats:
+            return _("overbooked +%(n)d") % {"n": obj.sold_count - obj.seats}
         return max(0, obj.seats - obj.live_count)
 
 

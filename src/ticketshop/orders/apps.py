@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OrdersConfig(AppConfig):
     name = "ticketshop.orders"
     label = "orders"
+    verbose_name = _("Orders")
 
     def ready(self) -> None:
         # The process-local listing cache learns of writes from these signals.

@@ -45,7 +45,10 @@ class Order(models.Model):
     token = models.CharField(max_length=64, unique=True, editable=False)
     reference = models.CharField(_("order reference"), max_length=16, unique=True)
     event = models.ForeignKey(
-        ChapterEvent, on_delete=models.PROTECT, related_name="orders"
+        ChapterEvent,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("event"),
     )
     status = models.CharField(
         _("status"),
@@ -148,10 +151,16 @@ class Ticket(models.Model):
     external_id = models.CharField(_("ticket id"), max_length=6, unique=True)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
     event = models.ForeignKey(
-        ChapterEvent, on_delete=models.PROTECT, related_name="tickets"
+        ChapterEvent,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("event"),
     )
     ticket_type = models.ForeignKey(
-        TicketType, on_delete=models.PROTECT, related_name="tickets"
+        TicketType,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("ticket type"),
     )
     # Copied at reservation: later price edits never change an order.
     price = MoneyField(_("price paid (SEK)"), max_digits=10, decimal_places=2)

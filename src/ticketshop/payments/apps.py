@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PaymentsConfig(AppConfig):
     name = "ticketshop.payments"
     label = "payments"
+    verbose_name = _("Payments")
 
     def ready(self) -> None:
         from ticketshop.orders.signals import pending_order_superseded

@@ -25,7 +25,10 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
+from ticketshop import audit
 from ticketshop.db.locks import lock_event, run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.events.errors import Busy, EventDoesNotExist
@@ -1138,8 +1141,10 @@ def apply_refund_object(*, refund_pk: int, obj, now: datetime) -> None:
                 order, f"Refund {current.refund_id} failed: {current.error_code}."
             )
             lifecycle.refund_failed(order)
+            _audit_refund(order, current, "refund_failed")
         elif status == RefundStatus.PAID:
             logger.info("refund %s paid back", current.refund_id)
+            _audit_refund(order, current, "refund_settled")
             if _refund_open(order):
                 return
             if _owed(order):
@@ -1151,6 +1156,39 @@ def apply_refund_object(*, refund_pk: int, obj, now: datetime) -> None:
                 order, f"Refunded {current.amount} kr ({current.refund_id})."
             )
             lifecycle.refund_settled(order)
+
+
+def _audit_refund(order: Order, refund: SwishRefund, action: str) -> None:
+    """Log a refund's end in the audit log, in the transaction that records
+    it (the request was logged by whoever asked for it)."""
+    amount = refund.amount
+
+    def summary() -> str:
+        values = {
+            "amount": number_format(amount, decimal_pos=2),
+            "ref": order.reference,
+            "id": refund.refund_id,
+        }
+        if action == "refund_settled":
+            return (
+                _("Swish paid back %(amount)s kr of order %(ref)s (refund %(id)s)")
+                % values
+            )
+        return _("Refund %(id)s of %(amount)s kr (order %(ref)s) failed") % values
+
+    audit.record(
+        user=None,
+        username="Swish",
+        action=action,
+        summary=summary,
+        order=order,
+        after={
+            "refund": refund.refund_id,
+            "amount": str(amount),
+            "status": refund.status,
+            "error_code": refund.error_code,
+        },
+    )
 
 
 _SWISH_REFUND_STATUSES = {RefundStatus.PAID, RefundStatus.ERROR, *REFUND_IN_FLIGHT}

@@ -4,8 +4,10 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import password_validation
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ticketshop.admin_permissions import ViewOnlyMixin
 
@@ -61,37 +63,100 @@ class ScannerAccountAdmin(admin.ModelAdmin):
         return ", ".join(titles) if titles else _("every event")
 
 
+# What the offline scanner page showed at the door (ScanLog.offline_result).
+OFFLINE_SHOWN = {
+    "green": _("green (valid)"),
+    "amber": _("amber (already used)"),
+    "red": _("red (refused)"),
+}
+
+
+class MadeOfflineFilter(admin.SimpleListFilter):
+    title = _("made offline")
+    parameter_name = "offline"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(offline_key__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(offline_key__isnull=True)
+        return queryset
+
+
 @admin.register(ScanLog)
 class ScanLogAdmin(admin.ModelAdmin):
+    # Few, narrow columns so that the log fits a 1280 px screen: the result
+    # carries the earlier uses, "offline" what the page showed and whether
+    # the server disagreed; the address is on each scan's own page.
     list_display = [
-        "scanned_at",
+        "when",
         "event",
-        "external_id",
-        "scanner_name",
-        "use_requested",
-        "result",
-        "times_used_before",
-        "offline_result",
-        "conflict",
-        "client_address",
+        "ticket_and_scanner",
+        "outcome",
+        "offline",
     ]
     list_filter = [
         "event",
         "result",
         "conflict",
-        ("offline_key", admin.EmptyFieldListFilter),
+        MadeOfflineFilter,
         "use_requested",
-        "scanner_name",
     ]
     search_fields = ["external_id", "scanner_name"]
     date_hierarchy = "scanned_at"
     list_select_related = ["event"]
     show_full_result_count = False
 
+    @admin.display(description=_("scanned at"), ordering="scanned_at")
+    def when(self, obj):
+        # Short, in the shop's time zone: the column stays narrow.
+        return f"{timezone.localtime(obj.scanned_at):%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description=_("ticket id · scanner"), ordering="external_id")
+    def ticket_and_scanner(self, obj):
+        return format_html("{}<br><small>{}</small>", obj.external_id, obj.scanner_name)
+
+    @admin.display(description=_("result"), ordering="result")
+    def outcome(self, obj):
+        text = obj.get_result_display()
+        if obj.times_used_before:
+            text = format_html(
+                "{}<br><small>{}</small>",
+                text,
+                ngettext(
+                    "used %(n)d time before",
+                    "used %(n)d times before",
+                    obj.times_used_before,
+                )
+                % {"n": obj.times_used_before},
+            )
+        if not obj.use_requested:
+            text = format_html("{}<br><small>{}</small>", text, _("checked only"))
+        return text
+
+    @admin.display(description=_("offline"), ordering="offline_result")
+    def offline(self, obj):
+        if not obj.offline_result:
+            return "–"
+        shown = OFFLINE_SHOWN.get(obj.offline_result, obj.offline_result)
+        if obj.conflict:
+            return format_html(
+                "{}<br><strong>{}</strong>", shown, _("conflict: see the result")
+            )
+        return shown
+
+    # The scan log is evidence of who came in: shown, never added, edited or
+    # deleted in the admin, by anyone (a superuser too).
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -99,7 +164,7 @@ class ScanLogAdmin(admin.ModelAdmin):
 class EventCheckInAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """Per event: tickets admitted at the door versus tickets sold."""
 
-    list_display = ["title", "event_at", "admitted", "sold", "scan_log"]
+    list_display = ["title", "event_at", "admitted", "sold", "scan_log", "door_list"]
     search_fields = ["title"]
     date_hierarchy = "event_at"
 
@@ -120,3 +185,10 @@ class EventCheckInAdmin(ViewOnlyMixin, admin.ModelAdmin):
         return format_html(
             '<a href="{}?event__id__exact={}">{}</a>', url, obj.pk, _("scan log")
         )
+
+    @admin.display(description=_("door list"))
+    def door_list(self, obj):
+        # The back office's page of the event (check-in figures and the
+        # door-list PDF); named by URL, since scanning never imports it.
+        url = reverse("admin:backoffice_event", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("door list"))
