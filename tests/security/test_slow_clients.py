@@ -24,6 +24,7 @@ import itertools
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import threading
@@ -117,7 +118,28 @@ def shop(tmp_path_factory, database_url):
         shop["ticket"] = paid_ticket(shop, ports["PORT"])
         yield shop
     finally:
+        stopped = interrupt(run)
         run.stop()
+    # Ctrl-C of `make run` stops every process it started.
+    assert stopped, run.tail()
+
+
+def interrupt(run: Process) -> bool:
+    """Ctrl-C, as a terminal sends it to the whole foreground process
+    group; whether every process of the group has ended."""
+    group = run.proc.pid
+
+    def gone() -> bool:
+        run.proc.poll()  # reap the script itself (a zombie still counts)
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    if run.alive():
+        os.killpg(group, signal.SIGINT)
+    return wait_until(gone, seconds=30, step=0.2)
 
 
 @pytest.fixture(scope="module")
