@@ -70,8 +70,13 @@ DOOR = Scanner(account_id=None, name="door", event_ids=None)
 
 
 class Session(dict):
+    """A buyer's session, as far as the services use one."""
+
     def set_expiry(self, value):
         self["expiry"] = value
+
+    def cycle_key(self):
+        """A new session key, the same data (start_payment renews it)."""
 
 
 # What actually happened over a whole run, not what was tried: a run in
