@@ -72,7 +72,15 @@ def test_other_clients_are_not_blocked():
     check_not_throttled(client="203.0.113.9", now=T0 + 10)
 
 
-def test_counts_live_in_the_database_all_processes_share():
+def test_counts_live_in_the_database_all_processes_share(settings):
+    # The database's counters (production with Redis keeps them in Redis,
+    # tests/scanning/test_throttle_on_redis.py): pinned, whatever REDIS_URL.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "ticketshop_cache",
+        }
+    }
     fail(3)
 
     # Not a per-process count: every gunicorn worker must see the same one.

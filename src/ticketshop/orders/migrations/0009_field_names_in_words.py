@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('events', '0003_field_names_in_words'),
-        ('orders', '0007_seat_counter'),
+        ('orders', '0008_order_hold_renewals'),
     ]
 
     operations = [
