@@ -14,6 +14,20 @@ pytestmark = pytest.mark.django_db
 T0 = 1_800_000_000.0
 
 
+@pytest.fixture(autouse=True)
+def _counters_in_the_database(settings):
+    """These tests read the database's counters; with Redis the counters
+    live there instead (tests/scanning/test_throttle_on_redis.py). Pinned to
+    the database, whatever REDIS_URL the run has."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "ticketshop_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+
 def fail(times, *, client="198.51.100.7", start=T0, step=1.0):
     for i in range(times):
         reserve_attempt(client=client, now=start + i * step)
@@ -72,15 +86,7 @@ def test_other_clients_are_not_blocked():
     check_not_throttled(client="203.0.113.9", now=T0 + 10)
 
 
-def test_counts_live_in_the_database_all_processes_share(settings):
-    # The database's counters (production with Redis keeps them in Redis,
-    # tests/scanning/test_throttle_on_redis.py): pinned, whatever REDIS_URL.
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "ticketshop_cache",
-        }
-    }
+def test_counts_live_in_the_database_all_processes_share():
     fail(3)
 
     # Not a per-process count: every gunicorn worker must see the same one.
