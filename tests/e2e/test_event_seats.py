@@ -4,6 +4,7 @@ dashboard and its page; in Swedish and English, at desktop and phone width."""
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.utils import translation
 from playwright.sync_api import expect
 
 from tests.backoffice.conftest import _roles, issue
@@ -114,3 +115,39 @@ def test_seats_below_sold_need_a_confirmation_are_audited_and_flagged(
         screenshot(page, f"event-{lang}-{size}")
     finally:
         context.close()
+
+
+def test_event_and_offer_edits_are_logged_old_to_new(
+    live_server, e2e_browser, organiser, sold_ten
+):
+    event = sold_ten
+    context = e2e_browser.new_context(
+        viewport=SIZES["desktop"], extra_http_headers={"Accept-Language": "en"}
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", "kassor")
+        page.fill("#id_password", "pw")
+        page.click("input[type=submit]")
+        page.goto(f"{live_server.url}/admin/events/chapterevent/{event.pk}/change/")
+        page.fill("#id_title", "Fysikalen 2026 (extra)")
+        page.fill("#id_seats", "14")
+        page.fill("#id_offers-0-limit", "6")
+        page.click("input[name=_save]")
+        expect(page.locator(".messagelist .success")).to_be_visible()
+    finally:
+        context.close()
+    edits = list(AuditEntry.objects.filter(action="event_change").order_by("pk"))
+    assert len(edits) == 2
+    fields, offers = edits
+    assert fields.before == {"title": "Fysikalen 2026", "seats": "12"}
+    assert fields.after["title"] == "Fysikalen 2026 (extra)"
+    assert fields.after["seats"] == "14" and fields.after["overbooked"] == 0
+    with translation.override("en"):
+        assert "seats: 12 → 14" in fields.summary_text()
+        assert "limit: – → 6" in offers.summary_text()
+    with translation.override("sv"):
+        assert "platser: 12 → 14" in fields.summary_text()
+        assert "gräns: – → 6" in offers.summary_text()

@@ -213,6 +213,59 @@ class ChapterEventAdmin(admin.ModelAdmin):
             after={**after, "sold": sold, "overbooked": overbooked},
         )
 
+    def save_formset(self, request, form, formset, change):
+        """Save the event's ticket offers, and log what changed."""
+        changes = []
+        for sub in formset.forms:
+            if not sub.has_changed() or not hasattr(sub, "cleaned_data"):
+                continue
+            offer = sub.instance
+            if sub.cleaned_data.get("DELETE"):
+                if offer.pk:
+                    changes.append(("removed", str(offer.ticket_type), "", ""))
+                continue
+            if not offer.pk:
+                changes.append(
+                    ("added", str(sub.cleaned_data.get("ticket_type")), "", "")
+                )
+                continue
+            for name in sub.changed_data:
+                changes.append(
+                    (
+                        name,
+                        str(offer.ticket_type),
+                        _shown(sub.initial.get(name)),
+                        _shown(sub.cleaned_data.get(name)),
+                    )
+                )
+        super().save_formset(request, form, formset, change)
+        if not changes or not change:
+            return
+        event = form.instance
+
+        def summary() -> str:
+            parts = []
+            for what, offer, old, new in changes:
+                if what == "added":
+                    parts.append(_("offered %(type)s") % {"type": offer})
+                elif what == "removed":
+                    parts.append(_("no longer offered %(type)s") % {"type": offer})
+                else:
+                    label = str(TicketOffer._meta.get_field(what).verbose_name)
+                    parts.append(f"{offer}, {label}: {old} → {new}")
+            return _("Changed the tickets of event %(title)s: %(changes)s") % {
+                "title": event.title,
+                "changes": "; ".join(parts),
+            }
+
+        audit.record(
+            user=request.user,
+            action="event_change",
+            summary=summary,
+            event_id=event.pk,
+            after={"offers": [list(c) for c in changes]},
+        )
+
     def get_queryset(self, request):
         live = live_order_q(now=timezone.now(), prefix="tickets__order__") & Q(
             tickets__cancelled_at__isnull=True
