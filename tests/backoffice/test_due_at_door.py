@@ -287,7 +287,8 @@ def test_door_list_csv_and_pdf_show_the_amount_once_per_order(client, organiser,
             p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages
         )
         assert text.count(words) == 1, text
-        assert text.count("100") == 1
+        # The amount once, whatever ids or dates on the page hold "100".
+        assert len(re.findall(r"100(?:[,.]00)? kr", text)) == 1, text
 
 
 def test_bookkeeping_has_a_row_per_door_payment_under_its_event(

@@ -147,7 +147,7 @@ def test_mailing_subject_with_a_line_break_is_refused_then_previewed(
             old.replaceWith(area);
         }"""
     )
-    page.click("#mailing-form input[type=submit]")
+    page.click("#preview-button")
 
     expect(page.locator("#errors")).to_contain_text(ONE_LINE[lang])
     assert fits_the_screen(page)
@@ -155,6 +155,6 @@ def test_mailing_subject_with_a_line_break_is_refused_then_previewed(
     expect(page.locator("#preview")).to_have_count(0)
 
     page.fill("#id_subject", "Välkommen till Fysikalen")
-    page.click("#mailing-form input[type=submit]")
+    page.click("#preview-button")
     expect(page.locator("#preview")).to_contain_text("Välkommen till Fysikalen")
     assert not Mailing.objects.exists()

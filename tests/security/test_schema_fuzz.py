@@ -75,6 +75,7 @@ OPERATIONS = [
     ("POST", "/scan/door/"),
     ("POST", "/scan/sync/"),
     ("PUT", "/scan/check/"),
+    ("POST", "/scan/collect/"),
 ]
 
 
