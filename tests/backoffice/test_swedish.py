@@ -1,6 +1,7 @@
 """The back office speaks Swedish (and English): every string translated."""
 
 import gettext
+import json
 import re
 import shutil
 import subprocess
@@ -313,3 +314,26 @@ def test_buyer_emails_show_no_words_of_the_other_language(
         assert leftovers(text, lang) == [], text
         if lang == "sv":
             assert "99.00" not in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_scanner_page_shows_no_words_of_the_other_language(client, lang):
+    """The door's page, with every message its script may show (they come
+    with the page), in the volunteer's language only."""
+    client.cookies["django_language"] = lang
+    page = client.get("/scan/", HTTP_ACCEPT_LANGUAGE=lang)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert leftovers(visible_text(html), lang) == []
+    # The script's messages travel in the page as JSON: the same rule.
+    found = re.search(
+        r'<script id="scan-messages" type="application/json">(.*?)</script>',
+        html,
+        re.S,
+    )
+    messages = json.loads(found.group(1))
+    assert len(messages) > 20
+    text = " ".join(str(value) for value in messages.values())
+    assert ("Återbetald biljett" in text) == (lang == "sv")
+    assert leftovers(text, lang) == [], text
