@@ -127,6 +127,8 @@ def test_back_office_pages_have_no_serious_violations(page, admin_user):
     page.fill("#id_username", "admin")
     page.fill("#id_password", "password")
     page.locator("input[type=submit]").click()
+    # Signed in: every page below is the page itself, not the login form.
+    expect(page.locator("#user-tools")).to_be_visible()
     for path in (
         "/admin/",
         "/admin/orders/order/",
@@ -137,6 +139,7 @@ def test_back_office_pages_have_no_serious_violations(page, admin_user):
         "/swish-simulator/",
     ):
         page.goto(path)
+        assert "/login/" not in page.url, path
         clean(page)
 
 
