@@ -92,9 +92,14 @@ def test_cancel_calls_back_with_cancelled(live_server, sim_settings, receiver):
 
 def test_drop_switch_sends_no_callback(live_server, sim_settings, receiver):
     sim_settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
-    _create(live_server.url, receiver, uuid.uuid4().hex, message="FF10")
-    time.sleep(0.3)
-    scheduler.wait_idle()
+    request_id, _ = _create(live_server.url, receiver, uuid.uuid4().hex, message="FF10")
+    # The request has ended (a callback would have been due then), and every
+    # job due has run: only now does "no callback" mean something.
+    url = f"{live_server.url}/swish-simulator/swish-cpcapi/api/v1/paymentrequests/"
+    _wait(
+        lambda: requests.get(url + request_id, timeout=10).json()["status"] == "ERROR"
+    )
+    assert scheduler.wait_idle()
     assert receiver.received == []
 
 
