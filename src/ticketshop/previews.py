@@ -61,6 +61,24 @@ def read_preview(
     return content
 
 
+def confirm_preview(
+    request, *, action: str, preview: dict[str, Any], changed: str = "stale"
+) -> dict[str, Any]:
+    """Return the snapshot the "Yes" button of ``request`` submitted, once it
+    is this user's, fresh, for the form as submitted, and equal to ``preview``
+    (what the page would show now); else raise ``PreviewRefused`` (``changed``
+    names the reason when only the world moved since the preview)."""
+    shown = read_preview(
+        action=action,
+        user_id=request.user.pk,
+        token=request.POST.get("snapshot", ""),
+        form=preview["form"],
+    )
+    if shown != preview:
+        raise PreviewRefused(changed)
+    return shown
+
+
 def refusal_message(reason: str) -> str:
     """Say, in the viewer's language, why "Yes" did nothing."""
     if reason == "expired":

@@ -45,7 +45,7 @@ from ticketshop.payments.errors import (
 from ticketshop.payments.models import DoorPaymentMethod, SwishRefund
 from ticketshop.previews import (
     PreviewRefused,
-    read_preview,
+    confirm_preview,
     refusal_message,
     sign_preview,
 )
@@ -393,14 +393,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         preview = cancel_preview(order, live, chosen_ids) if chosen_ids else None
         if posted and request.POST.get("confirm") == "yes" and preview and allowed:
             try:
-                shown = read_preview(
-                    action="cancel",
-                    user_id=request.user.pk,
-                    token=request.POST.get("snapshot", ""),
-                    form=preview["form"],
-                )
-                if shown != preview:
-                    raise PreviewRefused("stale")
+                shown = confirm_preview(request, action="cancel", preview=preview)
             except PreviewRefused as exc:
                 errors.append(refusal_message(exc.reason))
                 status = 409
@@ -554,14 +547,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             and preview is not None
         ):
             try:
-                shown = read_preview(
-                    action="exchange",
-                    user_id=request.user.pk,
-                    token=request.POST.get("snapshot", ""),
-                    form=preview["form"],
-                )
-                if shown != preview:
-                    raise PreviewRefused("stale")
+                shown = confirm_preview(request, action="exchange", preview=preview)
                 result = services.exchange_order(
                     user=request.user,
                     order_id=order.pk,
@@ -857,14 +843,9 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         refused = ""
         if preview and request.POST.get("confirm") == "yes":
             try:
-                shown = read_preview(
-                    action="mailing",
-                    user_id=request.user.pk,
-                    token=request.POST.get("snapshot", ""),
-                    form=preview["form"],
+                shown = confirm_preview(
+                    request, action="mailing", preview=preview, changed="recipients"
                 )
-                if shown != preview:
-                    raise PreviewRefused("recipients")
             except PreviewRefused as exc:
                 refused = refusal_message(exc.reason)
             else:

@@ -25,7 +25,7 @@ from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.previews import (
     PreviewRefused,
-    read_preview,
+    confirm_preview,
     refusal_message,
     sign_preview,
 )
@@ -343,14 +343,7 @@ def confirm_action(
     shown = _effects_snapshot(effects)
     if request.POST.get("post") == "yes":
         try:
-            snapshot = read_preview(
-                action="orders." + action,
-                user_id=request.user.pk,
-                token=request.POST.get("snapshot", ""),
-                form=shown["form"],
-            )
-            if snapshot != shown:
-                raise PreviewRefused("stale")
+            confirm_preview(request, action="orders." + action, preview=shown)
         except PreviewRefused as exc:
             modeladmin.message_user(
                 request, refusal_message(exc.reason), messages.ERROR
