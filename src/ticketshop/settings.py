@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "ticketshop.statemachine",
     "ticketshop.security",
     "ticketshop.events",
     "ticketshop.orders",

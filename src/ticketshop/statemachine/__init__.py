@@ -1,0 +1,1 @@
+"""One pattern for every record with states of its own (see ``machine``)."""
