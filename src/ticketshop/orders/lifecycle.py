@@ -336,7 +336,9 @@ def expire_lapsed(*, event_id: int, now: datetime) -> int:
     if not swept:
         return 0
     # One history row per expired order, in this same transaction.
-    ORDER.record_many(((pk, RESERVED, expired) for pk in swept), "expire")
+    # by the sweep, whoever's reservation or issue ran it.
+    with machine.acting_as("sweep"):
+        ORDER.record_many(((pk, RESERVED, expired) for pk in swept), "expire")
     if len(swept) >= _ANALYZE_AFTER_SWEEPING and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(statements.analyze_orders_sql(alias))

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from ticketshop.statemachine.machine import acting_as
+
 logger = logging.getLogger(__name__)
 
 RECONCILE_LEASE = "payments.reconcile"
@@ -28,12 +30,14 @@ def reconcile_if_due(*, holder: str) -> tuple[bool, dict | None]:
 
     from .services import reconcile_payments
 
-    return run_once_per(
-        RECONCILE_LEASE,
-        every=timedelta(seconds=settings.SWISH_RECONCILE_EVERY_SECONDS),
-        holder=holder,
-        job=reconcile_payments,
-    )
+    # History rows written by the pass name it.
+    with acting_as("reconcile"):
+        return run_once_per(
+            RECONCILE_LEASE,
+            every=timedelta(seconds=settings.SWISH_RECONCILE_EVERY_SECONDS),
+            holder=holder,
+            job=reconcile_payments,
+        )
 
 
 @task()
