@@ -15,7 +15,7 @@ from .models import OrderStatus
 # What each transition of the order's table did, in words (a test holds
 # that every transition has them).
 TRANSITION_LABELS = {
-    "reserve": _("Reserved by the buyer"),
+    "reserve": _("Seats reserved"),
     "release": _("Released (the buyer reserved again)"),
     "expire": _("Hold expired"),
     "renew": _("Hold renewed"),
@@ -28,7 +28,7 @@ TRANSITION_LABELS = {
     "cancel": _("Cancelled (unpaid)"),
     "cancel_paid": _("Cancelled (paid)"),
     "cancel_tickets": _("Tickets cancelled"),
-    "issue": _("Issued by an organiser"),
+    "issue": _("Tickets issued"),
     "exchange": _("Tickets exchanged"),
     "collect_at_door": _("Money collected at the door"),
     "refund_pending": _("Refund pending"),
