@@ -61,170 +61,135 @@ CANCELLED = OrderStatus.FAILED_ADMIN
 
 ANY = (RESERVED, PAID, FAILED, CANCELLED)
 
+
+def _row(name, sources, target, *, seats: str, money: str, tickets: str) -> Transition:
+    """A row of the order's table: a few words for each of its columns."""
+    notes = {"seats": seats, "money": money, "tickets": tickets}
+    return Transition(name, sources, target, notes=notes)
+
+
 # fmt: off
 _TABLE = [
-    Transition(
+    _row(
         "reserve", (None,), RESERVED,
-        notes=dict(
-            seats="taken if they fit (capacity check under the event's seat lock;"
-            " PostgreSQL tries the event's seat counter first)",
-            money="none yet",
-            tickets="issued, with new ids",
-        ),
+        seats="taken if they fit (capacity check under the event's seat lock;"
+        " PostgreSQL tries the event's seat counter first)",
+        money="none yet",
+        tickets="issued, with new ids",
     ),
-    Transition(
+    _row(
         "release", (RESERVED,), FAILED,
-        notes=dict(
-            seats="freed (the session reserved again; never with a payment running)",
-            money="none",
-            tickets="void",
-        ),
+        seats="freed (the session reserved again; never with a payment running)",
+        money="none",
+        tickets="void",
     ),
-    Transition(
+    _row(
         "expire", (RESERVED,), FAILED,
-        notes=dict(
-            seats="free since the hold lapsed; recorded by the sweep",
-            money="none",
-            tickets="void",
-        ),
+        seats="free since the hold lapsed; recorded by the sweep",
+        money="none",
+        tickets="void",
     ),
-    Transition(
+    _row(
         "renew", (RESERVED, FAILED), RESERVED,
-        notes=dict(
-            seats="taken again if they fit (a lapsed or expired hold)",
-            money="none",
-            tickets="the same ids",
-        ),
+        seats="taken again if they fit (a lapsed or expired hold)",
+        money="none",
+        tickets="the same ids",
     ),
-    Transition(
+    _row(
         "start_payment", (RESERVED,), None,
-        notes=dict(
-            seats="held until Swish settles, even past the expiry",
-            money="a Swish request is open; the e-mail address is fixed",
-            tickets="-",
-        ),
+        seats="held until Swish settles, even past the expiry",
+        money="a Swish request is open; the e-mail address is fixed",
+        tickets="-",
     ),
-    Transition(
+    _row(
         "new_token", ANY, None,
-        notes=dict(
-            seats="-",
-            money="-",
-            tickets="the same ids; the buyer's session names the order by a new"
-            " secret (its payment started, or it was free)",
-        ),
+        seats="-",
+        money="-",
+        tickets="the same ids; the buyer's session names the order by a new"
+        " secret (its payment started, or it was free)",
     ),
-    Transition(
+    _row(
         "end_payment", ANY, None,
-        notes=dict(
-            seats="a hold: until its expiry again",
-            money="the request ended unpaid, or never existed",
-            tickets="-",
-        ),
+        seats="a hold: until its expiry again",
+        money="the request ended unpaid, or never existed",
+        tickets="-",
     ),
-    Transition(
+    _row(
         "pay", (RESERVED,), PAID,
-        notes=dict(
-            seats="kept (only while still held)",
-            money="received (Swish; or by hand after an unknown outcome)",
-            tickets="valid at the door; e-mailed in the same transaction",
-        ),
+        seats="kept (only while still held)",
+        money="received (Swish; or by hand after an unknown outcome)",
+        tickets="valid at the door; e-mailed in the same transaction",
     ),
-    Transition(
+    _row(
         "confirm_free", (RESERVED,), PAID,
-        notes=dict(
-            seats="kept (only while still held)",
-            money="none: the total is 0 kr, no Swish",
-            tickets="valid at the door; e-mailed",
-        ),
+        seats="kept (only while still held)",
+        money="none: the total is 0 kr, no Swish",
+        tickets="valid at the door; e-mailed",
     ),
-    Transition(
+    _row(
         "fail", (RESERVED,), FAILED,
-        notes=dict(
-            seats="freed",
-            money="none (declined, cancelled, error; or released by hand)",
-            tickets="void",
-        ),
+        seats="freed",
+        money="none (declined, cancelled, error; or released by hand)",
+        tickets="void",
     ),
-    Transition(
+    _row(
         "cancel", (RESERVED,), CANCELLED,
-        notes=dict(
-            seats="freed",
-            money="none (not paid; never with a payment running)",
-            tickets="void",
-        ),
+        seats="freed",
+        money="none (not paid; never with a payment running)",
+        tickets="void",
     ),
-    Transition(
+    _row(
         "cancel_paid", (PAID,), CANCELLED,
-        notes=dict(
-            seats="freed",
-            money="refund pending (Swish) or none (free, complimentary, cash, invoice)",
-            tickets="void",
-        ),
+        seats="freed",
+        money="refund pending (Swish) or none (free, complimentary, cash, invoice)",
+        tickets="void",
     ),
-    Transition(
+    _row(
         "cancel_tickets", (PAID,), None,
-        notes=dict(
-            seats="those tickets' seats freed",
-            money="their price: refund pending (Swish) or none",
-            tickets="those void, the rest valid; all of them: cancel_paid",
-        ),
+        seats="those tickets' seats freed",
+        money="their price: refund pending (Swish) or none",
+        tickets="those void, the rest valid; all of them: cancel_paid",
     ),
-    Transition(
+    _row(
         "issue", (None,), PAID,
-        notes=dict(
-            seats="taken if they fit, or beyond capacity by an explicit, logged choice",
-            money="none (complimentary) or recorded (cash, invoice)",
-            tickets="issued, with new ids; e-mailed",
-        ),
+        seats="taken if they fit, or beyond capacity by an explicit, logged choice",
+        money="none (complimentary) or recorded (cash, invoice)",
+        tickets="issued, with new ids; e-mailed",
     ),
-    Transition(
+    _row(
         "exchange", (PAID,), None,
-        notes=dict(
-            seats="the old tickets' seats freed; the new ones taken if they fit"
-            " in the target event (its seat lock)",
-            money="the price difference: due at the door (dearer), or refund pending"
-            " (Swish, cheaper)",
-            tickets="the old ids void; new ids in the target event, e-mailed",
-        ),
+        seats="the old tickets' seats freed; the new ones taken if they fit"
+        " in the target event (its seat lock)",
+        money="the price difference: due at the door (dearer), or refund pending"
+        " (Swish, cheaper)",
+        tickets="the old ids void; new ids in the target event, e-mailed",
     ),
-    Transition(
+    _row(
         "collect_at_door", (PAID,), None,
-        notes=dict(
-            seats="-",
-            money="what was due at the door, collected (cash or Swish at the door):"
-            " the amount due shrinks by it, never below 0",
-            tickets="-",
-        ),
+        seats="-",
+        money="what was due at the door, collected (cash or Swish at the door):"
+        " the amount due shrinks by it, never below 0",
+        tickets="-",
     ),
-    Transition(
+    _row(
         "refund_pending", ANY, None,
-        notes=dict(
-            seats="-", money="refund pending", tickets="-",
-        ),
+        seats="-", money="refund pending", tickets="-",
     ),
-    Transition(
+    _row(
         "refund_settled", ANY, None,
-        notes=dict(
-            seats="-", money="refunded (Swish paid it back)", tickets="-",
-        ),
+        seats="-", money="refunded (Swish paid it back)", tickets="-",
     ),
-    Transition(
+    _row(
         "refund_failed", ANY, None,
-        notes=dict(
-            seats="-", money="refund failed: visible, can be retried", tickets="-",
-        ),
+        seats="-", money="refund failed: visible, can be retried", tickets="-",
     ),
-    Transition(
+    _row(
         "flag", ANY, None,
-        notes=dict(
-            seats="-", money="-", tickets="-",
-        ),
+        seats="-", money="-", tickets="-",
     ),
-    Transition(
+    _row(
         "clear_flag", ANY, None,
-        notes=dict(
-            seats="-", money="-", tickets="-",
-        ),
+        seats="-", money="-", tickets="-",
     ),
 ]
 # fmt: on
