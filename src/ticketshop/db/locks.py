@@ -207,8 +207,8 @@ def _lock_event_sql(alias: str) -> str:
     # Only quoted names from the models go into the text; values are params.
     text = (
         f"SELECT {sql.select_columns(alias, ChapterEvent)}"  # noqa: S608
-        f" FROM {sql.table(alias, ChapterEvent)}"
-        f" WHERE {sql.column(alias, ChapterEvent, 'pk')} = %s"
+        f" FROM {sql.table(ChapterEvent)}"
+        f" WHERE {sql.column(ChapterEvent, 'pk')} = %s"
     )
     if connections[alias].vendor == "postgresql":
         text += (
@@ -221,14 +221,14 @@ def _lock_event_sql(alias: str) -> str:
 def _unknown_counter_sql(alias: str) -> str:
     """PostgreSQL: create or lock the event's seat counter and set it unknown
     (NULL); nothing for a missing event (``lock_event`` then raises)."""
-    key = sql.column(alias, SeatCounter, "event", "")
-    held = sql.column(alias, SeatCounter, "held", "")
+    key = sql.column(SeatCounter, "event", "")
+    held = sql.column(SeatCounter, "held", "")
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"INSERT INTO {sql.table(alias, SeatCounter)} ({key}, {held})"  # noqa: S608
-        f" SELECT {sql.column(alias, ChapterEvent, 'pk')}, NULL"
-        f" FROM {sql.table(alias, ChapterEvent)}"
-        f" WHERE {sql.column(alias, ChapterEvent, 'pk')} = %s"
+        f"INSERT INTO {sql.table(SeatCounter)} ({key}, {held})"  # noqa: S608
+        f" SELECT {sql.column(ChapterEvent, 'pk')}, NULL"
+        f" FROM {sql.table(ChapterEvent)}"
+        f" WHERE {sql.column(ChapterEvent, 'pk')} = %s"
         f" ON CONFLICT ({key}) DO UPDATE SET {held} = NULL"
     )
 

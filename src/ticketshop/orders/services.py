@@ -197,21 +197,19 @@ def _read_offers(
 
 @functools.cache
 def _offers_sql(alias: str, n_types: int) -> str:
-    def col(model, name: str) -> str:
-        return sql.column(alias, model, name)
-
     # Only quoted names from the models go into the text; values are params.
     return (
         f"SELECT {sql.select_columns(alias, TicketOffer)},"  # noqa: S608
         f" {sql.select_columns(alias, ChapterEvent)},"
         f" {sql.select_columns(alias, TicketType)}"
-        f" FROM {sql.table(alias, TicketOffer)}"
-        f" INNER JOIN {sql.table(alias, ChapterEvent)}"
-        f" ON {col(TicketOffer, 'event')} = {col(ChapterEvent, 'pk')}"
-        f" INNER JOIN {sql.table(alias, TicketType)}"
-        f" ON {col(TicketOffer, 'ticket_type')} = {col(TicketType, 'pk')}"
-        f" WHERE {col(TicketOffer, 'event')} = %s"
-        f" AND {col(ChapterEvent, 'sales_stop_at')} > %s"
-        f" AND {col(TicketType, 'visible')} = %s"
-        f" AND {col(TicketOffer, 'ticket_type')} IN ({sql.placeholders(n_types)})"
+        f" FROM {sql.table(TicketOffer)}"
+        f" INNER JOIN {sql.table(ChapterEvent)}"
+        f" ON {sql.column(TicketOffer, 'event')} = {sql.column(ChapterEvent, 'pk')}"
+        f" INNER JOIN {sql.table(TicketType)}"
+        f" ON {sql.column(TicketOffer, 'ticket_type')} = {sql.column(TicketType, 'pk')}"
+        f" WHERE {sql.column(TicketOffer, 'event')} = %s"
+        f" AND {sql.column(ChapterEvent, 'sales_stop_at')} > %s"
+        f" AND {sql.column(TicketType, 'visible')} = %s"
+        f" AND {sql.column(TicketOffer, 'ticket_type')}"
+        f" IN ({sql.placeholders(n_types)})"
     )
