@@ -21,10 +21,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import event_with_types
-from ticketshop.db.locks import lock_event, run_locked
+from ticketshop.db.locks import run_locked
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.models import Order, OrderStatus, SeatCounter, Ticket
+from ticketshop.orders.seatlock import lock_event
 from ticketshop.orders.seats import check_capacity
 from ticketshop.orders.selectors import count_live_tickets
 from ticketshop.orders.services import TicketLine, reserve_tickets

@@ -6,7 +6,7 @@ and ``refund_state`` follows money on its way back. No other module writes
 an order's status, ticket count, totals, payment fields or tickets: they call
 the transitions below, inside a durable transaction, with the order locked
 (``lock_order``) and, for every transition that takes seats, the event's
-seat lock (``db.locks.lock_event``; on PostgreSQL a new buyer's
+seat lock (``seatlock.lock_event``; on PostgreSQL a new buyer's
 reservation tries the event's seat counter first, see ``reserve``). A test
 (tests/orders/test_lifecycle_owner.py) fails if any other module does.
 
@@ -35,12 +35,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from ticketshop.db import sql
-from ticketshop.db.locks import busy_on_lock_timeout, lock_event
+from ticketshop.db.locks import busy_on_lock_timeout
 from ticketshop.events.errors import EventDoesNotExist
 from ticketshop.events.models import ChapterEvent
 
 from .errors import OutOfTickets, RenewalLimitReached
-from .models import Order, OrderStatus, PaymentMethod, RefundState, SeatCounter, Ticket
+from .models import Order, OrderStatus, PaymentMethod, RefundState, Ticket
+from .seatlock import lock_event, take_seats_sql
 from .seats import (
     check_capacity,
     count_event_orders,
@@ -683,10 +684,10 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     first two NULL when nothing was written, and the last NULL unless so.
 
     Parameters: the number of tickets; the event id and now (still on
-    sale); the number of tickets again; the lock timeout (set where the
-    counter's row has passed every condition, before it is locked); the
-    order's values (as ``sql.insert_params``; its expires_at is now, to
-    which the event's hold time is added here); the tickets' values; the
+    sale); the number of tickets again; the lock timeout (those of
+    ``seatlock.take_seats_sql``); the order's values (as
+    ``sql.insert_params``; its expires_at is now, to which the event's
+    hold time is added here); the tickets' values; the
     transaction's ``synchronous_commit`` ("off": the commit does not wait
     for the disk, so neither does the next reservation of the event); the
     seats left's (``seats.seats_left_params``).
@@ -698,8 +699,6 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     taken then: a refusal from it holds; what it lets through goes to the
     seat lock, which counts again."""
     db = connections[alias]
-    counter = sql.table(SeatCounter, "c")
-    held = sql.column(SeatCounter, "held", "")
     order_fields = sql.concrete_fields(Order)
     hold = sql.column(ChapterEvent, "reservation_minutes", "")
 
@@ -715,17 +714,7 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     order_pk = sql.column(Order, "pk", "")
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"WITH ev AS (UPDATE {counter} SET {held} = c.{held} + CAST(%s AS integer)"  # noqa: S608
-        f" FROM {sql.table(ChapterEvent, 'e')}"
-        f" WHERE {sql.column(SeatCounter, 'event', 'c')} = %s"
-        f" AND {sql.column(ChapterEvent, 'pk', 'e')}"
-        f" = {sql.column(SeatCounter, 'event', 'c')}"
-        f" AND {sql.column(ChapterEvent, 'sales_stop_at', 'e')} > %s"
-        f" AND c.{held} + CAST(%s AS integer)"
-        f" <= {sql.column(ChapterEvent, 'seats', 'e')}"
-        " AND set_config('lock_timeout', %s, true) IS NOT NULL"
-        f" RETURNING {sql.column(ChapterEvent, 'reservation_minutes', 'e')}"
-        f" AS {hold}),"
+        f"WITH ev AS ({take_seats_sql(alias)}),"  # noqa: S608
         f" new_order AS (INSERT INTO {sql.table(Order)}"
         f" ({names(Order, order_fields)})"
         f" SELECT {', '.join(order_value(f) for f in order_fields)}"

@@ -13,9 +13,10 @@ The rules, each written once:
   ticket type's limit against the live tickets, counted under the event's
   seat lock. Reservation, hold renewal, complimentary tickets and exchanges
   all call it.
-- **The counter** (PostgreSQL, ``models.SeatCounter``): a bound never below
-  the live tickets, or unknown. A new buyer's reservation of types without
-  limits of their own takes no seat lock: it adds its tickets to the
+- **The counter** (PostgreSQL, ``models.SeatCounter``, written only by
+  ``seatlock``): a bound never below the live tickets, or unknown. A new
+  buyer's reservation of types without limits of their own takes no seat
+  lock: it adds its tickets to the
   counter where they still fit under it, in the statement that inserts
   them (``orders.lifecycle.reserve``). When it refuses, the same statement
   counts the seats left without a lock (``seats_left_sql``) and refuses
@@ -40,7 +41,8 @@ from ticketshop.db import sql
 from ticketshop.events.models import ChapterEvent, TicketOffer
 
 from .errors import OutOfTickets
-from .models import SEAT_HOLDING_STATUSES, Order, OrderStatus, SeatCounter, Ticket
+from .models import SEAT_HOLDING_STATUSES, Order, OrderStatus, Ticket
+from .seatlock import set_counter_exact
 
 
 def is_lapsed(order, *, now: datetime) -> bool:
@@ -261,7 +263,7 @@ def check_capacity(
     have left; return the event's seats left before it.
 
     Call it inside the transaction holding the event's seat lock
-    (``db.locks.lock_event``), and write the tickets in that same
+    (``seatlock.lock_event``), and write the tickets in that same
     transaction: a count taken earlier may be stale by insert time.
     ``limits`` ({type id: limit or None}) spares the read of the event's
     offers when the caller has them, ``live`` the count of the event's live
@@ -294,27 +296,7 @@ def check_capacity(
                 raise OutOfTickets(type_left)
     if sum(wanted.values()) > left:
         raise OutOfTickets(left)
-    if connection.vendor == "postgresql":
-        # The seats are counted and fit: the counter (set unknown by the
-        # seat lock) is exact again, with the tickets about to be written.
-        # Only an unknown one: a count taken without the seat lock could
-        # miss a reservation in flight and set the counter below it.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _set_counter_sql(connection.alias),
-                [live + sum(wanted.values()), event.pk],
-            )
-            if cursor.rowcount != 1:
-                raise RuntimeError("check_capacity() must follow lock_event()")
+    # The seats are counted and fit: the counter (set unknown by the seat
+    # lock) is exact again, with the tickets about to be written.
+    set_counter_exact(event_id=event.pk, held=live + sum(wanted.values()))
     return left
-
-
-@cache
-def _set_counter_sql(alias: str) -> str:
-    # Only quoted names from the models go into the text; values are params.
-    return (
-        f"UPDATE {sql.table(SeatCounter)}"  # noqa: S608
-        f" SET {sql.column(SeatCounter, 'held', '')} = %s"
-        f" WHERE {sql.column(SeatCounter, 'event', '')} = %s"
-        f" AND {sql.column(SeatCounter, 'held', '')} IS NULL"
-    )

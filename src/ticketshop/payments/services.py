@@ -29,13 +29,14 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from ticketshop import audit
-from ticketshop.db.locks import lock_event, run_locked
+from ticketshop.db.locks import run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.events.errors import Busy, EventDoesNotExist
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import InvalidSession, OutOfTickets, RenewalLimitReached
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.seatlock import lock_event
 from ticketshop.orders.selectors import effective_status
 from ticketshop.orders.sessions import (
     get_session_order,
