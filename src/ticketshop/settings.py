@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "ticketshop.statemachine",
+    "ticketshop.leases",
     "ticketshop.security",
     "ticketshop.events",
     "ticketshop.orders",
