@@ -15,4 +15,3 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} on {self.hostname} (pid {self.pid})"
-
