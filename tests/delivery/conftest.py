@@ -169,7 +169,7 @@ def decode_qr(png: bytes) -> list[str]:
     import zxingcpp
     from PIL import Image
 
-    from ticketshop.scanning.signing import verify_payload
+    from ticketshop.orders.signing import verify_payload
 
     return [
         verify_payload(result.text).external_id

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from ticketshop.events.models import ChapterEvent
 from ticketshop.orders.models import OrderStatus, Ticket
+from ticketshop.orders.signing import public_key_text
 
 from .credentials import Scanner
 from .errors import TicketDoesNotExist
@@ -35,7 +36,6 @@ from .revocation import (
     revocation_of,
 )
 from .services import WRONG_EVENT, validate_ticket
-from .signing import public_key_text
 
 logger = logging.getLogger(__name__)
 
