@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
-from tests.factories import event_with_types
+from tests.factories import event_with_types, reserve_tickets
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 
 # This helper's port range; SMTP servers of the tests listen here.
 PORTS = range(8400, 8500)

@@ -3,8 +3,9 @@
 The seats, the capacity check and the insert are ``orders.lifecycle.reserve``
 under the event's seat lock; on PostgreSQL a new buyer first tries
 ``orders.lifecycle.reserve_by_counter``, one statement in a transaction of
-its own. This module checks what needs no lock, releases the session's
-earlier hold and keeps the new order in the session.
+its own. This module checks what needs no lock and releases the buyer's
+earlier hold; it knows no HTTP session (the view finds the earlier order in
+it and keeps the new one there, ``orders.sessions``).
 """
 
 import functools
@@ -30,7 +31,6 @@ from .errors import TooManyTickets
 from .lifecycle import EXTERNAL_ID_LENGTH, REFERENCE_LENGTH, random_code
 from .models import Order
 from .selectors import listing_written
-from .sessions import get_session_order, keep_session_order
 from .signals import pending_order_superseded
 
 logger = logging.getLogger(__name__)
@@ -61,16 +61,17 @@ def merge_lines(lines: Iterable[TicketLine]) -> dict[int, int]:
 
 def reserve_tickets(
     *,
-    session,
     event_id: int,
     lines: Iterable[TicketLine],
     now: datetime | None = None,
     language: str = "",
+    previous: Order | None = None,
 ) -> Order:
-    """Reserve seats for the session, all or nothing; the order keeps the
-    buyer's ``language`` (for the ticket e-mail).
+    """Reserve seats, all or nothing; the order keeps the buyer's
+    ``language`` (for the ticket e-mail).
 
-    Releases the session's earlier unpaid reservation first. Raises a
+    Releases the buyer's ``previous`` order first if it is an unpaid
+    reservation (the one their session held). Raises a
     ShopError (EventDoesNotExist, TicketTypeDoesNotExist, SalesNotStarted,
     TooManyTickets, OutOfTickets, Busy) and then writes nothing.
     """
@@ -78,7 +79,6 @@ def reserve_tickets(
     counts = merge_lines(lines)
     event, offers = _check_request(event_id=event_id, counts=counts, now=now)
 
-    previous = get_session_order(session)
     if previous is not None and previous.payment_pending:
         # Cancel the Swish request before the new hold is counted; the
         # receiver does network I/O, so no transaction is open here.
@@ -127,7 +127,6 @@ def reserve_tickets(
     # Committed: this process's cached listing must show the seats taken.
     listing_written()
     order.event = event
-    keep_session_order(session, order)
     logger.info(
         "reserved order=%s event=%s tickets=%s", order.reference, event.pk, counts
     )

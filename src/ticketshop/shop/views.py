@@ -34,7 +34,6 @@ from .return_links import (
     read_return_value,
 )
 from .selectors import (
-    get_paid_ticket,
     get_paid_ticket_of_order,
     list_swedish_only_texts,
 )
@@ -294,10 +293,9 @@ class TicketQrView(View):
     """
 
     def get(self, request, external_id: str):
-        ticket = get_paid_ticket(
-            session=request.session,
-            external_id=external_id,
-            now=timezone.now(),
+        order = get_session_order(request.session)
+        ticket = order and get_paid_ticket_of_order(
+            order=order, external_id=external_id, now=timezone.now()
         )
         if ticket is None:
             raise Http404()
