@@ -9,10 +9,11 @@ go in as parameters, prepared the way ``save()`` prepares them, and come out
 converted the way the ORM converts them.
 
 Every hand-written statement of the shop is built with the helpers here:
-``table`` and ``column`` (a field's name in, its quoted column out:
-``column(model_or_table, field, alias=None)``), so a renamed column is
-renamed everywhere; no module outside this one writes a
-column name as text, and nothing parses SQL that the ORM generated.
+``table(model_or_table, alias=None)`` and ``column(model_or_table, field,
+alias=None)`` (a field's name in, its quoted column out), so a renamed
+column is renamed everywhere; no module outside this one writes a column
+name as text, and nothing parses SQL that the ORM generated. Where each
+statement lives: docs/development.md, "Where the SQL lives".
 """
 
 from collections.abc import Iterable, Sequence
