@@ -114,7 +114,9 @@ def schedule_ticket_delivery(
         if delivery.sent_at is not None:
             logger.info("tickets of order %s already sent", order.reference)
             return delivery
-        TICKET_DELIVERY.check("queue_again", delivery, delivery.sent_at is None, ": sent")
+        TICKET_DELIVERY.check(
+            "queue_again", delivery, delivery.sent_at is None, ": sent"
+        )
         if delivery.status in (DeliveryStatus.GAVE_UP, DeliveryStatus.NOT_PAID):
             # Paid again after giving up (e.g. settled by hand): start over.
             delivery.attempts = 0
@@ -236,7 +238,9 @@ def _claim(
             return "already_sent", None, None
         order = Order.objects.select_related("event").get(pk=order_id)
         if order.status != OrderStatus.PAID:
-            TICKET_DELIVERY.check("not_paid", delivery, delivery.sent_at is None, ": sent")
+            TICKET_DELIVERY.check(
+                "not_paid", delivery, delivery.sent_at is None, ": sent"
+            )
             delivery.next_attempt_at = None
             TICKET_DELIVERY.save(delivery, "not_paid", ["next_attempt_at"])
             return "not_paid", None, None
@@ -295,7 +299,13 @@ def _record_success(*, order_id: int, token: str) -> TicketDelivery:
         TICKET_DELIVERY.save(
             delivery,
             "send",
-            ["sent_at", "times_sent", "next_attempt_at", "claimed_until", "claim_token"],
+            [
+                "sent_at",
+                "times_sent",
+                "next_attempt_at",
+                "claimed_until",
+                "claim_token",
+            ],
         )
         return delivery
 
