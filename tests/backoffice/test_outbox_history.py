@@ -101,3 +101,15 @@ def test_a_refused_transition_raises_and_writes_no_row():
         OUTGOING_MAIL.check("queue", OutgoingMail.objects.get(pk=mail.pk))
     assert StateChange.objects.count() == before
     assert OutgoingMail.objects.get(pk=mail.pk).status == MailStatus.PENDING
+
+
+def test_the_worker_names_itself_in_the_history(mailoutbox):
+    from tests.delivery.conftest import run_worker
+
+    mail = queued()
+    run_worker()
+    rows = list(OUTGOING_MAIL.history(mail.pk))
+    assert [(r.transition, r.actor) for r in rows] == [
+        ("queue", "process"),
+        ("send", "worker"),
+    ]

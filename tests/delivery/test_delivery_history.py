@@ -121,3 +121,16 @@ def test_a_rolled_back_change_leaves_no_row(monkeypatch):
         services.resend_tickets(order=order)
     assert StateChange.objects.count() == before
     assert TicketDelivery.objects.get(order=order).status == DeliveryStatus.PENDING
+
+
+def test_the_worker_names_itself_in_the_history(mailoutbox):
+    from .conftest import run_worker
+
+    order = mark_paid(reserve())
+    run_worker()
+    delivery = TicketDelivery.objects.get(order=order)
+    rows = list(TICKET_DELIVERY.history(delivery.pk))
+    assert [(r.transition, r.actor) for r in rows] == [
+        ("queue", "process"),
+        ("send", "worker"),
+    ]
