@@ -6,8 +6,8 @@ from django.core import mail as django_mail
 from django.db import transaction
 
 from ticketshop.backoffice import outbox
+from ticketshop.backoffice.machines import OUTGOING_MAIL
 from ticketshop.backoffice.models import Mailing, MailStatus, OutgoingMail
-from ticketshop.backoffice.states import OUTGOING_MAIL
 from ticketshop.statemachine.machine import TransitionNotAllowed
 from ticketshop.statemachine.models import StateChange
 

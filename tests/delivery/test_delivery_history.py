@@ -5,8 +5,8 @@ import pytest
 from django.db import transaction
 
 from ticketshop.delivery import services
+from ticketshop.delivery.machines import TICKET_DELIVERY
 from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
-from ticketshop.delivery.states import TICKET_DELIVERY
 from ticketshop.statemachine.machine import TransitionNotAllowed, acting_as
 from ticketshop.statemachine.models import StateChange
 

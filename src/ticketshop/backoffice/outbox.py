@@ -23,8 +23,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .machines import OUTGOING_MAIL
 from .models import Mailing, MailStatus, OutgoingMail
-from .states import OUTGOING_MAIL
 
 logger = logging.getLogger(__name__)
 

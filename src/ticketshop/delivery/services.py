@@ -35,8 +35,8 @@ from ticketshop.orders.models import Order, OrderStatus
 
 from .emails import build_ticket_email
 from .errors import OrderNotPaid
+from .machines import TICKET_DELIVERY
 from .models import DeliveryStatus, TicketDelivery
-from .states import TICKET_DELIVERY
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ A page holds a machine's table between two markers::
 (the order's from ``lifecycle.describe_transitions()``); a test fails when a
 page differs from what ``render`` makes of it. Machines are found in
 ``MACHINES`` once their modules are imported: every installed app's
-``states`` module is (Django's ``autodiscover_modules``), so an app's
-machine lives in, or is imported by, its ``states.py``.
+``machines`` module is (Django's ``autodiscover_modules``), so an app's
+machine lives in, or is imported by, its ``machines.py``.
 """
 
 import re
@@ -37,7 +37,7 @@ class UnknownTable(KeyError):
 
 def tables() -> dict[str, Callable[[], str]]:
     """Each machine's name and the function that renders its table."""
-    autodiscover_modules("states")
+    autodiscover_modules("machines")
     from ticketshop.orders import lifecycle
 
     found = {name: machine.describe for name, machine in MACHINES.items()}
@@ -61,7 +61,7 @@ def render(text: str) -> str:
             raise UnknownTable(
                 f"<!-- table:{name} --> names no state machine (known:"
                 f" {', '.join(sorted(known))}); is its module imported by its"
-                " app's states.py?"
+                " app's machines.py?"
             )
         return f"{match['open']}\n{known[name]()}\n\n{match['close']}"
 
