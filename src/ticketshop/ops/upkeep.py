@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from ticketshop.leases.services import run_once_per
 from ticketshop.statemachine.machine import acting_as
 
 from .heartbeat import beat, fail_tasks_of_dead_workers, forget_old_workers
-from .leases import run_once_per
 
 logger = logging.getLogger(__name__)
 

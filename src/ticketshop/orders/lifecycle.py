@@ -6,7 +6,7 @@ and ``refund_state`` follows money on its way back. No other module writes
 an order's status, ticket count, totals, payment fields or tickets: they call
 the transitions below, inside a durable transaction, with the order locked
 (``lock_order``) and, for every transition that takes seats, the event's
-seat lock (``db.locks.lock_event``; on PostgreSQL a new buyer's
+seat lock (``seatlock.lock_event``; on PostgreSQL a new buyer's
 reservation tries the event's seat counter first, see ``reserve``). A test
 (tests/orders/test_lifecycle_owner.py) fails if any other module does.
 
@@ -34,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ticketshop.db import sql
-from ticketshop.db.locks import busy_on_lock_timeout, lock_event
+from ticketshop.db.locks import busy_on_lock_timeout
 from ticketshop.events.errors import EventDoesNotExist
 from ticketshop.events.models import ChapterEvent
 from ticketshop.statemachine import machine
@@ -43,6 +43,7 @@ from ticketshop.statemachine.machine import Machine, Transition
 from . import statements
 from .errors import OutOfTickets, RenewalLimitReached
 from .models import Order, OrderStatus, PaymentMethod, RefundState, Ticket
+from .seatlock import lock_event
 from .seats import (
     check_capacity,
     count_event_orders,

@@ -25,13 +25,14 @@ from ticketshop.events.models import ChapterEvent
 from ticketshop.statemachine.machine import current_actor
 from ticketshop.statemachine.models import StateChange
 
-from .models import Order, SeatCounter, Ticket
+from .models import Order, Ticket
+from .seatlock import take_seats_sql
 from .seats import seat_holding_condition, seats_left_sql
 
 
-def _names(alias: str, model, fields: Iterable) -> str:
+def _names(model, fields: Iterable) -> str:
     """The fields' quoted columns, unqualified, comma-separated."""
-    return ", ".join(sql.column(alias, model, f.name, "") for f in fields)
+    return ", ".join(sql.column(model, f.name, "") for f in fields)
 
 
 def _casts(alias: str, fields: Iterable) -> list[str]:
@@ -65,20 +66,20 @@ def expire_sql(alias: str) -> str:
 
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"UPDATE {sql.table(alias, Order)}"  # noqa: S608
-        f" SET {sql.column(alias, Order, 'status', '')} = %s,"
-        f" {sql.column(alias, Order, 'updated_at', '')} = %s"
-        f" WHERE {sql.column(alias, Order, 'event')} = %s"
+        f"UPDATE {sql.table(Order)}"  # noqa: S608
+        f" SET {sql.column(Order, 'status', '')} = %s,"
+        f" {sql.column(Order, 'updated_at', '')} = %s"
+        f" WHERE {sql.column(Order, 'event')} = %s"
         f" AND {seat_holding_condition(alias)}"
-        f" AND {sql.column(alias, Order, 'status')} = %s"
-        f" AND {sql.column(alias, Order, 'payment_pending')} = %s"
-        f" AND {sql.column(alias, Order, 'expires_at')} <= %s"
-        f" RETURNING {sql.column(alias, Order, 'pk', '')}"
+        f" AND {sql.column(Order, 'status')} = %s"
+        f" AND {sql.column(Order, 'payment_pending')} = %s"
+        f" AND {sql.column(Order, 'expires_at')} <= %s"
+        f" RETURNING {sql.column(Order, 'pk', '')}"
     )
 
 
 def analyze_orders_sql(alias: str) -> str:
-    return f"ANALYZE {sql.table(alias, Order)}"
+    return f"ANALYZE {sql.table(Order)}"
 
 
 # --- A new order's history row, in the statement that inserts it ---------------
@@ -129,15 +130,13 @@ def history_of_new_order_sql(alias: str) -> str:
     fields = sql.concrete_fields(StateChange)
     casts = iter(_casts(alias, _HISTORY_VALUE_FIELDS))
     selected = ", ".join(
-        sql.column(alias, Order, "pk", "new_order")
-        if f.name == "record_id"
-        else next(casts)
+        sql.column(Order, "pk", "new_order") if f.name == "record_id" else next(casts)
         for f in fields
     )
     # Only quoted names from the models go into the text; values are params.
-    columns = _names(alias, StateChange, fields)
+    columns = _names(StateChange, fields)
     return (
-        f"INSERT INTO {sql.table(alias, StateChange)} ({columns})"  # noqa: S608
+        f"INSERT INTO {sql.table(StateChange)} ({columns})"  # noqa: S608
         f" SELECT {selected} FROM new_order"
     )
 
@@ -167,7 +166,7 @@ def insert_order_and_tickets_sql(alias: str, n_tickets: int) -> str:
         f"WITH new_order AS ({sql.insert_rows_sql(alias, Order, 1)}),"
         f" history AS ({history_of_new_order_sql(alias)})"
         f" {tickets_of_new_order_sql(alias, n_tickets)}"
-        f" RETURNING {sql.column(alias, Ticket, 'order', '')}"
+        f" RETURNING {sql.column(Ticket, 'order', '')}"
     )
 
 
@@ -179,18 +178,18 @@ def tickets_of_new_order_sql(alias: str, n_tickets: int) -> str:
     row = ", ".join(_casts(alias, TICKET_VALUE_FIELDS))
     ticket_fields = sql.concrete_fields(Ticket)
     selected = ", ".join(
-        sql.column(alias, Order, "pk", "new_order")
+        sql.column(Order, "pk", "new_order")
         if f.name == "order"
-        else sql.column(alias, Ticket, f.name, "v")
+        else sql.column(Ticket, f.name, "v")
         for f in ticket_fields
     )
     # Only quoted names from the models go into the text; values are params.
-    columns = _names(alias, Ticket, ticket_fields)
+    columns = _names(Ticket, ticket_fields)
     return (
-        f"INSERT INTO {sql.table(alias, Ticket)} ({columns})"  # noqa: S608
+        f"INSERT INTO {sql.table(Ticket)} ({columns})"  # noqa: S608
         f" SELECT {selected} FROM new_order,"
         f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
-        f" AS v ({_names(alias, Ticket, TICKET_VALUE_FIELDS)})"
+        f" AS v ({_names(Ticket, TICKET_VALUE_FIELDS)})"
     )
 
 
@@ -207,10 +206,10 @@ def reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     NULL unless so.
 
     Parameters: the number of tickets; the event id and now (still on
-    sale); the number of tickets again; the lock timeout (set where the
-    counter's row has passed every condition, before it is locked); the
-    order's values (as ``sql.insert_params``; its expires_at is now, to
-    which the event's hold time is added here); the history row's
+    sale); the number of tickets again; the lock timeout (those of
+    ``seatlock.take_seats_sql``); the order's values (as
+    ``sql.insert_params``; its expires_at is now, to which the event's hold
+    time is added here); the history row's
     (``history_params``); the tickets' values; the transaction's
     ``synchronous_commit`` ("off": the commit does not wait for the disk,
     so neither does the next reservation of the event); the seats left's
@@ -222,10 +221,8 @@ def reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     wait for the counter's row, so it never counts more than the seats
     taken then: a refusal from it holds; what it lets through goes to the
     seat lock, which counts again."""
-    counter = sql.table(alias, SeatCounter, "c")
-    held = sql.column(alias, SeatCounter, "held", "")
     order_fields = sql.concrete_fields(Order)
-    hold = sql.column(alias, ChapterEvent, "reservation_minutes", "")
+    hold = sql.column(ChapterEvent, "reservation_minutes", "")
     casts = _casts(alias, order_fields)
     order_values = ", ".join(
         f"{cast} + ev.{hold} * INTERVAL '1 minute'"
@@ -233,22 +230,12 @@ def reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
         else cast
         for field, cast in zip(order_fields, casts, strict=True)
     )
-    order_pk = sql.column(alias, Order, "pk", "")
+    order_pk = sql.column(Order, "pk", "")
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"WITH ev AS (UPDATE {counter} SET {held} = c.{held} + CAST(%s AS integer)"  # noqa: S608
-        f" FROM {sql.table(alias, ChapterEvent, 'e')}"
-        f" WHERE {sql.column(alias, SeatCounter, 'event', 'c')} = %s"
-        f" AND {sql.column(alias, ChapterEvent, 'pk', 'e')}"
-        f" = {sql.column(alias, SeatCounter, 'event', 'c')}"
-        f" AND {sql.column(alias, ChapterEvent, 'sales_stop_at', 'e')} > %s"
-        f" AND c.{held} + CAST(%s AS integer)"
-        f" <= {sql.column(alias, ChapterEvent, 'seats', 'e')}"
-        " AND set_config('lock_timeout', %s, true) IS NOT NULL"
-        f" RETURNING {sql.column(alias, ChapterEvent, 'reservation_minutes', 'e')}"
-        f" AS {hold}),"
-        f" new_order AS (INSERT INTO {sql.table(alias, Order)}"
-        f" ({_names(alias, Order, order_fields)})"
+        f"WITH ev AS ({take_seats_sql(alias)}),"  # noqa: S608
+        f" new_order AS (INSERT INTO {sql.table(Order)}"
+        f" ({_names(Order, order_fields)})"
         f" SELECT {order_values} FROM ev RETURNING {order_pk}),"
         f" history AS ({history_of_new_order_sql(alias)}),"
         f" new_tickets AS ({tickets_of_new_order_sql(alias, n_tickets)})"
