@@ -66,6 +66,7 @@ from .models import (
     OutgoingMail,
     SalesOverview,
 )
+from .order_actions import order_admin_actions  # noqa: F401 (shop/admin.py)
 
 SUBJECT_MAX = Mailing._meta.get_field("subject").max_length
 

@@ -118,26 +118,35 @@ def schedule_ticket_delivery(
 
 def resend_tickets(*, order: Order, now: datetime | None = None) -> TicketDelivery:
     """Send a paid order's ticket e-mail again (the organiser's resend)."""
-    now = now or timezone.now()
     with transaction.atomic(durable=True):
         order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.status != OrderStatus.PAID:
-            raise OrderNotPaid(order.reference)
-        delivery, _created = TicketDelivery.objects.get_or_create(
-            order=order,
-            defaults={"language": buyer_language(order)},
-        )
-        delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
-        delivery.sent_at = None
-        delivery.status = DeliveryStatus.PENDING
-        delivery.attempts = 0
-        delivery.last_error = ""
-        delivery.next_attempt_at = now
-        delivery.claimed_until = None
-        delivery.claim_token = ""
-        delivery.save()
-        _enqueue(order_id=order.pk)
+        delivery = schedule_resend(order=order, now=now)
     logger.info("resend of tickets of order %s enqueued", order.reference)
+    return delivery
+
+
+def schedule_resend(*, order: Order, now: datetime | None = None) -> TicketDelivery:
+    """``resend_tickets`` in the caller's transaction, with the order locked
+    by the caller (an organiser's use case that also writes its audit
+    entry). Raises ``OrderNotPaid`` for an order that is not paid."""
+    _require_transaction("schedule_resend")
+    now = now or timezone.now()
+    if order.status != OrderStatus.PAID:
+        raise OrderNotPaid(order.reference)
+    delivery, _created = TicketDelivery.objects.get_or_create(
+        order=order,
+        defaults={"language": buyer_language(order)},
+    )
+    delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery.sent_at = None
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.last_error = ""
+    delivery.next_attempt_at = now
+    delivery.claimed_until = None
+    delivery.claim_token = ""
+    delivery.save()
+    _enqueue(order_id=order.pk)
     return delivery
 
 
