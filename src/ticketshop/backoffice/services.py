@@ -600,6 +600,11 @@ def exchange_prices(*, event_id: int, type_ids) -> dict[int, Decimal]:
     }
 
 
+def exchange_allowed(order: Order):
+    """May the order be exchanged now (with its reason if not)?"""
+    return lifecycle.may_exchange(order)
+
+
 def exchange_order(
     *, user, order_id: int, event_id: int, type_map: Mapping[int, int]
 ) -> ExchangeResult:
