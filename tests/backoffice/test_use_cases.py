@@ -4,12 +4,14 @@ and the audit entry is written in the transaction of the change (an audit
 that cannot be written undoes the change)."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
 from tests.admin_actions import confirmed
+from tests.factories import event_with_types
 from tests.payments.conftest import (  # noqa: F401
     buyer,
     event_and_type,
@@ -305,3 +307,46 @@ def test_a_changed_address_is_undone_when_its_audit_cannot_be_written(
 
     order.refresh_from_db()
     assert order.email == "asa@example.org"
+
+
+# --- The exchange preview and the exchange agree ------------------------------------
+
+
+def test_exchange_preview_counts_what_is_due_at_the_door_as_exchange_does(
+    show, staff, client
+):
+    """An order owing 100 kr at the door moves back to cheaper tickets: the
+    difference comes off what it owes there, nothing is paid back; the
+    preview says so, and the exchange does it."""
+    event, (standard, _) = show
+    later, (dear,) = event_with_types(seats=10, prices=("249",), title="Lördag")
+    order = issue(staff, event, {standard.pk: 2}, method=PaymentMethod.CASH)
+    services.exchange_order(
+        user=staff,
+        order_id=order.pk,
+        event_id=later.pk,
+        type_map={standard.pk: dear.pk},
+    )
+    order.refresh_from_db()
+    assert order.due_at_door == Decimal("100")
+    client.force_login(staff)
+    url = reverse("admin:backoffice_exchange", args=[order.pk])
+
+    page, form = previewed(
+        client, url, {"event": event.pk, f"type_{dear.pk}": standard.pk}
+    )
+
+    preview = page.context["preview"]
+    assert preview["difference"] == "-100.00"
+    assert preview["due_at_door"] == "0.00"
+    assert preview["owed_back"] == "0.00"
+    assert not preview["refund"]
+    assert "due at the door" in page.content.decode() or "dörren" in (
+        page.content.decode()
+    )
+    assert client.post(url, form).status_code == 302
+    order.refresh_from_db()
+    assert order.due_at_door == Decimal("0")
+    assert order.event_id == event.pk
+    entry = AuditEntry.objects.filter(order=order, action="exchange").latest("pk")
+    assert entry.after["difference"] == preview["difference"]
