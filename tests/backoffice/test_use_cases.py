@@ -350,3 +350,32 @@ def test_exchange_preview_counts_what_is_due_at_the_door_as_exchange_does(
     assert order.event_id == event.pk
     entry = AuditEntry.objects.filter(order=order, action="exchange").latest("pk")
     assert entry.after["difference"] == preview["difference"]
+
+
+def test_an_exchange_is_undone_when_its_audit_cannot_be_written(
+    show, staff, monkeypatch
+):
+    event, (standard, _) = show
+    later, (dear,) = event_with_types(seats=10, prices=("249",), title="Lördag")
+    order = issue(staff, event, {standard.pk: 2}, method=PaymentMethod.CASH)
+    codes = set(order.tickets.values_list("external_id", flat=True))
+    mails = OutgoingMail.objects.count()
+
+    def refuse(**kwargs):
+        raise RuntimeError("the audit log cannot be written")
+
+    monkeypatch.setattr(audit, "record", refuse)
+    with pytest.raises(RuntimeError):
+        services.exchange_order(
+            user=staff,
+            order_id=order.pk,
+            event_id=later.pk,
+            type_map={standard.pk: dear.pk},
+        )
+
+    order.refresh_from_db()
+    assert order.event_id == event.pk
+    assert order.due_at_door == Decimal("0")
+    live = order.tickets.filter(cancelled_at__isnull=True)
+    assert set(live.values_list("external_id", flat=True)) == codes
+    assert OutgoingMail.objects.count() == mails
