@@ -129,39 +129,48 @@ def schedule_ticket_delivery(
 
 def resend_tickets(*, order: Order, now: datetime | None = None) -> TicketDelivery:
     """Send a paid order's ticket e-mail again (the organiser's resend)."""
-    now = now or timezone.now()
     with transaction.atomic(durable=True):
         order = lock_order(order.pk)
-        if order.status != OrderStatus.PAID:
-            raise OrderNotPaid(order.reference)
-        delivery, created = TicketDelivery.objects.get_or_create(
-            order=order,
-            defaults={"language": buyer_language(order)},
-        )
-        if created:
-            _queued(delivery)
-        delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
-        TICKET_DELIVERY.check("resend", delivery)
-        delivery.sent_at = None
-        delivery.attempts = 0
-        delivery.last_error = ""
-        delivery.next_attempt_at = now
-        delivery.claimed_until = None
-        delivery.claim_token = ""
-        TICKET_DELIVERY.save(
-            delivery,
-            "resend",
-            [
-                "sent_at",
-                "attempts",
-                "last_error",
-                "next_attempt_at",
-                "claimed_until",
-                "claim_token",
-            ],
-        )
-        _enqueue(order_id=order.pk)
+        delivery = schedule_resend(order=order, now=now)
     logger.info("resend of tickets of order %s enqueued", order.reference)
+    return delivery
+
+
+def schedule_resend(*, order: Order, now: datetime | None = None) -> TicketDelivery:
+    """``resend_tickets`` in the caller's transaction, with the order locked
+    by the caller (an organiser's use case that also writes its audit
+    entry). Raises ``OrderNotPaid`` for an order that is not paid."""
+    _require_transaction("schedule_resend")
+    now = now or timezone.now()
+    if order.status != OrderStatus.PAID:
+        raise OrderNotPaid(order.reference)
+    delivery, created = TicketDelivery.objects.get_or_create(
+        order=order,
+        defaults={"language": buyer_language(order)},
+    )
+    if created:
+        _queued(delivery)
+    delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
+    TICKET_DELIVERY.check("resend", delivery)
+    delivery.sent_at = None
+    delivery.attempts = 0
+    delivery.last_error = ""
+    delivery.next_attempt_at = now
+    delivery.claimed_until = None
+    delivery.claim_token = ""
+    TICKET_DELIVERY.save(
+        delivery,
+        "resend",
+        [
+            "sent_at",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "claimed_until",
+            "claim_token",
+        ],
+    )
+    _enqueue(order_id=order.pk)
     return delivery
 
 

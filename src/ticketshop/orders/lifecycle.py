@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ticketshop.db import sql
 from ticketshop.db.locks import busy_on_lock_timeout
@@ -926,11 +927,9 @@ def exchange(
     order.ticket_count = len(new)
     order.total_price = new_total
     fields = ["event", "ticket_count", "total_price", "due_at_door"]
-    # Dearer: the difference is due at the door. Cheaper: what was due at
-    # the door goes first, the rest is owed back (Swish: refund pending).
-    due = order.due_at_door + (new_total - old_total)
-    order.due_at_door = max(due, Decimal("0"))
-    if due < 0 and swish_paid:
+    money = exchange_money(order, old_total=old_total, new_total=new_total)
+    order.due_at_door = money.due_at_door
+    if money.owed_back > 0 and swish_paid:
         order.refund_state = RefundState.PENDING
         fields.append("refund_state")
     _save(order, "exchange", fields)
@@ -940,6 +939,29 @@ def exchange(
         new_total=new_total,
         from_event_id=from_event_id,
         old_ticket_ids=tuple(t.external_id for t in old),
+    )
+
+
+@dataclass(frozen=True)
+class ExchangeMoney:
+    """What an exchange does to the order's money: what it then owes at the
+    door, and what is owed back to the buyer."""
+
+    difference: Decimal
+    due_at_door: Decimal
+    owed_back: Decimal
+
+
+def exchange_money(order: Order, *, old_total: Decimal, new_total: Decimal):
+    """The money of an exchange from ``old_total`` to ``new_total`` (one rule
+    for ``exchange`` and for the preview that shows it). Dearer: the
+    difference is due at the door. Cheaper: what was due at the door goes
+    first, the rest is owed back (Swish: refund pending)."""
+    due = order.due_at_door + (new_total - old_total)
+    return ExchangeMoney(
+        difference=new_total - old_total,
+        due_at_door=max(due, Decimal("0")),
+        owed_back=max(-due, Decimal("0")),
     )
 
 
@@ -1003,3 +1025,67 @@ def clear_flag(order: Order, note: str) -> None:
         f"{order.attention_reason}\n{note}" if order.attention_reason else note
     )
     _save(order, "clear_flag", ["needs_attention", "attention_reason"])
+
+
+# --- What is allowed now -------------------------------------------------------------
+# For the pages that offer an organiser's action: the same guards as the
+# transitions above, asked without a transaction and answered with a reason
+# in the reader's language (orders/admin.py, payments/admin.py and the back
+# office ask these, through backoffice.actions, and never repeat them).
+
+
+@dataclass(frozen=True)
+class Allowed:
+    ok: bool
+    why: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _may(name: str, order: Order, ok: bool = True, why: str = "") -> Allowed:
+    """The order machine's ``allowed``, with its reason in the organiser's words."""
+    if not ORDER.allowed(name, order):
+        return Allowed(False, _("the order has ended already."))
+    return Allowed(True) if ok else Allowed(False, why)
+
+
+def may_cancel(order: Order) -> Allowed:
+    """``cancel`` (unpaid) or ``cancel_paid``: never with a payment running."""
+    if order.status == PAID:
+        return _may("cancel_paid", order)
+    return _may(
+        "cancel",
+        order,
+        not order.payment_pending,
+        _(
+            "a Swish payment is running: wait for Swish, or settle an "
+            "unknown outcome with its own action."
+        ),
+    )
+
+
+def may_cancel_tickets(order: Order) -> Allowed:
+    return _may("cancel_tickets", order)
+
+
+def may_exchange(order: Order) -> Allowed:
+    return _may(
+        "exchange", order, not order.payment_pending, _("a payment is running.")
+    )
+
+
+def may_settle_unknown(order: Order) -> Allowed:
+    """``pay`` or ``fail`` by hand: only an order whose payment is running."""
+    if not ORDER.allowed("fail", order, order.payment_pending):
+        return Allowed(False, _("no payment with an unknown outcome."))
+    return Allowed(True)
+
+
+def may_collect_at_door(order: Order) -> Allowed:
+    return _may(
+        "collect_at_door",
+        order,
+        order.due_at_door > 0,
+        _("Nothing is due at the door for this order."),
+    )
