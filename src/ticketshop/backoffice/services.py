@@ -45,11 +45,7 @@ from ticketshop.payments.errors import (
     RefundNotPossible,
 )
 from ticketshop.payments.models import DoorPayment, DoorPaymentMethod
-from ticketshop.payments.services import (
-    refund_order,
-    refund_owed,
-    refund_tickets,
-)
+from ticketshop.payments.refunds import refund_order, refund_owed, refund_tickets
 
 from . import outbox
 from .models import AuditEntry, Mailing

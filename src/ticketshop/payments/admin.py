@@ -19,13 +19,10 @@ from ticketshop.orders import lifecycle
 from ticketshop.orders.admin import Effect, confirm_action, seats_text
 from ticketshop.orders.models import OrderStatus
 
+from .common import UNKNOWN_OUTCOME
 from .models import SwishPayment, SwishRefund, SwishStatus
-from .services import (
-    UNKNOWN_OUTCOME,
-    money_to_return,
-    refund_order,
-    resolve_unknown_payment,
-)
+from .refunds import money_to_return, refund_order
+from .settle import resolve_unknown_payment
 
 _SWISH_FIELDS = [
     "request_id",

@@ -23,7 +23,7 @@ from ticketshop.events.models import TicketType
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order, session_order_token
-from ticketshop.payments.services import BuyerView, read_order_for_buyer
+from ticketshop.payments.poll import BuyerView, read_order_for_buyer
 from ticketshop.scanning.signing import sign_ticket
 
 from .branding import get_branding
