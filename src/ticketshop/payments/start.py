@@ -28,6 +28,7 @@ from ticketshop.orders.sessions import (
     keep_session_order,
     renew_session_order,
 )
+from ticketshop.statemachine.machine import acting_as
 
 from . import swish
 from .common import UNKNOWN_OUTCOME, new_swish_id
@@ -57,6 +58,7 @@ class _RenewalNeeded(Exception):
     """The hold lapsed after the unlocked read: retry with the event lock."""
 
 
+@acting_as("buyer")
 def start_payment(
     *,
     session,

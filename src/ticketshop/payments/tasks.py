@@ -17,6 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from ticketshop.statemachine.machine import acting_as
+
 logger = logging.getLogger(__name__)
 
 RECONCILE_LEASE = "payments.reconcile"
@@ -73,4 +75,5 @@ def send_refund_task(refund_pk: int) -> str:
     made good by reconciliation, which resends refunds left CREATING."""
     from .refund_send import send_refund
 
-    return send_refund(refund_pk=refund_pk, holder=f"worker pid {os.getpid()}")
+    with acting_as("worker"):
+        return send_refund(refund_pk=refund_pk, holder=f"worker pid {os.getpid()}")
