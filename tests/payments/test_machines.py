@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests.factories import event_with_types
+from tests.payments.test_apply_swish_state import swish_object
 from ticketshop.orders.models import Order
 from ticketshop.payments import settle, start
 from ticketshop.payments.common import new_swish_id
@@ -65,18 +66,6 @@ def rows(machine, record):
         (row.transition, row.from_state, row.to_state)
         for row in machine.history(record.pk)
     ]
-
-
-def swish_object(payment, status, **extra):
-    return {
-        "id": payment.request_id,
-        "status": status,
-        "paymentReference": "A" * 32 if status == "PAID" else None,
-        "datePaid": "2026-11-26T13:13:43.561+0000" if status == "PAID" else None,
-        "payerAlias": "46464646464",
-        "amount": 100.0,
-        **extra,
-    }
 
 
 def read(payment, status, **extra):

@@ -133,8 +133,7 @@ def _put_refund(*, refund: SwishRefund, now: datetime, resend: bool) -> str:
         )
         return "unavailable"
     with transaction.atomic(durable=True):
-        lock_order(payment.order_id)
-        current = SwishRefund.objects.get(pk=refund.pk)
+        _, current = lock_refund(refund.pk)
         # A callback may have recorded a later state already: never go back.
         if current.status == RefundStatus.CREATING:
             move(REFUND, current, "sent")
@@ -153,17 +152,35 @@ def _read_after_refusal(*, refund: SwishRefund, now: datetime) -> str:
     return {APPLIED: "exists", MISSING: "missing"}.get(found, "unknown")
 
 
+def lock_refund(refund_pk: int) -> tuple[Order, SwishRefund]:
+    """Lock the refund's order (the lock of all its refunds), then read the
+    refund as it is now: a callback may have recorded a later state."""
+    order_id = (
+        SwishRefund.objects.filter(pk=refund_pk)
+        .values_list("payment__order_id", flat=True)
+        .get()
+    )
+    order = lock_order(order_id)
+    return order, SwishRefund.objects.get(pk=refund_pk)
+
+
+def _owed_again(order: Order, refund: SwishRefund, name: str, code: str, note: str):
+    """No refund exists at Swish (``name``: "refused" or "not_found"): record
+    it, flag the order and mark its refund failed (the amount is owed again)."""
+    refund.error_code = code[:16]
+    move(REFUND, refund, name, ["error_code"])
+    lifecycle.flag(order, f"Refund {refund.refund_id}: {note}")
+    lifecycle.refund_failed(order)
+
+
 def _record_refund_refused(*, refund: SwishRefund, exc: SwishRefused) -> None:
     """Swish refused the PUT (4xx): no refund exists; the amount is owed again."""
     with transaction.atomic(durable=True):
-        order = lock_order(refund.payment.order_id)
-        current = SwishRefund.objects.get(pk=refund.pk)
+        order, current = lock_refund(refund.pk)
         if current.status != RefundStatus.CREATING:
             return
-        current.error_code = ",".join(exc.codes)[:16]
-        move(REFUND, current, "refused", ["error_code"])
-        lifecycle.flag(order, f"Refund {refund.refund_id}: refused by Swish: {exc}")
-        lifecycle.refund_failed(order)
+        code = ",".join(exc.codes)
+        _owed_again(order, current, "refused", code, f"refused by Swish: {exc}")
     logger.warning("refund %s refused by Swish: %s", refund.refund_id, exc)
 
 
@@ -181,9 +198,7 @@ def refresh_refund(*, refund: SwishRefund, now: datetime | None = None) -> None:
 def _refund_not_found(*, refund_pk: int, now: datetime) -> None:
     """Swish does not know the refund (404)."""
     with transaction.atomic(durable=True):
-        refund = SwishRefund.objects.select_related("payment").get(pk=refund_pk)
-        order = lock_order(refund.payment.order_id)
-        refund.refresh_from_db()
+        order, refund = lock_refund(refund_pk)
         if refund.status == RefundStatus.CREATING:
             # Never reached Swish (or not yet): it is sent again, same id.
             return
@@ -191,10 +206,7 @@ def _refund_not_found(*, refund_pk: int, now: datetime) -> None:
             now - refund.created_at <= creation_window()
         ):
             return
-        refund.error_code = "NOTFOUND"
-        move(REFUND, refund, "not_found", ["error_code"])
-        lifecycle.flag(order, f"Refund {refund.refund_id}: Swish has no such refund.")
-        lifecycle.refund_failed(order)
+        _owed_again(order, refund, "not_found", "NOTFOUND", "Swish has no such refund.")
 
 
 def apply_refund_object(*, refund_pk: int, obj, now: datetime) -> None:
@@ -209,13 +221,7 @@ def apply_refund_object(*, refund_pk: int, obj, now: datetime) -> None:
     """
     status = obj.get("status") if isinstance(obj, dict) else None
     with transaction.atomic(durable=True):
-        order_id = (
-            SwishRefund.objects.filter(pk=refund_pk)
-            .values_list("payment__order_id", flat=True)
-            .get()
-        )
-        order = lock_order(order_id)
-        current = SwishRefund.objects.get(pk=refund_pk)
+        order, current = lock_refund(refund_pk)
         current.raw = obj
         if current.status in (RefundStatus.PAID, *REFUND_FAILED):
             if status != current.status:

@@ -36,16 +36,38 @@ from .swish_read import read_and_apply
 logger = logging.getLogger(__name__)
 
 
+def lock_payment(payment_id: int) -> tuple[Order, SwishPayment]:
+    """Lock the payment's order (the lock of all its payments), then read the
+    payment as it is now: a concurrent callback may have settled it."""
+    order_id = SwishPayment.objects.values_list("order_id", flat=True).get(
+        pk=payment_id
+    )
+    order = lock_order(order_id)
+    return order, SwishPayment.objects.get(pk=payment_id)
+
+
+def reject(
+    order: Order, payment: SwishPayment, name: str, code: str, now: datetime
+) -> None:
+    """No request exists at Swish (``name``: "rejected" or "not_found"): record
+    it, and end the order's payment if it was its latest; the hold stays."""
+    payment.error_code = code[:16]
+    payment.settled_at = now
+    move(PAYMENT, payment, name, ["checked_at", "error_code", "settled_at"])
+    latest = get_latest_payment(order_id=order.pk)
+    if (
+        order.status == OrderStatus.RESERVED
+        and order.payment_pending
+        and latest.pk == payment.pk
+    ):
+        lifecycle.end_payment(order)
+
+
 def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
     """Apply a payment request object read from Swish (never a callback body)."""
     status = obj.get("status") if isinstance(obj, dict) else None
     with transaction.atomic(durable=True):
-        order_id = SwishPayment.objects.values_list("order_id", flat=True).get(
-            pk=payment_id
-        )
-        order = lock_order(order_id)
-        # Re-read after locking: a concurrent callback may have settled it.
-        payment = SwishPayment.objects.get(pk=payment_id)
+        order, payment = lock_payment(payment_id)
         payment.raw = obj
         payment.checked_at = now
         if status not in SWISH_STATUSES:
@@ -160,32 +182,14 @@ def refresh_payment(*, payment: SwishPayment, now: datetime | None = None) -> No
 def _handle_not_found(*, payment_id: int, now: datetime) -> None:
     """Swish does not know the request (404)."""
     with transaction.atomic(durable=True):
-        order_id = SwishPayment.objects.values_list("order_id", flat=True).get(
-            pk=payment_id
-        )
-        order = lock_order(order_id)
-        payment = SwishPayment.objects.get(pk=payment_id)
+        order, payment = lock_payment(payment_id)
         payment.checked_at = now
         if payment.status == SwishStatus.CREATING:
             if now - payment.created_at < creation_window():
                 # Its PUT may still be on the way.
                 payment.save(update_fields=["checked_at", "updated_at"])
                 return
-            payment.error_code = "NOTFOUND"
-            payment.settled_at = now
-            move(
-                PAYMENT,
-                payment,
-                "not_found",
-                ["checked_at", "error_code", "settled_at"],
-            )
-            latest = get_latest_payment(order_id=order.pk)
-            if (
-                order.status == OrderStatus.RESERVED
-                and order.payment_pending
-                and latest.pk == payment.pk
-            ):
-                lifecycle.end_payment(order)
+            reject(order, payment, "not_found", "NOTFOUND", now)
             return
         payment.save(update_fields=["checked_at", "updated_at"])
         if payment.status == SwishStatus.CREATED:

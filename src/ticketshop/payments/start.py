@@ -36,7 +36,7 @@ from .errors import AlreadyPaidPayment, PaymentStartFailed, SessionExpired
 from .machines import PAYMENT, create_payment, move
 from .models import OPEN_STATUSES, SwishPayment, SwishStatus
 from .selectors import get_latest_payment
-from .settle import cancel_payment
+from .settle import cancel_payment, lock_payment, reject
 from .swish import SwishBusy, SwishRefused, SwishUnavailable
 
 logger = logging.getLogger(__name__)
@@ -238,21 +238,9 @@ def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:
 def _record_rejected(*, payment_id: int, codes: list[str], now: datetime) -> None:
     """Swish refused the PUT: nothing exists; the hold stays as it was."""
     with transaction.atomic(durable=True):
-        payment = SwishPayment.objects.get(pk=payment_id)
-        order = lock_order(payment.order_id)
-        payment.refresh_from_db()
-        if payment.status != SwishStatus.CREATING:
-            return
-        payment.error_code = ",".join(codes)[:16]
-        payment.settled_at = now
-        move(PAYMENT, payment, "rejected", ["error_code", "settled_at"])
-        latest = get_latest_payment(order_id=order.pk)
-        if (
-            order.status == OrderStatus.RESERVED
-            and order.payment_pending
-            and latest.pk == payment.pk
-        ):
-            lifecycle.end_payment(order)
+        order, payment = lock_payment(payment_id)
+        if payment.status == SwishStatus.CREATING:
+            reject(order, payment, "rejected", ",".join(codes), now)
 
 
 def _recover_existing(
