@@ -35,6 +35,7 @@ from ticketshop.money import parse_amount
 from ticketshop.orders import lifecycle  # noqa: F401 (views merged from other branches)
 from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.errors import OutOfTickets
+from ticketshop.orders.history import order_history
 from ticketshop.orders.lifecycle import TransitionNotAllowed
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, RefundState
 from ticketshop.payments.errors import (
@@ -724,6 +725,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             # A refused address is shown again to be corrected, not lost.
             email=request.POST.get("email", "") if error else order.email,
             audit=AuditEntry.objects.filter(order=order)[:50],
+            history=order_history(order.pk),
         )
         return self._render(request, "fix.html", context, status=400 if error else 200)
 

@@ -20,8 +20,21 @@ from .selectors import unsent_paid_orders_q
 from .services import resend_tickets
 
 
+class _LanguageOnlyFormSet(forms.BaseInlineFormSet):
+    """Saves only the language: the rest (the state above all, which only
+    the delivery's state machine writes) may have changed since the page
+    was loaded, and a whole-row save would put the old values back."""
+
+    def save_existing(self, form, obj, commit=True):
+        delivery = form.save(commit=False)
+        if commit:
+            delivery.save(update_fields=["language", "updated_at"])
+        return delivery
+
+
 class TicketDeliveryInline(admin.StackedInline):
     model = TicketDelivery
+    formset = _LanguageOnlyFormSet
     verbose_name = _("ticket e-mail")
     verbose_name_plural = _("ticket e-mail")
     can_delete = False

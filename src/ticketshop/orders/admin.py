@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Count, Q
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +21,7 @@ from django.utils.translation import ngettext
 
 from ticketshop import audit
 from ticketshop.admin_permissions import NoAddNoDeleteMixin
-from ticketshop.db.locks import lock_event, run_locked
+from ticketshop.db.locks import run_locked
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.previews import (
@@ -32,8 +33,10 @@ from ticketshop.previews import (
 
 from . import lifecycle
 from .addresses import validate_email_address
+from .history import order_history
 from .lifecycle import TransitionNotAllowed
 from .models import Order, OrderStatus, Ticket
+from .seatlock import lock_event
 from .seats import live_order_q
 
 
@@ -526,12 +529,21 @@ class OrderAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
         "attention_reason",
         "created_at",
         "updated_at",
+        "history",
     ]
     readonly_fields = [f for f in fields if f not in ("name", "email")]
     form = OrderForm
     inlines = [TicketInline]
     actions = [cancel_orders]
     show_full_result_count = False
+
+    @admin.display(description=_("Order history"))
+    def history(self, obj):
+        """Every transition of the order's state machine, oldest first."""
+        if obj is None or obj.pk is None:
+            return "-"
+        context = {"history": order_history(obj.pk)}
+        return render_to_string("orders/history.html", context)
 
 
 @admin.register(Ticket)

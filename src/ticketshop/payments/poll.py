@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from ticketshop.orders.models import Order
 from ticketshop.orders.selectors import effective_status
-from ticketshop.statemachine.machine import acting_as
 
 from . import settle
 from .models import SwishPayment, SwishStatus
@@ -32,7 +31,6 @@ def _claim_check(payment: SwishPayment, *, now: datetime, interval: float) -> bo
     )
 
 
-@acting_as("buyer")
 def poll_if_due(*, order: Order, now: datetime | None = None) -> bool:
     """Ask Swish about the order's pending payment if the buyer has waited a
     while and nobody asked recently. Return whether it asked."""

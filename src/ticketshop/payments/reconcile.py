@@ -14,7 +14,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from ticketshop.orders.models import OrderStatus
-from ticketshop.statemachine.machine import acting_as
 
 from .common import creation_window, refund_send_grace
 from .models import REFUND_OPEN, RefundStatus, SwishRefund, SwishStatus
@@ -28,7 +27,6 @@ logger = logging.getLogger(__name__)
 _RESEND_PER_PASS = 10
 
 
-@acting_as("reconciliation")
 def reconcile_payments(*, now: datetime | None = None) -> dict[str, int]:
     """Read every open payment request and refund from Swish and settle it.
 

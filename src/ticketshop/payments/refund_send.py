@@ -52,12 +52,12 @@ def send_refund(
 
     Each PUT takes a slot first: at least SWISH_REFUND_SPACING_SECONDS after
     the shop's previous refund, across all workers (a lease row,
-    ops.leases.wait_for_slot). A refund sent less than refund_send_grace()
+    leases.services.wait_for_slot). A refund sent less than refund_send_grace()
     ago is left alone (another sender has it), so two senders never PUT it
     at once; sending it again later is safe, because Swish refuses the same
     id twice (RF09), and that answer means: read it.
     """
-    from ticketshop.ops.leases import release_slot, wait_for_slot
+    from ticketshop.leases.services import release_slot, wait_for_slot
 
     refund = (
         SwishRefund.objects.select_related("payment__order")

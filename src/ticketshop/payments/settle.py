@@ -22,7 +22,6 @@ from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.orders import lifecycle
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.statemachine.machine import acting_as
 
 from . import swish
 from .common import UNKNOWN_OUTCOME, creation_window, parse_swish_time
@@ -252,7 +251,6 @@ def cancel_superseded_order(*, order: Order, now: datetime | None = None) -> Non
 # --- Callback, polling, reconciliation -----------------------------------------
 
 
-@acting_as("swish:callback")
 def handle_callback(
     *, body: bytes, callback_identifier: str | None, now: datetime | None = None
 ) -> None:

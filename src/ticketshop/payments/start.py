@@ -16,19 +16,19 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from ticketshop.db.locks import lock_event, run_locked
+from ticketshop.db.locks import run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.events.errors import Busy, EventDoesNotExist
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import InvalidSession, OutOfTickets, RenewalLimitReached
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.seatlock import lock_event
 from ticketshop.orders.sessions import (
     get_session_order,
     keep_session_order,
     renew_session_order,
 )
-from ticketshop.statemachine.machine import acting_as
 
 from . import swish
 from .common import UNKNOWN_OUTCOME, new_swish_id
@@ -58,7 +58,6 @@ class _RenewalNeeded(Exception):
     """The hold lapsed after the unlocked read: retry with the event lock."""
 
 
-@acting_as("buyer")
 def start_payment(
     *,
     session,

@@ -37,7 +37,14 @@ from ticketshop.api_errors import (
 )
 from ticketshop.backoffice.services import collect_at_door
 from ticketshop.orders.models import Order
+from ticketshop.orders.signing import (
+    BadTicketSignature,
+    looks_signed,
+    public_key_text,
+    verify_payload,
+)
 from ticketshop.security.clients import client_address, ip_or_none
+from ticketshop.statemachine.machine import acting_as
 
 from .credentials import authenticate_scanner, recognise_scanner
 from .door_money import door_money_messages, due_for_scan, orders_due
@@ -46,7 +53,6 @@ from .offline import UNKNOWN, OfflineScan, get_door_list, sync_offline_scans
 from .revocation import CANCELLED, EXCHANGED, REFUNDED, Night, Revocation
 from .selectors import get_ticket_for_scan
 from .services import validate_ticket
-from .signing import BadTicketSignature, looks_signed, public_key_text, verify_payload
 from .throttle import refund_attempt, reserve_attempt
 
 # The answers of the scanner page's own endpoints besides their 200.
@@ -265,13 +271,15 @@ class CollectAtDoorView(APIView):
         ticket = get_ticket_for_scan(external_id=ticket_id_of(body["external_id"]))
         if ticket is None or not scanner.may_scan(ticket.event_id):
             raise TicketDoesNotExist()
-        payment = collect_at_door(
-            order_id=ticket.order_id,
-            amount=body["amount"],
-            method=body["method"],
-            key=f"scan:{body['key']}",
-            recorded_by=scanner.name,
-        )
+        # The door's history rows name the scanner account that collected.
+        with acting_as(f"staff:{scanner.name}"):
+            payment = collect_at_door(
+                order_id=ticket.order_id,
+                amount=body["amount"],
+                method=body["method"],
+                key=f"scan:{body['key']}",
+                recorded_by=scanner.name,
+            )
         due = Order.objects.values_list("due_at_door", flat=True).get(
             pk=ticket.order_id
         )

@@ -23,8 +23,9 @@ from ticketshop.events.models import TicketType
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order, session_order_token
+from ticketshop.orders.signing import sign_ticket
 from ticketshop.payments.poll import BuyerView, read_order_for_buyer
-from ticketshop.scanning.signing import sign_ticket
+from ticketshop.statemachine.actors import ActingAs
 
 from .branding import get_branding
 from .return_links import (
@@ -34,7 +35,6 @@ from .return_links import (
     read_return_value,
 )
 from .selectors import (
-    get_paid_ticket,
     get_paid_ticket_of_order,
     list_swedish_only_texts,
 )
@@ -58,7 +58,8 @@ def demo_mode() -> bool:
     return getattr(settings, "SWISH_ENVIRONMENT", "") == "simulator"
 
 
-class ShopPageView(TemplateView):
+class ShopPageView(ActingAs, TemplateView):
+    actor = "buyer"
     """A shop page: branding plus the configuration its script needs."""
 
     page = ""
@@ -180,7 +181,8 @@ def _invalid_link(request, exc: ReturnLinkInvalid, *, as_json: bool):
     return _private(HttpResponse(html, status=status))
 
 
-class PayReturnView(View):
+class PayReturnView(ActingAs, View):
+    actor = "buyer"
     """Where the Swish app sends the buyer back: the order its signed link names.
 
     Works without the session cookie, and shows only that order's status,
@@ -230,7 +232,8 @@ class PayReturnView(View):
         return _private(HttpResponse(html))
 
 
-class PayReturnStatusView(View):
+class PayReturnStatusView(ActingAs, View):
+    actor = "buyer"
     """The return page's own poll: the state of the order its link names."""
 
     def get(self, request, signed: str):
@@ -294,10 +297,9 @@ class TicketQrView(View):
     """
 
     def get(self, request, external_id: str):
-        ticket = get_paid_ticket(
-            session=request.session,
-            external_id=external_id,
-            now=timezone.now(),
+        order = get_session_order(request.session)
+        ticket = order and get_paid_ticket_of_order(
+            order=order, external_id=external_id, now=timezone.now()
         )
         if ticket is None:
             raise Http404()
