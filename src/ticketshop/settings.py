@@ -395,7 +395,7 @@ RESERVATION_RATE_LIMIT = check_rate(
 HOLD_RENEWAL_LIMIT = env.int("HOLD_RENEWAL_LIMIT", default=3)
 HOLD_RENEWAL_MINUTES = env.int("HOLD_RENEWAL_MINUTES", default=45)
 # Paths that take unsafe requests from anywhere: Swish calls back from its
-# own servers (and the body is never trusted; see payments.services).
+# own servers (and the body is never trusted; see payments.settle).
 CROSS_SITE_EXEMPT_PATHS = [r"^/swish/callback/?$"]
 
 # The demo writes each e-mail as a file under var/mail/ (filemail:// takes an

@@ -52,7 +52,7 @@ def test_upkeep_of_two_workers_reconciles_once_per_period(monkeypatch, settings)
     settings.SWISH_RECONCILE_EVERY_SECONDS = 60
     calls = []
     monkeypatch.setattr(
-        "ticketshop.payments.services.reconcile_payments",
+        "ticketshop.payments.reconcile.reconcile_payments",
         lambda: calls.append(1) or {"paid": 0},
     )
     started = timezone.now()

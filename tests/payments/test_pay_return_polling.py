@@ -10,7 +10,7 @@ import requests
 
 from tests.payments.conftest import wait_for
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.payments import services
+from ticketshop.payments import settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,13 +56,13 @@ def test_return_page_and_session_status_share_the_rate_limit(
     path = _return_path(buyer)
 
     asked = []
-    real = services.refresh_payment
+    real = settle.refresh_payment
 
     def counting(**kwargs):
         asked.append(kwargs["payment"].pk)
         return real(**kwargs)
 
-    with mock.patch.object(services, "refresh_payment", counting):
+    with mock.patch.object(settle, "refresh_payment", counting):
         for _ in range(3):
             assert requests.get(f"{buyer.base}{path}", timeout=30).status_code == 200
             assert requests.get(f"{buyer.base}{path}status/", timeout=30).ok

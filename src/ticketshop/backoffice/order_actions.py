@@ -18,7 +18,7 @@ from ticketshop.delivery.errors import OrderNotPaid
 from ticketshop.orders import lifecycle
 from ticketshop.orders.admin import Effect, confirm_action, seats_text
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.payments.services import money_to_return
+from ticketshop.payments.refunds import money_to_return
 
 from . import services
 

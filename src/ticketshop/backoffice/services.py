@@ -45,13 +45,13 @@ from ticketshop.payments.errors import (
     RefundNotPossible,
 )
 from ticketshop.payments.models import DoorPayment, DoorPaymentMethod
-from ticketshop.payments.services import (
+from ticketshop.payments.refunds import (
     money_to_return,
     record_order_refund,
     record_owed_refunds,
     record_ticket_refund,
-    settle_unknown_payment,
 )
+from ticketshop.payments.settle import settle_unknown_payment
 from ticketshop.statemachine.machine import acting_as, current_actor, staff_actor
 
 from . import outbox

@@ -180,8 +180,8 @@ def check_refunds(now: datetime) -> list[Difference]:
     without an answer) longer than the grace after which reconciliation
     sends it again: one still there means the workers do not run, or
     Swish cannot be reached."""
+    from ticketshop.payments.common import refund_send_grace
     from ticketshop.payments.models import RefundStatus, SwishRefund
-    from ticketshop.payments.services import refund_send_grace
 
     before = now - refund_send_grace()
     stuck = (

@@ -14,10 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ticketshop.admin_permissions import NoAddNoDeleteMixin
 
+from .common import UNKNOWN_OUTCOME
 from .models import SwishPayment, SwishRefund, SwishStatus
-from .services import (
-    UNKNOWN_OUTCOME,
-)
 
 _SWISH_FIELDS = [
     "request_id",

@@ -2,7 +2,7 @@
 
 import logging
 
-from .services import cancel_superseded_order
+from .settle import cancel_superseded_order
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ RECONCILE_LEASE = "payments.reconcile"
 
 def reconcile_if_due(*, holder: str) -> tuple[bool, dict | None]:
     """Reconcile if no process has done so this period; (ran, counts)."""
-    from .services import reconcile_payments
+    from .reconcile import reconcile_payments
 
     # History rows written by the pass name it.
     with acting_as("reconcile"):
@@ -72,8 +72,9 @@ def schedule_reconciliation(*, delay: float = 0) -> bool:
 @task()
 def send_refund_task(refund_pk: int) -> str:
     """Send a recorded refund to Swish (queued in the transaction that
-    decided it); see services.send_refund. A task lost with its worker is
+    decided it); see refund_send.send_refund. A task lost with its worker is
     made good by reconciliation, which resends refunds left CREATING."""
-    from .services import send_refund
+    from .refund_send import send_refund
 
-    return send_refund(refund_pk=refund_pk, holder=f"worker pid {os.getpid()}")
+    with acting_as("worker"):
+        return send_refund(refund_pk=refund_pk, holder=f"worker pid {os.getpid()}")

@@ -31,9 +31,11 @@ from ticketshop.security.ratelimit import limit_client
 from ticketshop.statemachine.actors import ActingAs
 
 from .errors import PaymentTokenDoesNotExist
+from .poll import read_order_for_buyer
 from .qr import payment_qr_png
 from .selectors import get_payment_by_token
-from .services import handle_callback, read_order_for_buyer, start_payment
+from .settle import handle_callback
+from .start import start_payment
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order, session_order_token
 from ticketshop.orders.signing import sign_ticket
-from ticketshop.payments.services import BuyerView, read_order_for_buyer
+from ticketshop.payments.poll import BuyerView, read_order_for_buyer
 from ticketshop.statemachine.actors import ActingAs
 
 from .branding import get_branding

@@ -5,7 +5,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from ticketshop.payments.services import reconcile_payments
+from ticketshop.payments.reconcile import reconcile_payments
 from ticketshop.payments.tasks import reconcile_if_due, schedule_reconciliation
 from ticketshop.statemachine.machine import acting_as
 

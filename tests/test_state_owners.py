@@ -1,0 +1,81 @@
+"""Each state machine is the only writer of its records' state.
+
+A static check of every module under src/ (migrations aside), one row per
+machine, with the checker of tests/state_owner_check.py (itself tested on
+snippets that break the rule in tests/test_state_owner_check.py): no module
+but the owner assigns the guarded field, ``.update(…)``s, ``.create(…)``s or
+``bulk_update``s it, saves it, or creates a record of the model (creating
+writes the first history row, so it goes through the owner too).
+
+The Swish payment and refund machines (``payments/machines.py``) own their
+records' status: the flows change it only with ``move(MACHINE, …)`` (check,
+then save with one history row), never by writing the field. The order's
+owner test is tests/orders/test_lifecycle_owner.py; ticket deliveries' and
+outgoing mail's are in tests/delivery and tests/backoffice.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.state_owner_check import violations
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "ticketshop"
+
+# (model, its owner modules, its machine's name in the owner).
+MACHINES_OWNED = [
+    ("SwishPayment", {"payments/machines.py"}, "PAYMENT"),
+    ("SwishRefund", {"payments/machines.py"}, "REFUND"),
+]
+
+
+def _modules(owners=frozenset()):
+    for path in sorted(SRC.rglob("*.py")):
+        relative = path.relative_to(SRC).as_posix()
+        if "migrations" not in path.parts and relative not in owners:
+            yield relative, path
+
+
+def _calls(source: str) -> list[str]:
+    return [
+        ast.unparse(node.func)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+    ]
+
+
+@pytest.mark.parametrize("model, owners, machine", MACHINES_OWNED)
+def test_no_module_but_the_owner_writes_the_state(model, owners, machine):
+    found = []
+    for relative, path in _modules(owners):
+        found += violations(path.read_text(), model, name=relative)
+    assert found == []
+
+
+@pytest.mark.parametrize("model, owners, machine", MACHINES_OWNED)
+def test_the_owner_creates_the_records_with_their_first_history_row(
+    model, owners, machine
+):
+    for owner in owners:
+        source = (SRC / owner).read_text()
+        found = violations(source, model, name=owner)
+        # The rule has teeth only if the owner is where the records are made.
+        assert found and all(": creates with " in line for line in found), found
+        calls = _calls(source)
+        assert calls.count(f"{machine}.save") >= len(found)
+        assert calls.count(f"{machine}.check") == calls.count(f"{machine}.save")
+
+
+@pytest.mark.parametrize("model, owners, machine", MACHINES_OWNED)
+def test_every_change_is_checked_before_it_is_saved(model, owners, machine):
+    # Outside the owner, a transition is ``move(MACHINE, …)``: check, then
+    # save. A bare ``MACHINE.save`` would skip the guard.
+    bare, moves = [], 0
+    for relative, path in _modules(owners):
+        calls = _calls(path.read_text())
+        bare += [relative for call in calls if call == f"{machine}.save"]
+        source = path.read_text()
+        moves += source.count(f"move({machine},") + source.count(f"move(\n{machine}")
+    assert bare == []
+    assert moves >= 4
