@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 
 from django.db import connection
@@ -41,6 +42,12 @@ def _ticket_sql(alias: str) -> str:
         return sql.column(alias, model, name, of)
 
     t, o, e, y = Ticket, Order, ChapterEvent, TicketType
+    others_used = (
+        f"EXISTS (SELECT 1 FROM {sql.table(alias, t, 'u')}"  # noqa: S608
+        f" WHERE {col(t, 'u', 'order')} = {col(t, 't', 'order')}"
+        f" AND {col(t, 'u', 'times_used')} > 0"
+        f" AND {col(t, 'u', 'id')} <> {col(t, 't', 'id')})"
+    )
     # Only quoted names from the models go into the text; values are params.
     return (
         "SELECT "  # noqa: S608
@@ -61,6 +68,13 @@ def _ticket_sql(alias: str) -> str:
                 col(y, "y", "title"),
                 col(e, "e", "title_en"),
                 col(y, "y", "title_en"),
+                # What the door asks for (door_money): the order's reference,
+                # what it still owes at the door, and whether another of its
+                # tickets was used before this scan; read here so that a scan
+                # needs no further round trip for them.
+                col(o, "o", "reference"),
+                col(o, "o", "due_at_door"),
+                others_used,
             ]
         )
         + f" FROM {sql.table(alias, t, 't')}"
@@ -101,6 +115,11 @@ class ScannedTicket:
     # The English titles, blank where the organiser gave none.
     event_title_en: str = ""
     ticket_type_title_en: str = ""
+    # The order's reference and what it owes at the door, and whether another
+    # ticket of the order was used when the ticket was read (door_money).
+    order_reference: str = ""
+    due_at_door: Decimal = Decimal("0")
+    others_used: bool = False
 
 
 def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
@@ -124,7 +143,7 @@ def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
         return None
     (pk, ext_id, times_used, event_id, order_id, _type_id, cancelled_at) = row[:7]
     (status, payment_pending, expires_at, event_title, event_at, type_title) = row[7:13]
-    event_title_en, type_title_en = row[13:15]
+    event_title_en, type_title_en, reference, due_at_door, others_used = row[13:18]
     return ScannedTicket(
         pk=pk,
         external_id=ext_id,
@@ -142,6 +161,10 @@ def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
         ticket_type_title=type_title,
         event_title_en=event_title_en or "",
         ticket_type_title_en=type_title_en or "",
+        order_reference=reference,
+        # SQLite hands back the decimal column as a float or text.
+        due_at_door=Decimal(str(due_at_door or 0)).quantize(Decimal("0.01")),
+        others_used=bool(others_used),
     )
 
 
