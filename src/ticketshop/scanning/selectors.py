@@ -1,10 +1,13 @@
 """Reads for scanning: the ticket behind a scanned id, accounts, check-in counts."""
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -194,6 +197,52 @@ def _accounts_sql(alias: str) -> str:
         f" ON {col(through, 'l', 'scanneraccount')} = {col(a, 'a', 'id')}"
         f" WHERE {col(a, 'a', 'is_active')} = %s ORDER BY {col(a, 'a', 'id')}"
     )
+
+
+class _AccountsSeen:
+    """This process's last read of the active accounts, for at most
+    ``SCANNER_ACCOUNTS_CACHE_SECONDS``: a door scan then needs no read of
+    the accounts (a round trip on PostgreSQL) when the list was read within
+    that time. A change to an account made in this process forgets it at
+    once (``forget``, connected to the account's save and delete signals);
+    one made in another process reaches this one within those seconds.
+    Never used for the slow password check itself
+    (``credentials.authenticate_scanner`` reads the accounts fresh).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: tuple[float, str, list] | None = None
+
+    def get(self, alias: str, now: float) -> list | None:
+        seen = self.seen
+        if seen is None or seen[0] <= now or seen[1] != alias:
+            return None
+        return seen[2]
+
+    def put(self, alias: str, accounts: list, now: float) -> None:
+        seconds = settings.SCANNER_ACCOUNTS_CACHE_SECONDS
+        if seconds > 0:
+            with self.lock:
+                self.seen = (now + seconds, alias, accounts)
+
+    def forget(self, **_signal) -> None:
+        with self.lock:
+            self.seen = None
+
+
+accounts_seen = _AccountsSeen()
+
+
+def recent_active_scanner_accounts() -> list["ActiveScannerAccount"]:
+    """The active accounts as read at most SCANNER_ACCOUNTS_CACHE_SECONDS ago
+    in this process (``_AccountsSeen``), or read now."""
+    now = time.monotonic()
+    accounts = accounts_seen.get(connection.alias, now)
+    if accounts is None:
+        accounts = list_active_scanner_accounts()
+        accounts_seen.put(connection.alias, accounts, now)
+    return accounts
 
 
 def list_active_scanner_accounts() -> list[ActiveScannerAccount]:
