@@ -127,7 +127,7 @@ def main(argv=None) -> int:
         from django.test import Client
         from django.utils import timezone
 
-        from ticketshop.scanning.signing import sign_ticket
+        from ticketshop.orders.signing import sign_ticket
 
         tickets = seed(args.tickets)
         client = Client()

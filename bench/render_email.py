@@ -52,7 +52,6 @@ def setup_django(var_dir: str) -> None:
 
 
 def make_paid_order(tickets: int):
-    from django.contrib.sessions.backends.signed_cookies import SessionStore
     from django.utils import timezone
 
     from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType
@@ -73,7 +72,6 @@ def make_paid_order(tickets: int):
     for ticket_type in (standard, student):
         TicketOffer.objects.create(event=event, ticket_type=ticket_type)
     order = reserve_tickets(
-        session=SessionStore(),
         event_id=event.pk,
         lines=[
             TicketLine(ticket_type_id=standard.pk, count=tickets - tickets // 2),

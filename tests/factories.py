@@ -51,3 +51,14 @@ def event_with_types(*, seats=100, prices=("199", "99"), limits=None, **kwargs):
         TicketOfferFactory(event=event, ticket_type=ticket_type, limit=limit)
         types.append(ticket_type)
     return event, types
+
+
+def reserve_tickets(*, session, **kwargs):
+    """Reserve as the reservation view does for a buyer's session: the
+    session's earlier order is released, and the new one kept in it."""
+    from ticketshop.orders import services
+    from ticketshop.orders.sessions import get_session_order, keep_session_order
+
+    order = services.reserve_tickets(previous=get_session_order(session), **kwargs)
+    keep_session_order(session, order)
+    return order

@@ -14,8 +14,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
 from .api import BodyTooLarge, InvalidRequestData, format_money
+from .db.locks import Busy
 from .events.errors import (
-    Busy,
     EventDoesNotExist,
     SalesNotStarted,
     TicketTypeDoesNotExist,

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "ticketshop.statemachine",
+    "ticketshop.leases",
     "ticketshop.security",
     "ticketshop.events",
     "ticketshop.orders",
@@ -366,7 +367,7 @@ SCANNER_THROTTLE_WINDOW_SECONDS = whole_number(
 # Ed25519 key that signs the tickets' QR payloads (base64url of its 32 raw
 # bytes; `manage.py ticket_signing_key --generate` prints one). Required in
 # production (a system check); the demo generates one into this file on
-# first use. See ticketshop.scanning.signing.
+# first use. See ticketshop.orders.signing.
 TICKET_SIGNING_KEY = env.str("TICKET_SIGNING_KEY", default="")
 if PRODUCTION and (problem := signing_key_problem(TICKET_SIGNING_KEY)):
     # Else every ticket e-mail and QR code would fail, not the start.

@@ -9,11 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import event_with_types
+from tests.factories import event_with_types, reserve_tickets
 from ticketshop.backoffice.chart import cumulative, sales_svg
 from ticketshop.backoffice.selectors import event_figures
 from ticketshop.orders.models import PaymentMethod, Ticket
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 
 from .conftest import issue, user_in
 

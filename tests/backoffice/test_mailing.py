@@ -17,11 +17,12 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.delivery.conftest import SmtpServer, reserve_port, run_worker
+from tests.factories import reserve_tickets
 from ticketshop.backoffice import outbox, services
 from ticketshop.backoffice.models import AuditEntry, Mailing, MailStatus, OutgoingMail
 from ticketshop.orders import lifecycle
 from ticketshop.orders.models import PaymentMethod
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 
 from .conftest import previewed
 

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
-from tests.factories import event_with_types
+from tests.factories import event_with_types, reserve_tickets
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 
 # This helper's port range; SMTP servers of the tests listen here.
 PORTS = range(8400, 8500)
@@ -169,7 +169,7 @@ def decode_qr(png: bytes) -> list[str]:
     import zxingcpp
     from PIL import Image
 
-    from ticketshop.scanning.signing import verify_payload
+    from ticketshop.orders.signing import verify_payload
 
     return [
         verify_payload(result.text).external_id

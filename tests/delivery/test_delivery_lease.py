@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ticketshop.delivery import services
 from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
-from ticketshop.ops.models import Lease
+from ticketshop.leases.models import Lease
 from ticketshop.ops.upkeep import tick
 
 from .conftest import mark_paid, reserve, run_worker

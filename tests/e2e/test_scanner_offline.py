@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 
 from tests.scanning.factories import ScannerAccountFactory, paid_ticket
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.signing import private_key_from_text, sign_ticket
 from ticketshop.scanning.models import ScanLog, ScanResult
-from ticketshop.scanning.signing import private_key_from_text, sign_ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -219,7 +219,7 @@ def test_camera_reads_a_ticket_qr_code(door, launch_browser, tmp_path, screensho
     reason="the QR library is not installed (make qr-library needs npm)",
 )
 def test_camera_reads_a_signed_ticket_qr_code(door, launch_browser, tmp_path):
-    from ticketshop.scanning.signing import sign_ticket
+    from ticketshop.orders.signing import sign_ticket
 
     ticket = paid_ticket()
     video = tmp_path / "signed.y4m"

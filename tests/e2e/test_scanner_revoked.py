@@ -31,7 +31,7 @@ from tests.scanning.factories import (
 )
 from ticketshop.orders import lifecycle
 from ticketshop.orders.models import PaymentMethod
-from ticketshop.scanning.signing import sign_ticket
+from ticketshop.orders.signing import sign_ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

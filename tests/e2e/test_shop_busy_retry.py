@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.shop_fixtures import *  # noqa: F403
 from tests.e2e.shop_fixtures import fill_order, make_event, shop_e2e
-from ticketshop.db.locks import lock_event
+from ticketshop.orders.seatlock import lock_event
 from ticketshop.payments import swish
 from ticketshop.payments.models import SwishPayment
 

@@ -141,7 +141,8 @@ def _paid_order(event, *types):
     from django.contrib.sessions.backends.signed_cookies import SessionStore
     from django.utils import timezone
 
-    from ticketshop.orders.services import TicketLine, reserve_tickets
+    from tests.factories import reserve_tickets
+    from ticketshop.orders.services import TicketLine
 
     order = reserve_tickets(
         session=SessionStore(),

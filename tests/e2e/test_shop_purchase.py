@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.e2e.shop_fixtures import *  # noqa: F403
 from tests.e2e.shop_fixtures import fill_order, make_event, shop_e2e
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.scanning.signing import verify_payload
+from ticketshop.orders.signing import verify_payload
 
 pytestmark = shop_e2e
 

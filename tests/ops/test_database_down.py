@@ -57,7 +57,7 @@ def test_a_page_answers_busy_too(client, monkeypatch):
     def down(*args, **kwargs):
         raise OperationalError("the database system is starting up")
 
-    monkeypatch.setattr(views, "get_paid_ticket", down)
+    monkeypatch.setattr(views, "get_session_order", down)
     response = client.get("/tickets/ABCDEF/qr.svg")
     assert response.status_code == 503
     assert response["Retry-After"] == "2"

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from ticketshop.ops.leases import take_turn
-from ticketshop.ops.models import Lease
+from ticketshop.leases.models import Lease
+from ticketshop.leases.services import take_turn
 from ticketshop.ops.upkeep import tick
 
 MINUTE = timedelta(minutes=1)

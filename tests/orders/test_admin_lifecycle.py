@@ -9,10 +9,10 @@ from django.db import transaction
 from django.urls import reverse
 
 from tests.admin_actions import confirmed
-from tests.factories import event_with_types
+from tests.factories import event_with_types, reserve_tickets
 from ticketshop.orders import lifecycle
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 
 pytestmark = pytest.mark.django_db
 

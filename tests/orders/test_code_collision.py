@@ -1,9 +1,9 @@
 import pytest
 
-from tests.factories import event_with_types
+from tests.factories import event_with_types, reserve_tickets
 from ticketshop.orders import lifecycle
 from ticketshop.orders.models import Order, Ticket
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 
 pytestmark = pytest.mark.django_db
 

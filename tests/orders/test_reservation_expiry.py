@@ -6,11 +6,11 @@ import pytest
 from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.utils import timezone
 
-from tests.factories import event_with_types
+from tests.factories import event_with_types, reserve_tickets
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.models import Order
 from ticketshop.orders.selectors import count_live_tickets, list_chapterevents
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 
 pytestmark = pytest.mark.django_db
 

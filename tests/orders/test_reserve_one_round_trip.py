@@ -20,14 +20,15 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import event_with_types
-from ticketshop.db.locks import lock_event, run_locked
+from tests.factories import event_with_types, reserve_tickets
+from ticketshop.db.locks import run_locked
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.models import Order, OrderStatus, SeatCounter, Ticket
+from ticketshop.orders.seatlock import lock_event
 from ticketshop.orders.seats import check_capacity
 from ticketshop.orders.selectors import count_live_tickets
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

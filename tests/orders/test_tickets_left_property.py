@@ -10,11 +10,12 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import reserve_tickets
 from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType
 from ticketshop.orders.errors import OutOfTickets, TooManyTickets
 from ticketshop.orders.models import Order, OrderStatus, Ticket
 from ticketshop.orders.selectors import list_chapterevents
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 
 SEATS = 12
 

@@ -12,10 +12,10 @@ import segno
 from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.urls import get_resolver
 
-from tests.factories import event_with_types
+from tests.factories import event_with_types, reserve_tickets
 from tests.fresh_process import run_fresh
 from tests.qr import decode_png
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 from ticketshop.payments.models import SwishPayment
 
 pytestmark = pytest.mark.django_db

@@ -28,7 +28,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.factories import event_with_types
+from tests.factories import event_with_types, reserve_tickets
 from ticketshop.db.locks import run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.errors import ShopError
@@ -46,7 +46,7 @@ from ticketshop.orders.seats import (
     count_live_tickets_by_type,
     live_order_q,
 )
-from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.orders.services import TicketLine
 from ticketshop.payments import services as payments
 from ticketshop.payments.models import (
     REFUND_OPEN,

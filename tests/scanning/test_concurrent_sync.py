@@ -9,8 +9,8 @@ import pytest
 import requests
 from django.utils import timezone
 
+from ticketshop.orders.signing import sign_ticket
 from ticketshop.scanning.models import ScanLog
-from ticketshop.scanning.signing import sign_ticket
 
 from .factories import SCANNER_PASSWORD, ScannerAccountFactory, paid_ticket
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.signing import sign_ticket
 from ticketshop.scanning.models import ScanLog, ScanResult
-from ticketshop.scanning.signing import sign_ticket
 
 from .factories import SCANNER_PASSWORD, ScannerAccountFactory, paid_ticket
 

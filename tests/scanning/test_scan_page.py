@@ -80,7 +80,7 @@ def test_service_worker_is_served_under_scan_for_its_scope(client):
 
 
 def test_public_key_is_served_to_scanners(client, settings):
-    from ticketshop.scanning.signing import public_key_text
+    from ticketshop.orders.signing import public_key_text
 
     response = client.get("/scan/public_key")
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from ticketshop.orders.signing import private_key_from_text, sign_ticket
 from ticketshop.scanning.models import ScanLog, ScanResult
-from ticketshop.scanning.signing import private_key_from_text, sign_ticket
 
 from .factories import paid_ticket
 from .test_signing import VECTORS

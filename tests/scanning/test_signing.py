@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
-from ticketshop.scanning import signing
+from ticketshop.orders import signing
 from ticketshop.scanning.checks import check_ticket_signing_key
 
 VECTORS = json.loads((Path(__file__).parent / "signing_vectors.json").read_text())

@@ -3,7 +3,7 @@ import pytest
 from tests.factories import event_with_types
 from tests.qr import decode_svg
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.scanning.signing import verify_payload
+from ticketshop.orders.signing import verify_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -1,20 +1,11 @@
-"""The seat lock and the SQLite writer gate: the shop's one way to serialise.
-
-Seats are guarded by a lock on the event's row, taken inside the durable
-transaction that counts and writes them:
-
-- PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the event row, with the
-  transaction's ``lock_timeout`` set in the same statement (``NO KEY``: it
-  excludes every other seat lock, but not the key-share lock that inserting
-  a row which refers to the event takes, so a transaction holding an order
-  lock never waits on a seat lock just to write a ticket or a log row);
-- SQLite: the database's write lock, which ``BEGIN IMMEDIATE`` takes (the
-  whole database is one lock), behind the writer gate below.
+"""Locks at the database engine's level, knowing no model: the SQLite
+writer gate, the durable transaction behind it, and ``Busy``.
 
 A lock not granted within its timeout raises ``Busy`` (503 with
 ``Retry-After``), never a hang and never a 500. Every writer that competes
 for seats or uses (reservations, payments, organiser actions, door scans)
-enters through ``run_locked`` or ``writer_gate``.
+enters through ``run_locked`` or ``writer_gate``. The event's seat lock and
+its seat counter, which know the shop's models, are ``orders.seatlock``.
 """
 
 import contextlib
@@ -23,18 +14,22 @@ import logging
 import os
 import threading
 import time
-from functools import cache
 
 from django.conf import settings
-from django.db import OperationalError, connection, connections, transaction
+from django.db import OperationalError, connection, transaction
 
-from ticketshop.events.errors import Busy, EventDoesNotExist
-from ticketshop.events.models import ChapterEvent
-from ticketshop.orders.models import SeatCounter
-
-from . import sql
+from ticketshop.errors import ShopError
 
 logger = logging.getLogger(__name__)
+
+
+class Busy(ShopError):
+    """A lock (the event's seat lock, the SQLite writer gate) was not granted
+    in time; nothing was written."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"seat lock not granted; retry after {retry_after}s")
+        self.retry_after = retry_after
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
@@ -139,49 +134,6 @@ def run_locked(fn, /, **kwargs):
         raise
 
 
-def lock_event(*, event_id: int) -> ChapterEvent:
-    """Lock the event row for the rest of the transaction and return it fresh.
-
-    PostgreSQL takes a row lock (``SELECT … FOR NO KEY UPDATE``) with a lock
-    timeout, then the event's seat counter (``orders.models.SeatCounter``),
-    which it sets to unknown: a reservation that takes no seat lock checks
-    only that counter, so while this transaction may take seats without
-    counting them there, the counter must not let one through. It waits
-    for such reservations in flight, so a count taken after this sees them.
-    ``orders.seats.check_capacity`` sets it exact again; a rollback restores
-    it. SQLite already holds the database's write lock since ``BEGIN
-    IMMEDIATE``. A lock not granted in time raises ``Busy`` (the
-    transaction is then unusable and must be left). Raises
-    ``EventDoesNotExist`` for no such event.
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("lock_event() must run inside a transaction")
-    if connection.vendor != "postgresql":
-        with busy_on_lock_timeout(), connection.cursor() as cursor:
-            cursor.execute(_lock_event_sql(connection.alias), [event_id])
-            return _locked_event(cursor.fetchone())
-    # The lock timeout is set by the same statement, in its WHERE clause:
-    # PostgreSQL locks a row only after the row has passed every condition,
-    # so the setting is in force by then; one round trip less.
-    timeout_ms = int(settings.SEAT_LOCK_TIMEOUT_SECONDS * 1000)
-    lock_params = [event_id, f"{timeout_ms}ms"]
-    counter_sql = _unknown_counter_sql(connection.alias)
-    with busy_on_lock_timeout(), connection.cursor() as cursor:
-        if _client_side_binding(cursor):
-            # One query string, two statements, in this order: the counter
-            # only after the event's lock (the lock order of lock_event).
-            cursor.execute(
-                f"{_lock_event_sql(connection.alias)}; {counter_sql}",
-                [*lock_params, event_id],
-            )
-            row = cursor.fetchone()
-        else:
-            cursor.execute(_lock_event_sql(connection.alias), lock_params)
-            row = cursor.fetchone()
-            cursor.execute(counter_sql, [event_id])
-    return _locked_event(row)
-
-
 @contextlib.contextmanager
 def busy_on_lock_timeout():
     """A lock wait that timed out becomes ``Busy``; other errors pass."""
@@ -191,49 +143,3 @@ def busy_on_lock_timeout():
         if is_lock_timeout(exc):
             raise _busy() from exc
         raise
-
-
-def _locked_event(row) -> ChapterEvent:
-    """The event read under the lock, or ``EventDoesNotExist``."""
-    if row is None:
-        raise EventDoesNotExist()
-    return sql.row_reader(connection.alias, ChapterEvent).read(row)
-
-
-@cache
-def _lock_event_sql(alias: str) -> str:
-    """Return the event read of ``lock_event``, built once per process: the
-    ORM's query building took more CPU than the read, under the lock."""
-    # Only quoted names from the models go into the text; values are params.
-    text = (
-        f"SELECT {sql.select_columns(alias, ChapterEvent)}"  # noqa: S608
-        f" FROM {sql.table(alias, ChapterEvent)}"
-        f" WHERE {sql.column(alias, ChapterEvent, 'pk')} = %s"
-    )
-    if connections[alias].vendor == "postgresql":
-        text += (
-            " AND set_config('lock_timeout', %s, true) IS NOT NULL FOR NO KEY UPDATE"
-        )
-    return text
-
-
-@cache
-def _unknown_counter_sql(alias: str) -> str:
-    """PostgreSQL: create or lock the event's seat counter and set it unknown
-    (NULL); nothing for a missing event (``lock_event`` then raises)."""
-    key = sql.column(alias, SeatCounter, "event", "")
-    held = sql.column(alias, SeatCounter, "held", "")
-    # Only quoted names from the models go into the text; values are params.
-    return (
-        f"INSERT INTO {sql.table(alias, SeatCounter)} ({key}, {held})"  # noqa: S608
-        f" SELECT {sql.column(alias, ChapterEvent, 'pk')}, NULL"
-        f" FROM {sql.table(alias, ChapterEvent)}"
-        f" WHERE {sql.column(alias, ChapterEvent, 'pk')} = %s"
-        f" ON CONFLICT ({key}) DO UPDATE SET {held} = NULL"
-    )
-
-
-def _client_side_binding(cursor) -> bool:
-    import psycopg
-
-    return isinstance(cursor.cursor, psycopg.ClientCursor)

@@ -9,34 +9,71 @@ go in as parameters, prepared the way ``save()`` prepares them, and come out
 converted the way the ORM converts them.
 
 Every hand-written statement of the shop is built with the helpers here:
-``table`` and ``column`` (a field's name in, its quoted column out), so a
-renamed column is renamed everywhere; no module outside this one writes a
-column name as text, and nothing parses SQL that the ORM generated.
+``table(model_or_table, alias=None)`` and ``column(model_or_table, field,
+alias=None)`` (a field's name in, its quoted column out), so a renamed
+column is renamed everywhere; no module outside this one writes a column
+name as text, and nothing parses SQL that the ORM generated. Where each
+statement lives: docs/development.md, "Where the SQL lives".
 """
 
 from collections.abc import Iterable, Sequence
 from functools import cache
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model
 
 
-def table(alias: str, model: type[Model], as_: str | None = None) -> str:
-    """Return the model's quoted table name, with ``AS as_`` if given."""
-    name = connections[alias].ops.quote_name(model._meta.db_table)
-    return f"{name} {as_}" if as_ else name
+def quote(name: str, *, using: str = DEFAULT_DB_ALIAS) -> str:
+    """Return a table, column or alias name quoted for the database."""
+    return connections[using].ops.quote_name(name)
 
 
-def column(alias: str, model: type[Model], field: str, of: str | None = None) -> str:
-    """Return the quoted column of a model's field (by field name, ``"pk"`` for
-    the key), qualified by the table or by ``of`` (a table alias) if given;
-    ``of=""`` leaves it unqualified."""
-    quote = connections[alias].ops.quote_name
-    meta = model._meta
-    name = quote(meta.pk.column if field == "pk" else meta.get_field(field).column)
-    if of == "":
-        return name
-    return f"{of or quote(meta.db_table)}.{name}"
+def table(
+    model_or_table: type[Model] | str,
+    alias: str | None = None,
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+) -> str:
+    """Return the quoted table name of a model (or a table named as text),
+    followed by ``alias`` if given: ``"orders_order" o``."""
+    name = (
+        model_or_table if isinstance(model_or_table, str) else _db_table(model_or_table)
+    )
+    quoted = quote(name, using=using)
+    return f"{quoted} {alias}" if alias else quoted
+
+
+def column(
+    model_or_table: type[Model] | str,
+    field: str,
+    alias: str | None = None,
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+) -> str:
+    """Return the quoted column of a model's field, the one alias/column
+    function of every hand-written statement.
+
+    ``field`` is a field's name (``"pk"`` for the key, ``"event"`` for the
+    foreign key's ``event_id``); for a table named as text it is the column's
+    name. ``alias`` qualifies the column: ``None`` by the quoted table name,
+    ``"o"`` by that table alias, ``""`` not at all (for ``SET`` and
+    ``INSERT`` column lists). Names are quoted as the database ``using``
+    quotes them (SQLite and PostgreSQL quote alike).
+    """
+    if isinstance(model_or_table, str):
+        table_name, name = model_or_table, field
+    else:
+        meta = model_or_table._meta
+        table_name = meta.db_table
+        name = meta.pk.column if field == "pk" else meta.get_field(field).column
+    quoted = quote(name, using=using)
+    if alias == "":
+        return quoted
+    return f"{alias or quote(table_name, using=using)}.{quoted}"
+
+
+def _db_table(model: type[Model]) -> str:
+    return model._meta.db_table
 
 
 def value(alias: str, model: type[Model], field: str, data):

@@ -10,7 +10,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from ticketshop.orders.models import Order
-from ticketshop.scanning.signing import sign_ticket
+from ticketshop.orders.signing import sign_ticket
 
 from .qr import dark_runs, make_qr, qr_code_png, ticket_qr_png
 

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
 
 from .emails import build_ticket_email
@@ -120,7 +121,7 @@ def resend_tickets(*, order: Order, now: datetime | None = None) -> TicketDelive
     """Send a paid order's ticket e-mail again (the organiser's resend)."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = lock_order(order.pk)
         if order.status != OrderStatus.PAID:
             raise OrderNotPaid(order.reference)
         delivery, _created = TicketDelivery.objects.get_or_create(

@@ -1,4 +1,7 @@
+from ticketshop.db.locks import Busy
 from ticketshop.errors import ShopError
+
+__all__ = ["Busy", "EventDoesNotExist", "SalesNotStarted", "TicketTypeDoesNotExist"]
 
 
 class EventDoesNotExist(ShopError):
@@ -11,11 +14,3 @@ class TicketTypeDoesNotExist(ShopError):
 
 class SalesNotStarted(ShopError):
     """The event's sales have not opened yet."""
-
-
-class Busy(ShopError):
-    """The event's seat lock was not granted in time; nothing was written."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"seat lock not granted; retry after {retry_after}s")
-        self.retry_after = retry_after

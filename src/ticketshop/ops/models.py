@@ -1,4 +1,5 @@
-"""Rows the processes of one shop share: worker heartbeats and run leases."""
+"""Rows the processes of one shop share: worker heartbeats (run leases are
+``ticketshop.leases``)."""
 
 from django.db import models
 
@@ -14,18 +15,3 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} on {self.hostname} (pid {self.pid})"
-
-
-class Lease(models.Model):
-    """A periodic job that any worker may run, but only one per period.
-
-    ``ops.leases.take_turn`` claims it with one conditional UPDATE, so on
-    PostgreSQL and SQLite alike exactly one process wins each period.
-    """
-
-    name = models.CharField(max_length=64, primary_key=True)
-    last_run_at = models.DateTimeField()
-    holder = models.CharField(max_length=128, blank=True)
-
-    def __str__(self) -> str:
-        return self.name

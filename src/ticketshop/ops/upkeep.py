@@ -5,8 +5,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from ticketshop.leases.services import run_once_per
+
 from .heartbeat import beat, fail_tasks_of_dead_workers, forget_old_workers
-from .leases import run_once_per
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 
 from ticketshop import audit
 from ticketshop.admin_permissions import NoAddNoDeleteMixin
-from ticketshop.db.locks import lock_event, run_locked
+from ticketshop.db.locks import run_locked
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.previews import (
@@ -34,6 +34,7 @@ from . import lifecycle
 from .addresses import validate_email_address
 from .lifecycle import TransitionNotAllowed
 from .models import Order, OrderStatus, Ticket
+from .seatlock import lock_event
 from .seats import live_order_q
 
 

@@ -6,7 +6,7 @@ and ``refund_state`` follows money on its way back. No other module writes
 an order's status, ticket count, totals, payment fields or tickets: they call
 the transitions below, inside a durable transaction, with the order locked
 (``lock_order``) and, for every transition that takes seats, the event's
-seat lock (``db.locks.lock_event``; on PostgreSQL a new buyer's
+seat lock (``seatlock.lock_event``; on PostgreSQL a new buyer's
 reservation tries the event's seat counter first, see ``reserve``). A test
 (tests/orders/test_lifecycle_owner.py) fails if any other module does.
 
@@ -35,12 +35,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from ticketshop.db import sql
-from ticketshop.db.locks import busy_on_lock_timeout, lock_event
+from ticketshop.db.locks import busy_on_lock_timeout
 from ticketshop.events.errors import EventDoesNotExist
 from ticketshop.events.models import ChapterEvent
 
 from .errors import OutOfTickets, RenewalLimitReached
-from .models import Order, OrderStatus, PaymentMethod, RefundState, SeatCounter, Ticket
+from .models import Order, OrderStatus, PaymentMethod, RefundState, Ticket
+from .seatlock import lock_event, take_seats_sql
 from .seats import (
     check_capacity,
     count_event_orders,
@@ -313,7 +314,7 @@ def expire_lapsed(*, event_id: int, now: datetime) -> int:
         swept = cursor.rowcount
     if swept >= _ANALYZE_AFTER_SWEEPING and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {sql.table(alias, Order)}")
+            cursor.execute(f"ANALYZE {sql.table(Order)}")
     if swept:
         logger.info("event %s: %d lapsed holds recorded as expired", event_id, swept)
     return swept
@@ -321,17 +322,15 @@ def expire_lapsed(*, event_id: int, now: datetime) -> int:
 
 @cache
 def _expire_sql(alias: str) -> str:
-    def col(name: str) -> str:
-        return sql.column(alias, Order, name)
-
+    pending = sql.column(Order, "payment_pending")
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"UPDATE {sql.table(alias, Order)}"  # noqa: S608
-        f" SET {sql.column(alias, Order, 'status', '')} = %s,"
-        f" {sql.column(alias, Order, 'updated_at', '')} = %s"
-        f" WHERE {col('event')} = %s AND {seat_holding_condition(alias)}"
-        f" AND {col('status')} = %s AND {col('payment_pending')} = %s"
-        f" AND {col('expires_at')} <= %s"
+        f"UPDATE {sql.table(Order)}"  # noqa: S608
+        f" SET {sql.column(Order, 'status', '')} = %s,"
+        f" {sql.column(Order, 'updated_at', '')} = %s"
+        f" WHERE {sql.column(Order, 'event')} = %s AND {seat_holding_condition(alias)}"
+        f" AND {sql.column(Order, 'status')} = %s AND {pending} = %s"
+        f" AND {sql.column(Order, 'expires_at')} <= %s"
     )
 
 
@@ -685,10 +684,10 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     first two NULL when nothing was written, and the last NULL unless so.
 
     Parameters: the number of tickets; the event id and now (still on
-    sale); the number of tickets again; the lock timeout (set where the
-    counter's row has passed every condition, before it is locked); the
-    order's values (as ``sql.insert_params``; its expires_at is now, to
-    which the event's hold time is added here); the tickets' values; the
+    sale); the number of tickets again; the lock timeout (those of
+    ``seatlock.take_seats_sql``); the order's values (as
+    ``sql.insert_params``; its expires_at is now, to which the event's
+    hold time is added here); the tickets' values; the
     transaction's ``synchronous_commit`` ("off": the commit does not wait
     for the disk, so neither does the next reservation of the event); the
     seats left's (``seats.seats_left_params``).
@@ -700,10 +699,8 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
     taken then: a refusal from it holds; what it lets through goes to the
     seat lock, which counts again."""
     db = connections[alias]
-    counter = sql.table(alias, SeatCounter, "c")
-    held = sql.column(alias, SeatCounter, "held", "")
     order_fields = sql.concrete_fields(Order)
-    hold = sql.column(alias, ChapterEvent, "reservation_minutes", "")
+    hold = sql.column(ChapterEvent, "reservation_minutes", "")
 
     def order_value(field) -> str:
         cast = f"CAST(%s AS {field.cast_db_type(db)})"
@@ -712,23 +709,13 @@ def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
         return cast
 
     def names(model, fields) -> str:
-        return ", ".join(sql.column(alias, model, f.name, "") for f in fields)
+        return ", ".join(sql.column(model, f.name, "") for f in fields)
 
-    order_pk = sql.column(alias, Order, "pk", "")
+    order_pk = sql.column(Order, "pk", "")
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"WITH ev AS (UPDATE {counter} SET {held} = c.{held} + CAST(%s AS integer)"  # noqa: S608
-        f" FROM {sql.table(alias, ChapterEvent, 'e')}"
-        f" WHERE {sql.column(alias, SeatCounter, 'event', 'c')} = %s"
-        f" AND {sql.column(alias, ChapterEvent, 'pk', 'e')}"
-        f" = {sql.column(alias, SeatCounter, 'event', 'c')}"
-        f" AND {sql.column(alias, ChapterEvent, 'sales_stop_at', 'e')} > %s"
-        f" AND c.{held} + CAST(%s AS integer)"
-        f" <= {sql.column(alias, ChapterEvent, 'seats', 'e')}"
-        " AND set_config('lock_timeout', %s, true) IS NOT NULL"
-        f" RETURNING {sql.column(alias, ChapterEvent, 'reservation_minutes', 'e')}"
-        f" AS {hold}),"
-        f" new_order AS (INSERT INTO {sql.table(alias, Order)}"
+        f"WITH ev AS ({take_seats_sql(alias)}),"  # noqa: S608
+        f" new_order AS (INSERT INTO {sql.table(Order)}"
         f" ({names(Order, order_fields)})"
         f" SELECT {', '.join(order_value(f) for f in order_fields)}"
         f" FROM ev RETURNING {order_pk}),"
@@ -759,7 +746,7 @@ def _insert_order_and_tickets_sql(alias: str, n_tickets: int) -> str:
     return (
         f"WITH new_order AS ({sql.insert_rows_sql(alias, Order, 1)})"
         f" {_tickets_of_new_order_sql(alias, n_tickets)}"
-        f" RETURNING {sql.column(alias, Ticket, 'order', '')}"
+        f" RETURNING {sql.column(Ticket, 'order', '')}"
     )
 
 
@@ -772,18 +759,18 @@ def _tickets_of_new_order_sql(alias: str, n_tickets: int) -> str:
     row = ", ".join(f"CAST(%s AS {f.cast_db_type(db)})" for f in _TICKET_VALUE_FIELDS)
     ticket_fields = sql.concrete_fields(Ticket)
     selected = ", ".join(
-        sql.column(alias, Order, "pk", "new_order")
+        sql.column(Order, "pk", "new_order")
         if f.name == "order"
-        else sql.column(alias, Ticket, f.name, "v")
+        else sql.column(Ticket, f.name, "v")
         for f in ticket_fields
     )
 
     def names(fields) -> str:
-        return ", ".join(sql.column(alias, Ticket, f.name, "") for f in fields)
+        return ", ".join(sql.column(Ticket, f.name, "") for f in fields)
 
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"INSERT INTO {sql.table(alias, Ticket)} ({names(ticket_fields)})"  # noqa: S608
+        f"INSERT INTO {sql.table(Ticket)} ({names(ticket_fields)})"  # noqa: S608
         f" SELECT {selected} FROM new_order,"
         f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
         f" AS v ({names(_TICKET_VALUE_FIELDS)})"

@@ -188,7 +188,7 @@ class SeatCounter(models.Model):
     (unknown). A fast reservation adds its tickets only where ``held`` plus
     them still fits in the seats, under this row's lock alone; everything
     else that takes seats holds the event's seat lock, which sets ``held``
-    to NULL (``db.locks.lock_event``), and ``orders.seats.check_capacity``
+    to NULL (``orders.seatlock.lock_event``), and ``orders.seats.check_capacity``
     sets it to the exact count once the seats are known to fit. Freeing
     seats (release, lapse, expiry, cancel, refund, exchange) leaves it as
     it is: still an upper bound, made exact again by the next reservation

@@ -13,9 +13,10 @@ The rules, each written once:
   ticket type's limit against the live tickets, counted under the event's
   seat lock. Reservation, hold renewal, complimentary tickets and exchanges
   all call it.
-- **The counter** (PostgreSQL, ``models.SeatCounter``): a bound never below
-  the live tickets, or unknown. A new buyer's reservation of types without
-  limits of their own takes no seat lock: it adds its tickets to the
+- **The counter** (PostgreSQL, ``models.SeatCounter``, written only by
+  ``seatlock``): a bound never below the live tickets, or unknown. A new
+  buyer's reservation of types without limits of their own takes no seat
+  lock: it adds its tickets to the
   counter where they still fit under it, in the statement that inserts
   them (``orders.lifecycle.reserve``). When it refuses, the same statement
   counts the seats left without a lock (``seats_left_sql``) and refuses
@@ -40,7 +41,8 @@ from ticketshop.db import sql
 from ticketshop.events.models import ChapterEvent, TicketOffer
 
 from .errors import OutOfTickets
-from .models import SEAT_HOLDING_STATUSES, Order, OrderStatus, SeatCounter, Ticket
+from .models import SEAT_HOLDING_STATUSES, Order, OrderStatus, Ticket
+from .seatlock import set_counter_exact
 
 
 def is_lapsed(order, *, now: datetime) -> bool:
@@ -81,29 +83,27 @@ def seat_holding_condition(alias: str, of: str | None = None) -> str:
     written into the text so that both databases can prove the partial
     index's condition from the query (SQLite needs the very same terms)."""
     statuses = ", ".join(f"'{status}'" for status in SEAT_HOLDING_STATUSES)
-    return f"{sql.column(alias, Order, 'status', of)} IN ({statuses})"
+    return f"{sql.column(Order, 'status', of)} IN ({statuses})"
 
 
 def _live_condition(alias: str, of: str) -> str:
     """SQL of ``live_order_q`` over the order table aliased ``of``, with one
     parameter: now."""
-
-    def col(name: str) -> str:
-        return sql.column(alias, Order, name, of)
-
+    pending = sql.column(Order, "payment_pending", of)
+    expires = sql.column(Order, "expires_at", of)
     return (
         f"{seat_holding_condition(alias, of)}"
-        f" AND ({col('status')} = '{OrderStatus.PAID}'"
-        f" OR {col('payment_pending')} = %s OR {col('expires_at')} > %s)"
+        f" AND ({sql.column(Order, 'status', of)} = '{OrderStatus.PAID}'"
+        f" OR {pending} = %s OR {expires} > %s)"
     )
 
 
 @cache
 def _count_sql(alias: str, n_events: int) -> str:
-    event = sql.column(alias, Order, "event", "o")
+    event = sql.column(Order, "event", "o")
     return (
-        f"SELECT {event}, SUM({sql.column(alias, Order, 'ticket_count', 'o')})"  # noqa: S608
-        f" FROM {sql.table(alias, Order, 'o')}"
+        f"SELECT {event}, SUM({sql.column(Order, 'ticket_count', 'o')})"  # noqa: S608
+        f" FROM {sql.table(Order, 'o')}"
         f" WHERE {event} IN ({sql.placeholders(n_events)})"
         f" AND {_live_condition(alias, 'o')}"
         f" GROUP BY {event}"
@@ -135,8 +135,8 @@ def count_live_tickets(*, event_ids: Iterable[int], now: datetime) -> dict[int, 
 
 @cache
 def _count_by_type_sql(alias: str, n_events: int, n_types: int | None) -> str:
-    event = sql.column(alias, Order, "event", "o")
-    ticket_type = sql.column(alias, Ticket, "ticket_type", "t")
+    event = sql.column(Order, "event", "o")
+    ticket_type = sql.column(Ticket, "ticket_type", "t")
     types = (
         f" AND {ticket_type} IN ({sql.placeholders(n_types)})"
         if n_types is not None
@@ -144,13 +144,13 @@ def _count_by_type_sql(alias: str, n_events: int, n_types: int | None) -> str:
     )
     return (
         f"SELECT {event}, {ticket_type}, COUNT(*)"  # noqa: S608
-        f" FROM {sql.table(alias, Order, 'o')}"
-        f" JOIN {sql.table(alias, Ticket, 't')}"
-        f" ON {sql.column(alias, Ticket, 'order', 't')}"
-        f" = {sql.column(alias, Order, 'pk', 'o')}"
+        f" FROM {sql.table(Order, 'o')}"
+        f" JOIN {sql.table(Ticket, 't')}"
+        f" ON {sql.column(Ticket, 'order', 't')}"
+        f" = {sql.column(Order, 'pk', 'o')}"
         f" WHERE {event} IN ({sql.placeholders(n_events)})"
         f" AND {_live_condition(alias, 'o')}"
-        f" AND {sql.column(alias, Ticket, 'cancelled_at', 't')} IS NULL"
+        f" AND {sql.column(Ticket, 'cancelled_at', 't')} IS NULL"
         f"{types}"
         f" GROUP BY {event}, {ticket_type}"
     )
@@ -176,20 +176,20 @@ def count_live_tickets_by_type(
 
 @cache
 def _event_orders_sql(alias: str) -> str:
-    def col(name: str) -> str:
-        return sql.column(alias, Order, name, "o")
-
+    status, pending, expires, tickets, event = (
+        sql.column(Order, name, "o")
+        for name in ("status", "payment_pending", "expires_at", "ticket_count", "event")
+    )
     lapsed = (
-        f"{col('status')} = '{OrderStatus.RESERVED}' AND {col('payment_pending')} = %s"
-        f" AND {col('expires_at')} <= %s"
+        f"{status} = '{OrderStatus.RESERVED}' AND {pending} = %s AND {expires} <= %s"
     )
     return (
         "SELECT COALESCE(SUM(CASE WHEN"  # noqa: S608
-        f" {col('status')} = '{OrderStatus.PAID}' OR {col('payment_pending')} = %s"
-        f" OR {col('expires_at')} > %s THEN {col('ticket_count')} ELSE 0 END), 0),"
+        f" {status} = '{OrderStatus.PAID}' OR {pending} = %s"
+        f" OR {expires} > %s THEN {tickets} ELSE 0 END), 0),"
         f" COUNT(CASE WHEN {lapsed} THEN 1 END)"
-        f" FROM {sql.table(alias, Order, 'o')}"
-        f" WHERE {col('event')} = %s AND {seat_holding_condition(alias, 'o')}"
+        f" FROM {sql.table(Order, 'o')}"
+        f" WHERE {event} = %s AND {seat_holding_condition(alias, 'o')}"
     )
 
 
@@ -205,19 +205,19 @@ def seats_left_sql(alias: str) -> str:
     reservation through the counter runs it only when the counter refused
     (``orders.lifecycle._reserve_by_counter``). Parameters:
     ``seats_left_params``."""
-    event_pk = sql.column(alias, ChapterEvent, "pk", "sl_e")
+    event_pk = sql.column(ChapterEvent, "pk", "sl_e")
     live = (
-        f"SELECT SUM({sql.column(alias, Order, 'ticket_count', 'sl_o')})"  # noqa: S608
-        f" FROM {sql.table(alias, Order, 'sl_o')}"
-        f" WHERE {sql.column(alias, Order, 'event', 'sl_o')} = {event_pk}"
+        f"SELECT SUM({sql.column(Order, 'ticket_count', 'sl_o')})"  # noqa: S608
+        f" FROM {sql.table(Order, 'sl_o')}"
+        f" WHERE {sql.column(Order, 'event', 'sl_o')} = {event_pk}"
         f" AND {_live_condition(alias, 'sl_o')}"
     )
     return (
-        f"(SELECT {sql.column(alias, ChapterEvent, 'seats', 'sl_e')}"  # noqa: S608
+        f"(SELECT {sql.column(ChapterEvent, 'seats', 'sl_e')}"  # noqa: S608
         f" - COALESCE(({live}), 0)"
-        f" FROM {sql.table(alias, ChapterEvent, 'sl_e')}"
+        f" FROM {sql.table(ChapterEvent, 'sl_e')}"
         f" WHERE {event_pk} = %s"
-        f" AND {sql.column(alias, ChapterEvent, 'sales_stop_at', 'sl_e')} > %s)"
+        f" AND {sql.column(ChapterEvent, 'sales_stop_at', 'sl_e')} > %s)"
     )
 
 
@@ -263,7 +263,7 @@ def check_capacity(
     have left; return the event's seats left before it.
 
     Call it inside the transaction holding the event's seat lock
-    (``db.locks.lock_event``), and write the tickets in that same
+    (``seatlock.lock_event``), and write the tickets in that same
     transaction: a count taken earlier may be stale by insert time.
     ``limits`` ({type id: limit or None}) spares the read of the event's
     offers when the caller has them, ``live`` the count of the event's live
@@ -296,27 +296,7 @@ def check_capacity(
                 raise OutOfTickets(type_left)
     if sum(wanted.values()) > left:
         raise OutOfTickets(left)
-    if connection.vendor == "postgresql":
-        # The seats are counted and fit: the counter (set unknown by the
-        # seat lock) is exact again, with the tickets about to be written.
-        # Only an unknown one: a count taken without the seat lock could
-        # miss a reservation in flight and set the counter below it.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _set_counter_sql(connection.alias),
-                [live + sum(wanted.values()), event.pk],
-            )
-            if cursor.rowcount != 1:
-                raise RuntimeError("check_capacity() must follow lock_event()")
+    # The seats are counted and fit: the counter (set unknown by the seat
+    # lock) is exact again, with the tickets about to be written.
+    set_counter_exact(event_id=event.pk, held=live + sum(wanted.values()))
     return left
-
-
-@cache
-def _set_counter_sql(alias: str) -> str:
-    # Only quoted names from the models go into the text; values are params.
-    return (
-        f"UPDATE {sql.table(alias, SeatCounter)}"  # noqa: S608
-        f" SET {sql.column(alias, SeatCounter, 'held', '')} = %s"
-        f" WHERE {sql.column(alias, SeatCounter, 'event', '')} = %s"
-        f" AND {sql.column(alias, SeatCounter, 'held', '')} IS NULL"
-    )

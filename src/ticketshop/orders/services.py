@@ -3,8 +3,9 @@
 The seats, the capacity check and the insert are ``orders.lifecycle.reserve``
 under the event's seat lock; on PostgreSQL a new buyer first tries
 ``orders.lifecycle.reserve_by_counter``, one statement in a transaction of
-its own. This module checks what needs no lock, releases the session's
-earlier hold and keeps the new order in the session.
+its own. This module checks what needs no lock and releases the buyer's
+earlier hold; it knows no HTTP session (the view finds the earlier order in
+it and keeps the new one there, ``orders.sessions``).
 """
 
 import functools
@@ -30,7 +31,6 @@ from .errors import TooManyTickets
 from .lifecycle import EXTERNAL_ID_LENGTH, REFERENCE_LENGTH, random_code
 from .models import Order
 from .selectors import listing_written
-from .sessions import get_session_order, keep_session_order
 from .signals import pending_order_superseded
 
 logger = logging.getLogger(__name__)
@@ -61,16 +61,17 @@ def merge_lines(lines: Iterable[TicketLine]) -> dict[int, int]:
 
 def reserve_tickets(
     *,
-    session,
     event_id: int,
     lines: Iterable[TicketLine],
     now: datetime | None = None,
     language: str = "",
+    previous: Order | None = None,
 ) -> Order:
-    """Reserve seats for the session, all or nothing; the order keeps the
-    buyer's ``language`` (for the ticket e-mail).
+    """Reserve seats, all or nothing; the order keeps the buyer's
+    ``language`` (for the ticket e-mail).
 
-    Releases the session's earlier unpaid reservation first. Raises a
+    Releases the buyer's ``previous`` order first if it is an unpaid
+    reservation (the one their session held). Raises a
     ShopError (EventDoesNotExist, TicketTypeDoesNotExist, SalesNotStarted,
     TooManyTickets, OutOfTickets, Busy) and then writes nothing.
     """
@@ -78,7 +79,6 @@ def reserve_tickets(
     counts = merge_lines(lines)
     event, offers = _check_request(event_id=event_id, counts=counts, now=now)
 
-    previous = get_session_order(session)
     if previous is not None and previous.payment_pending:
         # Cancel the Swish request before the new hold is counted; the
         # receiver does network I/O, so no transaction is open here.
@@ -127,7 +127,6 @@ def reserve_tickets(
     # Committed: this process's cached listing must show the seats taken.
     listing_written()
     order.event = event
-    keep_session_order(session, order)
     logger.info(
         "reserved order=%s event=%s tickets=%s", order.reference, event.pk, counts
     )
@@ -197,21 +196,19 @@ def _read_offers(
 
 @functools.cache
 def _offers_sql(alias: str, n_types: int) -> str:
-    def col(model, name: str) -> str:
-        return sql.column(alias, model, name)
-
     # Only quoted names from the models go into the text; values are params.
     return (
         f"SELECT {sql.select_columns(alias, TicketOffer)},"  # noqa: S608
         f" {sql.select_columns(alias, ChapterEvent)},"
         f" {sql.select_columns(alias, TicketType)}"
-        f" FROM {sql.table(alias, TicketOffer)}"
-        f" INNER JOIN {sql.table(alias, ChapterEvent)}"
-        f" ON {col(TicketOffer, 'event')} = {col(ChapterEvent, 'pk')}"
-        f" INNER JOIN {sql.table(alias, TicketType)}"
-        f" ON {col(TicketOffer, 'ticket_type')} = {col(TicketType, 'pk')}"
-        f" WHERE {col(TicketOffer, 'event')} = %s"
-        f" AND {col(ChapterEvent, 'sales_stop_at')} > %s"
-        f" AND {col(TicketType, 'visible')} = %s"
-        f" AND {col(TicketOffer, 'ticket_type')} IN ({sql.placeholders(n_types)})"
+        f" FROM {sql.table(TicketOffer)}"
+        f" INNER JOIN {sql.table(ChapterEvent)}"
+        f" ON {sql.column(TicketOffer, 'event')} = {sql.column(ChapterEvent, 'pk')}"
+        f" INNER JOIN {sql.table(TicketType)}"
+        f" ON {sql.column(TicketOffer, 'ticket_type')} = {sql.column(TicketType, 'pk')}"
+        f" WHERE {sql.column(TicketOffer, 'event')} = %s"
+        f" AND {sql.column(ChapterEvent, 'sales_stop_at')} > %s"
+        f" AND {sql.column(TicketType, 'visible')} = %s"
+        f" AND {sql.column(TicketOffer, 'ticket_type')}"
+        f" IN ({sql.placeholders(n_types)})"
     )

@@ -27,6 +27,7 @@ from ticketshop.security.ratelimit import limit_client
 
 from .selectors import cached_chapterevents, list_chapterevents
 from .services import TicketLine, reserve_tickets
+from .sessions import get_session_order, keep_session_order
 
 
 class GetChapterEventsView(APIView):
@@ -202,15 +203,16 @@ class ReserveTicketView(APIView):
         # Counted before anything else, malformed requests included.
         limit_client(request, scope="reserve", rate=settings.RESERVATION_RATE_LIMIT)
         body = parse_body(self.InputSerializer, request)
-        reserve_tickets(
-            session=request.session,
+        order = reserve_tickets(
             event_id=body["chapter_event"],
             lines=[
                 TicketLine(ticket_type_id=line["ticket_type"], count=line["count"])
                 for line in body["tickets"]
             ],
             language=supported_language(request_language(request)),
+            previous=get_session_order(request.session),
         )
+        keep_session_order(request.session, order)
         return Response(status=201)
 
 

@@ -29,13 +29,14 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from ticketshop import audit
-from ticketshop.db.locks import lock_event, run_locked
+from ticketshop.db.locks import run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.events.errors import Busy, EventDoesNotExist
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import InvalidSession, OutOfTickets, RenewalLimitReached
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.seatlock import lock_event
 from ticketshop.orders.selectors import effective_status
 from ticketshop.orders.sessions import (
     get_session_order,
@@ -935,12 +936,12 @@ def send_refund(
 
     Each PUT takes a slot first: at least SWISH_REFUND_SPACING_SECONDS after
     the shop's previous refund, across all workers (a lease row,
-    ops.leases.wait_for_slot). A refund sent less than refund_send_grace()
+    leases.services.wait_for_slot). A refund sent less than refund_send_grace()
     ago is left alone (another sender has it), so two senders never PUT it
     at once; sending it again later is safe, because Swish refuses the same
     id twice (RF09), and that answer means: read it.
     """
-    from ticketshop.ops.leases import release_slot, wait_for_slot
+    from ticketshop.leases.services import release_slot, wait_for_slot
 
     refund = (
         SwishRefund.objects.select_related("payment__order")

@@ -3,7 +3,7 @@
 Reconciliation runs once per SWISH_RECONCILE_EVERY_SECONDS across all
 workers of a shop, whichever way it is started (each worker's upkeep,
 ``reconcile_payments --every``, or the periodic task below): a lease row
-(ticketshop.ops.leases) lets one of them run each period.
+(ticketshop.leases) lets one of them run each period.
 
 Refunds are sent here too (send_refund_task), one at a time per worker and
 at least SWISH_REFUND_SPACING_SECONDS apart across all workers.
@@ -17,6 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from ticketshop.leases.services import run_once_per
+
 logger = logging.getLogger(__name__)
 
 RECONCILE_LEASE = "payments.reconcile"
@@ -24,8 +26,6 @@ RECONCILE_LEASE = "payments.reconcile"
 
 def reconcile_if_due(*, holder: str) -> tuple[bool, dict | None]:
     """Reconcile if no process has done so this period; (ran, counts)."""
-    from ticketshop.ops.leases import run_once_per
-
     from .services import reconcile_payments
 
     return run_once_per(

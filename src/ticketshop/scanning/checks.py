@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
-from .signing import private_key_from_text
+from ticketshop.orders.signing import private_key_from_text
 
 
 # Tagged "ticketshop": the WSGI start runs it too.

@@ -15,12 +15,15 @@ marked as a conflict in the scan log and reported back to the page.
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db import IntegrityError
 from django.utils import timezone
 
 from ticketshop.events.models import ChapterEvent
 from ticketshop.orders.models import OrderStatus, Ticket
+from ticketshop.orders.seats import is_lapsed
+from ticketshop.orders.signing import public_key_text
 
 from .credentials import Scanner
 from .errors import TicketDoesNotExist
@@ -35,7 +38,15 @@ from .revocation import (
     revocation_of,
 )
 from .services import WRONG_EVENT, validate_ticket
-from .signing import public_key_text
+
+
+class _OrderState(NamedTuple):
+    """An order's columns that the lapse rule (``seats.is_lapsed``) reads."""
+
+    status: str
+    payment_pending: bool
+    expires_at: datetime
+
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +103,7 @@ def get_door_list(*, scanner: Scanner, now: datetime) -> dict:
     for row in rows:
         external_id, event_id, used, status, pending, expires_at, type_title = row[:7]
         cancelled_at, _order_id, order_event_id, refund_state, type_en = row[7:]
-        if status == OrderStatus.RESERVED and not pending and expires_at <= now:
+        if is_lapsed(_OrderState(status, pending, expires_at), now=now):
             status = OrderStatus.FAILED_EXPIRED_RESERVATION
         cancelled = cancelled_at is not None
         if cancelled:

@@ -41,52 +41,49 @@ def _db_datetime(value) -> datetime | None:
 
 @cache
 def _ticket_sql(alias: str) -> str:
-    def col(model, of: str, name: str) -> str:
-        return sql.column(alias, model, name, of)
-
     t, o, e, y = Ticket, Order, ChapterEvent, TicketType
     others_used = (
-        f"EXISTS (SELECT 1 FROM {sql.table(alias, t, 'u')}"  # noqa: S608
-        f" WHERE {col(t, 'u', 'order')} = {col(t, 't', 'order')}"
-        f" AND {col(t, 'u', 'times_used')} > 0"
-        f" AND {col(t, 'u', 'id')} <> {col(t, 't', 'id')})"
+        f"EXISTS (SELECT 1 FROM {sql.table(t, 'u')}"  # noqa: S608
+        f" WHERE {sql.column(t, 'order', 'u')} = {sql.column(t, 'order', 't')}"
+        f" AND {sql.column(t, 'times_used', 'u')} > 0"
+        f" AND {sql.column(t, 'id', 'u')} <> {sql.column(t, 'id', 't')})"
     )
     # Only quoted names from the models go into the text; values are params.
     return (
         "SELECT "  # noqa: S608
         + ", ".join(
             [
-                col(t, "t", "id"),
-                col(t, "t", "external_id"),
-                col(t, "t", "times_used"),
-                col(t, "t", "event"),
-                col(t, "t", "order"),
-                col(t, "t", "ticket_type"),
-                col(t, "t", "cancelled_at"),
-                col(o, "o", "status"),
-                col(o, "o", "payment_pending"),
-                col(o, "o", "expires_at"),
-                col(e, "e", "title"),
-                col(e, "e", "event_at"),
-                col(y, "y", "title"),
-                col(e, "e", "title_en"),
-                col(y, "y", "title_en"),
+                sql.column(t, "id", "t"),
+                sql.column(t, "external_id", "t"),
+                sql.column(t, "times_used", "t"),
+                sql.column(t, "event", "t"),
+                sql.column(t, "order", "t"),
+                sql.column(t, "ticket_type", "t"),
+                sql.column(t, "cancelled_at", "t"),
+                sql.column(o, "status", "o"),
+                sql.column(o, "payment_pending", "o"),
+                sql.column(o, "expires_at", "o"),
+                sql.column(e, "title", "e"),
+                sql.column(e, "event_at", "e"),
+                sql.column(y, "title", "y"),
+                sql.column(e, "title_en", "e"),
+                sql.column(y, "title_en", "y"),
                 # What the door asks for (door_money): the order's reference,
                 # what it still owes at the door, and whether another of its
                 # tickets was used before this scan; read here so that a scan
                 # needs no further round trip for them.
-                col(o, "o", "reference"),
-                col(o, "o", "due_at_door"),
+                sql.column(o, "reference", "o"),
+                sql.column(o, "due_at_door", "o"),
                 others_used,
             ]
         )
-        + f" FROM {sql.table(alias, t, 't')}"
-        + f" JOIN {sql.table(alias, o, 'o')}"
-        + f" ON {col(o, 'o', 'id')} = {col(t, 't', 'order')}"
-        + f" JOIN {sql.table(alias, e, 'e')}"
-        + f" ON {col(e, 'e', 'id')} = {col(t, 't', 'event')}"
-        + f" JOIN {sql.table(alias, y, 'y')}"
-        + f" ON {col(y, 'y', 'id')} = {col(t, 't', 'ticket_type')}"
+        + f" FROM {sql.table(t, 't')}"
+        + f" JOIN {sql.table(o, 'o')}"
+        + f" ON {sql.column(o, 'id', 'o')} = {sql.column(t, 'order', 't')}"
+        + f" JOIN {sql.table(e, 'e')}"
+        + f" ON {sql.column(e, 'id', 'e')} = {sql.column(t, 'event', 't')}"
+        + f" JOIN {sql.table(y, 'y')}"
+        + f" ON {sql.column(y, 'id', 'y')} = {sql.column(t, 'ticket_type', 't')}"
         + " WHERE {match} LIMIT 1"
     )
 
@@ -131,7 +128,7 @@ def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
     if not key:
         return None
     statement = _ticket_sql(connection.alias)
-    column = sql.column(connection.alias, Ticket, "external_id", "t")
+    column = sql.column(Ticket, "external_id", "t")
     row = None
     with connection.cursor() as cursor:
         # Ids are issued in upper case, so the exact match on the unique
@@ -184,18 +181,16 @@ class ActiveScannerAccount:
 
 @cache
 def _accounts_sql(alias: str) -> str:
-    def col(model, of: str, name: str) -> str:
-        return sql.column(alias, model, name, of)
-
     a = ScannerAccount
     through = ScannerAccount.events.through
     return (
-        f"SELECT {col(a, 'a', 'id')}, {col(a, 'a', 'name')},"  # noqa: S608
-        f" {col(a, 'a', 'password')}, {col(a, 'a', 'updated_at')},"
-        f" {col(through, 'l', 'chapterevent')}"
-        f" FROM {sql.table(alias, a, 'a')} LEFT JOIN {sql.table(alias, through, 'l')}"
-        f" ON {col(through, 'l', 'scanneraccount')} = {col(a, 'a', 'id')}"
-        f" WHERE {col(a, 'a', 'is_active')} = %s ORDER BY {col(a, 'a', 'id')}"
+        f"SELECT {sql.column(a, 'id', 'a')}, {sql.column(a, 'name', 'a')},"  # noqa: S608
+        f" {sql.column(a, 'password', 'a')}, {sql.column(a, 'updated_at', 'a')},"
+        f" {sql.column(through, 'chapterevent', 'l')}"
+        f" FROM {sql.table(a, 'a')} LEFT JOIN {sql.table(through, 'l')}"
+        f" ON {sql.column(through, 'scanneraccount', 'l')} = {sql.column(a, 'id', 'a')}"
+        f" WHERE {sql.column(a, 'is_active', 'a')} = %s"
+        f" ORDER BY {sql.column(a, 'id', 'a')}"
     )
 
 

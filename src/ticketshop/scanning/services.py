@@ -186,19 +186,16 @@ def _add_use_sql(alias: str, first_use_only: bool = False) -> str:
     not cancelled of a paid order (and not used yet, with first_use_only);
     parameters: ticket id, order id, PAID."""
 
-    def col(model, name: str, of: str | None = None) -> str:
-        return sql.column(alias, model, name, of)
-
-    used = col(Ticket, "times_used", "")
+    used = sql.column(Ticket, "times_used", "")
     unused = f" AND {used} = 0" if first_use_only else ""
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"UPDATE {sql.table(alias, Ticket)}"  # noqa: S608
+        f"UPDATE {sql.table(Ticket)}"  # noqa: S608
         f" SET {used} = {used} + 1"
-        f" WHERE {col(Ticket, 'pk')} = %s"
-        f" AND {col(Ticket, 'cancelled_at')} IS NULL{unused}"
-        f" AND EXISTS (SELECT 1 FROM {sql.table(alias, Order)}"
-        f" WHERE {col(Order, 'pk')} = %s AND {col(Order, 'status')} = %s)"
+        f" WHERE {sql.column(Ticket, 'pk')} = %s"
+        f" AND {sql.column(Ticket, 'cancelled_at')} IS NULL{unused}"
+        f" AND EXISTS (SELECT 1 FROM {sql.table(Order)}"
+        f" WHERE {sql.column(Order, 'pk')} = %s AND {sql.column(Order, 'status')} = %s)"
         f" RETURNING {used}"
     )
 
@@ -250,16 +247,16 @@ def _add_use_and_log_sql(alias: str, first_use_only: bool = False) -> str:
     values = []
     for field in _LOG_FIELDS:
         if field.name == "times_used_before":
-            values.append(f"{sql.column(alias, Ticket, 'times_used', 'used')} - 1")
+            values.append(f"{sql.column(Ticket, 'times_used', 'used')} - 1")
         else:
             values.append(f"CAST(%s AS {field.cast_db_type(connection)})")
-    columns = ", ".join(sql.column(alias, ScanLog, f.name, "") for f in _LOG_FIELDS)
+    columns = ", ".join(sql.column(ScanLog, f.name, "") for f in _LOG_FIELDS)
     # Only quoted names from the models go into the text; values are params.
     return (
         f"WITH used AS ({_add_use_sql(alias, first_use_only)})"  # noqa: S608
-        f" INSERT INTO {sql.table(alias, ScanLog)} ({columns})"
+        f" INSERT INTO {sql.table(ScanLog)} ({columns})"
         f" SELECT {', '.join(values)} FROM used"
-        f" RETURNING {sql.column(alias, ScanLog, 'times_used_before', '')}"
+        f" RETURNING {sql.column(ScanLog, 'times_used_before', '')}"
     )
 
 

@@ -37,6 +37,12 @@ from ticketshop.api_errors import (
 )
 from ticketshop.backoffice.services import collect_at_door
 from ticketshop.orders.models import Order
+from ticketshop.orders.signing import (
+    BadTicketSignature,
+    looks_signed,
+    public_key_text,
+    verify_payload,
+)
 from ticketshop.security.clients import client_address, ip_or_none
 
 from .credentials import authenticate_scanner, recognise_scanner
@@ -46,7 +52,6 @@ from .offline import UNKNOWN, OfflineScan, get_door_list, sync_offline_scans
 from .revocation import CANCELLED, EXCHANGED, REFUNDED, Night, Revocation
 from .selectors import get_ticket_for_scan
 from .services import validate_ticket
-from .signing import BadTicketSignature, looks_signed, public_key_text, verify_payload
 from .throttle import refund_attempt, reserve_attempt
 
 # The answers of the scanner page's own endpoints besides their 200.

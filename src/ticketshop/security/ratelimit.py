@@ -109,29 +109,27 @@ def peek(name: str, *, now: float) -> Hit | None:
 @cache
 def _hit_sql(alias: str) -> str:
     """One upsert that counts a hit and returns the window (built by db.sql)."""
-    table = sql.table(alias, RateCounter)
-
-    def col(name: str) -> str:
-        return sql.column(alias, RateCounter, name, "")
-
-    def current(name: str) -> str:
-        return sql.column(alias, RateCounter, name)
+    table = sql.table(RateCounter)
 
     # A window is over once it has ended; then this request opens a new one.
     # (Not when it "starts in the future": concurrent requests read the clock
     # before they queue, so a later-counted one may carry an earlier `now`.)
-    over = f"{current('window_end')} <= %s"
+    fields = ("name", "window_start", "window_end", "hits")
+    # Unqualified (the column to set, and excluded's), and the row's current.
+    name, start, end, hits = (sql.column(RateCounter, f, "") for f in fields)
+    _, now_start, now_end, now_hits = (sql.column(RateCounter, f) for f in fields)
+    over = f"{now_end} <= %s"
     return (
         f"INSERT INTO {table}"  # noqa: S608
-        f" ({col('name')}, {col('window_start')}, {col('window_end')}, {col('hits')})"
+        f" ({name}, {start}, {end}, {hits})"
         f" VALUES (%s, %s, %s, 1)"
-        f" ON CONFLICT ({col('name')}) DO UPDATE SET"
-        f" {col('hits')} = CASE WHEN {over} THEN 1 ELSE {current('hits')} + 1 END,"
-        f" {col('window_start')} = CASE WHEN {over}"
-        f" THEN excluded.{col('window_start')} ELSE {current('window_start')} END,"
-        f" {col('window_end')} = CASE WHEN {over}"
-        f" THEN excluded.{col('window_end')} ELSE {current('window_end')} END"
-        f" RETURNING {col('window_start')}, {col('window_end')}, {col('hits')}"
+        f" ON CONFLICT ({name}) DO UPDATE SET"
+        f" {hits} = CASE WHEN {over} THEN 1 ELSE {now_hits} + 1 END,"
+        f" {start} = CASE WHEN {over}"
+        f" THEN excluded.{start} ELSE {now_start} END,"
+        f" {end} = CASE WHEN {over}"
+        f" THEN excluded.{end} ELSE {now_end} END"
+        f" RETURNING {start}, {end}, {hits}"
     )
 
 

@@ -7,25 +7,17 @@ from django.utils import timezone
 from ticketshop.events.models import ChapterEvent, TicketType
 from ticketshop.orders.models import Order, OrderStatus, Ticket
 from ticketshop.orders.selectors import effective_status
-from ticketshop.orders.sessions import get_session_order
-
-
-def get_paid_ticket(*, session, external_id: str, now: datetime) -> Ticket | None:
-    """Return the ticket only if it belongs to the session's own paid order.
-
-    The confirmation page shows a QR code per ticket; a ticket id alone must
-    never be enough to fetch one (that would let anyone render any ticket).
-    """
-    order = get_session_order(session)
-    if order is None:
-        return None
-    return get_paid_ticket_of_order(order=order, external_id=external_id, now=now)
 
 
 def get_paid_ticket_of_order(
     *, order: Order, external_id: str, now: datetime
 ) -> Ticket | None:
-    """Return the ticket only if it is a live ticket of this paid order."""
+    """Return the ticket only if it is a live ticket of this paid order.
+
+    The confirmation page shows a QR code per ticket; a ticket id alone must
+    never be enough to fetch one (that would let anyone render any ticket):
+    the view asks only for the session's own order.
+    """
     if effective_status(order, now=now) != OrderStatus.PAID:
         return None
     return order.tickets.filter(

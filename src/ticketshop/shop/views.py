@@ -23,8 +23,8 @@ from ticketshop.events.models import TicketType
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order, session_order_token
+from ticketshop.orders.signing import sign_ticket
 from ticketshop.payments.services import BuyerView, read_order_for_buyer
-from ticketshop.scanning.signing import sign_ticket
 
 from .branding import get_branding
 from .return_links import (
@@ -34,7 +34,6 @@ from .return_links import (
     read_return_value,
 )
 from .selectors import (
-    get_paid_ticket,
     get_paid_ticket_of_order,
     list_swedish_only_texts,
 )
@@ -294,10 +293,9 @@ class TicketQrView(View):
     """
 
     def get(self, request, external_id: str):
-        ticket = get_paid_ticket(
-            session=request.session,
-            external_id=external_id,
-            now=timezone.now(),
+        order = get_session_order(request.session)
+        ticket = order and get_paid_ticket_of_order(
+            order=order, external_id=external_id, now=timezone.now()
         )
         if ticket is None:
             raise Http404()

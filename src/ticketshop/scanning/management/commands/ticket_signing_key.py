@@ -3,7 +3,7 @@
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management.base import BaseCommand
 
-from ticketshop.scanning.signing import private_key_text, public_key_text
+from ticketshop.orders.signing import private_key_text, public_key_text
 
 
 class Command(BaseCommand):

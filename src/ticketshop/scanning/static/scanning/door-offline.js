@@ -2,7 +2,7 @@
  *
  * - verifyPayload(): the Ed25519 signature of a ticket's QR payload
  *   ("TS1.<id>.<event>.<signature>"), checked with WebCrypto and the shop's
- *   public key, exactly as ticketshop.scanning.signing does on the server
+ *   public key, exactly as ticketshop.orders.signing does on the server
  *   (the same test vectors check both);
  * - a small IndexedDB store: the door list downloaded from /scan/door/ and
  *   the queue of scans made offline, in the order they were made.

@@ -1,4 +1,8 @@
-"""Run a periodic job once per period across all workers of a shop.
+"""Run a periodic job once per period across all workers of a shop, and
+space out a shared slot (Swish refunds) across processes.
+
+Below both payments and ops, which use it; it knows no other part of the
+shop.
 
 Every worker asks; one conditional UPDATE decides who runs it. On PostgreSQL
 a concurrent UPDATE of the same row waits for the first one and re-checks
