@@ -59,3 +59,40 @@ def test_the_same_run_passes_and_new_modules_are_welcome(skips, tmp_path):
     more = [*FULL, ("tests.new.test_thing", "test_x")]
     assert skips.main(report(tmp_path, more), "sqlite") == 0
     assert skips.main(report(tmp_path, more), "another-label") == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "runs"),
+    [
+        ("psql://ci@127.0.0.1:5432/ci", True),
+        ("sqlite:///unused.sqlite3", False),
+    ],
+    ids=["psql", "sqlite"],
+)
+def test_the_fault_suite_runs_whenever_the_engine_is_postgresql(url, runs, tmp_path):
+    """Selected by the database engine, not by how DATABASE_URL is spelled:
+    a psql:// URL must not leave the fault suite out without a word."""
+    import os
+    import subprocess
+    import sys
+
+    root = SKIPS.parents[1]
+    env = {**os.environ, "DATABASE_URL": url, "TICKETSHOP_VAR_DIR": str(tmp_path)}
+    env.pop("PYTEST_ADDOPTS", None)
+    listed = subprocess.run(  # noqa: S603 (our own test suite)
+        [sys.executable, "-m", "pytest", "tests/faults", "--collect-only", "-q"]
+        + ["-p", "no:cacheprovider"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    selected = [
+        line for line in listed.stdout.splitlines() if line.startswith("tests/faults/")
+    ]
+    assert listed.returncode == (0 if runs else 5), listed.stdout + listed.stderr
+    assert bool(selected) == runs, listed.stdout
+    if runs:
+        assert len(selected) >= 9, selected

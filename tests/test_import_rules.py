@@ -46,6 +46,7 @@ PRESENTATION_FILES = {
 }
 PRESENTATION_MODULES = {
     f"{PACKAGE}.api_errors",
+    f"{PACKAGE}.backoffice.order_actions",  # the Django admin's order actions
     f"{PACKAGE}.error_pages",
     f"{PACKAGE}.ops.requestid",  # the request id middleware
     f"{PACKAGE}.settings",

@@ -177,10 +177,21 @@ def test_300_buyers_each_get_one_email_across_a_worker_restart(
             worker=worker,
             log=log,
         )
-        # A moment for any stray second send to arrive.
-        time.sleep(1)
+        # A stray second send could only come from a task still queued or
+        # running: wait until the worker has run every task, then stop it
+        # as a service manager does (it finishes the task in hand).
+        _wait(
+            lambda: (
+                not DBTaskResult.objects.filter(
+                    status__in=["READY", "RUNNING"]
+                ).exists()
+            ),
+            timeout=120,
+            worker=worker,
+            log=log,
+        )
         worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        assert worker.wait(timeout=60) == 0, log.read_text()
     finally:
         # A worker left running would take the next tests' tasks.
         if worker is not None and worker.poll() is None:

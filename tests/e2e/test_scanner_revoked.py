@@ -37,6 +37,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "door-revoked-password"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+# Some years ahead of whenever the suite runs (a fixed year would put the
+# events in the past one day, and off the door list).
+FUTURE_YEAR = datetime.now(STOCKHOLM).year + 4
 # Screenshots to look at (phone width); never in the repository.
 SHOTS = Path(tempfile.gettempdir()) / "shots-door"
 
@@ -96,7 +99,7 @@ def revoked_tickets():
     show = ChapterEventFactory(
         title="Torsdagskväll",
         title_en="Thursday night",
-        event_at=datetime(2031, 3, 13, 19, 0, tzinfo=STOCKHOLM),
+        event_at=datetime(FUTURE_YEAR, 3, 13, 19, 0, tzinfo=STOCKHOLM),
     )
     swish = OrderFactory(
         event=show, payment_method=PaymentMethod.SWISH, total_price=Decimal("398")
@@ -110,7 +113,7 @@ def revoked_tickets():
     night = ChapterEventFactory(
         title=NIGHT["sv"],
         title_en=NIGHT["en"],
-        event_at=datetime(2031, 3, 14, 19, 0, tzinfo=STOCKHOLM),
+        event_at=datetime(FUTURE_YEAR, 3, 14, 19, 0, tzinfo=STOCKHOLM),
     )
     new_type = TicketTypeFactory()
     TicketOfferFactory(event=night, ticket_type=new_type)

@@ -622,3 +622,58 @@ def sold_and_paid(cluster: PgCluster, database: str) -> dict:
         "emails_sent": sent,
         "times_sent": times_sent,
     }
+
+
+def settled(
+    cluster: PgCluster,
+    database: str,
+    *,
+    workers: list[str],
+    after: float = 0.0,
+    jobs: tuple[str, ...] = (),
+    seconds: float = 90,
+) -> str:
+    """Wait until the workers have had their chance to do anything more, so
+    that "nothing more happened" can be asserted next: a positive signal in
+    the database, never a fixed pause.
+
+    From a mark ``after`` seconds ahead of now (the longest lease or retry
+    delay that could still make something happen), each of ``workers`` has
+    beaten its heartbeat after the mark (a whole upkeep pass began after
+    it); each periodic job in ``jobs`` (an ops lease, e.g. the requeue of
+    lapsed e-mail leases) ran after the mark, and its worker began another
+    pass after that run (so the run is committed); and the task queue is
+    drained: no task due by the mark still waiting, none running on a live
+    worker (a SIGKILLed worker's task stays RUNNING for good). Fails the
+    test after ``seconds``; returns the mark, for the log.
+    """
+    mark = cluster.psql(f"SELECT now() + interval '{float(after)} seconds'", database)
+    names = ", ".join(f"'{name}'" for name in workers)
+    job_names = ", ".join(f"'{name}'" for name in jobs) or "NULL"
+    # Worker and job names and a timestamp of our own: no outside input.
+    query = (
+        "SELECT"  # noqa: S608
+        f" (SELECT count(*) FROM ops_workerheartbeat WHERE worker_id IN ({names})"
+        f"  AND seen_at > '{mark}'),"
+        " (SELECT count(*) FROM ops_lease l JOIN ops_workerheartbeat h"
+        f"  ON h.worker_id = l.holder WHERE l.name IN ({job_names})"
+        f"  AND l.last_run_at > '{mark}' AND h.seen_at > l.last_run_at),"
+        # Due by the mark (run_after 9999-01-01 is django-tasks-db's "now");
+        # a periodic task queued for later (the reconciliation chain) is not.
+        " (SELECT count(*) FROM django_tasks_database_dbtaskresult"
+        f"  WHERE (status = 'READY' AND (run_after <= '{mark}'"
+        "  OR run_after >= '9999-01-01'))"
+        f"  OR (status = 'RUNNING' AND worker_ids ->> -1 IN ({names})))"
+    )
+    last = ""
+
+    def done() -> bool:
+        nonlocal last
+        last = cluster.psql(query, database)
+        return last == f"{len(workers)}|{len(jobs)}|0"
+
+    assert wait_until(done, seconds=seconds, step=0.2), (
+        f"not settled within {seconds} s after {mark}: (workers beaten since,"
+        f" jobs run since, tasks waiting or running) = {last}"
+    )
+    return mark

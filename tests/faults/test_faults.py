@@ -22,6 +22,7 @@ from .harness import (
     log,
     manage,
     prepare_shop,
+    settled,
     shop_env,
     sold_and_paid,
     wait_until,
@@ -43,10 +44,12 @@ def test_postgres_restarted_mid_rush(cluster, database, workdir):
     try:
         tally = Tally()
         thread, results = shop.buy_in_background(150, ids, tally, seconds=150)
-        time.sleep(2)
+        # Stopped early in the rush, by its progress rather than by the clock.
+        assert wait_until(lambda: tally.statuses[201] >= 20, seconds=60, step=0.05)
         down_at = time.monotonic()
         cluster.stop("fast")
-        log("PostgreSQL stopped (fast) mid-rush")
+        log(f"PostgreSQL stopped (fast) mid-rush, {dict(tally.statuses)} so far")
+        assert thread.is_alive()
         # The outage is real: the health check, which asks the database
         # itself, says so (503, the database part not "ok").
         health = requests.get(shop.bases[0] + "/healthz", timeout=15)
@@ -153,13 +156,33 @@ def test_worker_killed_mid_delivery(cluster, database, workdir):
         assert smtp.rcpt_seen.wait(30), shop.workers[0].tail()
         shop.workers[0].kill()
         killed_at = time.monotonic()
-        log("worker0 SIGKILLed while its SMTP conversation was held")
+        # The fault happened: worker0 died mid-send, its e-mail unsent and
+        # claimed under a lease it no longer renews.
+        held = cluster.psql(
+            "SELECT count(*) FROM delivery_ticketdelivery"
+            " WHERE sent_at IS NULL AND claim_token <> ''",
+            db_name(database),
+        )
+        log(f"worker0 SIGKILLed while its SMTP conversation was held ({held} held)")
+        assert held == "1" and not shop.workers[0].alive()
         shop.workers.append(Worker("worker1", with_swish(env, shop.swish), workdir))
         assert wait_until(lambda: len(smtp.counts()) == 6, seconds=60), smtp.counts()
         took = time.monotonic() - killed_at
-        time.sleep(4)  # a second copy would come within a lease or two
+        # A second copy could only come from a lease that lapses and is
+        # requeued: wait until every lease taken by now has lapsed, the
+        # requeue has run after that and worker1 has run every task.
+        mark = settled(
+            cluster,
+            db_name(database),
+            workers=["worker1"],
+            after=float(env["DELIVERY_LEASE_SECONDS"]),
+            jobs=("delivery.requeue",),
+        )
         received = smtp.counts()
-        log(f"e-mails {dict(received)}; all 6 in {took:.1f} s after the kill")
+        log(
+            f"e-mails {dict(received)}; all 6 in {took:.1f} s after the kill;"
+            f" settled after {mark}"
+        )
         assert set(received.values()) == {1}
         counts = sold_and_paid(cluster, db_name(database))
         assert counts["emails_sent"] == 6 and counts["times_sent"] == 6
@@ -185,18 +208,29 @@ def test_smtp_down_then_back(cluster, database, workdir):
         tally = Tally()
         results = shop.buy(5, ids, tally, seconds=60)
         assert Counter(results)["paid"] == 5
-        time.sleep(4)
-        retrying = cluster.psql(
-            "SELECT count(*) FROM delivery_ticketdelivery"
-            " WHERE status = 'RETRYING' AND attempts >= 1",
-            db_name(database),
-        )
-        log(f"SMTP down: {retrying} e-mails retrying")
-        assert int(retrying) == 5
+
+        def retrying():
+            return cluster.psql(
+                "SELECT count(*) FROM delivery_ticketdelivery"
+                " WHERE status = 'RETRYING' AND attempts >= 1",
+                db_name(database),
+            )
+
+        # The fault happened: every e-mail was tried against the refused
+        # SMTP server and waits for its retry.
+        assert wait_until(lambda: retrying() == "5", seconds=60), retrying()
+        log("SMTP down: 5 e-mails retrying")
         smtp.start()
         log("SMTP back")
         assert wait_until(lambda: len(smtp.counts()) == 5, seconds=30), smtp.counts()
-        time.sleep(3)
+        # Retries still queued (each at most DELIVERY_RETRY_MAX_SECONDS
+        # ahead) have run and found their e-mail sent.
+        settled(
+            cluster,
+            db_name(database),
+            workers=["worker0"],
+            after=float(env["DELIVERY_RETRY_MAX_SECONDS"]),
+        )
         log(f"e-mails after SMTP came back: {dict(smtp.counts())}")
         assert set(smtp.counts().values()) == {1}
     finally:
@@ -229,21 +263,33 @@ def test_swish_failing_on_create_then_recovering(cluster, database, workdir, fai
     try:
         tally = Tally()
         thread, results = shop.buy_in_background(5, ids, tally, seconds=90)
-        time.sleep(6)
-        failed_starts = sum(
-            n for (s, p, _), n in tally.server_errors.items() if p == "/start_payment"
+
+        def failed_starts():
+            with tally.lock:
+                return sum(
+                    n
+                    for (_s, p, _), n in tally.server_errors.items()
+                    if p == "/start_payment"
+                )
+
+        # The fault happened, by count rather than by the clock: at least as
+        # many failed starts as buyers (each retries until one succeeds).
+        assert wait_until(lambda: failed_starts() >= 5, seconds=60, step=0.1), (
+            tally.statuses,
+            tally.server_errors,
         )
+        assert thread.is_alive()  # no buyer got through yet
+        failed = failed_starts()
         port = shop.swish.port
         shop.swish.stop()
         shop.swish = SwishServer(
             {**env, "SWISH_SIMULATOR_DOUBLE_CALLBACKS": "true"}, workdir, port=port
         )
         shop.swish.wait_ready()
-        log(f"Swish ({failure}) failed {failed_starts} starts; now healthy")
+        log(f"Swish ({failure}) failed {failed} starts; now healthy")
         thread.join()
         outcomes = Counter(results)
         log(f"buyers {dict(outcomes)}; HTTP {dict(tally.statuses)}")
-        assert failed_starts > 0
         assert outcomes["paid"] == 5, (outcomes, tally.errors)
         paid = cluster.psql(
             "SELECT count(*), count(DISTINCT order_id) FROM payments_swishpayment"
@@ -268,7 +314,13 @@ def test_backup_during_sales_restores_into_a_consistent_shop(
     try:
         tally = Tally()
         thread, results = shop.buy_in_background(150, ids, tally, seconds=150)
-        time.sleep(3)
+
+        def paid_now():
+            return sold_and_paid(cluster, db_name(database))["paid_tickets"]
+
+        # Mid-rush by its progress, not by the clock: some seats paid, most
+        # still to sell.
+        assert wait_until(lambda: paid_now() >= 10, seconds=90, step=0.1)
         tools = {**env, "PATH": f"{cluster.bindir}:{os.environ['PATH']}"}
         backup = subprocess.run(
             ["sh", str(ROOT / "deploy/backup.sh")],
@@ -279,7 +331,13 @@ def test_backup_during_sales_restores_into_a_consistent_shop(
             check=True,
         )
         dump = backup.stdout.strip().rsplit(" ", 1)[1]
-        log(f"backup taken mid-rush: {dump} ({os.path.getsize(dump)} bytes)")
+        during = paid_now()
+        log(
+            f"backup taken mid-rush: {dump} ({os.path.getsize(dump)} bytes),"
+            f" {during} seats paid when it ended"
+        )
+        # The backup really overlapped the sales: they went on after it.
+        assert during < 100 and thread.is_alive(), during
         thread.join()
         restored = db_name(database) + "_restored"
         cluster.psql(f'DROP DATABASE IF EXISTS "{restored}"')
@@ -303,7 +361,7 @@ def test_backup_during_sales_restores_into_a_consistent_shop(
         live = sold_and_paid(cluster, db_name(database))
         then = sold_and_paid(cluster, restored)
         log(f"live shop {live}; restored backup {then}")
-        assert then["paid_tickets"] <= live["paid_tickets"] == 100
+        assert 10 <= then["paid_tickets"] <= during < live["paid_tickets"] == 100
     finally:
         shop.stop()
 
@@ -319,6 +377,10 @@ def test_swish_unreachable_after_approval_loses_callbacks_and_status_reads(
         workdir=workdir,
         WORKER_MAINTENANCE_SECONDS="1",
         SWISH_HTTP_TIMEOUT_SECONDS="1",
+        # Nobody reads a payment's status from Swish in its first 8 s, so
+        # the approved orders are still open when Swish is killed (it is
+        # killed as soon as all 6 are approved, well within that).
+        SWISH_POLL_AFTER_SECONDS="8",
     )
     ids = prepare_shop(env, workdir, seats=10)
     # Callbacks are lost: only reading the status from Swish settles.
@@ -338,16 +400,38 @@ def test_swish_unreachable_after_approval_loses_callbacks_and_status_reads(
                 == "6"
             ),
             seconds=40,
+            step=0.1,
         )
         port = shop.swish.port
         shop.swish.kill()
-        log("all 6 approved; callbacks lost; Swish SIGKILLed")
-        time.sleep(4)
-        pending = cluster.psql(
-            "SELECT count(*) FROM orders_order WHERE status = 'RESERVED'",
-            db_name(database),
+        assert not shop.swish.alive()
+        killed_at = cluster.psql("SELECT now()", db_name(database))
+
+        def pending():
+            return cluster.psql(
+                "SELECT count(*) FROM orders_order WHERE status = 'RESERVED'",
+                db_name(database),
+            )
+
+        open_at_kill = pending()
+        log(f"all 6 approved; callbacks lost; Swish SIGKILLed; {open_at_kill} open")
+        assert open_at_kill == "6"
+
+        # The fault happened: every open payment's status was read from
+        # Swish after the kill (checked_at is taken before each read), and
+        # the reads failed (still open).
+        def read_since_kill():
+            return cluster.psql(
+                f"SELECT count(*) FILTER (WHERE checked_at > '{killed_at}'),"  # noqa: S608
+                " count(*) FROM payments_swishpayment WHERE status = 'CREATED'",
+                db_name(database),
+            )
+
+        assert wait_until(lambda: read_since_kill() == "6|6", seconds=60), (
+            read_since_kill()
         )
-        log(f"after 4 s without Swish: {pending} orders still waiting")
+        assert pending() == "6"
+        log("every open payment read from Swish while it was down; all still open")
         shop.swish = SwishServer(env, workdir, port=port)
         shop.swish.wait_ready()
         thread.join()

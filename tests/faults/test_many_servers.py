@@ -19,6 +19,7 @@ from .harness import (
     log,
     manage,
     prepare_shop,
+    settled,
     shop_env,
     sold_and_paid,
     wait_until,
@@ -62,7 +63,10 @@ def test_three_app_servers_two_workers_300_buyers_100_seats(cluster, database, w
 
         # Each paid order's e-mail exactly once, whichever worker sent it.
         assert wait_until(lambda: sum(smtp.counts().values()) >= 100, seconds=120)
-        time.sleep(2)  # anything sent twice would arrive by now
+        # Anything sent twice would come from a task still queued or
+        # running: wait until both workers have run every task and begun
+        # another upkeep pass.
+        settled(cluster, database.rsplit("/", 1)[1], workers=["worker0", "worker1"])
         received = smtp.counts()
         log(
             f"e-mails: {sum(received.values())} to {len(received)} buyers; "

@@ -133,6 +133,7 @@ def test_a_hostile_swish_callback_is_answered_200_and_changes_nothing(client, bo
         content_type="application/json",
     )
     assert response.status_code == 200
+    assert response.content == b""  # the callback's answer, as for any callback
     assert Order.objects.filter(status=OrderStatus.PAID).count() == 0
 
 
@@ -176,6 +177,11 @@ def test_an_order_cancelled_without_refund_reads_failed_admin(client, post_json)
 
     response = client.get("/session_payment_status/")
     assert response.status_code == 200
-    assert response.json()["status"] == "FAILED_ADMIN"
+    body = response.json()
+    assert body["status"] == "FAILED_ADMIN"
+    assert body["chapter_event"] == event.pk
+    assert body["tickets"] == [{"ticket_type": standard.pk, "count": 2}]
+    assert body["mail"] is None  # no payment was ever started
+    assert "external_ids" not in body  # never paid
     order.refresh_from_db()
     assert order.refund_state in ("", None, "NONE")

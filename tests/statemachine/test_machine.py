@@ -2,7 +2,10 @@
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
+from tests.factories import event_with_types
+from ticketshop.orders import lifecycle
 from ticketshop.orders.models import Order
 from ticketshop.statemachine.machine import (
     Machine,
@@ -11,10 +14,6 @@ from ticketshop.statemachine.machine import (
     acting_as,
 )
 from ticketshop.statemachine.models import StateChange
-from django.utils import timezone
-
-from ticketshop.orders import lifecycle
-from tests.factories import event_with_types
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,7 +76,7 @@ def test_a_rolled_back_transition_leaves_no_history_row():
     with pytest.raises(ZeroDivisionError):
         with transaction.atomic():
             TOY.save(order, "settle")
-            1 / 0
+            1 / 0  # noqa: B018 - fails inside the transaction
     assert not StateChange.objects.filter(machine="toy").exists()
     assert Order.objects.get(pk=order.pk).status == "RESERVED"
 

@@ -8,12 +8,12 @@ checks its own permission (the roles migration gives them to the groups).
 """
 
 import secrets
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -31,12 +31,11 @@ from ticketshop.api import parse_id
 from ticketshop.delivery.content import kronor
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
-from ticketshop.money import parse_amount
 from ticketshop.orders import lifecycle  # noqa: F401 (views merged from other branches)
-from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.errors import OutOfTickets
+from ticketshop.orders.history import order_history
 from ticketshop.orders.lifecycle import TransitionNotAllowed
-from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, RefundState
+from ticketshop.orders.models import Order, PaymentMethod, RefundState
 from ticketshop.payments.errors import (
     MoreThanDueAtDoor,
     NothingDueAtDoor,
@@ -58,6 +57,7 @@ from .confirmations import (
     exchange_preview,
     mailing_preview,
 )
+from .forms import CollectForm, ExchangeForm, FixForm, IssueForm, MailingForm
 from .models import (
     AUDIT_ACTIONS,
     AuditEntry,
@@ -66,6 +66,7 @@ from .models import (
     OutgoingMail,
     SalesOverview,
 )
+from .order_actions import order_admin_actions  # noqa: F401 (shop/admin.py)
 
 SUBJECT_MAX = Mailing._meta.get_field("subject").max_length
 
@@ -270,82 +271,36 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         offers = list(
             TicketOffer.objects.filter(event=event).select_related("ticket_type")
         )
-        errors: list[str] = []
+        posted = request.method == "POST"
+        values = request.POST if posted else {}
+        form = IssueForm(request.POST if posted else None, offers=offers)
+        errors = form.errors_in_order()
         over_capacity = None
-        values = request.POST if request.method == "POST" else {}
-        if request.method == "POST":
-            counts = {
-                o.ticket_type_id: _int(values.get(f"count_{o.pk}")) for o in offers
-            }
-            counts = {t: n for t, n in counts.items() if n}
-            method = values.get("method", PaymentMethod.COMPLIMENTARY)
-            name = values.get("name", "").strip()
-            email = values.get("email", "").strip()
-            prices = None
-            if method != PaymentMethod.COMPLIMENTARY:
-                prices = {}
-                for o in offers:
-                    raw = (values.get(f"price_{o.pk}") or "").strip()
-                    try:
-                        # Finite, two decimals, within the column and MAX_AMOUNT.
-                        prices[o.ticket_type_id] = (
-                            parse_amount(raw) if raw else o.ticket_type.price
-                        )
-                    except ValueError as exc:
-                        errors.append(
-                            _("Price of %(type)s: %(why)s")
-                            % {"type": o.ticket_type.title, "why": exc}
-                        )
-                        break
-            if method not in services.ISSUE_METHODS:
-                errors.append(_("Choose complimentary, cash or invoice."))
-            if not counts:
-                errors.append(_("Choose at least one ticket."))
-            if not name:
-                errors.append(_("Enter who the tickets are for."))
+        if posted and form.is_valid():
             try:
-                email = validate_email_address(email)
-            except ValidationError as exc:
-                errors.extend(exc.messages)
-            if not errors:
-                try:
-                    order = services.issue_tickets(
-                        user=request.user,
-                        request=services.IssueRequest(
-                            event_id=event.pk,
-                            counts=counts,
-                            name=name,
-                            email=email,
-                            method=method,
-                            prices=prices,
-                            allow_over_capacity=values.get("over_capacity") == "on",
-                            receipt=values.get("receipt") == "on",
-                        ),
+                order = services.issue_tickets(
+                    user=request.user, request=form.issue_request(event.pk)
+                )
+            except OutOfTickets as exc:
+                over_capacity = exc.tickets_left
+                errors.append(
+                    _(
+                        "Only %(left)d seats are left. Tick “beyond capacity” "
+                        "to issue them anyway."
                     )
-                except OutOfTickets as exc:
-                    over_capacity = exc.tickets_left
-                    errors.append(
-                        _(
-                            "Only %(left)d seats are left. Tick “beyond capacity” "
-                            "to issue them anyway."
-                        )
-                        % {"left": exc.tickets_left}
-                    )
-                except (ValueError, ShopError) as exc:
-                    errors.append(str(exc))
-                else:
-                    messages.success(
-                        request,
-                        _(
-                            "Order %(ref)s issued; the tickets are e-mailed to "
-                            "%(email)s."
-                        )
-                        % {"ref": order.reference, "email": order.email},
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:backoffice_event", args=[event.pk])
-                    )
-        left = selectors.event_figures(event).left
+                    % {"left": exc.tickets_left}
+                )
+            except (ValueError, ShopError) as exc:
+                errors.append(str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("Order %(ref)s issued; the tickets are e-mailed to %(email)s.")
+                    % {"ref": order.reference, "email": order.email},
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:backoffice_event", args=[event.pk])
+                )
         context = self._context(
             request,
             _("Issue tickets: %(event)s") % {"event": event.title},
@@ -358,7 +313,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             values=values,
             errors=errors,
             over_capacity=over_capacity,
-            left=left,
+            left=selectors.event_figures(event).left,
         )
         return self._render(
             request, "issue.html", context, status=400 if errors else 200
@@ -374,9 +329,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 "ticket_type"
             )
         )
-        allowed = order.status == OrderStatus.PAID or (
-            order.status == OrderStatus.RESERVED and not order.payment_pending
-        )
+        allowed = services.cancel_allowed(order)
         posted = request.method == "POST"
         form = CancelForm(request.POST if posted else None, live=live)
         errors: list[str] = []
@@ -519,21 +472,18 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         events = ChapterEvent.objects.filter(
             event_at__gte=timezone.now() - timezone.timedelta(days=1)
         ).order_by("event_at")
-        target_id = _int(request.POST.get("event") or request.GET.get("event"))
-        target = ChapterEvent.objects.filter(pk=target_id).first()
+        # The night may come from the dashboard's link (GET) or the form.
+        data = request.GET.dict()
+        data.update({k: v for k, v in request.POST.dict().items() if v})
+        form = ExchangeForm(data, old_types=old_types)
+        form.is_valid()  # lenient fields: never an error
+        target = ChapterEvent.objects.filter(pk=form.cleaned_data["event"]).first()
         target_offers = (
             list(TicketOffer.objects.filter(event=target).select_related("ticket_type"))
             if target
             else []
         )
-        offered = {o.ticket_type_id: o.ticket_type for o in target_offers}
-        type_map = {}
-        for type_id in old_types:
-            chosen = _int(request.POST.get(f"type_{type_id}"))
-            if chosen in offered:
-                type_map[type_id] = chosen
-            elif type_id in offered:
-                type_map[type_id] = type_id
+        type_map = form.type_map({o.ticket_type_id for o in target_offers})
         preview = None
         errors = []
         status = 200
@@ -591,7 +541,17 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             type_map=type_map,
             target_offers=target_offers,
             preview=preview,
-            money={k: Decimal(preview[k]) for k in ("old", "new", "difference")}
+            money={
+                k: Decimal(preview[k])
+                for k in (
+                    "old",
+                    "new",
+                    "difference",
+                    "due_before",
+                    "due_at_door",
+                    "owed_back",
+                )
+            }
             if preview
             else None,
             snapshot=sign_preview(
@@ -600,7 +560,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             if preview
             else "",
             errors=errors,
-            allowed=order.status == OrderStatus.PAID,
+            allowed=services.exchange_allowed(order),
         )
         return self._render(request, "exchange.html", context, status=status)
 
@@ -617,24 +577,17 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         method = DoorPaymentMethod.CASH
         key = secrets.token_hex(16)
         if request.method == "POST":
-            amount_text = request.POST.get("amount", "").strip().replace(",", ".")
+            form = CollectForm(request.POST)
+            amount_text = form.amount_text()
             method = request.POST.get("method", "")
-            key = request.POST.get("key", "")[:64] or key
-            try:
-                amount = Decimal(amount_text)
-                if not amount.is_finite() or amount <= 0:
-                    raise InvalidOperation
-            except InvalidOperation:
-                error = _("Enter an amount above 0 kr.")
-            else:
-                if method not in DoorPaymentMethod.values:
-                    error = _("Choose cash or Swish at the door.")
+            key = (request.POST.get("key", "")[:64]) or key
+            error = form.error()
             if not error:
                 try:
                     payment = services.collect_at_door(
                         order_id=order.pk,
-                        amount=amount.quantize(Decimal("0.01")),
-                        method=method,
+                        amount=form.cleaned_data["amount"],
+                        method=form.cleaned_data["method"],
                         key=f"backoffice:{key}",
                         user=request.user,
                     )
@@ -687,35 +640,33 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def fix_view(self, request, order_id: int):
         _require(request, "fix_orders")
         order = get_object_or_404(Order, pk=order_id)
+        form = FixForm(request.POST if request.method == "POST" else None)
         error = ""
-        if request.method == "POST":
-            if request.POST.get("do") == "resend":
-                try:
-                    services.resend_order(user=request.user, order_id=order.pk)
-                except ShopError:
-                    messages.error(request, _("Only a paid order's tickets are sent."))
-                else:
-                    messages.success(request, _("The tickets are sent again."))
-                return HttpResponseRedirect(
-                    reverse("admin:backoffice_fix", args=[order.pk])
-                )
+        if form.is_bound and form.resend_only:
             try:
-                email = validate_email_address(request.POST.get("email", ""))
-            except ValidationError as exc:
-                error = exc.messages[0]
+                services.resend_order(user=request.user, order_id=order.pk)
+            except ShopError:
+                messages.error(request, _("Only a paid order's tickets are sent."))
             else:
-                unchanged = email == order.email
-                services.change_email(user=request.user, order_id=order.pk, email=email)
-                messages.success(
-                    request,
-                    _("The tickets are sent again.")
-                    if unchanged
-                    else _("E-mail changed to %(email)s; tickets resent.")
-                    % {"email": email},
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:backoffice_fix", args=[order.pk])
-                )
+                messages.success(request, _("The tickets are sent again."))
+            return HttpResponseRedirect(
+                reverse("admin:backoffice_fix", args=[order.pk])
+            )
+        if form.is_bound and form.is_valid():
+            email = form.cleaned_data["email"]
+            unchanged = email == order.email
+            services.change_email(user=request.user, order_id=order.pk, email=email)
+            messages.success(
+                request,
+                _("The tickets are sent again.")
+                if unchanged
+                else _("E-mail changed to %(email)s; tickets resent.")
+                % {"email": email},
+            )
+            return HttpResponseRedirect(
+                reverse("admin:backoffice_fix", args=[order.pk])
+            )
+        error = form.error() if form.is_bound else ""
         context = self._context(
             request,
             _("Correct order %(ref)s") % {"ref": order.reference},
@@ -724,6 +675,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             # A refused address is shown again to be corrected, not lost.
             email=request.POST.get("email", "") if error else order.email,
             audit=AuditEntry.objects.filter(order=order)[:50],
+            history=order_history(order.pk),
         )
         return self._render(request, "fix.html", context, status=400 if error else 200)
 
@@ -811,30 +763,10 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def mailing_view(self, request):
         _require(request, "send_mailings")
         events = ChapterEvent.objects.order_by("-event_at")[:100]
-        values = request.POST if request.method == "POST" else request.GET
-        chosen = [_int(v) for v in values.getlist("event")]
-        subject = values.get("subject", "").strip()
-        body = values.get("body", "").strip()
-        errors = []
-        recipients = services.mailing_recipients(chosen) if chosen else []
-        if request.method == "POST":
-            if not chosen:
-                errors.append(_("Choose at least one event."))
-            if not subject or not body:
-                errors.append(_("Write a subject and a text."))
-            elif services.subject_has_control_characters(subject):
-                errors.append(
-                    _(
-                        "Write the subject on one line, without line breaks "
-                        "or other control characters."
-                    )
-                )
-            elif len(subject) > SUBJECT_MAX:
-                errors.append(
-                    _("The subject is at most %(n)d characters.") % {"n": SUBJECT_MAX}
-                )
-            if not recipients and chosen:
-                errors.append(_("These events have no paid buyers."))
+        posted = request.method == "POST"
+        form = MailingForm(request.POST if posted else request.GET)
+        chosen, subject, body, recipients = form.values()
+        errors = form.errors_in_order() if posted else []
         preview = None
         if request.method == "POST" and not errors:
             preview = mailing_preview(

@@ -15,7 +15,7 @@ from django import forms
 from django.utils.translation import gettext_lazy
 
 from ticketshop.orders import lifecycle
-from ticketshop.orders.models import Order, OrderStatus, PaymentMethod
+from ticketshop.orders.models import Order, OrderStatus
 
 from . import services
 
@@ -59,10 +59,14 @@ def cancel_preview(order: Order, live, ticket_ids) -> dict:
 
 def exchange_preview(order: Order, live, *, event_id: int, type_map) -> dict:
     """What moving the ``live`` tickets to ``event_id`` with ``type_map``
-    (old type id → new type id) does now."""
+    (old type id → new type id) does now: the money by the rule
+    ``exchange`` itself applies (``lifecycle.exchange_money``: what was due
+    at the door goes first, the rest is owed back)."""
     prices = services.exchange_prices(event_id=event_id, type_ids=type_map.values())
     new_total = sum((prices[type_map[t.ticket_type_id]] for t in live), Decimal())
     old_total = order.total_price
+    money = lifecycle.exchange_money(order, old_total=old_total, new_total=new_total)
+    cents = Decimal("0.01")
     return {
         "form": {
             "order": order.pk,
@@ -71,9 +75,12 @@ def exchange_preview(order: Order, live, *, event_id: int, type_map) -> dict:
         },
         "live": sorted(t.pk for t in live),
         "old": str(old_total),
-        "new": str(Decimal(new_total).quantize(Decimal("0.01"))),
-        "difference": str(Decimal(new_total - old_total).quantize(Decimal("0.01"))),
-        "refund": new_total < old_total and order.payment_method == PaymentMethod.SWISH,
+        "new": str(Decimal(new_total).quantize(cents)),
+        "difference": str(Decimal(money.difference).quantize(cents)),
+        "due_before": str(order.due_at_door),
+        "due_at_door": str(Decimal(money.due_at_door).quantize(cents)),
+        "owed_back": str(Decimal(money.owed_back).quantize(cents)),
+        "refund": money.owed_back > 0 and lifecycle.refund_expected(order),
     }
 
 

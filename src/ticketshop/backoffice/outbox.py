@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .machines import OUTGOING_MAIL
 from .models import Mailing, MailStatus, OutgoingMail
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def queue_mail(*, key: str, recipient: str, subject: str, body: str, order=None)
         },
     )
     if created:
+        OUTGOING_MAIL.check("queue", None)
+        OUTGOING_MAIL.save(mail, "queue", created=True)
         _enqueue(mail.pk)
     return mail
 
@@ -83,6 +86,8 @@ def queue_mailing(*, mailing: Mailing, recipients: list[str]) -> int:
     # The unique (mailing, recipient) skipped who is in already; only the
     # new rows get a task.
     new = [pk for pk in mailing.mails.values_list("pk", flat=True) if pk not in known]
+    OUTGOING_MAIL.check("queue", None)
+    OUTGOING_MAIL.record_many([(pk, "", MailStatus.PENDING) for pk in new], "queue")
     for pk in new:
         _enqueue(pk)
     return len(new)
@@ -130,27 +135,33 @@ def send_mail(*, mail_id: int, now: datetime | None = None) -> str:
             row.last_error = f"{type(error).__name__}: {error}"[:2000]
             row.claimed_until = None
             row.claim_token = ""
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = MailStatus.GAVE_UP
+            outcome = "give_up" if row.attempts >= MAX_ATTEMPTS else "fail"
+            OUTGOING_MAIL.check(outcome, row)
+            if outcome == "give_up":
                 row.next_attempt_at = None
             else:
-                row.status = MailStatus.FAILED
                 delay = settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (row.attempts - 1)
                 row.next_attempt_at = now + timedelta(
                     seconds=min(delay, settings.DELIVERY_RETRY_MAX_SECONDS)
                 )
                 _enqueue(row.pk, run_after=row.next_attempt_at)
-            row.save()
+            OUTGOING_MAIL.save(
+                row,
+                outcome,
+                ["last_error", "claimed_until", "claim_token", "next_attempt_at"],
+            )
         logger.warning("outbox mail %s failed: %s", mail.key, error)
         raise
     with transaction.atomic():
         row = OutgoingMail.objects.select_for_update().get(pk=mail_id)
+        OUTGOING_MAIL.check("send", row)
         row.sent_at = timezone.now()
-        row.status = MailStatus.SENT
         row.next_attempt_at = None
         row.claimed_until = None
         row.claim_token = ""
-        row.save()
+        OUTGOING_MAIL.save(
+            row, "send", ["sent_at", "next_attempt_at", "claimed_until", "claim_token"]
+        )
     logger.info("outbox mail %s sent", mail.key)
     return "sent"
 

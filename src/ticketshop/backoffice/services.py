@@ -25,14 +25,14 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from ticketshop import audit as audit_log
 from ticketshop.db.locks import run_locked
 from ticketshop.delivery.content import kronor
 from ticketshop.delivery.services import (
     buyer_language,
-    resend_tickets,
+    schedule_resend,
     schedule_ticket_delivery,
 )
 from ticketshop.events.models import ChapterEvent, TicketOffer
@@ -46,10 +46,13 @@ from ticketshop.payments.errors import (
 )
 from ticketshop.payments.models import DoorPayment, DoorPaymentMethod
 from ticketshop.payments.services import (
-    refund_order,
-    refund_owed,
-    refund_tickets,
+    money_to_return,
+    record_order_refund,
+    record_owed_refunds,
+    record_ticket_refund,
+    settle_unknown_payment,
 )
+from ticketshop.statemachine.machine import acting_as, current_actor, staff_actor
 
 from . import outbox
 from .models import AuditEntry, Mailing
@@ -200,7 +203,7 @@ def issue_tickets(*, user, request: IssueRequest) -> Order:
         )
         return order
 
-    return run_locked(locked)
+    return _act(user, locked)
 
 
 # --- Cancel and refund -------------------------------------------------------------
@@ -265,6 +268,7 @@ def _exchange_money_text(difference: Decimal, *, swish: bool) -> str:
 
 
 def _queue_notice(order: Order, *, kind: str, subject: str, parts) -> None:
+    """Queue the buyer's e-mail in the use case's transaction."""
     with transaction.atomic():
         outbox.queue_mail(
             key=f"{kind}:{order.pk}:{secrets.token_hex(8)}",
@@ -342,25 +346,50 @@ def _notify_exchange(order: Order, *, old_event, old_codes, difference, swish):
     )
 
 
+def _act(user, body, /, **kwargs):
+    """Run an organiser's use case: one durable transaction behind the
+    writer gate (``run_locked``), whose history rows name the organiser."""
+    with acting_as(staff_actor(user) if user is not None else current_actor()):
+        return run_locked(body, **kwargs)
+
+
+def _live_tickets(order: Order) -> list[Ticket]:
+    return list(order.tickets.filter(cancelled_at__isnull=True).order_by("pk"))
+
+
+def _requested_by(user) -> str:
+    return user.get_username() if user is not None else ""
+
+
+def cancel_allowed(order: Order):
+    """May the order be cancelled now (with its reason if not)?"""
+    return lifecycle.may_cancel(order)
+
+
+def cancel_tickets_allowed(order: Order):
+    return lifecycle.may_cancel_tickets(order)
+
+
 def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
     """Cancel an order; a Swish-paid one is refunded in full. Returns refund
-    ids. The buyer is told by e-mail."""
-    order = Order.objects.select_related("event").get(pk=order_id)
-    before = order_state(order)
-    swish = order.status == OrderStatus.PAID and lifecycle.refund_expected(order)
-    amount = order.total_price
-    cancelled = list(order.tickets.filter(cancelled_at__isnull=True).order_by("pk"))
-    if swish:
-        ids = refund_order(order_id=order_id, requested_by=user.get_username())
-    else:
-        ids = []
+    ids. In one locked transaction: the transition, the refund, the audit
+    entry and the buyer's e-mail (queued)."""
 
-        def locked():
-            lifecycle.cancel(lifecycle.lock_order(order_id), now=timezone.now())
-
-        run_locked(locked)
-    order.refresh_from_db()
-    with transaction.atomic():
+    def locked() -> list[str]:
+        now = timezone.now()
+        order = lifecycle.lock_order(order_id)
+        before = order_state(order)
+        swish = order.status == OrderStatus.PAID and lifecycle.refund_expected(order)
+        amount = order.total_price
+        cancelled = _live_tickets(order)
+        if swish:
+            refunds = record_order_refund(
+                order, requested_by=_requested_by(user), now=now
+            )
+            ids = [r.refund_id for r in refunds]
+        else:
+            lifecycle.cancel(order, now=now)
+            ids = []
         audit(
             user,
             "cancel",
@@ -378,37 +407,42 @@ def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
             before=before,
             after={**order_state(order), "refunds": ids},
         )
-    if notify and before["status"] == OrderStatus.PAID:
-        # Written in the buyer's language, whatever the organiser's.
-        with translation.override(buyer_language(order)):
-            _notify_cancellation(
-                order,
-                what=_("all tickets"),
-                cancelled=cancelled,
-                remaining=[],
-                money=_money_text(amount, swish=swish),
-            )
-    return ids
+        if notify and before["status"] == OrderStatus.PAID:
+            # Written in the buyer's language, whatever the organiser's.
+            with translation.override(buyer_language(order)):
+                _notify_cancellation(
+                    order,
+                    what=_("all tickets"),
+                    cancelled=cancelled,
+                    remaining=[],
+                    money=_money_text(amount, swish=swish),
+                )
+        return ids
+
+    return _act(user, locked)
 
 
 def cancel_tickets(*, user, order_id: int, ticket_ids, notify: bool = True):
     """Cancel single tickets of a paid order (a partial Swish refund of their
-    price). Returns refund ids."""
-    order = Order.objects.select_related("event").get(pk=order_id)
-    before = order_state(order)
-    swish = lifecycle.refund_expected(order)
-    tickets = list(
-        Ticket.objects.filter(
-            order_id=order_id, pk__in=list(ticket_ids), cancelled_at__isnull=True
+    price). Returns refund ids. One locked transaction, as ``cancel_order``."""
+
+    def locked() -> list[str]:
+        now = timezone.now()
+        order = lifecycle.lock_order(order_id)
+        before = order_state(order)
+        swish = lifecycle.refund_expected(order)
+        tickets = list(
+            Ticket.objects.filter(
+                order_id=order_id, pk__in=list(ticket_ids), cancelled_at__isnull=True
+            )
         )
-    )
-    amount = sum((t.price for t in tickets), Decimal("0"))
-    ids = refund_tickets(
-        order_id=order_id, ticket_ids=ticket_ids, requested_by=user.get_username()
-    )
-    order.refresh_from_db()
-    names = ", ".join(t.external_id for t in tickets)
-    with transaction.atomic():
+        amount = sum((t.price for t in tickets), Decimal("0"))
+        refunds = record_ticket_refund(
+            order, ticket_ids=ticket_ids, requested_by=_requested_by(user), now=now
+        )
+        ids = [r.refund_id for r in refunds]
+        order.refresh_from_db()
+        names = ", ".join(t.external_id for t in tickets)
         audit(
             user,
             "cancel_tickets",
@@ -420,29 +454,79 @@ def cancel_tickets(*, user, order_id: int, ticket_ids, notify: bool = True):
             before=before,
             after={**order_state(order), "refunds": ids},
         )
-    if notify:
-        # Written in the buyer's language, whatever the organiser's.
-        with translation.override(buyer_language(order)):
-            _notify_cancellation(
-                order,
-                what=ngettext("%(count)d ticket", "%(count)d tickets", len(tickets))
-                % {"count": len(tickets)},
-                cancelled=tickets,
-                remaining=list(
-                    order.tickets.filter(cancelled_at__isnull=True).order_by("pk")
-                ),
-                money=_money_text(amount, swish=swish),
-            )
-    return ids
+        if notify:
+            # Written in the buyer's language, whatever the organiser's.
+            with translation.override(buyer_language(order)):
+                _notify_cancellation(
+                    order,
+                    what=ngettext("%(count)d ticket", "%(count)d tickets", len(tickets))
+                    % {"count": len(tickets)},
+                    cancelled=tickets,
+                    remaining=_live_tickets(order),
+                    money=_money_text(amount, swish=swish),
+                )
+        return ids
+
+    return _act(user, locked)
+
+
+def refund_allowed(order: Order):
+    """May "Refund via Swish" pay money back now: money the shop did not
+    accept, or a paid Swish order (then cancelled with its refund)?"""
+    if money_to_return(order):
+        return lifecycle.Allowed(True)
+    if lifecycle.refund_expected(order) and lifecycle.may_cancel(order):
+        if order.status == OrderStatus.PAID:
+            return lifecycle.Allowed(True)
+    return lifecycle.Allowed(False, gettext_lazy("no paid Swish payment to refund."))
+
+
+def refund_via_swish(*, user, order_id: int) -> list[str]:
+    """Pay back an order's Swish money (the admin's "Refund via Swish"):
+    money the shop did not accept is returned and the order stays as it is
+    (audited as ``return_money``); a paid order is cancelled and refunded in
+    full, as ``cancel_order`` does (its audit entry and the buyer's e-mail).
+    Raises ``RefundNotPossible``."""
+    # Read outside the use case's lock only to choose which one runs; each
+    # checks again under the lock.
+    order = Order.objects.get(pk=order_id)
+    if (
+        not money_to_return(order)
+        and order.status == OrderStatus.PAID
+        and lifecycle.refund_expected(order)
+    ):
+        return cancel_order(user=user, order_id=order_id)
+
+    def locked() -> list[str]:
+        order = lifecycle.lock_order(order_id)
+        before = order_state(order)
+        refunds = record_order_refund(order, requested_by=_requested_by(user))
+        ids = [r.refund_id for r in refunds]
+        amount = sum((r.amount for r in refunds), Decimal("0"))
+        audit(
+            user,
+            "return_money",
+            lambda: (
+                _("Paid back %(amount)s kr not accepted for order %(ref)s (Swish)")
+                % {"amount": kr(amount), "ref": order.reference}
+            ),
+            order=order,
+            before=before,
+            after={**order_state(order), "refunds": ids},
+        )
+        return ids
+
+    return _act(user, locked)
 
 
 def retry_refund(*, user, order_id: int) -> list[str]:
     """Pay back what a refused or failed refund still owes."""
-    order = Order.objects.get(pk=order_id)
-    before = order_state(order)
-    ids = refund_owed(order_id=order_id, requested_by=user.get_username())
-    order.refresh_from_db()
-    with transaction.atomic():
+
+    def locked() -> list[str]:
+        order = lifecycle.lock_order(order_id)
+        before = order_state(order)
+        refunds = record_owed_refunds(order, requested_by=_requested_by(user))
+        ids = [r.refund_id for r in refunds]
         audit(
             user,
             "retry_refund",
@@ -451,7 +535,50 @@ def retry_refund(*, user, order_id: int) -> list[str]:
             before=before,
             after={**order_state(order), "refunds": ids},
         )
-    return ids
+        return ids
+
+    return _act(user, locked)
+
+
+# --- An unknown payment outcome, settled by hand ---------------------------------
+
+
+def settle_allowed(order: Order):
+    return lifecycle.may_settle_unknown(order)
+
+
+def settle_unknown(*, user, order_id: int, paid: bool) -> bool:
+    """Settle by hand an order whose payment outcome Swish could not tell,
+    after checking with the bank: paid (the tickets are e-mailed) or
+    released. One locked transaction with its audit entry. Returns False,
+    changing nothing, when the outcome is not unknown (any more)."""
+
+    def locked() -> bool:
+        order = lifecycle.lock_order(order_id)
+        before = order_state(order)
+        if not settle_unknown_payment(order, paid=paid):
+            return False
+        audit(
+            user,
+            "settle_paid" if paid else "settle_released",
+            lambda: (
+                (
+                    _(
+                        "Marked the payment of order %(ref)s as paid "
+                        "(checked with the bank)"
+                    )
+                    if paid
+                    else _("Released order %(ref)s: its payment never arrived")
+                )
+                % {"ref": order.reference}
+            ),
+            order=order,
+            before=before,
+            after=order_state(order),
+        )
+        return True
+
+    return _act(user, locked)
 
 
 # --- Exchange ------------------------------------------------------------------------
@@ -473,6 +600,11 @@ def exchange_prices(*, event_id: int, type_ids) -> dict[int, Decimal]:
     }
 
 
+def exchange_allowed(order: Order):
+    """May the order be exchanged now (with its reason if not)?"""
+    return lifecycle.may_exchange(order)
+
+
 def exchange_order(
     *, user, order_id: int, event_id: int, type_map: Mapping[int, int]
 ) -> ExchangeResult:
@@ -483,11 +615,11 @@ def exchange_order(
     prices = exchange_prices(event_id=event_id, type_ids=set(type_map.values()))
     if set(type_map.values()) - set(prices):
         raise ValueError("a ticket type is not offered for the target event")
-    order = Order.objects.select_related("event").get(pk=order_id)
-    before = order_state(order)
-    old_event = order.event
 
-    def locked():
+    def locked() -> ExchangeResult:
+        order = Order.objects.select_related("event").get(pk=order_id)
+        before = order_state(order)
+        old_event = order.event
         done = lifecycle.exchange(
             order,
             event_id=event_id,
@@ -525,26 +657,33 @@ def exchange_order(
                 "old_tickets": list(done.old_ticket_ids),
             },
         )
-        return done
+        refunds: list[str] = []
+        if diff < 0 and done.order.payment_method == PaymentMethod.SWISH:
+            try:
+                with transaction.atomic():
+                    refunds = [
+                        r.refund_id
+                        for r in record_owed_refunds(
+                            done.order, requested_by=_requested_by(user)
+                        )
+                    ]
+            except RefundNotPossible:
+                logger.warning(
+                    "exchange of %s: nothing to refund", done.order.reference
+                )
+        schedule_resend(order=done.order)
+        exchanged = Order.objects.select_related("event").get(pk=order_id)
+        with translation.override(buyer_language(exchanged)):
+            _notify_exchange(
+                exchanged,
+                old_event=old_event,
+                old_codes=list(done.old_ticket_ids),
+                difference=diff,
+                swish=exchanged.payment_method == PaymentMethod.SWISH,
+            )
+        return ExchangeResult(order=done.order, difference=diff, refunds=refunds)
 
-    done = run_locked(locked)
-    refunds: list[str] = []
-    if done.difference < 0 and done.order.payment_method == PaymentMethod.SWISH:
-        try:
-            refunds = refund_owed(order_id=order_id, requested_by=user.get_username())
-        except RefundNotPossible:
-            logger.warning("exchange of %s: nothing to refund", done.order.reference)
-    resend_tickets(order=done.order)
-    exchanged = Order.objects.select_related("event").get(pk=order_id)
-    with translation.override(buyer_language(exchanged)):
-        _notify_exchange(
-            exchanged,
-            old_event=old_event,
-            old_codes=list(done.old_ticket_ids),
-            difference=done.difference,
-            swish=exchanged.payment_method == PaymentMethod.SWISH,
-        )
-    return ExchangeResult(order=done.order, difference=done.difference, refunds=refunds)
+    return _act(user, locked)
 
 
 # --- Money due at the door -----------------------------------------------------------
@@ -615,7 +754,7 @@ def collect_at_door(
         )
         return payment
 
-    return run_locked(locked)
+    return _act(user, locked)
 
 
 # --- Find and fix --------------------------------------------------------------------
@@ -643,49 +782,65 @@ def search_orders(query: str):
 
 
 def change_email(*, user, order_id: int, email: str, resend: bool = True) -> Order:
-    """Correct a buyer's e-mail address (logged) and resend the tickets. The
-    same address again is no change: only the resend is done and logged."""
+    """Correct a buyer's e-mail address (logged) and resend the tickets, in
+    one locked transaction. The same address again is no change: only the
+    resend is done and logged."""
     email = validate_email_address(email)
 
     def locked() -> Order:
         order = lifecycle.lock_order(order_id)
         before = order.email
-        if before == email:
-            return order
-        order.email = email
-        order.save(update_fields=["email", "updated_at"])
-        audit(
-            user,
-            "change_email",
-            lambda: (
-                _("Changed the e-mail of order %(ref)s from %(old)s to %(new)s")
-                % {"ref": order.reference, "old": before or "-", "new": email}
-            ),
-            order=order,
-            before={"email": before},
-            after={"email": email},
-        )
+        if before != email:
+            order.email = email
+            order.save(update_fields=["email", "updated_at"])
+            audit(
+                user,
+                "change_email",
+                lambda: (
+                    _("Changed the e-mail of order %(ref)s from %(old)s to %(new)s")
+                    % {"ref": order.reference, "old": before or "-", "new": email}
+                ),
+                order=order,
+                before={"email": before},
+                after={"email": email},
+            )
+        if resend and order.status == OrderStatus.PAID:
+            _resend(user, order)
         return order
 
-    order = run_locked(locked)
-    if resend and order.status == OrderStatus.PAID:
-        resend_order(user=user, order_id=order.pk)
-    return order
+    return _act(user, locked)
+
+
+def resend_allowed(order: Order):
+    """Only a paid order's tickets are sent."""
+    if order.status == OrderStatus.PAID:
+        return lifecycle.Allowed(True)
+    return lifecycle.Allowed(
+        False, gettext_lazy("Only a paid order's tickets are sent.")
+    )
+
+
+def _resend(user, order: Order) -> None:
+    schedule_resend(order=order)
+    audit(
+        user,
+        "resend",
+        lambda: (
+            _("Resent the tickets of order %(ref)s to %(email)s")
+            % {"ref": order.reference, "email": order.email}
+        ),
+        order=order,
+    )
 
 
 def resend_order(*, user, order_id: int) -> None:
-    order = Order.objects.get(pk=order_id)
-    resend_tickets(order=order)
-    with transaction.atomic():
-        audit(
-            user,
-            "resend",
-            lambda: (
-                _("Resent the tickets of order %(ref)s to %(email)s")
-                % {"ref": order.reference, "email": order.email}
-            ),
-            order=order,
-        )
+    """Send a paid order's tickets again, audited, in one locked transaction;
+    raises ``OrderNotPaid`` (nothing written) for an order not paid."""
+
+    def locked() -> None:
+        _resend(user, lifecycle.lock_order(order_id))
+
+    _act(user, locked)
 
 
 # --- Mass e-mail ---------------------------------------------------------------------
@@ -715,7 +870,8 @@ def start_mailing(*, user, event_ids, subject: str, body: str) -> Mailing:
     if subject_has_control_characters(subject):
         raise ValueError("a mailing's subject holds a control character")
     event_ids = list(event_ids)
-    with transaction.atomic():
+
+    def locked() -> Mailing:
         mailing = Mailing.objects.create(
             subject=subject, body=body, created_by=user.get_username()
         )
@@ -732,4 +888,6 @@ def start_mailing(*, user, event_ids, subject: str, body: str) -> Mailing:
             event_id=event_ids[0] if len(event_ids) == 1 else None,
             after={"events": event_ids, "recipients": len(recipients)},
         )
-    return mailing
+        return mailing
+
+    return _act(user, locked)

@@ -8,20 +8,30 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from .errors import OrderNotPaid
 from .models import TicketDelivery
 from .selectors import unsent_paid_orders_q
-from .services import resend_tickets
+
+
+class _LanguageOnlyFormSet(forms.BaseInlineFormSet):
+    """Saves only the language: the rest (the state above all, which only
+    the delivery's state machine writes) may have changed since the page
+    was loaded, and a whole-row save would put the old values back."""
+
+    def save_existing(self, form, obj, commit=True):
+        delivery = form.save(commit=False)
+        if commit:
+            delivery.save(update_fields=["language", "updated_at"])
+        return delivery
 
 
 class TicketDeliveryInline(admin.StackedInline):
     model = TicketDelivery
+    formset = _LanguageOnlyFormSet
     verbose_name = _("ticket e-mail")
     verbose_name_plural = _("ticket e-mail")
     can_delete = False
@@ -68,41 +78,6 @@ def ticket_email_state(order) -> str:
     return state
 
 
-@admin.action(description=_("Resend tickets"), permissions=["change"])
-def resend_tickets_action(modeladmin, request, queryset):
-    """Enqueue the ticket e-mail of each selected paid order again."""
-    sent = skipped = 0
-    for order in queryset:
-        try:
-            resend_tickets(order=order)
-        except OrderNotPaid:
-            skipped += 1
-        else:
-            sent += 1
-    if sent:
-        modeladmin.message_user(
-            request,
-            ngettext(
-                "The tickets of %(count)d order will be sent again.",
-                "The tickets of %(count)d orders will be sent again.",
-                sent,
-            )
-            % {"count": sent},
-            messages.SUCCESS,
-        )
-    if skipped:
-        modeladmin.message_user(
-            request,
-            ngettext(
-                "%(count)d order is not paid; no tickets sent.",
-                "%(count)d orders are not paid; no tickets sent.",
-                skipped,
-            )
-            % {"count": skipped},
-            messages.WARNING,
-        )
-
-
 class TicketEmailListFilter(admin.SimpleListFilter):
     title = _("ticket e-mail")
     parameter_name = "ticket_email"
@@ -126,7 +101,8 @@ class TicketEmailListFilter(admin.SimpleListFilter):
         return queryset
 
 
-order_admin_actions = [resend_tickets_action]
+# "Resend tickets" is the back office's use case (backoffice/order_actions.py).
+order_admin_actions = []
 order_admin_inlines = [TicketDeliveryInline]
 order_admin_readonly_fields = [ticket_email_state]
 order_admin_list_filters = [TicketEmailListFilter]

@@ -36,6 +36,7 @@ from ticketshop.orders.models import Order, OrderStatus
 
 from .emails import build_ticket_email
 from .errors import OrderNotPaid
+from .machines import TICKET_DELIVERY
 from .models import DeliveryStatus, TicketDelivery
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,13 @@ def _require_transaction(name: str) -> None:
         raise RuntimeError(f"{name}() must run inside the order's transaction")
 
 
+def _queued(delivery: TicketDelivery) -> TicketDelivery:
+    """The history row of a delivery just created (in its transaction)."""
+    TICKET_DELIVERY.check("queue", None)
+    TICKET_DELIVERY.save(delivery, "queue", created=True)
+    return delivery
+
+
 def buyer_language(order: Order) -> str:
     """Return the language of the order's e-mails: the buyer's, else the default."""
     return order.language or settings.DELIVERY_LANGUAGE
@@ -100,45 +108,69 @@ def schedule_ticket_delivery(
             "with_receipt": receipt,
         },
     )
-    if not created:
+    if created:
+        _queued(delivery)
+    else:
         delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
         if delivery.sent_at is not None:
             logger.info("tickets of order %s already sent", order.reference)
             return delivery
+        TICKET_DELIVERY.check(
+            "queue_again", delivery, delivery.sent_at is None, ": sent"
+        )
         if delivery.status in (DeliveryStatus.GAVE_UP, DeliveryStatus.NOT_PAID):
             # Paid again after giving up (e.g. settled by hand): start over.
             delivery.attempts = 0
-        delivery.status = DeliveryStatus.PENDING
         delivery.next_attempt_at = now
-        delivery.save(
-            update_fields=["status", "attempts", "next_attempt_at", "updated_at"]
-        )
+        TICKET_DELIVERY.save(delivery, "queue_again", ["attempts", "next_attempt_at"])
     _enqueue(order_id=order.pk)
     return delivery
 
 
 def resend_tickets(*, order: Order, now: datetime | None = None) -> TicketDelivery:
     """Send a paid order's ticket e-mail again (the organiser's resend)."""
-    now = now or timezone.now()
     with transaction.atomic(durable=True):
         order = lock_order(order.pk)
-        if order.status != OrderStatus.PAID:
-            raise OrderNotPaid(order.reference)
-        delivery, _created = TicketDelivery.objects.get_or_create(
-            order=order,
-            defaults={"language": buyer_language(order)},
-        )
-        delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
-        delivery.sent_at = None
-        delivery.status = DeliveryStatus.PENDING
-        delivery.attempts = 0
-        delivery.last_error = ""
-        delivery.next_attempt_at = now
-        delivery.claimed_until = None
-        delivery.claim_token = ""
-        delivery.save()
-        _enqueue(order_id=order.pk)
+        delivery = schedule_resend(order=order, now=now)
     logger.info("resend of tickets of order %s enqueued", order.reference)
+    return delivery
+
+
+def schedule_resend(*, order: Order, now: datetime | None = None) -> TicketDelivery:
+    """``resend_tickets`` in the caller's transaction, with the order locked
+    by the caller (an organiser's use case that also writes its audit
+    entry). Raises ``OrderNotPaid`` for an order that is not paid."""
+    _require_transaction("schedule_resend")
+    now = now or timezone.now()
+    if order.status != OrderStatus.PAID:
+        raise OrderNotPaid(order.reference)
+    delivery, created = TicketDelivery.objects.get_or_create(
+        order=order,
+        defaults={"language": buyer_language(order)},
+    )
+    if created:
+        _queued(delivery)
+    delivery = TicketDelivery.objects.select_for_update().get(pk=delivery.pk)
+    TICKET_DELIVERY.check("resend", delivery)
+    delivery.sent_at = None
+    delivery.attempts = 0
+    delivery.last_error = ""
+    delivery.next_attempt_at = now
+    delivery.claimed_until = None
+    delivery.claim_token = ""
+    TICKET_DELIVERY.save(
+        delivery,
+        "resend",
+        [
+            "sent_at",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "claimed_until",
+            "claim_token",
+        ],
+    )
+    _enqueue(order_id=order.pk)
     return delivery
 
 
@@ -197,8 +229,10 @@ def _lock_delivery(*, order_id: int) -> TicketDelivery:
         # Paid without schedule_ticket_delivery (e.g. by hand in a shell):
         # deliver all the same.
         order = Order.objects.get(pk=order_id)
-        delivery = TicketDelivery.objects.create(
-            order_id=order_id, language=buyer_language(order)
+        delivery = _queued(
+            TicketDelivery.objects.create(
+                order_id=order_id, language=buyer_language(order)
+            )
         )
     return delivery
 
@@ -214,9 +248,11 @@ def _claim(
             return "already_sent", None, None
         order = Order.objects.select_related("event").get(pk=order_id)
         if order.status != OrderStatus.PAID:
-            delivery.status = DeliveryStatus.NOT_PAID
+            TICKET_DELIVERY.check(
+                "not_paid", delivery, delivery.sent_at is None, ": sent"
+            )
             delivery.next_attempt_at = None
-            delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
+            TICKET_DELIVERY.save(delivery, "not_paid", ["next_attempt_at"])
             return "not_paid", None, None
         if delivery.claimed_until is not None and delivery.claimed_until > now:
             # Another worker is sending right now. Look again once its claim
@@ -263,14 +299,24 @@ def _lease_renewed(*, order_id: int, token: str):
 def _record_success(*, order_id: int, token: str) -> TicketDelivery:
     with transaction.atomic(durable=True):
         delivery = _lock_delivery(order_id=order_id)
+        TICKET_DELIVERY.check("send", delivery)
         delivery.sent_at = timezone.now()
-        delivery.status = DeliveryStatus.SENT
         delivery.times_sent += 1
         delivery.next_attempt_at = None
         if delivery.claim_token == token:
             delivery.claimed_until = None
             delivery.claim_token = ""
-        delivery.save()
+        TICKET_DELIVERY.save(
+            delivery,
+            "send",
+            [
+                "sent_at",
+                "times_sent",
+                "next_attempt_at",
+                "claimed_until",
+                "claim_token",
+            ],
+        )
         return delivery
 
 
@@ -283,15 +329,21 @@ def _record_failure(
         if delivery.claim_token == token:
             delivery.claimed_until = None
             delivery.claim_token = ""
-        if delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
-            delivery.status = DeliveryStatus.GAVE_UP
+        outcome = (
+            "give_up" if delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS else "fail"
+        )
+        TICKET_DELIVERY.check(outcome, delivery)
+        if outcome == "give_up":
             delivery.next_attempt_at = None
         else:
-            delivery.status = DeliveryStatus.RETRYING
             delivery.next_attempt_at = now + retry_delay(attempts=delivery.attempts)
             # In the same transaction as the record: the retry is never lost.
             _enqueue(order_id=order_id, run_after=delivery.next_attempt_at)
-        delivery.save()
+        TICKET_DELIVERY.save(
+            delivery,
+            outcome,
+            ["last_error", "claimed_until", "claim_token", "next_attempt_at"],
+        )
         return delivery
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from ticketshop.leases.services import run_once_per
+from ticketshop.statemachine.machine import acting_as
 
 from .heartbeat import beat, fail_tasks_of_dead_workers, forget_old_workers
 
@@ -13,7 +14,13 @@ logger = logging.getLogger(__name__)
 
 
 def tick(*, worker_id: str, started_at: datetime) -> dict:
-    """One round of upkeep; returns what ran (for tests and logs)."""
+    """One round of upkeep; returns what ran (for tests and logs). History
+    rows it writes name the "sweep" (reconciliation's, "reconcile")."""
+    with acting_as("sweep"):
+        return _tick(worker_id=worker_id, started_at=started_at)
+
+
+def _tick(*, worker_id: str, started_at: datetime) -> dict:
     from ticketshop.delivery.services import requeue_stalled_deliveries
     from ticketshop.payments.tasks import reconcile_if_due
 

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Count, Q
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +21,6 @@ from django.utils.translation import ngettext
 
 from ticketshop import audit
 from ticketshop.admin_permissions import NoAddNoDeleteMixin
-from ticketshop.db.locks import run_locked
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.previews import (
@@ -30,8 +30,8 @@ from ticketshop.previews import (
     sign_preview,
 )
 
-from . import lifecycle
 from .addresses import validate_email_address
+from .history import order_history
 from .lifecycle import TransitionNotAllowed
 from .models import Order, OrderStatus, Ticket
 from .seatlock import lock_event
@@ -404,60 +404,6 @@ def seats_text(order: Order) -> str:
     ) % {"count": order.ticket_count}
 
 
-def _cancel_effect(order: Order) -> Effect:
-    if order.status == OrderStatus.RESERVED and order.payment_pending:
-        return Effect(
-            order,
-            False,
-            why=_(
-                "a Swish payment is running: wait for Swish, or settle an "
-                "unknown outcome with its own action."
-            ),
-        )
-    if order.status == OrderStatus.PAID and lifecycle.refund_expected(order):
-        return Effect(order, False, why=_("paid with Swish: use “Refund via Swish”."))
-    if order.status not in (OrderStatus.RESERVED, OrderStatus.PAID):
-        return Effect(order, False, why=_("the order has ended already."))
-    money = (
-        _("none (not paid)")
-        if order.status == OrderStatus.RESERVED
-        else _("nothing to pay back (%(method)s)")
-        % {"method": order.get_payment_method_display()}
-    )
-    return Effect(
-        order,
-        True,
-        seats=seats_text(order),
-        money=money,
-        tickets=_("stop opening the door"),
-    )
-
-
-def _cancel(order: Order) -> None:
-    def locked():
-        lifecycle.cancel(lifecycle.lock_order(order.pk), now=timezone.now())
-
-    run_locked(locked)
-
-
-@admin.action(
-    description=_("Cancel (unpaid, free or paid without Swish)"),
-    permissions=["change"],
-)
-def cancel_orders(modeladmin, request, queryset):
-    """Cancel unpaid holds and orders with no Swish money to return."""
-    return confirm_action(
-        modeladmin,
-        request,
-        queryset,
-        action="cancel_orders",
-        title=_("Cancel orders"),
-        question=_("Cancel these orders? This is what happens to each:"),
-        effects=[_cancel_effect(order) for order in queryset],
-        perform=_cancel,
-    )
-
-
 class OrderForm(forms.ModelForm):
     """Who the order is for; the address gets the shop's one check."""
 
@@ -527,12 +473,23 @@ class OrderAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
         "attention_reason",
         "created_at",
         "updated_at",
+        "history",
     ]
     readonly_fields = [f for f in fields if f not in ("name", "email")]
     form = OrderForm
     inlines = [TicketInline]
-    actions = [cancel_orders]
+    # Its actions (cancel, refund, settle, resend) are the back office's use
+    # cases: backoffice/order_actions.py, composed in by shop/admin.py.
+    actions = []
     show_full_result_count = False
+
+    @admin.display(description=_("Order history"))
+    def history(self, obj):
+        """Every transition of the order's state machine, oldest first."""
+        if obj is None or obj.pk is None:
+            return "-"
+        context = {"history": order_history(obj.pk)}
+        return render_to_string("orders/history.html", context)
 
 
 @admin.register(Ticket)

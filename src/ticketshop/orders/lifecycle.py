@@ -27,29 +27,30 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import cache
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ticketshop.db import sql
 from ticketshop.db.locks import busy_on_lock_timeout
 from ticketshop.events.errors import EventDoesNotExist
 from ticketshop.events.models import ChapterEvent
+from ticketshop.statemachine import machine
+from ticketshop.statemachine.machine import Machine, Transition
 
+from . import statements
 from .errors import OutOfTickets, RenewalLimitReached
 from .models import Order, OrderStatus, PaymentMethod, RefundState, Ticket
-from .seatlock import lock_event, take_seats_sql
+from .seatlock import lock_event
 from .seats import (
     check_capacity,
     count_event_orders,
     holds_seats,
     is_lapsed,
-    seat_holding_condition,
     seats_left_params,
-    seats_left_sql,
 )
 
 logger = logging.getLogger(__name__)
@@ -60,109 +61,104 @@ FAILED = OrderStatus.FAILED_EXPIRED_RESERVATION
 CANCELLED = OrderStatus.FAILED_ADMIN
 
 
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    # Statuses it may start from (None: it creates the order).
-    sources: tuple[str | None, ...]
-    # The status it ends in (None: unchanged).
-    target: str | None
-    seats: str
-    money: str
-    tickets: str
-
-
 ANY = (RESERVED, PAID, FAILED, CANCELLED)
 
+
+def _row(name, sources, target, *, seats: str, money: str, tickets: str) -> Transition:
+    """A row of the order's table: a few words for each of its columns."""
+    notes = {"seats": seats, "money": money, "tickets": tickets}
+    return Transition(name, sources, target, notes=notes)
+
+
 # fmt: off
-TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
-    Transition(
+_TABLE = [
+    _row(
         "reserve", (None,), RESERVED,
         seats="taken if they fit (capacity check under the event's seat lock;"
         " PostgreSQL tries the event's seat counter first)",
         money="none yet",
         tickets="issued, with new ids",
     ),
-    Transition(
+    _row(
         "release", (RESERVED,), FAILED,
         seats="freed (the session reserved again; never with a payment running)",
         money="none",
         tickets="void",
     ),
-    Transition(
+    _row(
         "expire", (RESERVED,), FAILED,
         seats="free since the hold lapsed; recorded by the sweep",
         money="none",
         tickets="void",
     ),
-    Transition(
+    _row(
         "renew", (RESERVED, FAILED), RESERVED,
         seats="taken again if they fit (a lapsed or expired hold)",
         money="none",
         tickets="the same ids",
     ),
-    Transition(
+    _row(
         "start_payment", (RESERVED,), None,
         seats="held until Swish settles, even past the expiry",
         money="a Swish request is open; the e-mail address is fixed",
         tickets="-",
     ),
-    Transition(
+    _row(
         "new_token", ANY, None,
         seats="-",
         money="-",
         tickets="the same ids; the buyer's session names the order by a new"
         " secret (its payment started, or it was free)",
     ),
-    Transition(
+    _row(
         "end_payment", ANY, None,
         seats="a hold: until its expiry again",
         money="the request ended unpaid, or never existed",
         tickets="-",
     ),
-    Transition(
+    _row(
         "pay", (RESERVED,), PAID,
         seats="kept (only while still held)",
         money="received (Swish; or by hand after an unknown outcome)",
         tickets="valid at the door; e-mailed in the same transaction",
     ),
-    Transition(
+    _row(
         "confirm_free", (RESERVED,), PAID,
         seats="kept (only while still held)",
         money="none: the total is 0 kr, no Swish",
         tickets="valid at the door; e-mailed",
     ),
-    Transition(
+    _row(
         "fail", (RESERVED,), FAILED,
         seats="freed",
         money="none (declined, cancelled, error; or released by hand)",
         tickets="void",
     ),
-    Transition(
+    _row(
         "cancel", (RESERVED,), CANCELLED,
         seats="freed",
         money="none (not paid; never with a payment running)",
         tickets="void",
     ),
-    Transition(
+    _row(
         "cancel_paid", (PAID,), CANCELLED,
         seats="freed",
         money="refund pending (Swish) or none (free, complimentary, cash, invoice)",
         tickets="void",
     ),
-    Transition(
+    _row(
         "cancel_tickets", (PAID,), None,
         seats="those tickets' seats freed",
         money="their price: refund pending (Swish) or none",
         tickets="those void, the rest valid; all of them: cancel_paid",
     ),
-    Transition(
+    _row(
         "issue", (None,), PAID,
         seats="taken if they fit, or beyond capacity by an explicit, logged choice",
         money="none (complimentary) or recorded (cash, invoice)",
         tickets="issued, with new ids; e-mailed",
     ),
-    Transition(
+    _row(
         "exchange", (PAID,), None,
         seats="the old tickets' seats freed; the new ones taken if they fit"
         " in the target event (its seat lock)",
@@ -170,63 +166,61 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
         " (Swish, cheaper)",
         tickets="the old ids void; new ids in the target event, e-mailed",
     ),
-    Transition(
+    _row(
         "collect_at_door", (PAID,), None,
         seats="-",
         money="what was due at the door, collected (cash or Swish at the door):"
         " the amount due shrinks by it, never below 0",
         tickets="-",
     ),
-    Transition(
+    _row(
         "refund_pending", ANY, None,
         seats="-", money="refund pending", tickets="-",
     ),
-    Transition(
+    _row(
         "refund_settled", ANY, None,
         seats="-", money="refunded (Swish paid it back)", tickets="-",
     ),
-    Transition(
+    _row(
         "refund_failed", ANY, None,
         seats="-", money="refund failed: visible, can be retried", tickets="-",
     ),
-    Transition(
+    _row(
         "flag", ANY, None,
         seats="-", money="-", tickets="-",
     ),
-    Transition(
+    _row(
         "clear_flag", ANY, None,
         seats="-", money="-", tickets="-",
     ),
-]}
+]
 # fmt: on
+
+
+def _state_in_words(order: Order) -> str:
+    """The order's state as a refusal names it: its status, and whether a
+    payment is running (callers and tests read "payment running")."""
+    return f"{order.status}, payment running" if order.payment_pending else order.status
+
+
+ORDER = Machine(
+    "order",
+    _TABLE,
+    states=ANY,
+    columns=("seats", "money", "tickets"),
+    label=lambda order: order.reference,
+    describe_state=_state_in_words,
+)
+TRANSITIONS = ORDER.transitions
+
+# Raised by every refused transition of an order (the core's class, so one
+# ``except`` catches the order's refusals and any other machine's).
+TransitionNotAllowed = machine.TransitionNotAllowed
 
 
 def describe_transitions() -> str:
     """Return ``TRANSITIONS`` as a Markdown table (docs/orders.md shows it)."""
-    rows = [
-        "| transition | from | to | seats | money | tickets |",
-        "|---|---|---|---|---|---|",
-    ]
-    for t in TRANSITIONS.values():
-        sources = (
-            "any" if t.sources == ANY else ", ".join(s or "(new)" for s in t.sources)
-        )
-        rows.append(
-            f"| {t.name} | {sources} | {t.target or 'unchanged'} | {t.seats}"
-            f" | {t.money} | {t.tickets} |"
-        )
-    return "\n".join(rows)
-
-
-class TransitionNotAllowed(Exception):
-    """The order's state does not allow this transition; nothing was written."""
-
-    def __init__(self, name: str, order: Order, why: str = "") -> None:
-        super().__init__(
-            f"{name} is not allowed for order {order.reference} ({order.status}"
-            f"{', payment running' if order.payment_pending else ''}){why}"
-        )
-        self.name = name
+    return ORDER.describe()
 
 
 # Upper-case letters and digits without look-alikes (no 0 O 1 I).
@@ -251,19 +245,17 @@ def _require_transaction() -> None:
 
 
 def _check(name: str, order: Order, allowed: bool = True, why: str = "") -> None:
-    _require_transaction()
-    if order.status not in TRANSITIONS[name].sources or not allowed:
-        raise TransitionNotAllowed(name, order, why)
+    ORDER.check(name, order, allowed, why)
+
+
+def _refuse(name: str, order: Order, why: str) -> TransitionNotAllowed:
+    return ORDER.not_allowed(name, order, why)
 
 
 def _save(order: Order, name: str, fields: Iterable[str]) -> None:
-    target = TRANSITIONS[name].target
-    changed = set(fields)
-    if target is not None and order.status != target:
-        order.status = target
-        changed.add("status")
-    order.save(update_fields=[*sorted(changed), "updated_at"])
-    logger.info("order %s: %s -> %s", order.reference, name, order.status)
+    """Set the transition's target, save ``fields`` and write the order's
+    history row (``StateChange``), all in the caller's transaction."""
+    ORDER.save(order, name, fields)
 
 
 def lock_order(order_id: int) -> Order:
@@ -301,37 +293,24 @@ def expire_lapsed(*, event_id: int, now: datetime) -> int:
     """
     _require_transaction()
     alias = connection.alias
-    params = [
-        sql.value(alias, Order, "status", TRANSITIONS["expire"].target),
-        sql.value(alias, Order, "updated_at", now),
-        event_id,
-        sql.value(alias, Order, "status", RESERVED),
-        sql.value(alias, Order, "payment_pending", False),
-        sql.value(alias, Order, "expires_at", now),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_expire_sql(alias), params)
-        swept = cursor.rowcount
-    if swept >= _ANALYZE_AFTER_SWEEPING and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {sql.table(Order)}")
-    if swept:
-        logger.info("event %s: %d lapsed holds recorded as expired", event_id, swept)
-    return swept
-
-
-@cache
-def _expire_sql(alias: str) -> str:
-    pending = sql.column(Order, "payment_pending")
-    # Only quoted names from the models go into the text; values are params.
-    return (
-        f"UPDATE {sql.table(Order)}"  # noqa: S608
-        f" SET {sql.column(Order, 'status', '')} = %s,"
-        f" {sql.column(Order, 'updated_at', '')} = %s"
-        f" WHERE {sql.column(Order, 'event')} = %s AND {seat_holding_condition(alias)}"
-        f" AND {sql.column(Order, 'status')} = %s AND {pending} = %s"
-        f" AND {sql.column(Order, 'expires_at')} <= %s"
+    expired = TRANSITIONS["expire"].target
+    params = statements.expire_params(
+        alias, event_id=event_id, now=now, expired=expired, reserved=RESERVED
     )
+    with connection.cursor() as cursor:
+        cursor.execute(statements.expire_sql(alias), params)
+        swept = [pk for (pk,) in cursor.fetchall()]
+    if not swept:
+        return 0
+    # One history row per expired order, in this same transaction.
+    # by the sweep, whoever's reservation or issue ran it.
+    with machine.acting_as("sweep"):
+        ORDER.record_many(((pk, RESERVED, expired) for pk in swept), "expire")
+    if len(swept) >= _ANALYZE_AFTER_SWEEPING and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(statements.analyze_orders_sql(alias))
+    logger.info("event %s: %d lapsed holds recorded as expired", event_id, len(swept))
+    return len(swept)
 
 
 @dataclass(frozen=True)
@@ -404,7 +383,7 @@ def reserve(
     return _insert_order(
         event=event,
         tickets=tickets,
-        status=TRANSITIONS["reserve"].target,
+        transition="reserve",
         expires_at=now + event.reservation_duration,
         language=language,
     )
@@ -446,14 +425,14 @@ def issue(
     order = _insert_order(
         event=event,
         tickets=tickets,
-        status=TRANSITIONS["issue"].target,
+        transition="issue",
         expires_at=now,
         name=name,
         email=email,
         payment_method=method,
         paid_at=now,
     )
-    logger.info("order %s: issue (%s) -> PAID", order.reference, method)
+    logger.info("order %s: issued (%s)", order.reference, method)
     return order
 
 
@@ -501,7 +480,7 @@ def _insert_order(
     *,
     event: ChapterEvent,
     tickets: list[NewTicket],
-    status: str,
+    transition: str,
     expires_at: datetime,
     **fields,
 ) -> Order:
@@ -515,19 +494,25 @@ def _insert_order(
     order, rows = _new_order(
         event_id=event.pk,
         tickets=tickets,
-        status=status,
+        status=TRANSITIONS[transition].target,
         expires_at=expires_at,
         **fields,
     )
     order.event = event
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One statement, one round trip less under the lock.
+            # One statement, one round trip less under the lock; it writes
+            # the order's history row too.
             cursor.execute(
-                _insert_order_and_tickets_sql(alias, len(rows)),
-                sql.insert_params(alias, [order]) + _ticket_params(rows),
+                statements.insert_order_and_tickets_sql(alias, len(rows)),
+                [
+                    *sql.insert_params(alias, [order]),
+                    *_history_params(alias, transition),
+                    *statements.ticket_params(rows),
+                ],
             )
             sql.mark_saved(alias, order, cursor.fetchone()[0])
+            _created(order, transition)
             return order
         cursor.execute(
             sql.insert_rows_sql(alias, Order, 1), sql.insert_params(alias, [order])
@@ -541,7 +526,33 @@ def _insert_order(
         )
         for ticket, (pk,) in zip(rows, cursor.fetchall(), strict=True):
             sql.mark_saved(alias, ticket, pk)
+        # The order's history row, by the same plain cursor (the ORM's
+        # create cost more CPU than the insert, under the lock).
+        cursor.execute(
+            statements.insert_history_sql(alias),
+            _history_params(alias, transition, record_id=order.pk),
+        )
+    _created(order, transition)
     return order
+
+
+def _history_params(alias: str, transition: str, record_id: int | None = None) -> list:
+    """The values of the history row of an order inserted by ``transition``:
+    for ``statements.history_of_new_order_sql`` (the statement inserting
+    the order fills in its id), or, with ``record_id``,
+    ``statements.insert_history_sql``."""
+    return statements.history_params(
+        alias,
+        machine=ORDER.name,
+        transition=transition,
+        to_state=TRANSITIONS[transition].target,
+        record_id=record_id,
+    )
+
+
+def _created(order: Order, transition: str) -> None:
+    """The order was inserted, with its history row, by one statement."""
+    logger.info("order %s: %s -> %s", order.reference, transition, order.status)
 
 
 def _new_order(
@@ -626,7 +637,7 @@ def _reserve_by_counter(
     ``OutOfTickets`` when the event's seats are taken.
 
     Everything is prepared first (the order, its codes, the parameters);
-    then one prepared statement (``_reserve_by_counter_sql``) adds the
+    then one prepared statement (``statements.reserve_by_counter_sql``) adds the
     tickets to the event's ``SeatCounter`` only where the counter is known
     and they still fit under the seats, and sales have not stopped, and
     inserts the order and its tickets from that row. The counter's row
@@ -659,12 +670,13 @@ def _reserve_by_counter(
         len(rows),
         f"{timeout_ms}ms",
         *sql.insert_params(alias, [order]),
-        *_ticket_params(rows),
+        *_history_params(alias, "reserve"),
+        *statements.ticket_params(rows),
         "on" if settings.RESERVATION_SYNCHRONOUS_COMMIT else "off",
         *seats_left_params(alias, event_id=event_id, now=now),
     ]
     with busy_on_lock_timeout(), sql.prepared_cursor(alias) as cursor:
-        cursor.execute(_reserve_by_counter_sql(alias, len(rows)), params)
+        cursor.execute(statements.reserve_by_counter_sql(alias, len(rows)), params)
         order_pk, minutes, _synchronous_commit, left = cursor.fetchone()
     if order_pk is None:
         if left is not None and len(rows) > left:
@@ -672,109 +684,8 @@ def _reserve_by_counter(
         return None
     order.expires_at = now + timedelta(minutes=minutes)
     sql.mark_saved(alias, order, order_pk)
+    _created(order, "reserve")
     return order
-
-
-@cache
-def _reserve_by_counter_sql(alias: str, n_tickets: int) -> str:
-    """PostgreSQL: add the tickets to the event's seat counter if it is known
-    and they fit under the seats (sales not stopped), and insert the order
-    and its tickets if so; return (the new order's id, the event's hold
-    minutes, the transaction's ``synchronous_commit``, the seats left), the
-    first two NULL when nothing was written, and the last NULL unless so.
-
-    Parameters: the number of tickets; the event id and now (still on
-    sale); the number of tickets again; the lock timeout (those of
-    ``seatlock.take_seats_sql``); the order's values (as
-    ``sql.insert_params``; its expires_at is now, to which the event's
-    hold time is added here); the tickets' values; the
-    transaction's ``synchronous_commit`` ("off": the commit does not wait
-    for the disk, so neither does the next reservation of the event); the
-    seats left's (``seats.seats_left_params``).
-
-    The seats left are counted only when the counter refused: an
-    uncorrelated scalar subquery is run on its first use, which the CASE
-    makes only then. Its snapshot is the statement's, taken before any
-    wait for the counter's row, so it never counts more than the seats
-    taken then: a refusal from it holds; what it lets through goes to the
-    seat lock, which counts again."""
-    db = connections[alias]
-    order_fields = sql.concrete_fields(Order)
-    hold = sql.column(ChapterEvent, "reservation_minutes", "")
-
-    def order_value(field) -> str:
-        cast = f"CAST(%s AS {field.cast_db_type(db)})"
-        if field.name == "expires_at":
-            return f"{cast} + ev.{hold} * INTERVAL '1 minute'"
-        return cast
-
-    def names(model, fields) -> str:
-        return ", ".join(sql.column(model, f.name, "") for f in fields)
-
-    order_pk = sql.column(Order, "pk", "")
-    # Only quoted names from the models go into the text; values are params.
-    return (
-        f"WITH ev AS ({take_seats_sql(alias)}),"  # noqa: S608
-        f" new_order AS (INSERT INTO {sql.table(Order)}"
-        f" ({names(Order, order_fields)})"
-        f" SELECT {', '.join(order_value(f) for f in order_fields)}"
-        f" FROM ev RETURNING {order_pk}),"
-        f" new_tickets AS ({_tickets_of_new_order_sql(alias, n_tickets)})"
-        f" SELECT (SELECT {order_pk} FROM new_order), (SELECT {hold} FROM ev),"
-        " set_config('synchronous_commit', %s, true),"
-        f" CASE WHEN (SELECT {hold} FROM ev) IS NULL"
-        f" THEN {seats_left_sql(alias)} END"
-    )
-
-
-# The tickets' columns but their order, which the statement fills in.
-_TICKET_VALUE_FIELDS = [f for f in sql.concrete_fields(Ticket) if f.name != "order"]
-
-
-def _ticket_params(tickets: list[Ticket]) -> list:
-    return [
-        field.get_db_prep_save(getattr(ticket, field.attname), connection)
-        for ticket in tickets
-        for field in _TICKET_VALUE_FIELDS
-    ]
-
-
-@cache
-def _insert_order_and_tickets_sql(alias: str, n_tickets: int) -> str:
-    """PostgreSQL: insert the order and, from its new id, its tickets; return
-    the order's id (a data-modifying WITH)."""
-    return (
-        f"WITH new_order AS ({sql.insert_rows_sql(alias, Order, 1)})"
-        f" {_tickets_of_new_order_sql(alias, n_tickets)}"
-        f" RETURNING {sql.column(Ticket, 'order', '')}"
-    )
-
-
-@cache
-def _tickets_of_new_order_sql(alias: str, n_tickets: int) -> str:
-    """PostgreSQL: the INSERT of ``n_tickets`` tickets (their values as
-    parameters, ``_ticket_params``) of the order that the WITH query
-    ``new_order`` inserted and returned the id of."""
-    db = connections[alias]
-    row = ", ".join(f"CAST(%s AS {f.cast_db_type(db)})" for f in _TICKET_VALUE_FIELDS)
-    ticket_fields = sql.concrete_fields(Ticket)
-    selected = ", ".join(
-        sql.column(Order, "pk", "new_order")
-        if f.name == "order"
-        else sql.column(Ticket, f.name, "v")
-        for f in ticket_fields
-    )
-
-    def names(fields) -> str:
-        return ", ".join(sql.column(Ticket, f.name, "") for f in fields)
-
-    # Only quoted names from the models go into the text; values are params.
-    return (
-        f"INSERT INTO {sql.table(Ticket)} ({names(ticket_fields)})"  # noqa: S608
-        f" SELECT {selected} FROM new_order,"
-        f" (VALUES {', '.join([f'({row})'] * n_tickets)})"
-        f" AS v ({names(_TICKET_VALUE_FIELDS)})"
-    )
 
 
 # --- Holds and payments -----------------------------------------------------------
@@ -921,9 +832,7 @@ def cancel_tickets(
         order.tickets.filter(pk__in=ids, cancelled_at__isnull=True).only("pk", "price")
     )
     if not tickets or len(tickets) != len(ids):
-        raise TransitionNotAllowed(
-            "cancel_tickets", order, ": no such ticket left in the order"
-        )
+        raise _refuse("cancel_tickets", order, ": no such ticket left in the order")
     amount = sum((t.price for t in tickets), Decimal("0"))
     if len(tickets) == order.ticket_count:
         cancel(order, now=now)
@@ -985,10 +894,10 @@ def exchange(
     _check("exchange", order, not order.payment_pending, ": a payment is running")
     old = list(order.tickets.filter(cancelled_at__isnull=True).order_by("pk"))
     if not old:
-        raise TransitionNotAllowed("exchange", order, ": no ticket left")
+        raise _refuse("exchange", order, ": no ticket left")
     missing = {t.ticket_type_id for t in old} - set(type_map)
     if missing:
-        raise TransitionNotAllowed("exchange", order, ": a ticket type is not mapped")
+        raise _refuse("exchange", order, ": a ticket type is not mapped")
     target = ChapterEvent.objects.get(pk=event_id)
     old_total = sum((t.price for t in old), Decimal("0"))
     swish_paid = refund_expected(order)
@@ -1018,11 +927,9 @@ def exchange(
     order.ticket_count = len(new)
     order.total_price = new_total
     fields = ["event", "ticket_count", "total_price", "due_at_door"]
-    # Dearer: the difference is due at the door. Cheaper: what was due at
-    # the door goes first, the rest is owed back (Swish: refund pending).
-    due = order.due_at_door + (new_total - old_total)
-    order.due_at_door = max(due, Decimal("0"))
-    if due < 0 and swish_paid:
+    money = exchange_money(order, old_total=old_total, new_total=new_total)
+    order.due_at_door = money.due_at_door
+    if money.owed_back > 0 and swish_paid:
         order.refund_state = RefundState.PENDING
         fields.append("refund_state")
     _save(order, "exchange", fields)
@@ -1032,6 +939,29 @@ def exchange(
         new_total=new_total,
         from_event_id=from_event_id,
         old_ticket_ids=tuple(t.external_id for t in old),
+    )
+
+
+@dataclass(frozen=True)
+class ExchangeMoney:
+    """What an exchange does to the order's money: what it then owes at the
+    door, and what is owed back to the buyer."""
+
+    difference: Decimal
+    due_at_door: Decimal
+    owed_back: Decimal
+
+
+def exchange_money(order: Order, *, old_total: Decimal, new_total: Decimal):
+    """The money of an exchange from ``old_total`` to ``new_total`` (one rule
+    for ``exchange`` and for the preview that shows it). Dearer: the
+    difference is due at the door. Cheaper: what was due at the door goes
+    first, the rest is owed back (Swish: refund pending)."""
+    due = order.due_at_door + (new_total - old_total)
+    return ExchangeMoney(
+        difference=new_total - old_total,
+        due_at_door=max(due, Decimal("0")),
+        owed_back=max(-due, Decimal("0")),
     )
 
 
@@ -1095,3 +1025,67 @@ def clear_flag(order: Order, note: str) -> None:
         f"{order.attention_reason}\n{note}" if order.attention_reason else note
     )
     _save(order, "clear_flag", ["needs_attention", "attention_reason"])
+
+
+# --- What is allowed now -------------------------------------------------------------
+# For the pages that offer an organiser's action: the same guards as the
+# transitions above, asked without a transaction and answered with a reason
+# in the reader's language (orders/admin.py, payments/admin.py and the back
+# office ask these, through backoffice.actions, and never repeat them).
+
+
+@dataclass(frozen=True)
+class Allowed:
+    ok: bool
+    why: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _may(name: str, order: Order, ok: bool = True, why: str = "") -> Allowed:
+    """The order machine's ``allowed``, with its reason in the organiser's words."""
+    if not ORDER.allowed(name, order):
+        return Allowed(False, _("the order has ended already."))
+    return Allowed(True) if ok else Allowed(False, why)
+
+
+def may_cancel(order: Order) -> Allowed:
+    """``cancel`` (unpaid) or ``cancel_paid``: never with a payment running."""
+    if order.status == PAID:
+        return _may("cancel_paid", order)
+    return _may(
+        "cancel",
+        order,
+        not order.payment_pending,
+        _(
+            "a Swish payment is running: wait for Swish, or settle an "
+            "unknown outcome with its own action."
+        ),
+    )
+
+
+def may_cancel_tickets(order: Order) -> Allowed:
+    return _may("cancel_tickets", order)
+
+
+def may_exchange(order: Order) -> Allowed:
+    return _may(
+        "exchange", order, not order.payment_pending, _("a payment is running.")
+    )
+
+
+def may_settle_unknown(order: Order) -> Allowed:
+    """``pay`` or ``fail`` by hand: only an order whose payment is running."""
+    if not ORDER.allowed("fail", order, order.payment_pending):
+        return Allowed(False, _("no payment with an unknown outcome."))
+    return Allowed(True)
+
+
+def may_collect_at_door(order: Order) -> Allowed:
+    return _may(
+        "collect_at_door",
+        order,
+        order.due_at_door > 0,
+        _("Nothing is due at the door for this order."),
+    )

@@ -24,6 +24,7 @@ from ticketshop.api_errors import (
     error_schema,
 )
 from ticketshop.security.ratelimit import limit_client
+from ticketshop.statemachine.actors import ActingAs
 
 from .selectors import cached_chapterevents, list_chapterevents
 from .services import TicketLine, reserve_tickets
@@ -131,7 +132,8 @@ class ListingBody(bytes):
     english: bytes = b""
 
 
-class ReserveTicketView(APIView):
+class ReserveTicketView(ActingAs, APIView):
+    actor = "buyer"
     """Hold seats for a limited time so that the buyer can pay."""
 
     class TicketLineInput(serializers.Serializer):

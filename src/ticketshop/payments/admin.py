@@ -9,22 +9,14 @@
 - ``order_admin_readonly_fields``: the Swish state in one line.
 """
 
-from decimal import Decimal
-
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from ticketshop.admin_permissions import NoAddNoDeleteMixin
-from ticketshop.orders import lifecycle
-from ticketshop.orders.admin import Effect, confirm_action, seats_text
-from ticketshop.orders.models import OrderStatus
 
 from .models import SwishPayment, SwishRefund, SwishStatus
 from .services import (
     UNKNOWN_OUTCOME,
-    money_to_return,
-    refund_order,
-    resolve_unknown_payment,
 )
 
 _SWISH_FIELDS = [
@@ -74,119 +66,6 @@ def swish_state(order) -> str:
     return " · ".join(str(part) for part in parts)
 
 
-def _refund_effect(order) -> Effect:
-    to_return = money_to_return(order)
-    if to_return:
-        amount = sum((left for _, left in to_return), Decimal("0"))
-        return Effect(
-            order,
-            True,
-            seats=_("unchanged"),
-            money=_("%(amount)s kr paid back through Swish (not accepted)")
-            % {"amount": amount},
-            tickets=_("unchanged"),
-        )
-    if order.status == OrderStatus.PAID and lifecycle.refund_expected(order):
-        return Effect(
-            order,
-            True,
-            seats=seats_text(order),
-            money=_("%(amount)s kr paid back through Swish")
-            % {"amount": order.total_price},
-            tickets=_("stop opening the door; the order is cancelled"),
-        )
-    return Effect(order, False, why=_("no paid Swish payment to refund."))
-
-
-def _refund(request):
-    def perform(order) -> None:
-        ids = refund_order(order_id=order.pk, requested_by=request.user.get_username())
-        messages.success(
-            request,
-            _("%(ref)s: refund requested (%(ids)s).")
-            % {"ref": order.reference, "ids": ", ".join(ids)},
-        )
-
-    return perform
-
-
-@admin.action(description=_("Refund via Swish"), permissions=["change"])
-def refund_via_swish(modeladmin, request, queryset):
-    """Pay back money the shop did not accept (paid after the order failed,
-    or twice); a normally paid order is cancelled and refunded in full.
-    Confirmed on a page that says what happens to seats and money."""
-    return confirm_action(
-        modeladmin,
-        request,
-        queryset,
-        action="refund_via_swish",
-        title=_("Refund via Swish"),
-        question=_("Refund these orders? This is what happens to each:"),
-        effects=[_refund_effect(order) for order in queryset],
-        perform=_refund(request),
-    )
-
-
-def _resolve_effect(order, *, paid: bool) -> Effect:
-    if order.status != OrderStatus.RESERVED or not order.payment_pending:
-        return Effect(order, False, why=_("no payment with an unknown outcome."))
-    if paid:
-        return Effect(
-            order,
-            True,
-            seats=_("kept: the order is paid"),
-            money=_("%(amount)s kr recorded as received (checked with the bank)")
-            % {"amount": order.total_price},
-            tickets=_("valid at the door; e-mailed to the buyer"),
-        )
-    return Effect(
-        order,
-        True,
-        seats=seats_text(order),
-        money=_("none received"),
-        tickets=_("void"),
-    )
-
-
-def _resolve(modeladmin, request, queryset, *, paid: bool, action: str):
-    def perform(order) -> None:
-        resolve_unknown_payment(order_id=order.pk, paid=paid)
-        messages.success(
-            request, _("%(ref)s: settled by hand.") % {"ref": order.reference}
-        )
-
-    return confirm_action(
-        modeladmin,
-        request,
-        queryset,
-        action=action,
-        title=_("Settle an unknown payment outcome"),
-        question=_("Settle these payments by hand? This is what happens to each:"),
-        effects=[_resolve_effect(order, paid=paid) for order in queryset],
-        perform=perform,
-    )
-
-
-@admin.action(
-    description=_("Unknown payment outcome: mark paid (checked with the bank)"),
-    permissions=["change"],
-)
-def mark_unknown_payment_paid(modeladmin, request, queryset):
-    return _resolve(
-        modeladmin, request, queryset, paid=True, action="mark_unknown_payment_paid"
-    )
-
-
-@admin.action(
-    description=_("Unknown payment outcome: release (not paid)"),
-    permissions=["change"],
-)
-def release_unknown_payment(modeladmin, request, queryset):
-    return _resolve(
-        modeladmin, request, queryset, paid=False, action="release_unknown_payment"
-    )
-
-
 class NeedsSwishFollowUpFilter(admin.SimpleListFilter):
     title = _("Swish follow-up")
     parameter_name = "swish"
@@ -209,11 +88,9 @@ class NeedsSwishFollowUpFilter(admin.SimpleListFilter):
         return queryset
 
 
-order_admin_actions = [
-    refund_via_swish,
-    mark_unknown_payment_paid,
-    release_unknown_payment,
-]
+# "Refund via Swish" and "Mark paid" / "Release" are the back office's use
+# cases (backoffice/order_actions.py), so they write its audit entry.
+order_admin_actions = []
 order_admin_inlines = [SwishPaymentInline]
 order_admin_list_filters = [NeedsSwishFollowUpFilter]
 order_admin_readonly_fields = [swish_state]

@@ -740,30 +740,37 @@ def resolve_unknown_payment(
 ) -> None:
     """Settle by hand an order whose payment outcome Swish could not tell
     (DS24, or a request Swish no longer knows), after checking with the bank."""
-    now = now or timezone.now()
     with transaction.atomic(durable=True):
-        order = lock_order(order_id)
-        if order.status != OrderStatus.RESERVED or not order.payment_pending:
-            return
-        if paid:
-            latest = get_latest_payment(order_id=order.pk)
-            lifecycle.pay(
-                order,
-                reference=latest.payment_reference if latest is not None else "",
-                paid_at=now,
-                now=now,
-            )
-        else:
-            lifecycle.fail(order)
-        lifecycle.clear_flag(
-            order, f"Resolved by hand as {'paid' if paid else 'unpaid'}."
+        settle_unknown_payment(lock_order(order_id), paid=paid, now=now)
+
+
+def settle_unknown_payment(
+    order: Order, *, paid: bool, now: datetime | None = None
+) -> bool:
+    """``resolve_unknown_payment`` in the caller's transaction, with the order
+    locked by the caller (an organiser's use case that also writes its audit
+    entry). Returns False, changing nothing, unless its outcome is unknown."""
+    now = now or timezone.now()
+    if order.status != OrderStatus.RESERVED or not order.payment_pending:
+        return False
+    if paid:
+        latest = get_latest_payment(order_id=order.pk)
+        lifecycle.pay(
+            order,
+            reference=latest.payment_reference if latest is not None else "",
+            paid_at=now,
+            now=now,
         )
-        SwishPayment.objects.filter(order=order, status__in=OPEN_STATUSES).update(
-            status=SwishStatus.CANCELLED if not paid else SwishStatus.PAID,
-            settled_at=now,
-        )
-        if paid:
-            schedule_ticket_delivery(order=order)
+    else:
+        lifecycle.fail(order)
+    lifecycle.clear_flag(order, f"Resolved by hand as {'paid' if paid else 'unpaid'}.")
+    SwishPayment.objects.filter(order=order, status__in=OPEN_STATUSES).update(
+        status=SwishStatus.CANCELLED if not paid else SwishStatus.PAID,
+        settled_at=now,
+    )
+    if paid:
+        schedule_ticket_delivery(order=order)
+    return True
 
 
 def _refunded(payment: SwishPayment) -> Decimal:
@@ -854,22 +861,32 @@ def refund_order(*, order_id: int, requested_by: str = "", now=None) -> list[str
     organiser (FAILED_ADMIN, seats released). Raises RefundNotPossible.
     The refunds are recorded here and sent by a task worker (send_refund).
     """
-    now = now or timezone.now()
     with transaction.atomic(durable=True):
-        order = lock_order(order_id)
-        payments = money_to_return(order)
-        cancel_order = not payments and order.status == OrderStatus.PAID
-        if cancel_order:
-            payments = _unrefunded(order)
-        if not payments:
-            raise RefundNotPossible()
-        refunds = [_new_refund(p, left, requested_by) for p, left in payments]
-        if cancel_order:
-            lifecycle.cancel(order, now=now)
-            logger.info("order %s cancelled and refunded", order.reference)
-        else:
-            lifecycle.refund_pending(order)
+        refunds = record_order_refund(
+            lock_order(order_id), requested_by=requested_by, now=now
+        )
     return [refund.refund_id for refund in refunds]
+
+
+def record_order_refund(
+    order: Order, *, requested_by: str = "", now=None
+) -> list[SwishRefund]:
+    """``refund_order`` in the caller's transaction, with the order locked by
+    the caller (an organiser's use case that also writes its audit entry)."""
+    now = now or timezone.now()
+    payments = money_to_return(order)
+    cancel_order = not payments and order.status == OrderStatus.PAID
+    if cancel_order:
+        payments = _unrefunded(order)
+    if not payments:
+        raise RefundNotPossible()
+    refunds = [_new_refund(p, left, requested_by) for p, left in payments]
+    if cancel_order:
+        lifecycle.cancel(order, now=now)
+        logger.info("order %s cancelled and refunded", order.reference)
+    else:
+        lifecycle.refund_pending(order)
+    return refunds
 
 
 def refund_tickets(
@@ -881,27 +898,40 @@ def refund_tickets(
     cancelled. Return the refund ids (sent by a task worker). Raises
     RefundNotPossible, and then nothing is cancelled.
     """
-    now = now or timezone.now()
     with transaction.atomic(durable=True):
-        order = lock_order(order_id)
-        if order.status != OrderStatus.PAID:
-            raise RefundNotPossible()
-        swish_paid = lifecycle.refund_expected(order)
-        amount = lifecycle.cancel_tickets(order, ticket_ids=ticket_ids, now=now)
-        refunds = []
-        if swish_paid and amount > 0:
-            accepted = [
-                (p, left)
-                for p, left in _unrefunded(order)
-                if p.payment_reference == order.payment_reference
-            ]
-            if not accepted or accepted[0][1] < amount:
-                raise RefundNotPossible()
-            refunds.append(_new_refund(accepted[0][0], amount, requested_by))
-        logger.info(
-            "order %s: %s kr of cancelled tickets to refund", order.reference, amount
+        refunds = record_ticket_refund(
+            lock_order(order_id),
+            ticket_ids=ticket_ids,
+            requested_by=requested_by,
+            now=now,
         )
     return [refund.refund_id for refund in refunds]
+
+
+def record_ticket_refund(
+    order: Order, *, ticket_ids, requested_by: str = "", now=None
+) -> list[SwishRefund]:
+    """``refund_tickets`` in the caller's transaction, with the order locked
+    by the caller; RefundNotPossible leaves the caller to roll back."""
+    now = now or timezone.now()
+    if order.status != OrderStatus.PAID:
+        raise RefundNotPossible()
+    swish_paid = lifecycle.refund_expected(order)
+    amount = lifecycle.cancel_tickets(order, ticket_ids=ticket_ids, now=now)
+    refunds = []
+    if swish_paid and amount > 0:
+        accepted = [
+            (p, left)
+            for p, left in _unrefunded(order)
+            if p.payment_reference == order.payment_reference
+        ]
+        if not accepted or accepted[0][1] < amount:
+            raise RefundNotPossible()
+        refunds.append(_new_refund(accepted[0][0], amount, requested_by))
+    logger.info(
+        "order %s: %s kr of cancelled tickets to refund", order.reference, amount
+    )
+    return refunds
 
 
 def refund_owed(*, order_id: int, requested_by: str = "", now=None) -> list[str]:
@@ -910,15 +940,20 @@ def refund_owed(*, order_id: int, requested_by: str = "", now=None) -> list[str]
     difference of an exchange to cheaper tickets. Return the refund ids
     (sent by a task worker). Raises RefundNotPossible when nothing is owed."""
     with transaction.atomic(durable=True):
-        order = lock_order(order_id)
-        refunds = [
-            _new_refund(payment, amount, requested_by)
-            for payment, amount in _owed(order)
-        ]
-        if not refunds:
-            raise RefundNotPossible()
-        lifecycle.refund_pending(order)
+        refunds = record_owed_refunds(lock_order(order_id), requested_by=requested_by)
     return [refund.refund_id for refund in refunds]
+
+
+def record_owed_refunds(order: Order, *, requested_by: str = "") -> list[SwishRefund]:
+    """``refund_owed`` in the caller's transaction, with the order locked by
+    the caller."""
+    refunds = [
+        _new_refund(payment, amount, requested_by) for payment, amount in _owed(order)
+    ]
+    if not refunds:
+        raise RefundNotPossible()
+    lifecycle.refund_pending(order)
+    return refunds
 
 
 # --- Sending refunds (the task worker; reconciliation resends) -------------------

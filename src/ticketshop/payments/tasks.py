@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from ticketshop.leases.services import run_once_per
+from ticketshop.statemachine.machine import acting_as
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +29,14 @@ def reconcile_if_due(*, holder: str) -> tuple[bool, dict | None]:
     """Reconcile if no process has done so this period; (ran, counts)."""
     from .services import reconcile_payments
 
-    return run_once_per(
-        RECONCILE_LEASE,
-        every=timedelta(seconds=settings.SWISH_RECONCILE_EVERY_SECONDS),
-        holder=holder,
-        job=reconcile_payments,
-    )
+    # History rows written by the pass name it.
+    with acting_as("reconcile"):
+        return run_once_per(
+            RECONCILE_LEASE,
+            every=timedelta(seconds=settings.SWISH_RECONCILE_EVERY_SECONDS),
+            holder=holder,
+            job=reconcile_payments,
+        )
 
 
 @task()

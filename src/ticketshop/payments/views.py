@@ -28,6 +28,7 @@ from ticketshop.orders.models import OrderStatus
 from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order
 from ticketshop.security.ratelimit import limit_client
+from ticketshop.statemachine.actors import ActingAs
 
 from .errors import PaymentTokenDoesNotExist
 from .qr import payment_qr_png
@@ -37,7 +38,8 @@ from .services import handle_callback, read_order_for_buyer, start_payment
 logger = logging.getLogger(__name__)
 
 
-class StartPaymentView(APIView):
+class StartPaymentView(ActingAs, APIView):
+    actor = "buyer"
     """Start a Swish payment for the session's reservation; answer its token."""
 
     @extend_schema_serializer(component_name="StartPaymentRequest")
@@ -135,7 +137,8 @@ SESSION_PAYMENT_STATUS = inline_serializer(
 )
 
 
-class SessionPaymentStatusView(APIView):
+class SessionPaymentStatusView(ActingAs, APIView):
+    actor = "buyer"
     """The state of the session's order, for the buyer's page to poll.
 
     While a payment has been pending for a few seconds, Swish is asked too
@@ -199,7 +202,8 @@ class GenerateQrView(APIView):
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class SwishCallbackView(View):
+class SwishCallbackView(ActingAs, View):
+    actor = "swish-callback"
     """Swish's callback: names a payment request; its state is read from Swish.
 
     Always 200 (an unknown or malformed callback is logged and ignored), so

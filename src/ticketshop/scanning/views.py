@@ -44,6 +44,7 @@ from ticketshop.orders.signing import (
     verify_payload,
 )
 from ticketshop.security.clients import client_address, ip_or_none
+from ticketshop.statemachine.machine import acting_as
 
 from .credentials import authenticate_scanner, recognise_scanner
 from .door_money import door_money_messages, due_of_scanned, orders_due
@@ -266,13 +267,15 @@ class CollectAtDoorView(APIView):
         ticket = get_ticket_for_scan(external_id=ticket_id_of(body["external_id"]))
         if ticket is None or not scanner.may_scan(ticket.event_id):
             raise TicketDoesNotExist()
-        payment = collect_at_door(
-            order_id=ticket.order_id,
-            amount=body["amount"],
-            method=body["method"],
-            key=f"scan:{body['key']}",
-            recorded_by=scanner.name,
-        )
+        # The door's history rows name the scanner account that collected.
+        with acting_as(f"staff:{scanner.name}"):
+            payment = collect_at_door(
+                order_id=ticket.order_id,
+                amount=body["amount"],
+                method=body["method"],
+                key=f"scan:{body['key']}",
+                recorded_by=scanner.name,
+            )
         due = Order.objects.values_list("due_at_door", flat=True).get(
             pk=ticket.order_id
         )

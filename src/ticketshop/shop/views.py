@@ -25,6 +25,7 @@ from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order, session_order_token
 from ticketshop.orders.signing import sign_ticket
 from ticketshop.payments.services import BuyerView, read_order_for_buyer
+from ticketshop.statemachine.actors import ActingAs
 
 from .branding import get_branding
 from .return_links import (
@@ -57,7 +58,8 @@ def demo_mode() -> bool:
     return getattr(settings, "SWISH_ENVIRONMENT", "") == "simulator"
 
 
-class ShopPageView(TemplateView):
+class ShopPageView(ActingAs, TemplateView):
+    actor = "buyer"
     """A shop page: branding plus the configuration its script needs."""
 
     page = ""
@@ -179,7 +181,8 @@ def _invalid_link(request, exc: ReturnLinkInvalid, *, as_json: bool):
     return _private(HttpResponse(html, status=status))
 
 
-class PayReturnView(View):
+class PayReturnView(ActingAs, View):
+    actor = "buyer"
     """Where the Swish app sends the buyer back: the order its signed link names.
 
     Works without the session cookie, and shows only that order's status,
@@ -229,7 +232,8 @@ class PayReturnView(View):
         return _private(HttpResponse(html))
 
 
-class PayReturnStatusView(View):
+class PayReturnStatusView(ActingAs, View):
+    actor = "buyer"
     """The return page's own poll: the state of the order its link names."""
 
     def get(self, request, signed: str):

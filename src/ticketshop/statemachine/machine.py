@@ -81,8 +81,10 @@ class Verdict:
 class TransitionNotAllowed(Exception):
     """The record's state does not allow this transition; nothing was written."""
 
-    def __init__(self, machine: "Machine", name: str, record: Any, why: str = "") -> None:
-        state = getattr(record, machine.field, None)
+    def __init__(
+        self, machine: "Machine", name: str, record: Any, why: str = ""
+    ) -> None:
+        state = machine.describe_state(record)
         super().__init__(
             f"{name} is not allowed for {machine.name} {machine.label(record)}"
             f" ({state}){why}"
@@ -113,7 +115,9 @@ class Machine:
         self._label = label or (lambda record: str(record.pk))
         self._describe_state = describe_state
         for t in self.transitions.values():
-            unknown = {s for s in (*t.sources, t.target) if s is not None} - set(self.states)
+            unknown = {s for s in (*t.sources, t.target) if s is not None} - set(
+                self.states
+            )
             if unknown:
                 raise ValueError(f"{name}.{t.name}: unknown states {sorted(unknown)}")
         MACHINES[name] = self
@@ -121,11 +125,20 @@ class Machine:
     def label(self, record: Any) -> str:
         return self._label(record)
 
+    def describe_state(self, record: Any) -> str:
+        """The record's state as a refusal names it (``describe_state``, or
+        the state field's value)."""
+        if self._describe_state is not None:
+            return self._describe_state(record)
+        return getattr(record, self.field, None)
+
     def __getitem__(self, name: str) -> Transition:
         return self.transitions[name]
 
     # --- asking ---------------------------------------------------------
-    def allowed(self, name: str, record: Any, ok: bool = True, why: str = "") -> Verdict:
+    def allowed(
+        self, name: str, record: Any, ok: bool = True, why: str = ""
+    ) -> Verdict:
         """May ``name`` happen to ``record`` now? With the reason if not."""
         transition = self.transitions[name]
         state = getattr(record, self.field, None) if record is not None else None
@@ -147,7 +160,9 @@ class Machine:
         if not self.allowed(name, record, ok, why):
             raise self.not_allowed(name, record, why)
 
-    def not_allowed(self, name: str, record: Any, why: str = "") -> TransitionNotAllowed:
+    def not_allowed(
+        self, name: str, record: Any, why: str = ""
+    ) -> TransitionNotAllowed:
         return TransitionNotAllowed(self, name, record, why)
 
     def save(
@@ -167,7 +182,11 @@ class Machine:
         transition (its fields are saved already; only the row is written).
         """
         target = self.transitions[name].target
-        previous = "" if created else (before if before is not None else getattr(record, self.field))
+        previous = (
+            ""
+            if created
+            else (before if before is not None else getattr(record, self.field))
+        )
         changed = set(fields)
         if target is not None and getattr(record, self.field) != target:
             setattr(record, self.field, target)
@@ -180,7 +199,11 @@ class Machine:
                 record.save(update_fields=update)
         self.record(record.pk, name, previous or "", getattr(record, self.field))
         logger.info(
-            "%s %s: %s -> %s", self.name, self.label(record), name, getattr(record, self.field)
+            "%s %s: %s -> %s",
+            self.name,
+            self.label(record),
+            name,
+            getattr(record, self.field),
         )
 
     def record(self, record_id: int, name: str, from_state: str, to_state: str) -> None:
@@ -223,9 +246,9 @@ class Machine:
         """The record's history rows, oldest first."""
         from .models import StateChange
 
-        return StateChange.objects.filter(machine=self.name, record_id=record_id).order_by(
-            "at", "id"
-        )
+        return StateChange.objects.filter(
+            machine=self.name, record_id=record_id
+        ).order_by("at", "id")
 
     # --- docs -----------------------------------------------------------
     def describe(self) -> str:

@@ -25,7 +25,9 @@ class StateChange(models.Model):
         verbose_name = _("state change")
         verbose_name_plural = _("state changes")
         indexes = [
-            models.Index(fields=["machine", "record_id", "at"], name="state_change_record_idx"),
+            models.Index(
+                fields=["machine", "record_id", "at"], name="state_change_record_idx"
+            ),
         ]
         ordering = ["at", "id"]
 

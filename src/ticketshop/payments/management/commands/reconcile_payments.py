@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 
 from ticketshop.payments.services import reconcile_payments
 from ticketshop.payments.tasks import reconcile_if_due, schedule_reconciliation
+from ticketshop.statemachine.machine import acting_as
 
 
 class Command(BaseCommand):
@@ -43,7 +44,9 @@ class Command(BaseCommand):
             )
             return
         if every is None:
-            counts = reconcile_payments()
+            # History rows of a pass run by hand name the command.
+            with acting_as("reconcile_payments"):
+                counts = reconcile_payments()
             self.stdout.write(f"reconciled: {counts or 'nothing open'}")
             return
         holder = f"reconcile_payments@{socket.gethostname()}:{os.getpid()}"
