@@ -75,7 +75,7 @@ _TABLE = [
     _row(
         "reserve", (None,), RESERVED,
         seats="taken if they fit (capacity check under the event's seat lock;"
-        " PostgreSQL tries the event's seat counter first)",
+        " the event's seat counter first, for types without limits)",
         money="none yet",
         tickets="issued, with new ids",
     ),
