@@ -140,3 +140,14 @@ def _close_swish_connections():
     from ticketshop.payments import swish
 
     swish.close_session()
+
+
+@pytest.fixture(autouse=True)
+def _forget_scanner_accounts_seen():
+    """A process reuses its read of the scanner accounts for a second
+    (``scanning.selectors.accounts_seen``); a test's accounts are rolled
+    back with it, so the next test starts from a fresh read."""
+    yield
+    from ticketshop.scanning.selectors import accounts_seen
+
+    accounts_seen.forget()

@@ -15,8 +15,8 @@ transaction that counts and writes them (``lock_event``):
 A lock not granted within its timeout raises ``Busy`` (503 with
 ``Retry-After``), never a hang and never a 500.
 
-The seat counter (PostgreSQL, ``models.SeatCounter``) is a bound never
-below the live tickets, or unknown (NULL). Its protocol, all here:
+The seat counter (``models.SeatCounter``, on both databases) is a bound
+never below the live tickets, or unknown (NULL). Its protocol, all here:
 
 - **set unknown**: ``lock_event`` sets it to NULL with the lock, so a
   reservation that takes no seat lock cannot slip past tickets that the
@@ -26,8 +26,10 @@ below the live tickets, or unknown (NULL). Its protocol, all here:
   that the lock made unknown: a count taken without the lock could miss a
   reservation in flight);
 - **increment**: ``take_seats_sql``, the first part of the lock-free
-  reservation's one statement (``lifecycle.reserve``), adds its tickets
-  where they still fit under the event's seats.
+  reservation's one statement on PostgreSQL (``lifecycle.reserve``), adds
+  its tickets where they still fit under the event's seats; on SQLite
+  ``take_seats`` does the same inside the writer's transaction, so a
+  reservation there costs the same however many holds the event has.
 
 A rollback restores the counter with everything else.
 """
@@ -48,6 +50,7 @@ __all__ = [
     "Busy",
     "lock_event",
     "set_counter_exact",
+    "take_seats",
     "take_seats_sql",
 ]
 
@@ -69,9 +72,14 @@ def lock_event(*, event_id: int) -> ChapterEvent:
     if not connection.in_atomic_block:
         raise RuntimeError("lock_event() must run inside a transaction")
     if connection.vendor != "postgresql":
+        # SQLite: the write lock is the database's; the counter is set
+        # unknown here as on PostgreSQL, so that whatever this transaction
+        # writes is counted before the counter lets a reservation through.
         with busy_on_lock_timeout(), connection.cursor() as cursor:
             cursor.execute(_lock_event_sql(connection.alias), [event_id])
-            return _locked_event(cursor.fetchone())
+            event = _locked_event(cursor.fetchone())
+            cursor.execute(_unknown_counter_sql(connection.alias), [event_id])
+            return event
     # The lock timeout is set by the same statement, in its WHERE clause:
     # PostgreSQL locks a row only after the row has passed every condition,
     # so the setting is in force by then; one round trip less.
@@ -95,15 +103,51 @@ def lock_event(*, event_id: int) -> ChapterEvent:
 
 
 def set_counter_exact(*, event_id: int, held: int) -> None:
-    """PostgreSQL: the seats are counted under the seat lock and fit; set the
-    counter (made unknown by ``lock_event``) to ``held``, the live tickets
-    with those about to be written. Nothing on other databases."""
-    if connection.vendor != "postgresql":
-        return
+    """The seats are counted under the seat lock and fit; set the counter
+    (made unknown by ``lock_event``) to ``held``, the live tickets with those
+    about to be written."""
     with connection.cursor() as cursor:
         cursor.execute(_set_counter_sql(connection.alias), [held, event_id])
         if cursor.rowcount != 1:
             raise RuntimeError("check_capacity() must follow lock_event()")
+
+
+def take_seats(*, event_id: int, tickets: int, now) -> ChapterEvent | None:
+    """SQLite: the seat counter's lock-free path, inside the writer's
+    transaction (``BEGIN IMMEDIATE`` holds the database's write lock, so
+    nothing else writes between these two statements): read the event, and
+    add ``tickets`` to its counter if the counter is known and they fit
+    under its seats and sales have not stopped. Returns the event when they
+    were added, else None (the caller then takes ``lock_event`` and counts).
+    Its cost does not grow with the event's live holds: no count is taken.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("take_seats() must run inside a transaction")
+    with busy_on_lock_timeout(), connection.cursor() as cursor:
+        cursor.execute(_lock_event_sql(connection.alias), [event_id])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        event = _locked_event(row)
+        if event.sales_stop_at <= now:
+            return None
+        cursor.execute(
+            _take_seats_sqlite_sql(connection.alias),
+            [tickets, event_id, tickets, event.seats],
+        )
+        return event if cursor.rowcount == 1 else None
+
+
+@cache
+def _take_seats_sqlite_sql(alias: str) -> str:
+    held = sql.column(SeatCounter, "held", "")
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"UPDATE {sql.table(SeatCounter)}"  # noqa: S608
+        f" SET {held} = {held} + %s"
+        f" WHERE {sql.column(SeatCounter, 'event', '')} = %s"
+        f" AND {held} IS NOT NULL AND {held} + %s <= %s"
+    )
 
 
 @cache

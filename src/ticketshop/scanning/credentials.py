@@ -19,7 +19,11 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .errors import IncorrectPassword
 from .salts import ENV_PASSWORD_SALT
-from .selectors import ActiveScannerAccount, list_active_scanner_accounts
+from .selectors import (
+    ActiveScannerAccount,
+    list_active_scanner_accounts,
+    recent_active_scanner_accounts,
+)
 
 # settings.py digests SCANNER_PASSWORD with this same salt at start-up.
 VERIFIED_SALT = "ticketshop.scanning.verified-credential"
@@ -128,10 +132,12 @@ def recognise_scanner(
     """Return the scanner if the password is known without the slow hash.
 
     The environment's password or one verified lately in this process;
-    None otherwise (which says nothing about whether it is right).
+    None otherwise (which says nothing about whether it is right). The
+    accounts are this process's read of the last
+    ``SCANNER_ACCOUNTS_CACHE_SECONDS`` (``selectors.accounts_seen``).
     """
     now = time.monotonic() if monotonic is None else monotonic
-    return _recognise(password, list_active_scanner_accounts(), now)
+    return _recognise(password, recent_active_scanner_accounts(), now)
 
 
 def _recognise(

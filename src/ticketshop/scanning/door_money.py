@@ -5,7 +5,7 @@ An order exchanged to dearer tickets owes the difference at the door
 of the order scanned at the door (no ticket of the order used before), not
 on each ticket: two tickets of an order owing 100 kr owe 100 kr, not 200.
 Online it comes with the answer of ``validate_ticket``
-(``due_for_scan``); offline the door list carries it per order
+(``due_of_scanned``); offline the door list carries it per order
 (``orders_due``). Recording it (``backoffice.services.collect_at_door``)
 needs the server: the scanner page offers it online only.
 """
@@ -37,23 +37,21 @@ class DueAtDoor:
         }
 
 
-def due_for_scan(*, order_id: int, ticket_pk: int, times_used: int) -> DueAtDoor:
-    """What the order of a scanned ticket owes at the door, read after the
-    scan; ``times_used`` is the ticket's count before it."""
-    reference, due, status = Order.objects.values_list(
-        "reference", "due_at_door", "status"
-    ).get(pk=order_id)
-    if status != OrderStatus.PAID:
-        due = Decimal("0")
-    others_used = (
-        Ticket.objects.filter(order_id=order_id, times_used__gt=0)
-        .exclude(pk=ticket_pk)
-        .exists()
-    )
+def due_of_scanned(ticket, *, times_used: int) -> DueAtDoor:
+    """What the order of a scanned ticket of a paid order owes at the door,
+    from what the scan's read of the ticket already holds
+    (``selectors.ScannedTicket``: the order's reference and amount due, and
+    whether another of its tickets was used), with no further query: the
+    door's hot path. ``times_used`` is the ticket's count before the scan.
+
+    Two tickets of one order scanned at the same instant at two doors may
+    both be "first of the order" (each read before the other's use): the
+    door is asked twice rather than never.
+    """
     return DueAtDoor(
-        order_reference=reference,
-        amount=due,
-        first_of_order=times_used == 0 and not others_used,
+        order_reference=ticket.order_reference,
+        amount=ticket.due_at_door,
+        first_of_order=times_used == 0 and not ticket.others_used,
     )
 
 

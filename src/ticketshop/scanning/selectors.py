@@ -1,9 +1,13 @@
 """Reads for scanning: the ticket behind a scanned id, accounts, check-in counts."""
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -38,6 +42,12 @@ def _db_datetime(value) -> datetime | None:
 @cache
 def _ticket_sql(alias: str) -> str:
     t, o, e, y = Ticket, Order, ChapterEvent, TicketType
+    others_used = (
+        f"EXISTS (SELECT 1 FROM {sql.table(t, 'u')}"  # noqa: S608
+        f" WHERE {sql.column(t, 'order', 'u')} = {sql.column(t, 'order', 't')}"
+        f" AND {sql.column(t, 'times_used', 'u')} > 0"
+        f" AND {sql.column(t, 'id', 'u')} <> {sql.column(t, 'id', 't')})"
+    )
     # Only quoted names from the models go into the text; values are params.
     return (
         "SELECT "  # noqa: S608
@@ -58,6 +68,13 @@ def _ticket_sql(alias: str) -> str:
                 sql.column(y, "title", "y"),
                 sql.column(e, "title_en", "e"),
                 sql.column(y, "title_en", "y"),
+                # What the door asks for (door_money): the order's reference,
+                # what it still owes at the door, and whether another of its
+                # tickets was used before this scan; read here so that a scan
+                # needs no further round trip for them.
+                sql.column(o, "reference", "o"),
+                sql.column(o, "due_at_door", "o"),
+                others_used,
             ]
         )
         + f" FROM {sql.table(t, 't')}"
@@ -98,6 +115,11 @@ class ScannedTicket:
     # The English titles, blank where the organiser gave none.
     event_title_en: str = ""
     ticket_type_title_en: str = ""
+    # The order's reference and what it owes at the door, and whether another
+    # ticket of the order was used when the ticket was read (door_money).
+    order_reference: str = ""
+    due_at_door: Decimal = Decimal("0")
+    others_used: bool = False
 
 
 def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
@@ -121,7 +143,7 @@ def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
         return None
     (pk, ext_id, times_used, event_id, order_id, _type_id, cancelled_at) = row[:7]
     (status, payment_pending, expires_at, event_title, event_at, type_title) = row[7:13]
-    event_title_en, type_title_en = row[13:15]
+    event_title_en, type_title_en, reference, due_at_door, others_used = row[13:18]
     return ScannedTicket(
         pk=pk,
         external_id=ext_id,
@@ -139,6 +161,10 @@ def get_ticket_for_scan(*, external_id: str) -> ScannedTicket | None:
         ticket_type_title=type_title,
         event_title_en=event_title_en or "",
         ticket_type_title_en=type_title_en or "",
+        order_reference=reference,
+        # SQLite hands back the decimal column as a float or text.
+        due_at_door=Decimal(str(due_at_door or 0)).quantize(Decimal("0.01")),
+        others_used=bool(others_used),
     )
 
 
@@ -166,6 +192,52 @@ def _accounts_sql(alias: str) -> str:
         f" WHERE {sql.column(a, 'is_active', 'a')} = %s"
         f" ORDER BY {sql.column(a, 'id', 'a')}"
     )
+
+
+class _AccountsSeen:
+    """This process's last read of the active accounts, for at most
+    ``SCANNER_ACCOUNTS_CACHE_SECONDS``: a door scan then needs no read of
+    the accounts (a round trip on PostgreSQL) when the list was read within
+    that time. A change to an account made in this process forgets it at
+    once (``forget``, connected to the account's save and delete signals);
+    one made in another process reaches this one within those seconds.
+    Never used for the slow password check itself
+    (``credentials.authenticate_scanner`` reads the accounts fresh).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: tuple[float, str, list] | None = None
+
+    def get(self, alias: str, now: float) -> list | None:
+        seen = self.seen
+        if seen is None or seen[0] <= now or seen[1] != alias:
+            return None
+        return seen[2]
+
+    def put(self, alias: str, accounts: list, now: float) -> None:
+        seconds = settings.SCANNER_ACCOUNTS_CACHE_SECONDS
+        if seconds > 0:
+            with self.lock:
+                self.seen = (now + seconds, alias, accounts)
+
+    def forget(self, **_signal) -> None:
+        with self.lock:
+            self.seen = None
+
+
+accounts_seen = _AccountsSeen()
+
+
+def recent_active_scanner_accounts() -> list["ActiveScannerAccount"]:
+    """The active accounts as read at most SCANNER_ACCOUNTS_CACHE_SECONDS ago
+    in this process (``_AccountsSeen``), or read now."""
+    now = time.monotonic()
+    accounts = accounts_seen.get(connection.alias, now)
+    if accounts is None:
+        accounts = list_active_scanner_accounts()
+        accounts_seen.put(connection.alias, accounts, now)
+    return accounts
 
 
 def list_active_scanner_accounts() -> list[ActiveScannerAccount]:

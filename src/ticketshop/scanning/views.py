@@ -47,7 +47,7 @@ from ticketshop.security.clients import client_address, ip_or_none
 from ticketshop.statemachine.machine import acting_as
 
 from .credentials import authenticate_scanner, recognise_scanner
-from .door_money import door_money_messages, due_for_scan, orders_due
+from .door_money import door_money_messages, due_of_scanned, orders_due
 from .errors import TicketDoesNotExist
 from .offline import UNKNOWN, OfflineScan, get_door_list, sync_offline_scans
 from .revocation import CANCELLED, EXCHANGED, REFUNDED, Night, Revocation
@@ -221,11 +221,7 @@ def _due_fields(outcome) -> dict:
     order's ticket; nothing owed for any other answer."""
     if outcome.status != "PAID":
         return {"order_reference": "", "due_at_door": "0", "first_of_order": False}
-    return due_for_scan(
-        order_id=outcome.ticket.order_id,
-        ticket_pk=outcome.ticket.pk,
-        times_used=outcome.times_used,
-    ).as_fields()
+    return due_of_scanned(outcome.ticket, times_used=outcome.times_used).as_fields()
 
 
 class CollectAtDoorView(APIView):
