@@ -79,3 +79,27 @@ def test_every_change_is_checked_before_it_is_saved(model, owners, machine):
         moves += source.count(f"move({machine},") + source.count(f"move(\n{machine}")
     assert bare == []
     assert moves >= 4
+
+
+# Every machine and the test that holds it as the only writer of its records.
+OWNER_TESTS = {
+    "order": "tests/orders/test_lifecycle_owner.py",
+    "swish_payment": "tests/test_state_owners.py",
+    "swish_refund": "tests/test_state_owners.py",
+    "ticket_delivery": "tests/delivery/test_delivery_owner.py",
+    "outgoing_mail": "tests/backoffice/test_outbox_owner.py",
+}
+
+
+def test_every_state_machine_has_an_owner_test():
+    """A machine added without an owner test (or one whose test was removed)
+    fails here: the registry of machines is the list to cover."""
+    from django.utils.module_loading import autodiscover_modules
+
+    from ticketshop.statemachine.machine import MACHINES
+
+    autodiscover_modules("machines")
+    root = SRC.parents[1]
+    registered = {name for name in MACHINES if not name.startswith("toy")}
+    assert registered == set(OWNER_TESTS)
+    assert all((root / path).is_file() for path in OWNER_TESTS.values())
