@@ -5,7 +5,7 @@ orders (half recorded as expired, half still reserved with their hold
 lapsed, as code from before the sweep leaves them), and ``reserve()``.
 
     from inprocess import setup
-    bench = setup()   # reads SRC_DIR N [DEAD] from sys.argv
+    bench = setup()   # reads SRC_DIR N [DEAD [LIVE]] from sys.argv
 
 Imported before Django is set up: it puts SRC_DIR first on the path, so the
 same benchmark measures an older version's code (e.g. a worktree of it).
@@ -27,6 +27,7 @@ class Bench:
     n: int
     dead: int
     reserve: object  # () -> None: one reservation of 2 tickets
+    live: int = 0
 
 
 class Session(dict):
@@ -37,6 +38,7 @@ class Session(dict):
 def setup() -> Bench:
     src, n = sys.argv[1], int(sys.argv[2])
     dead = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    live = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     sys.path.insert(0, src)
     os.environ["TICKETSHOP_VAR_DIR"] = tempfile.mkdtemp()
     os.environ["DJANGO_SETTINGS_MODULE"] = "ticketshop.settings"
@@ -87,6 +89,26 @@ def setup() -> Bench:
             batch_size=2000,
         )
 
+    if live:
+        # Live holds of other buyers: reserved, not lapsed (one ticket each;
+        # the seat counts read the orders' ticket counts, not the tickets).
+        later = now + timedelta(hours=1)
+        Order.objects.bulk_create(
+            [
+                Order(
+                    token=secrets.token_urlsafe(20),
+                    reference=secrets.token_hex(5),
+                    event=event,
+                    status="RESERVED",
+                    total_price=Decimal("100"),
+                    expires_at=later,
+                    ticket_count=1,
+                )
+                for _ in range(live)
+            ],
+            batch_size=2000,
+        )
+
     # Older trees took the buyer's session; newer ones the earlier order.
     takes_session = "session" in inspect.signature(reserve_tickets).parameters
 
@@ -97,4 +119,4 @@ def setup() -> Bench:
             **({"session": Session()} if takes_session else {}),
         )
 
-    return Bench(src=src, n=n, dead=dead, reserve=reserve)
+    return Bench(src=src, n=n, dead=dead, reserve=reserve, live=live)

@@ -8,7 +8,10 @@ very large number of seats, optionally N dead orders (half recorded as
 expired, half still reserved with their hold lapsed, as code from before the
 sweep leaves them), warms up with 20 reservations, then times N more.
 
-    .venv/bin/python bench/reserve_inprocess.py SRC_DIR N [DEAD]
+    .venv/bin/python bench/reserve_inprocess.py SRC_DIR N [DEAD [LIVE]]
+
+LIVE pre-fills the event with that many live holds of other buyers
+(reserved, not lapsed), as a release with a queue leaves it.
 
 SRC_DIR is the `src` folder of the version to measure (e.g. a worktree of an
 older commit), so the same script measures both.
@@ -19,7 +22,7 @@ import time
 from inprocess import setup
 
 bench = setup()
-src, n, dead, reserve = bench.src, bench.n, bench.dead, bench.reserve
+src, n, dead, reserve, live = bench.src, bench.n, bench.dead, bench.reserve, bench.live
 
 for _ in range(20):
     reserve()
@@ -27,6 +30,6 @@ cpu, wall = time.process_time(), time.perf_counter()
 for _ in range(n):
     reserve()
 print(
-    f"{src}: dead={dead} cpu/res={(time.process_time() - cpu) / n * 1000:.3f} ms"
+    f"{src}: dead={dead} live={live} cpu/res={(time.process_time() - cpu) / n * 1000:.3f} ms"
     f" wall/res={(time.perf_counter() - wall) / n * 1000:.3f} ms"
 )

@@ -62,3 +62,21 @@ def reserve_tickets(*, session, **kwargs):
     order = services.reserve_tickets(previous=get_session_order(session), **kwargs)
     keep_session_order(session, order)
     return order
+
+
+def start_payment(*, session, **kwargs):
+    """Start a payment as the start_payment view does for a buyer's session:
+    the order is the session's, and the session follows its renewals."""
+    from ticketshop.orders.sessions import (
+        get_session_order,
+        keep_session_order,
+        renew_session_order,
+    )
+    from ticketshop.payments.start import start_payment as start
+
+    return start(
+        order=get_session_order(session),
+        keep=lambda order: keep_session_order(session, order),
+        renewed=lambda order: renew_session_order(session, order),
+        **kwargs,
+    )

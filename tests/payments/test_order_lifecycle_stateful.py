@@ -28,7 +28,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.factories import event_with_types, reserve_tickets
+from tests.factories import event_with_types, reserve_tickets, start_payment
 from ticketshop.db.locks import run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.errors import ShopError
@@ -143,7 +143,7 @@ class OrderLife(RuleBasedStateMachine):
         """The buyer starts paying; the payer may act in the app at once, and
         Swish's callback may arrive at once."""
         try:
-            token = payments.start_payment(
+            token = start_payment(
                 session=self.sessions[buyer],
                 email=f"buyer{buyer}@example.com",
                 now=self.now,

@@ -24,11 +24,6 @@ from ticketshop.orders.errors import InvalidSession, OutOfTickets, RenewalLimitR
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.seatlock import lock_event
-from ticketshop.orders.sessions import (
-    get_session_order,
-    keep_session_order,
-    renew_session_order,
-)
 
 from . import swish
 from .common import UNKNOWN_OUTCOME, new_swish_id
@@ -60,12 +55,20 @@ class _RenewalNeeded(Exception):
 
 def start_payment(
     *,
-    session,
+    order: Order | None,
     email: str,
     now: datetime | None = None,
     count_renewal: Callable[[], None] | None = None,
+    keep: Callable[[Order], None] | None = None,
+    renewed: Callable[[Order], None] | None = None,
 ) -> str:
-    """Start (or resume) the Swish payment of the session's order; return its token.
+    """Start (or resume) the Swish payment of the buyer's order; return its token.
+
+    The caller (the view) finds the order in the buyer's session and keeps
+    the session up to date: ``keep(order)`` when the order's hold was
+    renewed or the free order confirmed (its end is the session's too), and
+    ``renewed(order)`` once the request exists and the order is named by a
+    new secret (``lifecycle.new_token``). This module never sees the session.
 
     An order of 0 kr is confirmed at once without Swish (the token ``""``).
     A lapsed or declined hold is renewed first, within its bounds
@@ -77,10 +80,14 @@ def start_payment(
     works).
     """
     now = now or timezone.now()
-    order = get_session_order(session)
     if order is None:
         raise InvalidSession()
-    kwargs = {"session": session, "email": email, "count_renewal": count_renewal}
+    kwargs = {
+        "email": email,
+        "count_renewal": count_renewal,
+        "keep": keep or _nothing,
+        "renewed": renewed or _nothing,
+    }
     if order.total_price == 0 and not order.payment_pending:
         return _start(order=order, now=now, **kwargs)
     # A slot among this process's Swish calls first, before anything is
@@ -95,13 +102,18 @@ def start_payment(
         raise Busy(exc.retry_after) from exc
 
 
+def _nothing(order: Order) -> None:
+    pass
+
+
 def _start(
     *,
-    session,
     order: Order,
     email: str,
     now: datetime,
     count_renewal: Callable[[], None] | None,
+    keep: Callable[[Order], None],
+    renewed: Callable[[Order], None],
 ) -> str:
     renew = lifecycle.needs_renewal(order, now=now)
     if renew and not order.payment_pending and count_renewal is not None:
@@ -117,7 +129,7 @@ def _start(
         plan = run_locked(_prepare_start, order=order, email=email, renew=True, now=now)
     if plan.order is not None:
         # The renewed hold's end (or the free order's): the session's too.
-        keep_session_order(session, plan.order)
+        keep(plan.order)
     if plan.token == "":
         token = ""
     elif plan.token is not None:
@@ -127,7 +139,7 @@ def _start(
         token = _send_create(payment_id=plan.payment_id, now=now, may_replace=True)
     # Only now: a 5xx answer (PaymentStartFailed) sets no cookie, so a
     # token renewed before Swish answered would lose the buyer the order.
-    renew_session_order(session, _new_token(order_id=order.pk, seen=order.token))
+    renewed(_new_token(order_id=order.pk, seen=order.token))
     return token
 
 

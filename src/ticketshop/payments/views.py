@@ -26,7 +26,11 @@ from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.errors import InvalidSession
 from ticketshop.orders.models import OrderStatus
 from ticketshop.orders.selectors import list_order_lines
-from ticketshop.orders.sessions import get_session_order
+from ticketshop.orders.sessions import (
+    get_session_order,
+    keep_session_order,
+    renew_session_order,
+)
 from ticketshop.security.ratelimit import limit_client
 from ticketshop.statemachine.actors import ActingAs
 
@@ -102,8 +106,10 @@ class StartPaymentView(ActingAs, APIView):
     def post(self, request):
         body = parse_body(self.InputSerializer, request)
         token = start_payment(
-            session=request.session,
+            order=get_session_order(request.session),
             email=body["email_address"],
+            keep=lambda order: keep_session_order(request.session, order),
+            renewed=lambda order: renew_session_order(request.session, order),
             # A renewed hold is a new reservation of the same seats.
             count_renewal=lambda: limit_client(
                 request, scope="reserve", rate=settings.RESERVATION_RATE_LIMIT
