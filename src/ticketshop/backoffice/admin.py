@@ -85,6 +85,14 @@ def _int(value, default=0) -> int:
     return default if number is None else number
 
 
+def _exchange_money(preview) -> dict | None:
+    """The exchange preview's amounts as numbers, for the template."""
+    if not preview:
+        return None
+    keys = ("old", "new", "difference", "due_before", "due_at_door", "owed_back")
+    return {k: Decimal(preview[k]) for k in keys}
+
+
 @admin.register(SalesOverview)
 class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """The dashboard and the organiser's tools, as views of one admin."""
@@ -469,9 +477,6 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             )
         )
         old_types = sorted({t.ticket_type_id for t in live})
-        events = ChapterEvent.objects.filter(
-            event_at__gte=timezone.now() - timezone.timedelta(days=1)
-        ).order_by("event_at")
         # The night may come from the dashboard's link (GET) or the form.
         data = request.GET.dict()
         data.update({k: v for k, v in request.POST.dict().items() if v})
@@ -485,54 +490,24 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
         )
         type_map = form.type_map({o.ticket_type_id for o in target_offers})
         preview = None
-        errors = []
-        status = 200
         if target and len(type_map) == len(old_types) and live:
             preview = exchange_preview(
                 order, live, event_id=target.pk, type_map=type_map
             )
-        if (
-            request.method == "POST"
-            and request.POST.get("confirm") == "yes"
-            and preview is not None
-        ):
-            try:
-                shown = confirm_preview(request, action="exchange", preview=preview)
-                result = services.exchange_order(
-                    user=request.user,
-                    order_id=order.pk,
-                    event_id=shown["form"]["event"],
-                    type_map=dict(shown["form"]["types"]),
-                )
-            except PreviewRefused as exc:
-                errors.append(refusal_message(exc.reason))
-            except OutOfTickets as exc:
-                errors.append(
-                    _("Does not fit: only %(left)d seats are left there.")
-                    % {"left": exc.tickets_left}
-                )
-            except (TransitionNotAllowed, ShopError, ValueError) as exc:
-                errors.append(str(exc))
-            else:
-                messages.success(
-                    request,
-                    _("Order %(ref)s moved to %(event)s; new tickets e-mailed.")
-                    % {"ref": order.reference, "event": target.title},
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:orders_order_change", args=[result.order.pk])
-                )
-            status = 409
-        elif request.method == "POST" and request.POST.get("confirm") == "yes":
-            # "Yes" with a night whose ticket types are not chosen yet.
-            errors.append(refusal_message("changed"))
+        errors, status = [], 200
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            done, errors = self._confirm_exchange(request, order, target, preview)
+            if done is not None:
+                return done
             status = 409
         context = self._context(
             request,
             _("Exchange: order %(ref)s") % {"ref": order.reference},
             order=order,
             live=live,
-            events=events,
+            events=ChapterEvent.objects.filter(
+                event_at__gte=timezone.now() - timezone.timedelta(days=1)
+            ).order_by("event_at"),
             target=target,
             old_types=[
                 (t, next(x.ticket_type for x in live if x.ticket_type_id == t))
@@ -541,19 +516,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             type_map=type_map,
             target_offers=target_offers,
             preview=preview,
-            money={
-                k: Decimal(preview[k])
-                for k in (
-                    "old",
-                    "new",
-                    "difference",
-                    "due_before",
-                    "due_at_door",
-                    "owed_back",
-                )
-            }
-            if preview
-            else None,
+            money=_exchange_money(preview),
             snapshot=sign_preview(
                 action="exchange", user_id=request.user.pk, content=preview
             )
@@ -563,6 +526,38 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             allowed=services.exchange_allowed(order),
         )
         return self._render(request, "exchange.html", context, status=status)
+
+    def _confirm_exchange(self, request, order, target, preview):
+        """ "Yes" on the exchange page: the use case on the preview the
+        organiser saw, or the reasons it was refused (409)."""
+        if preview is None:
+            # "Yes" with a night whose ticket types are not chosen yet.
+            return None, [refusal_message("changed")]
+        try:
+            shown = confirm_preview(request, action="exchange", preview=preview)
+            result = services.exchange_order(
+                user=request.user,
+                order_id=order.pk,
+                event_id=shown["form"]["event"],
+                type_map=dict(shown["form"]["types"]),
+            )
+        except PreviewRefused as exc:
+            return None, [refusal_message(exc.reason)]
+        except OutOfTickets as exc:
+            return None, [
+                _("Does not fit: only %(left)d seats are left there.")
+                % {"left": exc.tickets_left}
+            ]
+        except (TransitionNotAllowed, ShopError, ValueError) as exc:
+            return None, [str(exc)]
+        messages.success(
+            request,
+            _("Order %(ref)s moved to %(event)s; new tickets e-mailed.")
+            % {"ref": order.reference, "event": target.title},
+        )
+        return HttpResponseRedirect(
+            reverse("admin:orders_order_change", args=[result.order.pk])
+        ), []
 
     # --- Money due at the door ------------------------------------------------
 
