@@ -29,7 +29,8 @@ for _ in range(20):
 cpu, wall = time.process_time(), time.perf_counter()
 for _ in range(n):
     reserve()
+cpu_ms = (time.process_time() - cpu) / n * 1000
+wall_ms = (time.perf_counter() - wall) / n * 1000
 print(
-    f"{src}: dead={dead} live={live} cpu/res={(time.process_time() - cpu) / n * 1000:.3f} ms"
-    f" wall/res={(time.perf_counter() - wall) / n * 1000:.3f} ms"
+    f"{src}: dead={dead} live={live} cpu/res={cpu_ms:.3f} ms wall/res={wall_ms:.3f} ms"
 )
