@@ -86,9 +86,10 @@ def read_due_now() -> int:
 
 
 @pytest.fixture
-def swish(live_server, settings):
+def swish_without_worker(live_server, settings):
     """Point the shop's Swish client and callbacks at the live server's
-    simulator, with test timings; drain the simulator's background work after."""
+    simulator, with test timings; drain the simulator's background work after.
+    No worker reads Swish: a callback's read waits in the queue."""
     settings.PUBLIC_BASE_URL = live_server.url
     settings.SWISH_ENVIRONMENT = "simulator"
     settings.SWISH_API_URL = ""
@@ -106,9 +107,17 @@ def swish(live_server, settings):
     # Refunds back to back (tests of the spacing set it again).
     settings.SWISH_REFUND_SPACING_SECONDS = 0.0
     settings.SWISH_SIMULATOR_HANG_SECONDS = 2.0
-    # The worker reads a payment when its callback comes (reads.py).
+    yield live_server
+    scheduler.clear()
+    assert scheduler.wait_idle(timeout=20)
+
+
+@pytest.fixture
+def swish(swish_without_worker):
+    """``swish_without_worker`` and a worker that reads a payment when its
+    callback comes, as a run_worker does (reads.py)."""
     with swish_reads_worker():
-        yield live_server
+        yield swish_without_worker
         scheduler.clear()
         assert scheduler.wait_idle(timeout=20)
 
