@@ -88,25 +88,23 @@ def _enqueue(payment_pk: int, *, run_after: datetime | None = None) -> None:
     task.enqueue(payment_pk)
 
 
-def _queue_once(payment_pk: int, **changes) -> bool:
-    """Queue a read of the payment unless one is queued; apply ``changes``
-    either way. In one transaction: the flag and the task commit together."""
-    with transaction.atomic():
-        queued = SwishPayment.objects.filter(pk=payment_pk, read_queued=False).update(
-            read_queued=True, **changes
-        )
-        if queued:
-            _enqueue(payment_pk)
-        elif changes:
-            SwishPayment.objects.filter(pk=payment_pk).update(**changes)
-    return bool(queued)
-
-
 def note_callback(*, payment: SwishPayment, now: datetime | None = None) -> bool:
     """Swish called back about ``payment``: record it, make a read due now
-    and queue it (once). Returns whether a read was queued by this call."""
+    and queue it, unless one is queued already. Returns whether a read was
+    queued by this call. In one transaction: the flag and the task commit
+    together."""
     now = now or timezone.now()
-    return _queue_once(payment.pk, callback_at=now, next_read_at=now)
+    with transaction.atomic():
+        queued = SwishPayment.objects.filter(pk=payment.pk, read_queued=False).update(
+            read_queued=True, callback_at=now, next_read_at=now
+        )
+        if queued:
+            _enqueue(payment.pk)
+        else:
+            SwishPayment.objects.filter(pk=payment.pk).update(
+                callback_at=now, next_read_at=now
+            )
+    return bool(queued)
 
 
 def queue_due_reads(*, now: datetime | None = None) -> int:
