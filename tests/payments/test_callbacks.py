@@ -110,7 +110,7 @@ def test_forged_callback_saying_paid_leaves_the_order_unpaid(buyer, event_and_ty
     )
 
     assert response.status_code == 200
-    wait_for(lambda: SwishPayment.objects.get().checked_at is not None)  # read
+    wait_for(lambda: SwishPayment.objects.get().raw is not None)  # the read
     order = Order.objects.get()
     assert order.status == OrderStatus.RESERVED and order.payment_pending
     assert SwishPayment.objects.get().status == "CREATED"
