@@ -29,6 +29,9 @@ _SWISH_FIELDS = [
     "callback_identifier",
     "created_at",
     "checked_at",
+    "callback_at",
+    "next_read_at",
+    "swish_reads",
     "settled_at",
     "raw",
 ]
