@@ -1,12 +1,16 @@
 """manage.py check_swish, the certificate system checks and /healthz's
 "swish" field, with certificates generated here (tests/payments/certmaterial)."""
 
+import base64
+import hashlib
 import io
 import logging
+import re
 import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -612,3 +616,33 @@ def test_check_swish_reports_the_handshake_without_sni(
     assert "warning: localhost:" in err
     assert "ends a TLS handshake that names no host" in err
     assert seen == [None]
+
+
+# --- The locked CA bundle -------------------------------------------------------
+
+# DigiCert Global Root G2: the root Swish ships as Swish_TLS_RootCA.pem with
+# its test certificates (the MSS bundle in getswish), SHA-256 of the DER.
+DIGICERT_GLOBAL_ROOT_G2 = (
+    "CB3CCBB76031E5E0138F8DD39A23F9DE47FFC35E43C1144CEA27D46A5AB1CB5F"
+)
+
+
+def _fingerprints(path: str) -> set[str]:
+    """SHA-256 of each certificate's DER in a PEM bundle (not parsed: certifi
+    holds a root that newer cryptography warns about)."""
+    text = Path(path).read_text()
+    blocks = re.findall(
+        r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S
+    )
+    return {hashlib.sha256(base64.b64decode(b)).hexdigest().upper() for b in blocks}
+
+
+def test_the_locked_ca_bundle_holds_the_root_swish_ships():
+    """certifi's bundle (requirements.lock; what the client verifies Swish's
+    server with when SWISH_CA_PATH is empty) holds the root of Swish's own
+    test bundle, which the client uses for MSS."""
+    import certifi
+    from getswish.environments import TestCertificates
+
+    assert _fingerprints(TestCertificates.verify.public) == {DIGICERT_GLOBAL_ROOT_G2}
+    assert DIGICERT_GLOBAL_ROOT_G2 in _fingerprints(certifi.where())

@@ -407,7 +407,8 @@ def check_connection(*, timeout: float | None = None) -> list[Finding]:
                     f"Swish's server {host} did not verify with the CA bundle "
                     f"({exc.verify_message}): set SWISH_CA_PATH to a bundle with "
                     "the root Swish's server chains to (DigiCert Global Root G2 "
-                    "and Global Root CA), or leave it empty for certifi's.",
+                    "for Swish's test server; see docs/swish.md), or leave it "
+                    "empty for certifi's.",
                     "untrusted-server",
                 )
             ]
