@@ -376,6 +376,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             amount=Decimal(preview["amount"]) if preview else None,
             errors=errors,
             allowed=allowed,
+            refund_too_late="" if allowed else services.refund_too_late_text(order),
             seats=len(chosen_ids),
         )
         return self._render(request, "cancel.html", context, status=status)
