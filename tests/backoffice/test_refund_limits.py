@@ -10,12 +10,19 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.delivery.conftest import run_worker
 from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401
 from ticketshop.backoffice import services
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.payments.errors import RefundTooLate
-from ticketshop.payments.models import SwishPayment, SwishRefund, SwishStatus
+from ticketshop.payments.models import (
+    RefundStatus,
+    SwishPayment,
+    SwishRefund,
+    SwishStatus,
+)
 from ticketshop.payments.refunds import _months_before, refund_too_late
+from ticketshop.swish_simulator.models import SimulatedRefund
 
 from .conftest import previewed
 
@@ -92,3 +99,69 @@ def test_a_refund_of_a_payment_older_than_twelve_months_is_refused_unsent(
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert TOO_LATE_EN in page.content.decode()
+
+
+def stuck_count(client) -> float:
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer t0ken").content.decode()
+    (line,) = [
+        line
+        for line in text.splitlines()
+        if line.startswith("ticketshop_swish_refunds_stuck ")
+    ]
+    return float(line.split()[1])
+
+
+def test_a_refund_swish_took_but_has_not_paid_back_is_shown_stuck(
+    buyer,  # noqa: F811
+    show,
+    organiser,
+    client,
+    settings,
+):
+    settings.METRICS_TOKEN = "t0ken"
+    settings.SWISH_REFUND_STUCK_HOURS = 24
+    event, (standard, _) = show
+    order = paid_by_swish(buyer, event, standard)
+    # Swish takes the refund (CREATED) and then says nothing more.
+    settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
+    settings.SWISH_SIMULATOR_REFUND_STEP_SECONDS = 3600
+    services.refund_via_swish(user=organiser, order_id=order.pk)
+    run_worker()
+    refund = SwishRefund.objects.get()
+    assert refund.status == RefundStatus.CREATED
+    client.force_login(organiser)
+    dashboard = reverse("admin:backoffice_dashboard")
+    refunds = reverse("admin:backoffice_refunds")
+
+    # A young refund is not stuck.
+    assert stuck_count(client) == 0
+    assert 'id="refunds-stuck"' not in client.get(dashboard).content.decode()
+
+    SwishRefund.objects.filter(pk=refund.pk).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    assert stuck_count(client) == 1
+    html = client.get(dashboard, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert (
+        "1 refund taken by Swish has not been paid back after 24 hours: ask "
+        "Swish or the bank where the money is."
+    ) in html
+    html = client.get(dashboard, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert (
+        "1 återbetalning som Swish tagit emot har inte betalats tillbaka efter "
+        "24 timmar"
+    ) in html
+    page = client.get(refunds, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="refunds-stuck"' in page
+    assert refund.refund_id in page and order.reference in page
+    assert "<strong>stuck</strong>" in page
+
+    # Paid back at last: no longer stuck.
+    from ticketshop.payments.services import refresh_refund
+
+    settings.SWISH_SIMULATOR_REFUND_STEP_SECONDS = 0
+    SimulatedRefund.objects.update(due_at=timezone.now())
+    refresh_refund(refund=refund)
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PAID, refund.status
+    assert stuck_count(client) == 0
