@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.delivery.conftest import run_worker
-from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401
+from tests.payments.conftest import (  # noqa: F401
+    buyer,
+    swish,
+    swish_without_worker,
+    wait_for,
+)
 from ticketshop.backoffice import services
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.payments.errors import RefundTooLate
