@@ -696,8 +696,8 @@ def exchange_order(
                         )
                     ]
             except RefundNotPossible as exc:
-                # RefundTooLate says why (a payment older than Swish refunds);
-                # what is owed stays visible on the refunds page.
+                # RefundTooLate says why (a payment older than Swish
+                # refunds): the difference is then not paid back by the shop.
                 logger.warning(
                     "exchange of %s: no refund sent: %s",
                     done.order.reference,
