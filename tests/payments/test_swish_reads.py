@@ -290,6 +290,17 @@ def test_a_worker_that_dies_mid_read_leaves_the_payment_due_again(
     assert reads.read_payment(payment_pk=open_payment.pk, now=later) == "read"
 
 
+def test_run_workers_thread_queues_the_due_reads(open_payment, fake_swish):
+    from ticketshop.ops.management.commands.run_worker import _queue_reads
+
+    SwishPayment.objects.update(next_read_at=timezone.now())
+    stop = threading.Event()
+    stop.set()  # one round, then the thread's loop ends
+    _queue_reads(stop=stop)
+    assert _queued_reads() == 1
+    assert SwishPayment.objects.get().read_queued
+
+
 def test_a_lost_read_task_is_queued_again(settings, open_payment, fake_swish):
     settings.SWISH_READ_MAX_INTERVAL_SECONDS = 120
     now = open_payment.next_read_at
