@@ -62,13 +62,17 @@ def test_join_status_and_leave():
     assert response.json()["public_id"] == body["public_id"]
 
     response = client.post(
-        "/api/queue/leave/", {"chapter_event": event.pk}, content_type="application/json"
+        "/api/queue/leave/",
+        {"chapter_event": event.pk},
+        content_type="application/json",
     )
     assert response.status_code == 200
     assert response.json()["state"] == "left"
     # Left is left: no second leave, and no new entry from this session.
     response = client.post(
-        "/api/queue/leave/", {"chapter_event": event.pk}, content_type="application/json"
+        "/api/queue/leave/",
+        {"chapter_event": event.pk},
+        content_type="application/json",
     )
     assert response.json() == "NotInQueue"
     assert join(client, event, "other@example.org").json() == "AlreadyInQueue"
@@ -170,9 +174,13 @@ def test_a_reservation_in_a_queued_event_needs_an_admission():
     services.draw(release.pk, now=now)
     services.admit(release.pk, now=now)
     admitted = Entry.objects.get(state="admitted")
-    lucky, unlucky = (first, second) if admitted.email == "first@example.org" else (
-        second,
-        first,
+    lucky, unlucky = (
+        (first, second)
+        if admitted.email == "first@example.org"
+        else (
+            second,
+            first,
+        )
     )
     assert Entry.objects.get(state="waiting").rank == admitted.rank + 1
     assert reserve(unlucky, event, ticket_type).json() == "NotAdmitted"

@@ -42,7 +42,9 @@ def check(draw: dict) -> list[str]:
     entries = list(draw.get("entries") or [])
     expected = recompute(seed, entries)
     if expected != entries:
-        first = next(i for i, (a, b) in enumerate(zip(expected, entries)) if a != b)
+        first = next(
+            i for i, (a, b) in enumerate(zip(expected, entries, strict=True)) if a != b
+        )
         problems.append(
             f"the order differs from the recipe at place {first + 1}:"
             f" {entries[first]} published, {expected[first]} expected"
