@@ -66,6 +66,15 @@ class ShopCollector:
         for row in SwishPayment.objects.values("status").annotate(n=Count("id")):
             payments.add_metric([row["status"]], row["n"])
         yield payments
+        reads = SwishPayment.objects.aggregate(n=Sum("swish_reads"))["n"] or 0
+        reads_family = CounterMetricFamily(
+            "ticketshop_swish_reads",
+            "Payment requests read from Swish (callbacks' reads, scheduled reads, "
+            "reconciliation); divided by swish_payments{status=PAID}: reads per "
+            "paid order.",
+        )
+        reads_family.add_metric([], reads)
+        yield reads_family
 
         emails = GaugeMetricFamily(
             "ticketshop_ticket_emails",

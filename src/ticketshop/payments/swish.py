@@ -18,9 +18,11 @@ under v1 and are what the v2 reference itself lists.
 Every call goes through one kept-alive ``requests.Session`` per process
 (its connection pool is thread-safe; cookies are never kept), with the
 client certificate and CA bundle from settings, a short connect timeout and
-the read timeout. At most ``SWISH_MAX_IN_FLIGHT`` calls run at once in a
-process; beyond that a call raises SwishBusy at once instead of tying up
-one more request thread (start_payment answers ``503 "Busy"``).
+the read timeout. At most ``max_in_flight()`` calls run at once in a
+process (one fewer than the app server's threads, GUNICORN_THREADS, at least
+one; SWISH_MAX_IN_FLIGHT may cap it lower); beyond that a call raises
+SwishBusy at once instead of tying up one more request thread (start_payment
+answers ``503 "Busy"``), so a slow Swish always leaves a thread free.
 """
 
 import logging
@@ -61,7 +63,7 @@ class SwishUnavailable(Exception):
 
 
 class SwishBusy(SwishUnavailable):
-    """This process already has SWISH_MAX_IN_FLIGHT calls to Swish running:
+    """This process already has max_in_flight() calls to Swish running:
     nothing was sent. Try again after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int) -> None:
@@ -158,6 +160,16 @@ def tls_material() -> tuple[tuple[str, str] | None, str | bool]:
 
 # --- one kept-alive session and a bound on calls in flight -------------------
 
+
+def max_in_flight() -> int:
+    """Swish calls at once per process: below the app server's thread count
+    (GUNICORN_THREADS - 1, at least 1), or SWISH_MAX_IN_FLIGHT if set lower."""
+    bound = max(1, settings.GUNICORN_THREADS - 1)
+    if settings.SWISH_MAX_IN_FLIGHT:
+        bound = min(bound, settings.SWISH_MAX_IN_FLIGHT)
+    return bound
+
+
 _session: requests.Session | None = None
 _session_pid: int | None = None
 _session_lock = threading.Lock()
@@ -203,7 +215,7 @@ class _NoCookies(requests.cookies.cookielib.DefaultCookiePolicy):
 
 def get_session() -> requests.Session:
     """The process's one Swish session (made again after a fork, so gunicorn
-    workers never share sockets). Its pool keeps up to SWISH_MAX_IN_FLIGHT
+    workers never share sockets). Its pool keeps up to max_in_flight()
     connections alive per host: one TLS handshake per connection, not per
     call. A PUT or GET whose kept connection was closed under it goes out
     once more on a new one (``_ResendOnDroppedConnection``)."""
@@ -215,7 +227,7 @@ def get_session() -> requests.Session:
         if _session is None or _session_pid != pid:
             session = requests.Session()
             session.cookies.set_policy(_NoCookies())
-            size = max(1, settings.SWISH_MAX_IN_FLIGHT)
+            size = max_in_flight()
             adapter = HTTPAdapter(
                 pool_connections=2,
                 pool_maxsize=size,
@@ -255,7 +267,7 @@ class _Slots:
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
             with self._lock:
-                if self._in_flight >= settings.SWISH_MAX_IN_FLIGHT:
+                if self._in_flight >= max_in_flight():
                     raise SwishBusy(settings.BUSY_RETRY_AFTER_SECONDS)
                 self._in_flight += 1
         self._local.depth = depth + 1
@@ -272,7 +284,7 @@ slots = _Slots()
 
 
 def swish_slot():
-    """Hold one of this process's SWISH_MAX_IN_FLIGHT slots for a block of
+    """Hold one of this process's max_in_flight() slots for a block of
     Swish calls (raises SwishBusy at once when none is free)."""
     return slots.hold()
 
