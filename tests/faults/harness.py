@@ -260,7 +260,9 @@ class AppServer(Process):
     ):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**env, "PUBLIC_BASE_URL": self.base}
+        # GUNICORN_THREADS: what the shop derives its bound on Swish calls
+        # in flight from, as deploy/gunicorn.conf.py's threads.
+        env = {**env, "PUBLIC_BASE_URL": self.base, "GUNICORN_THREADS": str(threads)}
         super().__init__(
             name,
             [

@@ -61,7 +61,7 @@ class Timings:
         with self.lock:
             self.rows.append((kind, status, seconds))
             if response is not None and status >= 500:
-                self.notes.append(f"{kind} {status} {response.text[:60]!r}")
+                self.notes.append(f"{kind} {status} {response.text[:100]!r}")
         return response
 
     def of(self, kind):
@@ -302,7 +302,9 @@ def test_slow_swish_keeps_door_and_reservations_answering(cluster, database, wor
             "Swish calls: "
             + ", ".join(f"{op} {v['calls']}" for op, v in during.items())
         )
-        log(f"first server errors: {timings.notes[:5]}")
+        busy = [n for n in timings.notes if n.startswith("start 503")]
+        others = [n for n in timings.notes if n not in busy]
+        log(f"{len(busy)} x Busy; other server errors: {others[:10]}")
 
         # The fault happened: payments were created and read at Swish while
         # it was slow.
