@@ -570,6 +570,12 @@ SWISH_RECONCILE_EVERY_SECONDS = env.int("SWISH_RECONCILE_EVERY_SECONDS", default
 # Refunds: sent by the task workers, at least this many seconds apart across
 # all of them (Swish asks for one second between refunds; a lease row counts it).
 SWISH_REFUND_SPACING_SECONDS = env.float("SWISH_REFUND_SPACING_SECONDS", default=1.0)
+# A refund of a payment made more than this many months ago is refused before
+# it is sent (Swish refunds payments of the last 13 months: a month's margin).
+SWISH_REFUND_MAX_AGE_MONTHS = env.int("SWISH_REFUND_MAX_AGE_MONTHS", default=12)
+# A refund Swish has taken (CREATED, VALIDATED, DEBITED) but not paid back
+# after this many hours is shown as stuck in the back office and /metrics.
+SWISH_REFUND_STUCK_HOURS = env.float("SWISH_REFUND_STUCK_HOURS", default=24.0)
 # The simulator (SWISH_ENVIRONMENT=simulator only). AUTOPAY unset = wait for
 # the payer's click on /swish-simulator/pay/<token>/.
 SWISH_SIMULATOR_AUTOPAY_SECONDS = env.float(

@@ -110,7 +110,9 @@ def test_forged_callback_saying_paid_leaves_the_order_unpaid(buyer, event_and_ty
     )
 
     assert response.status_code == 200
-    wait_for(lambda: SwishPayment.objects.get().checked_at is not None)  # read
+    # The worker's read has applied Swish's answer (checked_at is set when the
+    # read is claimed, before Swish answers).
+    wait_for(lambda: SwishPayment.objects.get().raw is not None)
     order = Order.objects.get()
     assert order.status == OrderStatus.RESERVED and order.payment_pending
     assert SwishPayment.objects.get().status == "CREATED"

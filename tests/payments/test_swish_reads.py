@@ -17,7 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from tests.delivery.conftest import run_worker
 from tests.factories import event_with_types
 from tests.ops.test_metrics import sample
-from tests.payments.conftest import Buyer, wait_for
+from tests.payments.conftest import Buyer
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.payments import reads, swish
 from ticketshop.payments.models import SwishPayment, SwishStatus

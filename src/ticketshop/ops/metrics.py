@@ -42,6 +42,7 @@ class ShopCollector:
         from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
         from ticketshop.orders.models import Order
         from ticketshop.payments.models import SwishPayment
+        from ticketshop.payments.selectors import list_stuck_refunds
         from ticketshop.scanning.models import ScanLog
 
         orders = GaugeMetricFamily(
@@ -75,6 +76,14 @@ class ShopCollector:
         )
         reads_family.add_metric([], reads)
         yield reads_family
+
+        stuck = GaugeMetricFamily(
+            "ticketshop_swish_refunds_stuck",
+            "Refunds Swish took (CREATED, VALIDATED, DEBITED) but has not paid "
+            "back after SWISH_REFUND_STUCK_HOURS.",
+        )
+        stuck.add_metric([], list_stuck_refunds().count())
+        yield stuck
 
         emails = GaugeMetricFamily(
             "ticketshop_ticket_emails",

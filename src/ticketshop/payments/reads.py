@@ -155,6 +155,8 @@ def _claim(payment_pk: int, *, now: datetime) -> SwishPayment | None:
         .update(
             reading_until=now + _lease(),
             next_read_at=now + backoff(payment.swish_reads + 1),
+            # Asked now, whatever the answer (reconciliation skips it).
+            checked_at=now,
         )
     )
     return payment if won else None
