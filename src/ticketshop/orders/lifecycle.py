@@ -45,7 +45,6 @@ from . import statements
 from .errors import OutOfTickets, RenewalLimitReached
 from .models import Order, OrderStatus, PaymentMethod, RefundState, Ticket
 from .seatlock import lock_event, take_seats
-from .signals import seats_came_back
 from .seats import (
     check_capacity,
     count_event_orders,
@@ -53,6 +52,7 @@ from .seats import (
     is_lapsed,
     seats_left_params,
 )
+from .signals import seats_came_back
 
 logger = logging.getLogger(__name__)
 
@@ -264,9 +264,7 @@ def _seats_freed(event_id: int) -> None:
     waiting list) that seats of the event came back. Nothing is sent if it
     rolls back; a listener lost with its process is made good by the
     waiting list's periodic pass."""
-    transaction.on_commit(
-        lambda: seats_came_back.send(sender=Order, event_id=event_id)
-    )
+    transaction.on_commit(lambda: seats_came_back.send(sender=Order, event_id=event_id))
 
 
 def lock_order(order_id: int) -> Order:

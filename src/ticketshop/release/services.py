@@ -52,3 +52,16 @@ def create_entry(
         )
         ENTRY.save(entry, transition, created=True)
     return entry
+
+
+def leave_entry(entry: Entry, *, now=None) -> bool:
+    """``leave``: the buyer gives up their place (the queue or the waiting
+    list); False if the entry had moved past leaving (reserved, paid …).
+    Inside the caller's transaction, or one of its own."""
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        if not ENTRY.allowed("leave", entry):
+            return False
+        ENTRY.check("leave", entry)
+        ENTRY.save(entry, "leave")
+    return True
