@@ -5,6 +5,8 @@ the offer, so its answers are never cached. Taking an offer keeps the new
 reservation in the buyer's session and sends them to the shop's pay page.
 """
 
+import secrets
+
 from django.conf import settings
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -36,6 +38,8 @@ from .errors import (
     OfferNotOpen,
 )
 
+BROWSER_KEY = "browser_id"
+
 
 def _private(response):
     response["Cache-Control"] = "private, no-store"
@@ -44,9 +48,12 @@ def _private(response):
 
 
 def _session_token(request) -> str:
-    if request.session.session_key is None:
-        request.session.save()
-    return request.session.session_key
+    """A random id of this browser, kept in its (signed cookie) session: the
+    session's own key is its content, the same for every empty session."""
+    token = request.session.get(BROWSER_KEY)
+    if not token:
+        token = request.session[BROWSER_KEY] = secrets.token_urlsafe(16)
+    return token
 
 
 def _types(event_id: int):
