@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -44,8 +44,9 @@ from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.seatlock import lock_event, set_counter_exact
 from ticketshop.orders.seats import count_event_orders, count_live_tickets
 from ticketshop.orders.services import TicketLine, reserve_tickets
+from ticketshop.release import services as release_services
+from ticketshop.release.errors import AlreadyInQueue
 from ticketshop.release.models import Entry, EntryState, Release, SaleMode
-from ticketshop.release.services import create_entry, leave_entry
 
 from .errors import (
     AlreadyOnList,
@@ -325,6 +326,8 @@ def take_offer(token: str, *, counts: Mapping[int, int], language: str = "", now
         WAITLIST_OFFER.save(
             offer, "take", ["order", "seats_taken", "decided_at", "claimed_until"]
         )
+        # The entry reserved: it leaves the list (and follows its order).
+        release_services.reserve_from_waiting_list(offer.entry_id, order)
     logger.info("waitlist: offer %s taken, %d seat(s)", offer.pk, order.ticket_count)
     return order
 
@@ -358,7 +361,7 @@ def leave_list(token: str, *, now=None) -> Offer:
         raise OfferNotOpen()
     if offer.state == OFFERED:
         decline_offer(token, now=now)
-    leave_entry(offer.entry, now=now)
+    release_services.leave_entry(offer.entry, now=now)
     return offer
 
 
@@ -398,16 +401,15 @@ def join_waiting_list(
         # A queued release's list is its queue: join the queue instead.
         raise NotSoldOut()
     try:
-        return create_entry(
-            release,
+        return release_services.join_waiting_list(
+            release=release,
             session_token=session_token,
             email=email,
             tickets_wanted=tickets_wanted,
             language=language,
-            transition="join_waiting_list",
             now=now,
         )
-    except IntegrityError as exc:
+    except AlreadyInQueue as exc:
         raise AlreadyOnList() from exc
 
 

@@ -25,6 +25,7 @@ from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.sessions import keep_session_order
+from ticketshop.release.services import SESSION_QUEUE_KEY
 from ticketshop.security.ratelimit import limit_client
 from ticketshop.shop.views import shop_context
 from ticketshop.statemachine.actors import ActingAs
@@ -38,7 +39,7 @@ from .errors import (
     OfferNotOpen,
 )
 
-BROWSER_KEY = "browser_id"
+BROWSER_KEY = SESSION_QUEUE_KEY
 
 
 def _private(response):
@@ -48,8 +49,9 @@ def _private(response):
 
 
 def _session_token(request) -> str:
-    """A random id of this browser, kept in its (signed cookie) session: the
-    session's own key is its content, the same for every empty session."""
+    """A random id of this browser, kept in its (signed cookie) session as
+    the queue keeps it: the session's own key is its content, the same for
+    every empty session."""
     token = request.session.get(BROWSER_KEY)
     if not token:
         token = request.session[BROWSER_KEY] = secrets.token_urlsafe(16)
