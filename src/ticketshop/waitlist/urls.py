@@ -9,7 +9,7 @@ urlpatterns = [
     path("waitlist/offer/<str:token>/", views.OfferPage.as_view(), name="offer"),
     re_path(r"^api/waitlist/join/?$", views.JoinApi.as_view(), name="api_join"),
     re_path(
-        r"^api/waitlist/offer/(?P<token>[A-Za-z0-9_-]+)/?$",
+        r"^api/waitlist/offer/(?P<token>[^/]+)/?$",
         views.OfferApi.as_view(),
         name="api_offer",
     ),

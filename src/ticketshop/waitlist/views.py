@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ticketshop.api import StrictIntegerField, parse_body
-from ticketshop.api_errors import BODY_ERRORS, error_schema
+from ticketshop.api_errors import BODY_ERRORS, OUT_OF_TICKETS_SCHEMA, error_schema
 from ticketshop.errors import ShopError
 from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders.errors import OutOfTickets
@@ -227,8 +227,23 @@ OFFER_SCHEMA = inline_serializer(
         "chapter_event": serializers.IntegerField(),
     },
 )
+INVALID_COUNT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "enum": ["InvalidTicketCount"]},
+        "maximum": {"type": "integer", "minimum": 0},
+    },
+    "required": ["error", "maximum"],
+}
+INVALID_BODY = error_schema(
+    "body malformed, not application/json, a field missing or of the wrong"
+    " type; or a count outside what is allowed",
+    "InvalidRequestData",
+    extra=INVALID_COUNT_SCHEMA,
+)
+BUSY = error_schema("the seat lock was not granted in time; nothing done", "Busy")
 OFFER_ERRORS = {
-    404: error_schema("no offer has this token"),
+    404: error_schema("no offer has this token", "OfferDoesNotExist"),
     409: error_schema("another request is taking it", "OfferBeingTaken"),
     410: error_schema("taken, declined or lapsed", "OfferNotOpen"),
 }
@@ -264,12 +279,15 @@ class JoinApi(APIView):
                 },
             ),
             **BODY_ERRORS,
+            400: INVALID_BODY,
             404: error_schema("no such event on sale", "EventDoesNotExist"),
             409: error_schema(
                 "seats left, or this session or address is on the list",
                 "NotSoldOut",
                 "AlreadyOnWaitingList",
             ),
+            429: error_schema("the reservation rate limit", "TooManyAttempts"),
+            503: BUSY,
         },
     )
     def post(self, request):
@@ -318,7 +336,25 @@ class OfferApi(APIView):
     @extend_schema(
         operation_id="answer_waiting_list_offer",
         request=InputSerializer,
-        responses={200: OFFER_SCHEMA, **BODY_ERRORS, **OFFER_ERRORS},
+        responses={
+            200: OFFER_SCHEMA,
+            **BODY_ERRORS,
+            400: INVALID_BODY,
+            403: error_schema(
+                "as reserve_ticket: not that many left of a type",
+                "TooManyTickets",
+                "SalesNotStarted",
+                extra=OUT_OF_TICKETS_SCHEMA,
+            ),
+            **OFFER_ERRORS,
+            404: error_schema(
+                "as reserve_ticket: the event's sales stopped, or no such"
+                " ticket type on sale",
+                "EventDoesNotExist",
+                "TicketTypeDoesNotExist",
+            ),
+            503: BUSY,
+        },
     )
     def post(self, request, token: str):
         body = parse_body(self.InputSerializer, request)
