@@ -191,8 +191,15 @@ def test_an_offer_not_taken_lapses_and_passes_on(sold_out):
     assert services.offer_everywhere(now=later) == 1
     lapsed, bos = offers()
     assert lapsed.state == "lapsed" and bos.entry.email == "bo@example.org"
-    page = Client().get(f"/waitlist/offer/{lapsed.token}/")
+    page = Client(headers={"Accept-Language": "en"}).get(
+        f"/waitlist/offer/{lapsed.token}/"
+    )
     assert b"no longer open" in page.content
+    assert b'value="take"' not in page.content
+    swedish = Client(headers={"Accept-Language": "sv"}).get(
+        f"/waitlist/offer/{lapsed.token}/"
+    )
+    assert "Erbjudandet gäller inte längre" in swedish.content.decode()
     # An entry whose offer lapsed is not offered again.
     assert services.offer_everywhere(now=bos.expires_at + timedelta(seconds=1)) == 0
 
