@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "ticketshop.shop",
     "ticketshop.ops",
     "ticketshop.backoffice",
+    "ticketshop.release",
 ]
 
 MIDDLEWARE = [
