@@ -991,7 +991,9 @@ def release_problems(settings: ReleaseSettings) -> list[str]:
         settings.offer_seconds_on_show_day,
     ):
         if seconds is not None and seconds < 60:
-            problems.append(_("An offer from the waiting list lasts at least a minute."))
+            problems.append(
+                _("An offer from the waiting list lasts at least a minute.")
+            )
             break
     return problems
 
@@ -1015,7 +1017,9 @@ def set_release(
         before = release_state(release)
         if release is None:
             release = Release(event=event)
-        joined = release.pk is not None and Entry.objects.filter(release=release).exists()
+        joined = (
+            release.pk is not None and Entry.objects.filter(release=release).exists()
+        )
         changes = {
             name: value
             for name, value in vars(settings).items()
