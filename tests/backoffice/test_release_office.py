@@ -100,9 +100,7 @@ def test_setting_a_random_window_commits_to_a_secret_seed_on_the_record(
         assert "Fysikalen 2026" in entry.summary_text()
 
 
-def test_changing_the_numbers_keeps_the_seed_and_logs_before_and_after(
-    organiser, show
-):
+def test_changing_the_numbers_keeps_the_seed_and_logs_before_and_after(organiser, show):
     event, _ = show
     first = services.set_release(
         user=organiser, event_id=event.pk, settings=random_window()
@@ -282,7 +280,12 @@ def test_each_admission_and_offer_is_one_audit_entry_in_both_languages(show):
     event, _ = show
     until = timezone.now() + timedelta(minutes=10)
     audit.record_queue(
-        "release_admit", event_id=event.pk, entry="abc123", rank=17, seats=2, until=until
+        "release_admit",
+        event_id=event.pk,
+        entry="abc123",
+        rank=17,
+        seats=2,
+        until=until,
     )
     audit.record_queue("waitlist_offer", event_id=event.pk, entry="xyz789", seats=1)
     admit, offer = AuditEntry.objects.order_by("id")
