@@ -6,6 +6,8 @@ thread that every WORKER_MAINTENANCE_SECONDS
 - writes this worker's heartbeat (GET /healthz, metrics);
 - re-enqueues ticket e-mails whose sending worker died (a lapsed lease),
   once a minute across all workers;
+- draws fair releases whose window closed and admits their next entries,
+  every RELEASE_TICK_SECONDS across all workers (a lease);
 - reconciles open Swish payments once per SWISH_RECONCILE_EVERY_SECONDS
   across all workers (a lease row decides which worker runs it).
 
@@ -41,6 +43,12 @@ class Command(DBWorkerCommand):
                 daemon=True,
             )
             thread.start()
+            threading.Thread(
+                target=_release,
+                kwargs={"worker_id": options["worker_id"], "stop": stop},
+                name="worker-release",
+                daemon=True,
+            ).start()
         return super().handle(*args, **options)
 
 
@@ -56,4 +64,18 @@ def _maintain(*, worker_id: str, stop: threading.Event) -> None:
             # database is met with a fresh one next time.
             connection.close()
         if stop.wait(settings.WORKER_MAINTENANCE_SECONDS):
+            return
+
+
+def _release(*, worker_id: str, stop: threading.Event) -> None:
+    while True:
+        try:
+            done = upkeep.release_tick(worker_id=worker_id)
+            if done:
+                logger.info("release tick: %s", done)
+        except Exception:
+            logger.exception("release tick failed; trying again")
+        finally:
+            connection.close()
+        if stop.wait(settings.RELEASE_TICK_SECONDS):
             return
