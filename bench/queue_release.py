@@ -56,8 +56,9 @@ from benchlib import ROOT, loadavg, pg_admin, pg_connect, with_database
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 # The queue's API (docs/api-contract.md).
-JOIN = "/queue/{event}/join/"
-STATUS = "/queue/{event}/status/"
+JOIN = "/api/queue/join/"
+STATUS = "/api/queue/status/?chapter_event={event}"
+CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/queue/confirm/[A-Za-z0-9_-]+/)")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -185,39 +186,54 @@ class Buyer:
 
     def queue(self):
         event = self.event["event"]
-        body = {"email_address": self.email, "tickets": 1}
+        body = {"chapter_event": event, "email": self.email, "tickets": 1}
         for _ in range(20):
-            response = self.call("join", "post", JOIN.format(event=event), json=body)
+            response = self.call("join", "post", JOIN, json=body)
             if response is not None and response.status_code in (429, 503):
                 yield retry_after(response)
                 continue
             break
-        if response is None or response.status_code not in (200, 201):
+        if response is None or response.status_code != 201:
             self.outcome = f"join {getattr(response, 'status_code', 0)}"
             return False
         answer = response.json()
+        # The buyer opens the e-mailed confirmation link a little later.
+        confirm_at = time.monotonic() + self.rng.uniform(3, 20)
+        confirmed = False
         while True:
-            state = answer.get("state")
-            if state == "admitted":
-                return True
-            if state not in ("waiting", "confirmed", None):
-                self.outcome = f"queue {state}"
+            if not confirmed and time.monotonic() >= confirm_at:
+                confirmed = self.confirm()
+                confirm_at = time.monotonic() + 3
+            if answer.get("may_reserve"):
+                if confirmed:
+                    self.admitted_after = time.monotonic()
+                    return True
+                yield 1.0  # the link has not come yet: look again
+                continue
+            if answer.get("state") != "waiting":
+                self.outcome = f"queue {answer.get('state')}"
                 return False
             yield self.poll_delay(answer, response)
             response = self.call("status", "get", STATUS.format(event=event))
             self.polls += 1
             if response is None or response.status_code != 200:
-                if response is not None and response.status_code >= 500:
+                if response is None or response.status_code in (429, 500, 502, 503):
                     continue
-                if response is not None and response.status_code == 429:
-                    continue
-                self.outcome = f"status {getattr(response, 'status_code', 0)}"
+                self.outcome = f"status {response.status_code}"
                 return False
             answer = response.json()
 
+    def confirm(self) -> bool:
+        """Open the confirmation link of the buyer's e-mail, if it came."""
+        path = self.args.mail.confirm_path(self.email)
+        if path is None:
+            return False
+        response = self.call("confirm", "get", path)
+        return response is not None and response.status_code == 200
+
     def poll_delay(self, answer: dict, response) -> float:
         """The answer's own interval if it gives one, else 2-5 s; randomised."""
-        seconds = answer.get("poll_seconds") or answer.get("poll_after")
+        seconds = answer.get("poll_after_seconds")
         if not seconds and response is not None and "Retry-After" in response.headers:
             seconds = retry_after(response)
         seconds = float(seconds or 3.0)
@@ -480,6 +496,47 @@ class Shop:
         return json.loads(out.strip().splitlines()[-1])
 
 
+class MailWatcher:
+    """Reads the e-mails the shop writes (file backend) as they come: the
+    confirmation link per address, for the buyers to open."""
+
+    def __init__(self, mail_dir: Path):
+        self.mail_dir = mail_dir
+        self.seen: set[str] = set()
+        self.links: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            self.scan()
+
+    def scan(self) -> None:
+        if not self.mail_dir.is_dir():
+            return
+        for path in self.mail_dir.iterdir():
+            if path.name in self.seen:
+                continue
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                continue
+            if not text.rstrip().endswith("-" * 79):
+                continue  # still being written
+            self.seen.add(path.name)
+            for message in text.split("\n" + "-" * 79 + "\n"):
+                link = CONFIRM_LINK.search(message)
+                to = re.search(r"^To: (\S+)$", message, re.MULTILINE)
+                if link and to:
+                    with self.lock:
+                        self.links[to.group(1)] = link.group(1)
+
+    def confirm_path(self, email: str) -> str | None:
+        with self.lock:
+            return self.links.get(email)
+
+
 def ticket_mails(mail_dir: Path) -> Counter:
     """Ticket e-mails (those with the PDF) per address, from the file backend."""
     counts: Counter = Counter()
@@ -526,8 +583,12 @@ def probe_status_writes(args, shop: Shop, timings: Timings) -> dict:
     for n in range(args.probe_entries):
         http = requests.Session()
         http.post(
-            shop.bases[n % len(shop.bases)] + JOIN.format(event=event["event"]),
-            json={"email_address": f"probe{n}@example.com", "tickets": 1},
+            shop.bases[n % len(shop.bases)] + JOIN,
+            json={
+                "chapter_event": event["event"],
+                "email": f"probe{n}@example.com",
+                "tickets": 1,
+            },
             timeout=60,
         )
         sessions.append(http)
@@ -622,6 +683,8 @@ def main(argv=None) -> int:
         else:
             time.sleep(2)
         timings = Timings()
+        args.mail = MailWatcher(workdir / "mail")
+        args.mail.thread.start()
         buyers = [
             Buyer(n, args, event, timings, shop.bases) for n in range(args.buyers)
         ]
