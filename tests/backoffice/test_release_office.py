@@ -16,9 +16,23 @@ from ticketshop import audit
 from ticketshop.backoffice import selectors, services
 from ticketshop.backoffice.models import AuditEntry
 from ticketshop.release.models import Entry, EntryState, Release, SaleMode
-from ticketshop.release.services import create_entry
+from ticketshop.release.services import normalise_email, session_hash
 
 from .conftest import user_in
+
+
+def add_entry(release, *, session_token, email, tickets_wanted):
+    """An entry as the queue's join makes it (rows only: the tests then set
+    the states the queue's services would have reached)."""
+    return Entry.objects.create(
+        release=release,
+        session_key_hash=session_hash(session_token),
+        email=email,
+        email_normalised=normalise_email(email),
+        tickets_wanted=tickets_wanted,
+        joined_at=timezone.now(),
+    )
+
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +67,7 @@ def random_window(**overrides):
 
 
 def join(release, n, *, state=None, rank=None, **fields):
-    entry = create_entry(
+    entry = add_entry(
         release,
         session_token=f"session-{n}",
         email=f"buyer{n}@example.org",
