@@ -114,6 +114,7 @@ class Timings:
         self.lock = threading.Lock()
         self.ms: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[str, Counter] = defaultdict(Counter)
+        self.errors: dict[str, Counter] = defaultdict(Counter)
 
     def call(self, step: str, fn, *args, **kwargs) -> requests.Response | None:
         started = time.monotonic()
@@ -123,9 +124,17 @@ class Timings:
         except requests.RequestException:
             response, status = None, 0
         elapsed = (time.monotonic() - started) * 1000
+        error = ""
+        if response is not None and status >= 400:
+            try:
+                error = str(response.json().get("error", ""))
+            except ValueError:
+                error = response.text[:60]
         with self.lock:
             self.ms[step].append(elapsed)
             self.statuses[step][status] += 1
+            if status >= 400 or status == 0:
+                self.errors[step][f"{status} {error}".strip()] += 1
         return response
 
 
@@ -745,6 +754,7 @@ def main(argv=None) -> int:
                 c for v in timings.statuses.values() for s, c in v.items() if s >= 500
             ),
             "statuses": {k: dict(v) for k, v in timings.statuses.items()},
+            "errors": {k: dict(v) for k, v in timings.errors.items()},
             "calls": {k: len(v) for k, v in timings.ms.items()},
             "p50_ms": {k: round(percentile(v, 0.5)) for k, v in timings.ms.items()},
             "p95_ms": {k: round(percentile(v, 0.95)) for k, v in timings.ms.items()},
