@@ -75,8 +75,8 @@ class Release(models.Model):
         blank=True,
         help_text=_(
             "Everyone who joins before this gets a random place; later arrivals"
-            " queue behind in arrival order. A window of an hour or more is a"
-            " ballot."
+            " queue behind in arrival order. A window of an hour or more after"
+            " the sale opens is a ballot."
         ),
     )
     seed = models.CharField(max_length=64, default=new_seed, editable=False)
@@ -143,8 +143,7 @@ class Release(models.Model):
     def is_ballot(self) -> bool:
         if not (self.window_closes_at and self.sale_opens_at):
             return False
-        start = self.queue_opens_at or self.sale_opens_at
-        return self.window_closes_at - start >= BALLOT_WINDOW
+        return self.window_closes_at - self.sale_opens_at >= BALLOT_WINDOW
 
     @property
     def admit_duration(self) -> timedelta:

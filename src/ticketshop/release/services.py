@@ -382,7 +382,7 @@ def _follow_orders(release: Release, now: datetime, done: dict) -> None:
     from ticketshop.orders.seats import holds_seats
 
     for entry in (
-        Entry.objects.select_for_update()
+        Entry.objects.select_for_update(of=("self",))
         .filter(release=release, state=RESERVED)
         .select_related("order")
     ):
