@@ -462,3 +462,48 @@ def test_the_event_page_links_to_the_release_page(client, organiser, show):
     client.force_login(organiser)
     html = client.get(reverse("admin:backoffice_event", args=[event.pk])).content
     assert reverse("admin:backoffice_release", args=[event.pk]).encode() in html
+
+
+# --- The queue's own steps, from its machine's history ------------------------------
+
+
+def test_the_draw_and_every_admission_and_lapse_are_in_the_audit_log(organiser):
+    from ticketshop.release import services as queue
+
+    event, _ = event_with_types(seats=3)
+    now = timezone.now()
+    release = services.set_release(
+        user=organiser,
+        event_id=event.pk,
+        settings=random_window(
+            queue_opens_at=now - timedelta(minutes=10),
+            sale_opens_at=now - timedelta(minutes=5),
+            window_closes_at=now - timedelta(minutes=3),
+            max_checking_out=2,
+        ),
+    )
+    entries = [join(release, n, joined_at=now - timedelta(minutes=4)) for n in range(5)]
+    AuditEntry.objects.all().delete()
+    assert queue.draw(release.pk)
+    assert queue.admit(release.pk)["admitted"] == 2
+    draw = AuditEntry.objects.get(action="release_draw")
+    assert draw.after == {"entries": 5} and draw.event_id == event.pk
+    admitted = Entry.objects.filter(state=EntryState.ADMITTED).order_by("rank")
+    logged = AuditEntry.objects.filter(action="release_admit").order_by("id")
+    assert [(a.after["entry"], a.after["rank"]) for a in logged] == [
+        (e.public_id, e.rank) for e in admitted
+    ]
+    assert all(a.username == "queue" for a in logged)
+    assert logged[0].after["until"] == admitted[0].admission_expires_at.isoformat()
+    # The admissions lapse; the next two are admitted, each on the record.
+    later = now + timedelta(seconds=release.admit_seconds + 1)
+    assert queue.admit(release.pk, now=later)["admitted"] == 2
+    lapsed = AuditEntry.objects.filter(action="release_lapse")
+    assert sorted(a.after["entry"] for a in lapsed) == sorted(
+        e.public_id for e in admitted
+    )
+    assert AuditEntry.objects.filter(action="release_admit").count() == 4
+    # A second draw does nothing, and logs nothing.
+    assert not queue.draw(release.pk)
+    assert AuditEntry.objects.filter(action="release_draw").count() == 1
+    assert len(entries) == 5
