@@ -88,7 +88,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--hold-minutes", type=int, default=3)
     parser.add_argument("--approve", type=float, default=0.8)
     parser.add_argument("--decline", type=float, default=0.1)
-    parser.add_argument("--threads", type=int, default=300, help="client threads")
+    parser.add_argument("--threads", type=int, default=1500, help="client threads")
     parser.add_argument("--port", type=int, default=8500, help="first server's port")
     parser.add_argument(
         "--checkout", default=str(ROOT), help="the code to run (its own .venv)"
@@ -175,6 +175,9 @@ class Buyer:
         self.reserved = False
         self.polls = 0
         self.admitted_after: float | None = None
+        # Seconds after the first arrival when the shop answered the join
+        # (a slow answer can land after the window closed).
+        self.joined_s: float | None = None
 
     def url(self, path: str) -> str:
         # Any server: the queue's state is shared, never one process's.
@@ -205,6 +208,7 @@ class Buyer:
         if response is None or response.status_code != 201:
             self.outcome = f"join {getattr(response, 'status_code', 0)}"
             return False
+        self.joined_s = time.monotonic() - self.args.started
         answer = response.json()
         # The buyer opens the e-mailed confirmation link a little later.
         confirm_at = time.monotonic() + self.rng.uniform(3, 20)
@@ -699,7 +703,7 @@ def main(argv=None) -> int:
         ]
         load_before = loadavg()
         wall_start = time.time()
-        start = time.monotonic()
+        start = args.started = time.monotonic()
         run_buyers(buyers, args.threads, args.deadline)
         flow_s = time.monotonic() - start
         approved = {b.email for b in buyers if b.choice == "approve"}
@@ -764,6 +768,15 @@ def main(argv=None) -> int:
             ),
             "flow_s": round(flow_s, 1),
             "fairness_per_10s": fairness(buyers, 10.0),
+            "joined_after_the_window": sum(
+                1 for b in buyers if (b.joined_s or 0) >= args.window
+            ),
+            "join_answered_s": {
+                "p50": round(percentile(joined, 0.5), 1),
+                "max": round(max(joined), 1),
+            }
+            if (joined := [b.joined_s for b in buyers if b.joined_s is not None])
+            else None,
             "status_writes": probe,
             "load_before": load_before,
             "load_after": load_after,
