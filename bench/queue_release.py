@@ -88,7 +88,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--hold-minutes", type=int, default=3)
     parser.add_argument("--approve", type=float, default=0.8)
     parser.add_argument("--decline", type=float, default=0.1)
-    parser.add_argument("--threads", type=int, default=1500, help="client threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="client threads (default: one per buyer, as each browser is on its own)",
+    )
     parser.add_argument("--port", type=int, default=8500, help="first server's port")
     parser.add_argument(
         "--checkout", default=str(ROOT), help="the code to run (its own .venv)"
@@ -103,6 +108,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.servers = 2 if args.database == "postgres" else 1
     if not args.window:
         args.window = args.arrival + 2
+    if not args.threads:
+        args.threads = args.buyers
     return args
 
 
