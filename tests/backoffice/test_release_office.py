@@ -507,3 +507,59 @@ def test_the_draw_and_every_admission_and_lapse_are_in_the_audit_log(organiser):
     assert not queue.draw(release.pk)
     assert AuditEntry.objects.filter(action="release_draw").count() == 1
     assert len(entries) == 5
+
+
+def test_each_waiting_list_offer_and_its_outcome_are_in_the_audit_log(organiser):
+    from django.apps import apps
+
+    if not apps.is_installed("ticketshop.waitlist"):
+        pytest.skip("the waiting list (ticketshop.waitlist) is not installed")
+    from ticketshop.statemachine.models import StateChange
+
+    offer_model = apps.get_model("waitlist", "Offer")
+    event, _ = event_with_types(seats=3)
+    release = services.set_release(
+        user=organiser, event_id=event.pk, settings=random_window()
+    )
+    entry = join(release, 1, state=EntryState.SOLD_OUT_WAITING, rank=5, tickets=2)
+    now = timezone.now()
+    offer = offer_model.objects.create(
+        entry=entry,
+        event=event,
+        seats=2,
+        token="t" * 40,
+        offered_at=now,
+        expires_at=now + timedelta(hours=6),
+    )
+    assert selectors.release_funnel(release).offered == 1
+    rows, _ = selectors.waiting_list(release)
+    assert (rows[0].offered, rows[0].offer_expires_at) == (2, offer.expires_at)
+
+    def history(transition, before, after):
+        StateChange.objects.create(
+            machine="waitlist_offer",
+            record_id=offer.pk,
+            transition=transition,
+            from_state=before,
+            to_state=after,
+            at=now,
+        )
+
+    history("offer", "", "offered")
+    history("decline", "offered", "declined")
+    history("lapse", "offered", "lapsed")
+    logged = list(
+        AuditEntry.objects.filter(action__startswith="waitlist_").order_by("id")
+    )
+    assert [a.action for a in logged] == [
+        "waitlist_offer",
+        "waitlist_declined",
+        "waitlist_lapsed",
+    ]
+    assert logged[0].after == {
+        "entry": entry.public_id,
+        "rank": 5,
+        "seats": 2,
+        "until": offer.expires_at.isoformat(),
+    }
+    assert all(a.event_id == event.pk for a in logged)
