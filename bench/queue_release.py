@@ -134,9 +134,12 @@ class Timings:
         error = ""
         if response is not None and status >= 400:
             try:
-                error = str(response.json().get("error", ""))
+                body = response.json()
             except ValueError:
-                error = response.text[:60]
+                body = response.text[:60]
+            # The contract's errors are {"error": ...}; some answers are a
+            # bare JSON string.
+            error = str(body.get("error", "") if isinstance(body, dict) else body)
         with self.lock:
             self.ms[step].append(elapsed)
             self.statuses[step][status] += 1
