@@ -6,10 +6,14 @@ thread that every WORKER_MAINTENANCE_SECONDS
 - writes this worker's heartbeat (GET /healthz, metrics);
 - re-enqueues ticket e-mails whose sending worker died (a lapsed lease),
   once a minute across all workers;
-- draws fair releases whose window closed and admits their next entries,
-  every RELEASE_TICK_SECONDS across all workers (a lease);
 - reconciles open Swish payments once per SWISH_RECONCILE_EVERY_SECONDS
   across all workers (a lease row decides which worker runs it).
+
+and a second thread that once a second queues the reads of open Swish
+payments that are due (payments/reads.py; each queued once, whichever
+worker sees it first), and a third that draws fair releases whose window
+closed and admits their next entries, every RELEASE_TICK_SECONDS across all
+workers (a lease; no write while no release is due).
 
 Any number of these may run, on any host, against one database.
 """
@@ -49,6 +53,12 @@ class Command(DBWorkerCommand):
                 name="worker-release",
                 daemon=True,
             ).start()
+            threading.Thread(
+                target=_queue_reads,
+                kwargs={"stop": stop},
+                name="worker-swish-reads",
+                daemon=True,
+            ).start()
         return super().handle(*args, **options)
 
 
@@ -78,4 +88,17 @@ def _release(*, worker_id: str, stop: threading.Event) -> None:
         finally:
             connection.close()
         if stop.wait(settings.RELEASE_TICK_SECONDS):
+            return
+
+
+def _queue_reads(*, stop: threading.Event) -> None:
+    from ticketshop.payments.reads import SCAN_EVERY_SECONDS, queue_due_reads
+
+    while True:
+        try:
+            queue_due_reads()
+        except Exception:
+            logger.exception("queueing Swish reads failed; trying again")
+            connection.close()
+        if stop.wait(SCAN_EVERY_SECONDS):
             return
