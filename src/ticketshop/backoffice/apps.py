@@ -6,3 +6,8 @@ class BackofficeConfig(AppConfig):
     name = "ticketshop.backoffice"
     label = "backoffice"
     verbose_name = _("Back office")
+
+    def ready(self):
+        from . import queue_audit
+
+        queue_audit.connect()
