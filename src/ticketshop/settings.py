@@ -571,6 +571,9 @@ SWISH_READ_AFTER_SECONDS = env.float("SWISH_READ_AFTER_SECONDS", default=15.0)
 SWISH_READ_MAX_INTERVAL_SECONDS = env.float(
     "SWISH_READ_MAX_INTERVAL_SECONDS", default=120.0
 )
+# Threads of each run_worker that take the swish-reads queue alone (0: reads
+# wait their turn among the e-mails in db_worker's one loop).
+SWISH_READ_THREADS = whole_number(env, "SWISH_READ_THREADS", 4, minimum=0)
 # Reconciliation reads a request again only if nobody read it this recently.
 SWISH_POLL_INTERVAL_SECONDS = env.float("SWISH_POLL_INTERVAL_SECONDS", default=3.0)
 # Reconciliation: a request Swish still calls CREATED after this long is

@@ -340,6 +340,38 @@ def test_the_bound_is_derived_from_the_app_servers_threads(settings):
     assert swish.max_in_flight() == 7
 
 
+def _second_slot() -> object:
+    """Take a Swish slot in another thread while this one holds one."""
+    seen = []
+
+    def take():
+        try:
+            with swish.swish_slot():
+                seen.append("held")
+        except swish.SwishBusy as exc:
+            seen.append(exc)
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_a_task_worker_is_not_bound_by_the_request_threads_bound(settings):
+    """run_worker serves no requests: its reads are never refused "Busy"
+    (a refused read would wait for the next scheduled one)."""
+    settings.SWISH_MAX_IN_FLIGHT = 0
+    settings.GUNICORN_THREADS = 2  # a bound of 1 call in flight
+    with swish.swish_slot():
+        assert isinstance(_second_slot(), swish.SwishBusy)
+    swish.slots.bounded = False  # what run_worker sets
+    try:
+        with swish.swish_slot():
+            assert _second_slot() == "held"
+    finally:
+        swish.slots.bounded = True
+
+
 @pytest.mark.django_db(transaction=True)
 def test_with_four_threads_the_fourth_payment_start_is_busy(
     buyer, event_and_type, settings

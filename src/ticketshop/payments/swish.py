@@ -302,6 +302,10 @@ class _Slots:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._local = threading.local()
+        # False in a task worker (run_worker): it serves no requests, and its
+        # few threads are its own bound; a read refused "Busy" there would
+        # wait for the next scheduled read.
+        self.bounded = True
 
     @property
     def in_flight(self) -> int:
@@ -312,7 +316,7 @@ class _Slots:
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
             with self._lock:
-                if self._in_flight >= max_in_flight():
+                if self.bounded and self._in_flight >= max_in_flight():
                     raise SwishBusy(settings.BUSY_RETRY_AFTER_SECONDS)
                 self._in_flight += 1
         self._local.depth = depth + 1

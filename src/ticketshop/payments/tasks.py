@@ -80,7 +80,7 @@ def send_refund_task(refund_pk: int) -> str:
         return send_refund(refund_pk=refund_pk, holder=f"worker pid {os.getpid()}")
 
 
-@task(queue_name="swish-reads")
+@task(queue_name="swish-reads", priority=10)
 def read_payment_task(payment_pk: int) -> str:
     """Read a payment request from Swish and apply what it says, if due and
     nobody else is reading it (queued by a callback or by the schedule of
@@ -90,7 +90,7 @@ def read_payment_task(payment_pk: int) -> str:
     return read_payment(payment_pk=payment_pk)
 
 
-@task(queue_name="swish-reads")
+@task(queue_name="swish-reads", priority=10)
 def read_refund_task(refund_pk: int) -> str:
     """Read a refund from Swish and apply what it says (queued by its
     callback; reconciliation reads the open ones anyway)."""

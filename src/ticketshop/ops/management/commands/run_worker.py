@@ -11,7 +11,11 @@ thread that every WORKER_MAINTENANCE_SECONDS
 
 and a second thread that once a second queues the reads of open Swish
 payments that are due (payments/reads.py; each queued once, whichever
-worker sees it first), and a third that draws fair releases whose window
+worker sees it first), SWISH_READ_THREADS threads that run the
+``swish-reads`` queue alone (so that a buyer's payment is read when its
+callback comes, not after the ticket e-mails queued before it: on a release
+night hundreds of them), and
+a third that draws fair releases whose window
 closed and admits their next entries, every RELEASE_TICK_SECONDS across all
 workers (a lease; no write while no release is due).
 
@@ -38,6 +42,10 @@ class Command(DBWorkerCommand):
     )
 
     def handle(self, *args, **options):
+        from ticketshop.payments import swish
+
+        # No request threads to keep free here (payments/swish.py's bound).
+        swish.slots.bounded = False
         if not options.get("batch"):
             stop = threading.Event()
             thread = threading.Thread(
@@ -59,7 +67,54 @@ class Command(DBWorkerCommand):
                 name="worker-swish-reads",
                 daemon=True,
             ).start()
+            for number in range(
+                settings.SWISH_READ_THREADS if _runs_reads(options) else 0
+            ):
+                threading.Thread(
+                    target=_run_reads,
+                    kwargs={"options": options, "number": number},
+                    name=f"worker-swish-read-tasks-{number}",
+                    daemon=True,
+                ).start()
         return super().handle(*args, **options)
+
+
+def _runs_reads(options) -> bool:
+    """Whether this worker takes the swish-reads queue at all."""
+    from ticketshop.payments.reads import QUEUE
+
+    names = options["queue_name"].split(",")
+    excluded = (options.get("exclude_queues") or "").split(",")
+    return ("*" in names or QUEUE in names) and QUEUE not in excluded
+
+
+def _run_reads(*, options, number: int) -> None:
+    """The swish-reads queue's own loop beside db_worker's (which takes
+    reads too when it is free): reads are short, e-mails are not. A read
+    lost with the process is queued again by queue_due_reads."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    from ticketshop.payments.reads import QUEUE
+
+    try:
+        Worker(
+            queue_names=[QUEUE],
+            interval=min(options["interval"], READS_INTERVAL_SECONDS),
+            batch=False,
+            backend_name=options["backend_name"],
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=f"{options['worker_id'][:55]}-reads-{number}",
+            excluded_queue_names=[],
+        ).run()
+    except Exception:
+        logger.exception("the swish-reads loop stopped; db_worker still runs reads")
+    finally:
+        connection.close()
+
+
+# How often the reads' own loop looks for a queued read when it found none.
+READS_INTERVAL_SECONDS = 0.2
 
 
 def _maintain(*, worker_id: str, stop: threading.Event) -> None:
