@@ -6,3 +6,12 @@ class BackofficeConfig(AppConfig):
     name = "ticketshop.backoffice"
     label = "backoffice"
     verbose_name = _("Back office")
+
+    def ready(self) -> None:
+        from ticketshop.payments.signals import money_not_accepted
+
+        from .alerts import on_money_not_accepted
+
+        money_not_accepted.connect(
+            on_money_not_accepted, dispatch_uid="backoffice.money_not_accepted"
+        )
