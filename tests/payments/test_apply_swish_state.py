@@ -155,7 +155,8 @@ def test_an_answer_that_differs_from_the_request_is_flagged_never_applied(pendin
         assert key in payment.mismatch
     order = Order.objects.get()
     assert order.status == OrderStatus.RESERVED and order.payment_pending
-    assert order.needs_attention and "differs from the request" in order.attention_reason
+    assert order.needs_attention
+    assert "differs from the request" in order.attention_reason
     # The same answer matching the request is applied.
     apply_payment_object(
         payment_id=pending.pk, obj=swish_object(pending, "PAID"), now=now

@@ -175,13 +175,9 @@ _SWISH_ANSWERS = {
 
 def _settle(modeladmin, request, queryset, *, paid: bool, action: str):
     def perform(order: Order) -> None:
-        done = services.settle_unknown(
-            user=request.user, order_id=order.pk, paid=paid
-        )
+        done = services.settle_unknown(user=request.user, order_id=order.pk, paid=paid)
         if isinstance(done, str):
-            text = _SWISH_ANSWERS.get(
-                done, _("%(ref)s: Swish answered %(answer)s.")
-            )
+            text = _SWISH_ANSWERS.get(done, _("%(ref)s: Swish answered %(answer)s."))
             level = messages.WARNING if done == "unreachable" else messages.INFO
             messages.add_message(
                 request, level, text % {"ref": order.reference, "answer": done}

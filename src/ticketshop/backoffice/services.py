@@ -39,20 +39,19 @@ from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
 from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
+from ticketshop.payments.common import outcome_unknown
 from ticketshop.payments.errors import (
     MoreThanDueAtDoor,
     NothingDueAtDoor,
     RefundNotPossible,
 )
-from ticketshop.payments.models import DoorPayment, DoorPaymentMethod
+from ticketshop.payments.models import OPEN_STATUSES, DoorPayment, DoorPaymentMethod
 from ticketshop.payments.refunds import (
     money_to_return,
     record_order_refund,
     record_owed_refunds,
     record_ticket_refund,
 )
-from ticketshop.payments.common import outcome_unknown
-from ticketshop.payments.models import OPEN_STATUSES
 from ticketshop.payments.selectors import get_latest_payment
 from ticketshop.payments.settle import ask_swish_to_cancel, settle_unknown_payment
 from ticketshop.statemachine.machine import acting_as, current_actor, staff_actor

@@ -87,9 +87,11 @@ class NeedsSwishFollowUpFilter(admin.SimpleListFilter):
                 payment_pending=True,
             ).distinct()
         if self.value() == "mismatch":
-            return queryset.exclude(swish_payments__mismatch="").filter(
-                swish_payments__isnull=False
-            ).distinct()
+            return (
+                queryset.exclude(swish_payments__mismatch="")
+                .filter(swish_payments__isnull=False)
+                .distinct()
+            )
         return queryset
 
 

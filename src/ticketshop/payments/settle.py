@@ -24,8 +24,8 @@ from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.orders import lifecycle
 from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.lifecycle import lock_order
-from ticketshop.orders.seatlock import lock_event
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.seatlock import lock_event
 
 from . import swish
 from .common import (
@@ -39,8 +39,8 @@ from .machines import FINAL_STATUSES, PAYMENT, PAYMENT_BY_SWISH, SWISH_STATUSES,
 from .models import OPEN_STATUSES, SwishPayment, SwishRefund, SwishStatus
 from .refund_send import refresh_refund
 from .refunds import money_to_return
-from .signals import money_not_accepted
 from .selectors import get_latest_payment
+from .signals import money_not_accepted
 from .swish import SwishRefused, SwishUnavailable
 from .swish_read import read_and_apply
 
