@@ -373,3 +373,26 @@ def test_a_mismatched_amount_is_flagged_and_never_applied(
         "/metrics", HTTP_AUTHORIZATION="Bearer t0ken-t0ken"
     ).content.decode()
     assert re.search(r"^ticketshop_swish_mismatches 1\.0$", text, re.M)
+
+
+def test_reconciliation_finds_money_for_a_released_order_and_completes_it(
+    running, buyer, mailoutbox
+):
+    from ticketshop.payments.reconcile import reconcile_payments
+
+    token, order, payment = running
+    buyer.pay(token)  # the callback is lost
+    scheduler.wait_idle()
+    # The shop had given the order up meanwhile; its request is still open.
+    Order.objects.update(
+        status=OrderStatus.FAILED_EXPIRED_RESERVATION, payment_pending=False
+    )
+
+    reconcile_payments()
+    run_worker()
+
+    payment.refresh_from_db()
+    assert payment.status == SwishStatus.PAID
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert [m.to for m in mailoutbox] == [["buyer@example.com"]]
