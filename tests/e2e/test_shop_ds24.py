@@ -55,6 +55,7 @@ def test_ds24_ends_on_check_with_your_bank_in_both_languages(
     assert found == [], "\n".join(found)
     snap(shop_page, "pay-ds24-sv")
 
+    errors = []
     for locale in ("en-GB", "sv-SE"):
         context = e2e_browser.new_context(
             base_url=shop_server.url,
@@ -63,12 +64,11 @@ def test_ds24_ends_on_check_with_your_bank_in_both_languages(
             **DEVICES["phone"],
         )
         context.set_default_timeout(20_000)
-        errors = []
         try:
             # The same buyer's pay page in this language (its session cookie).
             context.add_cookies(shop_page.context.cookies())
             page = context.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("pageerror", lambda error: errors.append(str(error)))  # noqa: B023
             page.goto("/pay/")
             expect(page.get_by_role("heading", name=HEADINGS[locale])).to_be_visible()
             expect(page.locator("#fail-reason")).to_contain_text(TEXTS[locale])
@@ -84,4 +84,4 @@ def test_ds24_ends_on_check_with_your_bank_in_both_languages(
             snap(page, f"return-ds24-{locale}")
         finally:
             context.close()
-        assert errors == [], f"JavaScript errors: {errors}"
+    assert errors == [], f"JavaScript errors: {errors}"
