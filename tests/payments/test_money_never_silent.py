@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from tests.admin_actions import confirmed
 from tests.delivery.conftest import run_worker
+from tests.payments.conftest import wait_for
 from ticketshop.backoffice.models import AuditEntry, OutgoingMail
 from ticketshop.backoffice.services import refund_allowed
 from ticketshop.orders.models import Order, OrderStatus
@@ -58,6 +59,17 @@ def callback(buyer, payment: SwishPayment) -> requests.Response:
         headers={"callbackIdentifier": payment.callback_identifier},
         timeout=30,
     )
+
+    def read_and_applied():
+        row = SwishPayment.objects.get(pk=payment.pk)
+        return (
+            not row.read_queued
+            and row.reading_until is None
+            and (row.raw or {}).get("status") == simulated.status
+        )
+
+    # The worker's read (queued by the callback) is applied, recovery too.
+    wait_for(read_and_applied, timeout=30)
     run_worker()
     return response
 
