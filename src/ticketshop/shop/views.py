@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
 from ticketshop.events.models import TicketType
-from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.models import Order, OrderStatus, RefundState
 from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order, session_order_token
 from ticketshop.orders.signing import sign_ticket
@@ -243,8 +243,7 @@ class PayReturnView(ActingAs, View):
             ],
             payment_status=seen.payment.status if seen.payment else "",
             payment_error=(seen.payment.error_code if seen.payment else "") or "",
-            refunded=order.refund_state == "REFUNDED",
-            paid_amount=seen.payment.amount if seen.payment else None,
+            refunded=order.refund_state == RefundState.REFUNDED,
         )
         html = render_to_string("shop/pay_return.html", context, request)
         return _private(HttpResponse(html))
