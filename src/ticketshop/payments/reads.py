@@ -97,17 +97,23 @@ def _enqueue(payment_pk: int, *, run_after: datetime | None = None) -> None:
     task.enqueue(payment_pk)
 
 
-def _queue_once(payment_pk: int, **changes) -> bool:
-    """Queue a read of the payment unless one is queued; apply ``changes``
-    either way. In one transaction: the flag and the task commit together."""
+def _queue_once(
+    payment_pk: int, *, callback_at: datetime, next_read_at: datetime
+) -> bool:
+    """Queue a read of the payment unless one is queued; record the callback
+    and the read's due time either way. In one transaction: the flag and the
+    task commit together. (Named fields, never ``**kwargs``: the state
+    machine's owner test holds that no update here can write ``status``.)"""
     with transaction.atomic():
         queued = SwishPayment.objects.filter(pk=payment_pk, read_queued=False).update(
-            read_queued=True, **changes
+            read_queued=True, callback_at=callback_at, next_read_at=next_read_at
         )
         if queued:
             _enqueue(payment_pk)
-        elif changes:
-            SwishPayment.objects.filter(pk=payment_pk).update(**changes)
+        else:
+            SwishPayment.objects.filter(pk=payment_pk).update(
+                callback_at=callback_at, next_read_at=next_read_at
+            )
     return bool(queued)
 
 
