@@ -408,3 +408,45 @@ def test_reconciliation_finds_money_for_a_released_order_and_completes_it(
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert [m.to for m in mailoutbox] == [["buyer@example.com"]]
+
+
+def test_money_left_unhandled_by_a_failed_recovery_is_handled_by_reconciliation(
+    running, buyer, event_and_type, settings, monkeypatch, mailoutbox
+):
+    from ticketshop.payments import settle
+    from ticketshop.payments.reconcile import reconcile_payments
+
+    settings.ORGANISER_ALERT_EMAILS = ["kassor@example.org"]
+    token, order, payment = running
+    event, standard = event_and_type
+    Order.objects.update(
+        status=OrderStatus.FAILED_EXPIRED_RESERVATION, payment_pending=False
+    )
+    event.seats = 8
+    event.save()
+    other = type(buyer)(buyer.base)
+    assert other.reserve(event, standard, 8).status_code == 201
+    other.http.close()
+    buyer.pay(token)
+    scheduler.wait_idle()
+
+    def died(**kwargs):
+        raise RuntimeError("the worker died after recording the PAID")
+
+    monkeypatch.setattr(settle, "recover_unaccepted_payment", died)
+    with pytest.raises(RuntimeError):
+        settle.refresh_payment(payment=payment)
+    monkeypatch.undo()
+    payment.refresh_from_db()
+    assert payment.status == SwishStatus.PAID
+    assert payment.unaccepted_handled_at is None
+    assert not OutgoingMail.objects.exists()
+
+    reconcile_payments()
+    run_worker()
+
+    payment.refresh_from_db()
+    assert payment.unaccepted_handled_at is not None
+    assert [m.to for m in mailoutbox] == [["kassor@example.org"]]
+    reconcile_payments()
+    assert OutgoingMail.objects.count() == 1

@@ -65,6 +65,10 @@ class SwishPayment(models.Model):
     mismatch = models.CharField(
         _("differs from Swish's answer"), max_length=255, blank=True
     )
+    # When money the order did not take (paid after the shop gave it up) was
+    # dealt with: the order completed, or the refund proposed and the
+    # organisers told. Empty on such a PAID: reconciliation does it.
+    unaccepted_handled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # When the shop last asked Swish; rate-limits polling per request.

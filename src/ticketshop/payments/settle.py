@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -263,7 +264,9 @@ def recover_unaccepted_payment(*, payment_id: int, now: datetime | None = None) 
     has not begun (``lifecycle.pay_late``, the tickets e-mailed); else
     propose the refund (the order stays flagged, "Refund via Swish"
     offered) and tell the organisers (``money_not_accepted``, once per
-    payment). Returns "completed", "refund" or "" (nothing to do)."""
+    payment). Returns "completed", "refund" or "" (nothing to do). Marks
+    the payment handled in the same transaction; reconciliation runs this
+    for any such payment left unhandled (``list_unhandled_unaccepted``)."""
     now = now or timezone.now()
     order_id, event_id = SwishPayment.objects.values_list(
         "order_id", "order__event_id"
@@ -272,9 +275,11 @@ def recover_unaccepted_payment(*, payment_id: int, now: datetime | None = None) 
         # Lock order: the event (its seats), then the order.
         lock_event(event_id=event_id)
         order, payment = lock_payment(payment_id)
-        if payment.status != SwishStatus.PAID or not any(
-            p.pk == payment.pk for p, _left in money_to_return(order)
-        ):
+        if payment.status != SwishStatus.PAID:
+            return ""
+        payment.unaccepted_handled_at = now
+        payment.save(update_fields=["unaccepted_handled_at", "updated_at"])
+        if not any(p.pk == payment.pk for p, _left in money_to_return(order)):
             return ""
         if lifecycle.may_pay_late(order, now=now):
             try:
@@ -308,6 +313,19 @@ def recover_unaccepted_payment(*, payment_id: int, now: datetime | None = None) 
             lifecycle.flag(order, reason)
         money_not_accepted.send(sender=SwishPayment, order=order, payment=payment)
         return "refund"
+
+
+def list_unhandled_unaccepted():
+    """Paid payments their order never took (not its payment reference: a
+    paid order later cancelled took its payment) and no recovery has
+    handled (its run failed, or the process died after recording the PAID)."""
+    return (
+        SwishPayment.objects.filter(
+            status=SwishStatus.PAID, unaccepted_handled_at__isnull=True
+        )
+        .exclude(payment_reference=F("order__payment_reference"))
+        .order_by("pk")
+    )
 
 
 def refresh_payment(*, payment: SwishPayment, now: datetime | None = None) -> str:
