@@ -9,6 +9,7 @@ from tests.e2e.axe import require_axe, serious_violations
 from tests.e2e.shop_fixtures import *  # noqa: F403
 from tests.e2e.shop_fixtures import DEVICES, make_event, shop_e2e
 from tests.e2e.test_shop_pay_return import start_payment
+from tests.payments.conftest import swish_reads_worker
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.payments.models import SwishPayment
 
@@ -27,12 +28,20 @@ def device():
     return "phone"
 
 
+@pytest.fixture
+def reads_worker(shop_server):
+    """A task worker's thread that reads a payment when its callback comes
+    (payments/reads.py), as run_worker does."""
+    with swish_reads_worker() as worker:
+        yield worker
+
+
 def fits_the_phone(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_ds24_ends_on_check_with_your_bank_in_both_languages(
-    shop_page, e2e_browser, shop_server, snap, settings
+    shop_page, e2e_browser, shop_server, reads_worker, snap, settings
 ):
     require_axe()
     settings.SWISH_SIMULATOR_ERROR_DELAY_SECONDS = 0.5
