@@ -29,6 +29,15 @@ from .payments.errors import (
     PaymentTokenDoesNotExist,
     SessionExpired,
 )
+from .release.errors import (
+    AlreadyInQueue,
+    ConfirmationRequired,
+    NoQueue,
+    NotAdmitted,
+    NotInQueue,
+    QueueNotOpen,
+    SwishNumberRequired,
+)
 from .scanning.errors import IncorrectPassword, TicketDoesNotExist, TooManyAttempts
 from .security.errors import RateLimited
 
@@ -63,6 +72,13 @@ CONTRACT_ERRORS = {
         409,
         lambda e: {"error": "MoreThanDueAtDoor", "due_at_door": format_money(e.due)},
     ),
+    NoQueue: (404, lambda e: "NoQueue"),
+    QueueNotOpen: (403, lambda e: "QueueNotOpen"),
+    AlreadyInQueue: (409, lambda e: "AlreadyInQueue"),
+    NotInQueue: (404, lambda e: "NotInQueue"),
+    NotAdmitted: (403, lambda e: "NotAdmitted"),
+    ConfirmationRequired: (403, lambda e: "ConfirmationRequired"),
+    SwishNumberRequired: (400, lambda e: "SwishNumberRequired"),
 }
 
 

@@ -20,6 +20,24 @@ def tick(*, worker_id: str, started_at: datetime) -> dict:
         return _tick(worker_id=worker_id, started_at=started_at)
 
 
+def release_tick(*, worker_id: str) -> dict:
+    """Draw the fair releases whose window closed and admit their next
+    entries: one worker per RELEASE_TICK_SECONDS (a lease), and no write at
+    all while no release is due."""
+    from ticketshop.release import services as release
+
+    if not release.due_releases().exists():
+        return {}
+    with acting_as("sweep"):
+        ran, done = run_once_per(
+            "release.tick",
+            every=timedelta(seconds=settings.RELEASE_TICK_SECONDS),
+            holder=worker_id,
+            job=release.tick,
+        )
+    return done if ran and done else {}
+
+
 def _tick(*, worker_id: str, started_at: datetime) -> dict:
     from ticketshop.delivery.services import requeue_stalled_deliveries
     from ticketshop.payments.tasks import reconcile_if_due
