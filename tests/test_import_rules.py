@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("delivery", {"delivery"}),
     ("payments", {"payments"}),
     ("surfaces", {"scanning", "shop", "backoffice", "swish_simulator"}),
+    ("waitlist", {"waitlist"}),
     ("ops", {"ops"}),
 ]
 # Modules that are presentation wherever they stand: they may import every

@@ -40,6 +40,13 @@ from .release.errors import (
 )
 from .scanning.errors import IncorrectPassword, TicketDoesNotExist, TooManyAttempts
 from .security.errors import RateLimited
+from .waitlist.errors import (
+    AlreadyOnList,
+    BadSeatCount,
+    NotSoldOut,
+    OfferBeingTaken,
+    OfferNotOpen,
+)
 
 logger = logging.getLogger("ticketshop.api")
 
@@ -68,6 +75,14 @@ CONTRACT_ERRORS = {
     PaymentStartFailed: (500, lambda e: "PaymentStartFailed"),
     PaymentTokenDoesNotExist: (404, lambda e: "PaymentDoesNotExist"),
     NothingDueAtDoor: (409, lambda e: "NothingDueAtDoor"),
+    OfferNotOpen: (410, lambda e: "OfferNotOpen"),
+    OfferBeingTaken: (409, lambda e: "OfferBeingTaken"),
+    BadSeatCount: (
+        400,
+        lambda e: {"error": "InvalidTicketCount", "maximum": e.maximum},
+    ),
+    NotSoldOut: (409, lambda e: "NotSoldOut"),
+    AlreadyOnList: (409, lambda e: "AlreadyOnWaitingList"),
     MoreThanDueAtDoor: (
         409,
         lambda e: {"error": "MoreThanDueAtDoor", "due_at_door": format_money(e.due)},

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "ticketshop.ops",
     "ticketshop.backoffice",
     "ticketshop.release",
+    "ticketshop.waitlist",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.payments.conftest import swish_reads_worker
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PHONE_USER_AGENT = (
@@ -45,14 +47,17 @@ def device(request):
 
 @pytest.fixture
 def shop_server(live_server, settings):
-    """The live server, paying through its own Swish simulator."""
+    """The live server, paying through its own Swish simulator, and a task
+    worker's thread that reads payments from it."""
     settings.SWISH_ENVIRONMENT = "simulator"
     settings.PUBLIC_BASE_URL = live_server.url
     settings.SWISH_API_URL = ""
     settings.SWISH_CALLBACK_URL = ""
     settings.SWISH_SIMULATOR_AUTOPAY_SECONDS = None
     settings.LANGUAGE_CODE = "sv"
-    return live_server
+    # A worker reads each payment when its callback comes (payments/reads.py).
+    with swish_reads_worker():
+        yield live_server
 
 
 @pytest.fixture

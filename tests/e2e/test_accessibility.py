@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.axe import require_axe, serious_violations
 from tests.e2e.shop_fixtures import DEVICES, make_event, shop_e2e
+from tests.payments.conftest import swish_reads_worker
 from tests.scanning.factories import ScannerAccountFactory, paid_ticket
 from ticketshop.orders.models import Order
 
@@ -26,7 +27,9 @@ def server(live_server, settings):
     settings.SWISH_CALLBACK_URL = ""
     settings.SWISH_SIMULATOR_AUTOPAY_SECONDS = None
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    return live_server
+    # A worker reads the payment when its callback comes (payments/reads.py).
+    with swish_reads_worker():
+        yield live_server
 
 
 @pytest.fixture(params=["sv-SE", "en-GB"])

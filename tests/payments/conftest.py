@@ -85,11 +85,9 @@ def read_due_now() -> int:
     return queue_due_reads()
 
 
-@pytest.fixture
-def swish_without_worker(live_server, settings):
+def _point_at_the_simulator(live_server, settings) -> None:
     """Point the shop's Swish client and callbacks at the live server's
-    simulator, with test timings; drain the simulator's background work after.
-    No worker reads Swish: a callback's read waits in the queue."""
+    simulator, with test timings."""
     settings.PUBLIC_BASE_URL = live_server.url
     settings.SWISH_ENVIRONMENT = "simulator"
     settings.SWISH_API_URL = ""
@@ -107,17 +105,27 @@ def swish_without_worker(live_server, settings):
     # Refunds back to back (tests of the spacing set it again).
     settings.SWISH_REFUND_SPACING_SECONDS = 0.0
     settings.SWISH_SIMULATOR_HANG_SECONDS = 2.0
+
+
+@pytest.fixture
+def swish_without_worker(live_server, settings):
+    """The live server's simulator (``_point_at_the_simulator``); its
+    background work drained after. No worker reads Swish: a callback's read
+    waits in the queue."""
+    _point_at_the_simulator(live_server, settings)
     yield live_server
     scheduler.clear()
     assert scheduler.wait_idle(timeout=20)
 
 
 @pytest.fixture
-def swish(swish_without_worker):
+def swish(live_server, settings):
     """``swish_without_worker`` and a worker that reads a payment when its
-    callback comes, as a run_worker does (reads.py)."""
+    callback comes, as a run_worker does (reads.py). Modules import it with
+    ``buyer`` (it needs no other fixture of this file)."""
+    _point_at_the_simulator(live_server, settings)
     with swish_reads_worker():
-        yield swish_without_worker
+        yield live_server
         scheduler.clear()
         assert scheduler.wait_idle(timeout=20)
 

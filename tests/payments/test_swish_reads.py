@@ -246,6 +246,20 @@ def test_a_callback_makes_the_read_due_at_once_and_a_final_answer_ends_them(
     assert fake_swish.reads == [open_payment.request_id]
 
 
+def test_a_second_callback_never_makes_a_starting_read_not_due(
+    open_payment, fake_swish
+):
+    """Two callbacks (Swish sends them twice): the read the first queued
+    took its clock just before the second arrived, and still reads."""
+    t0 = open_payment.created_at + timedelta(seconds=2)
+    assert reads.note_callback(payment=open_payment, now=t0)
+    assert not reads.note_callback(payment=open_payment, now=t0 + timedelta(seconds=2))
+    assert (
+        reads.read_payment(payment_pk=open_payment.pk, now=t0 + timedelta(seconds=1))
+        == "read"
+    )
+
+
 def test_two_workers_never_read_the_same_payment_twice_in_one_slot(
     settings, open_payment, fake_swish
 ):
@@ -288,6 +302,17 @@ def test_a_worker_that_dies_mid_read_leaves_the_payment_due_again(
     SwishPayment.objects.update(reading_until=now + timedelta(seconds=1))
     assert reads.queue_due_reads(now=later) == 1
     assert reads.read_payment(payment_pk=open_payment.pk, now=later) == "read"
+
+
+def test_run_workers_thread_queues_the_due_reads(open_payment, fake_swish):
+    from ticketshop.ops.management.commands.run_worker import _queue_reads
+
+    SwishPayment.objects.update(next_read_at=timezone.now())
+    stop = threading.Event()
+    stop.set()  # one round, then the thread's loop ends
+    _queue_reads(stop=stop)
+    assert _queued_reads() == 1
+    assert SwishPayment.objects.get().read_queued
 
 
 def test_a_lost_read_task_is_queued_again(settings, open_payment, fake_swish):

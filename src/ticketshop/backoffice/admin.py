@@ -50,6 +50,7 @@ from ticketshop.previews import (
     refusal_message,
     sign_preview,
 )
+from ticketshop.release.models import Release
 
 from . import exports, selectors, services
 from .chart import sales_svg
@@ -59,7 +60,14 @@ from .confirmations import (
     exchange_preview,
     mailing_preview,
 )
-from .forms import CollectForm, ExchangeForm, FixForm, IssueForm, MailingForm
+from .forms import (
+    CollectForm,
+    ExchangeForm,
+    FixForm,
+    IssueForm,
+    MailingForm,
+    ReleaseForm,
+)
 from .models import (
     AUDIT_ACTIONS,
     AuditEntry,
@@ -71,6 +79,8 @@ from .models import (
 from .order_actions import order_admin_actions  # noqa: F401 (shop/admin.py)
 
 SUBJECT_MAX = Mailing._meta.get_field("subject").max_length
+# The audit entries the release's page lists.
+RELEASE_ACTIONS = [a for a in AUDIT_ACTIONS if a.startswith(("release_", "waitlist_"))]
 
 P = "backoffice."
 
@@ -113,6 +123,11 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 "event/<int:event_id>/",
                 view(self.event_dashboard),
                 name="backoffice_event",
+            ),
+            path(
+                "event/<int:event_id>/release/",
+                view(self.release_view),
+                name="backoffice_release",
             ),
             path(
                 "event/<int:event_id>/issue/",
@@ -274,6 +289,77 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             door_only=not request.user.has_perm(P + "view_dashboard"),
         )
         return self._render(request, "event.html", context)
+
+    # --- The fair release: sale mode, funnel, draw, waiting list --------------
+
+    def release_view(self, request, event_id: int):
+        _require(request, "view_dashboard")
+        event = get_object_or_404(ChapterEvent, pk=event_id)
+        release = Release.objects.filter(event=event).first()
+        may_change = request.user.has_perm("events.change_chapterevent")
+        posted = request.method == "POST"
+        form = ReleaseForm(initial=ReleaseForm.initial_for(release))
+        errors: list[str] = []
+        status = 200
+        if posted:
+            if not may_change:
+                raise PermissionDenied
+            action = request.POST.get("action", "")
+            if action in ("pause", "resume") and release is not None:
+                changed = services.pause_release(
+                    user=request.user, event_id=event.pk, paused=action == "pause"
+                )
+                if changed:
+                    messages.success(
+                        request,
+                        _("Admissions paused.")
+                        if action == "pause"
+                        else _("Admissions resumed."),
+                    )
+                return HttpResponseRedirect(request.path)
+            if action != "settings":
+                return HttpResponse(status=400)
+            form = ReleaseForm(request.POST)
+            if form.is_valid() and (
+                problems := services.release_problems(form.release_settings())
+            ):
+                errors.extend(str(p) for p in problems)
+                status = 400
+            elif form.is_valid():
+                try:
+                    services.set_release(
+                        user=request.user,
+                        event_id=event.pk,
+                        settings=form.release_settings(),
+                    )
+                except services.ReleaseChangeRefused as exc:
+                    errors.append(str(exc))
+                    status = 409
+                else:
+                    messages.success(request, _("The sale mode is saved."))
+                    return HttpResponseRedirect(request.path)
+            else:
+                errors.extend(form.errors_in_order())
+                status = 400
+        rows, on_list = (
+            selectors.waiting_list(release) if release is not None else ([], 0)
+        )
+        context = self._context(
+            request,
+            _("Sale mode and queue: %(event)s") % {"event": event.title},
+            event=event,
+            release=release,
+            funnel=selectors.release_funnel(release) if release else None,
+            form=form,
+            errors=errors,
+            may_change=may_change,
+            waiting_list=rows,
+            on_list=on_list,
+            audit=AuditEntry.objects.filter(
+                event=event, action__in=RELEASE_ACTIONS
+            ).select_related("order")[:50],
+        )
+        return self._render(request, "release.html", context, status=status)
 
     # --- Complimentary and manual tickets --------------------------------------
 

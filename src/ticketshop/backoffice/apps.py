@@ -10,8 +10,10 @@ class BackofficeConfig(AppConfig):
     def ready(self) -> None:
         from ticketshop.payments.signals import money_not_accepted
 
+        from . import queue_audit
         from .alerts import on_money_not_accepted
 
+        queue_audit.connect()
         money_not_accepted.connect(
             on_money_not_accepted, dispatch_uid="backoffice.money_not_accepted"
         )

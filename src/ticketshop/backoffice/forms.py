@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ticketshop.api import parse_id
 from ticketshop.money import parse_amount
@@ -318,3 +319,102 @@ class MailingForm(OrderedErrorsMixin, forms.Form):
             return [], "", "", []
         self.is_valid()
         return self.typed
+
+
+class ReleaseForm(forms.Form):
+    """An event's sale mode and its queue's parameters (times in the shop's
+    time zone, to the second; the admission time and offer times in the
+    units organisers think in)."""
+
+    mode = forms.ChoiceField(choices=(), label=gettext_lazy("Sale mode"))
+    queue_opens_at = forms.DateTimeField(
+        required=False, label=gettext_lazy("The queue opens")
+    )
+    sale_opens_at = forms.DateTimeField(
+        required=False, label=gettext_lazy("The sale opens")
+    )
+    window_closes_at = forms.DateTimeField(
+        required=False, label=gettext_lazy("The random window closes")
+    )
+    admit_minutes = forms.DecimalField(
+        min_value=Decimal("0.5"),
+        max_digits=6,
+        label=gettext_lazy("Time to reserve once admitted (minutes)"),
+    )
+    max_checking_out = forms.IntegerField(
+        min_value=1,
+        max_value=100_000,
+        label=gettext_lazy("At most this many buyers checking out at once"),
+    )
+    overbook_factor = forms.DecimalField(
+        min_value=Decimal("1"),
+        max_value=Decimal("2"),
+        decimal_places=2,
+        label=gettext_lazy("Overbooking factor (1.0–2.0)"),
+    )
+    bind_swish_number = forms.BooleanField(
+        required=False, label=gettext_lazy("Bind each entry to a Swish number")
+    )
+    offer_hours_before_show_day = forms.DecimalField(
+        min_value=Decimal("0.1"),
+        max_value=Decimal("168"),
+        max_digits=6,
+        label=gettext_lazy("Waiting-list offer before the show day (hours)"),
+    )
+    offer_minutes_on_show_day = forms.IntegerField(
+        min_value=1,
+        max_value=24 * 60,
+        label=gettext_lazy("Waiting-list offer on the show day (minutes)"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from ticketshop.release.models import SaleMode
+
+        super().__init__(*args, **kwargs)
+        self.fields["mode"].choices = SaleMode.choices
+
+    @staticmethod
+    def initial_for(release) -> dict:
+        """The form's values for a release (None: the defaults of a new one)."""
+        from ticketshop.release.models import Release
+
+        r = release or Release()
+        return {
+            "mode": r.mode,
+            "queue_opens_at": r.queue_opens_at,
+            "sale_opens_at": r.sale_opens_at,
+            "window_closes_at": r.window_closes_at,
+            "admit_minutes": Decimal(r.admit_seconds) / 60,
+            "max_checking_out": r.max_checking_out,
+            "overbook_factor": r.overbook_factor,
+            "bind_swish_number": r.bind_swish_number,
+            "offer_hours_before_show_day": Decimal(r.offer_seconds_before_show_day)
+            / 3600,
+            "offer_minutes_on_show_day": r.offer_seconds_on_show_day // 60,
+        }
+
+    def release_settings(self) -> services.ReleaseSettings:
+        data = self.cleaned_data
+        return services.ReleaseSettings(
+            mode=data["mode"],
+            queue_opens_at=data["queue_opens_at"],
+            sale_opens_at=data["sale_opens_at"],
+            window_closes_at=data["window_closes_at"],
+            admit_seconds=int(data["admit_minutes"] * 60),
+            max_checking_out=data["max_checking_out"],
+            overbook_factor=data["overbook_factor"],
+            bind_swish_number=data["bind_swish_number"],
+            offer_seconds_before_show_day=int(
+                data["offer_hours_before_show_day"] * 3600
+            ),
+            offer_seconds_on_show_day=data["offer_minutes_on_show_day"] * 60,
+        )
+
+    def errors_in_order(self) -> list[str]:
+        return [
+            f"{self.fields[name].label}: {message}"
+            if name in self.fields
+            else str(message)
+            for name, messages in self.errors.items()
+            for message in messages
+        ]

@@ -36,6 +36,17 @@ AUDIT_ACTIONS = {
     "mailing": _("mass e-mail sent"),
     "export": _("data exported"),
     "event_change": _("event changed"),
+    # The fair release (audit.record_queue for the shop's own steps).
+    "release_settings": _("sale mode changed"),
+    "release_pause": _("admissions paused"),
+    "release_resume": _("admissions resumed"),
+    "release_draw": _("draw made"),
+    "release_admit": _("buyer admitted from the queue"),
+    "release_lapse": _("admission lapsed"),
+    "waitlist_offer": _("seats offered from the waiting list"),
+    "waitlist_taken": _("offer taken"),
+    "waitlist_declined": _("offer declined"),
+    "waitlist_lapsed": _("offer lapsed"),
 }
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from ticketshop.delivery.content import vat_included
@@ -185,3 +185,108 @@ def all_events_sales(events) -> list[tuple[datetime, int]]:
         ).values_list("paid_at", "ticket_count")
         if count
     ]
+
+
+# --- The fair release: the funnel and the waiting list ----------------------------
+
+
+@dataclass
+class ReleaseFunnel:
+    """An event's queue in numbers, counted in the database in one query."""
+
+    joined: int = 0  # every entry, also those who left
+    waiting: int = 0  # in the queue, not admitted yet
+    admitted: int = 0  # ever admitted (whatever came of it)
+    reserved: int = 0  # reserved seats (an order), paid or not
+    paid: int = 0
+    lapsed: int = 0  # admitted but did not reserve, or passed their turn
+    left: int = 0
+    waiting_list: int = 0  # on the waiting list after the sell-out
+    offered: int = 0  # open offers from the waiting list
+
+
+def release_funnel(release) -> ReleaseFunnel:
+    from ticketshop.release.models import Entry, EntryState
+
+    counts = Entry.objects.filter(release=release).aggregate(
+        joined=Count("pk"),
+        waiting=Count("pk", filter=Q(state=EntryState.WAITING)),
+        admitted=Count("pk", filter=Q(admitted_at__isnull=False)),
+        reserved=Count(
+            "pk",
+            filter=Q(order__isnull=False)
+            | Q(state__in=[EntryState.RESERVED, EntryState.PAID]),
+        ),
+        paid=Count("pk", filter=Q(state=EntryState.PAID)),
+        lapsed=Count("pk", filter=Q(state__in=[EntryState.LAPSED, EntryState.PASSED])),
+        left=Count("pk", filter=Q(state=EntryState.LEFT)),
+        waiting_list=Count("pk", filter=Q(state=EntryState.SOLD_OUT_WAITING)),
+    )
+    return ReleaseFunnel(**counts, offered=open_offers(release))
+
+
+def _offer_model():
+    """The waiting list's offers (None while that app is not installed)."""
+    from django.apps import apps
+
+    if not apps.is_installed("ticketshop.waitlist"):
+        return None
+    try:
+        return apps.get_model("waitlist", "Offer")
+    except LookupError:
+        return None
+
+
+def open_offers(release) -> int:
+    offer = _offer_model()
+    if offer is None:
+        return 0
+    return offer.objects.filter(entry__release=release, state="offered").count()
+
+
+@dataclass
+class WaitingListRow:
+    position: int
+    public_id: str
+    email: str
+    tickets_wanted: int
+    rank: int | None
+    joined_at: datetime
+    offered: int = 0  # seats on offer to this entry now
+    offer_expires_at: datetime | None = None
+
+
+def waiting_list(release, *, limit: int = 200) -> tuple[list[WaitingListRow], int]:
+    """The waiting list in its order (its place in the queue, then arrival),
+    each row with its position; and how many are on it in all."""
+    from ticketshop.release.models import Entry, EntryState
+
+    entries = Entry.objects.filter(release=release, state=EntryState.SOLD_OUT_WAITING)
+    total = entries.count()
+    ordered = entries.order_by(F("rank").asc(nulls_last=True), "joined_at", "pk")
+    rows = [
+        WaitingListRow(
+            position=i,
+            public_id=e.public_id,
+            email=e.email,
+            tickets_wanted=e.tickets_wanted,
+            rank=e.rank,
+            joined_at=e.joined_at,
+        )
+        for i, e in enumerate(ordered[:limit], start=1)
+    ]
+    offer = _offer_model()
+    if offer is not None and rows:
+        by_id = {r.public_id: r for r in rows}
+        for public_id, seats, expires in offer.objects.filter(
+            entry__release=release,
+            state="offered",
+            entry__public_id__in=list(by_id),
+        ).values_list("entry__public_id", *OFFER_FIELDS):
+            by_id[public_id].offered = seats
+            by_id[public_id].offer_expires_at = expires
+    return rows, total
+
+
+# The offer's seats and expiry (the waiting list's Offer model).
+OFFER_FIELDS = ("seats", "expires_at")

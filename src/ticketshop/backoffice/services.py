@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -975,5 +976,208 @@ def start_mailing(*, user, event_ids, subject: str, body: str) -> Mailing:
             after={"events": event_ids, "recipients": len(recipients)},
         )
         return mailing
+
+    return _act(user, locked)
+
+
+# --- The fair release: the sale mode, pausing admissions ---------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    """An event's sale mode and the queue's parameters, as the organiser
+    chose them (``None``: keep what the release has, or its default)."""
+
+    mode: str
+    queue_opens_at: object = None
+    sale_opens_at: object = None
+    window_closes_at: object = None
+    admit_seconds: int | None = None
+    max_checking_out: int | None = None
+    overbook_factor: Decimal | None = None
+    bind_swish_number: bool | None = None
+    offer_seconds_before_show_day: int | None = None
+    offer_seconds_on_show_day: int | None = None
+
+
+# What the audit log keeps of a release (never its seed before the draw).
+RELEASE_FIELDS = (
+    "mode",
+    "queue_opens_at",
+    "sale_opens_at",
+    "window_closes_at",
+    "admit_seconds",
+    "max_checking_out",
+    "overbook_factor",
+    "bind_swish_number",
+    "offer_seconds_before_show_day",
+    "offer_seconds_on_show_day",
+    "paused",
+)
+# Fixed once the queue has entries: the draw is promised on them.
+RELEASE_FIXED_ONCE_JOINED = ("mode", "queue_opens_at", "window_closes_at")
+
+
+class ReleaseChangeRefused(ValueError):
+    """A change the release no longer allows (its message says why)."""
+
+
+def release_state(release) -> dict:
+    """The release as the audit log keeps it."""
+    if release is None:
+        return {}
+    state = {}
+    for name in RELEASE_FIELDS:
+        value = getattr(release, name)
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = str(value)
+        state[name] = value
+    state["seed_commitment"] = release.seed_commitment
+    return state
+
+
+def release_problems(settings: ReleaseSettings) -> list[str]:
+    """What is wrong with the chosen times and numbers (empty: nothing)."""
+    from ticketshop.release.models import SaleMode
+
+    problems = []
+    if settings.mode not in SaleMode.values:
+        problems.append(_("Choose a sale mode."))
+    if settings.mode == SaleMode.RANDOM_WINDOW:
+        opens, sale, closes = (
+            settings.queue_opens_at,
+            settings.sale_opens_at,
+            settings.window_closes_at,
+        )
+        if not (opens and sale and closes):
+            problems.append(
+                _(
+                    "A random window needs the time the queue opens, the sale "
+                    "opens and the window closes."
+                )
+            )
+        elif not opens <= sale < closes:
+            problems.append(
+                _(
+                    "The queue opens at or before the sale, and the window "
+                    "closes after the sale opens."
+                )
+            )
+    factor = settings.overbook_factor
+    if factor is not None and not Decimal("1") <= factor <= Decimal("2"):
+        problems.append(_("The overbooking factor is between 1.0 and 2.0."))
+    if settings.admit_seconds is not None and settings.admit_seconds < 30:
+        problems.append(_("An admitted buyer needs at least 30 seconds to reserve."))
+    if settings.max_checking_out is not None and settings.max_checking_out < 1:
+        problems.append(_("At least one buyer must be able to check out at once."))
+    for seconds in (
+        settings.offer_seconds_before_show_day,
+        settings.offer_seconds_on_show_day,
+    ):
+        if seconds is not None and seconds < 60:
+            problems.append(
+                _("An offer from the waiting list lasts at least a minute.")
+            )
+            break
+    return problems
+
+
+def set_release(
+    *, user, event_id: int, settings: ReleaseSettings, username: str | None = None
+):
+    """Set an event's sale mode and the queue's parameters: one locked
+    transaction with its audit entry. A new release gets its secret seed
+    (its SHA-256 is shown from now on); once entries have joined, the mode,
+    the queue's opening and the window's close stay as promised."""
+    from ticketshop.release.models import Entry, Release
+
+    problems = release_problems(settings)
+    if problems:
+        raise ReleaseChangeRefused(" ".join(str(p) for p in problems))
+
+    def locked():
+        event = ChapterEvent.objects.select_for_update().get(pk=event_id)
+        release = Release.objects.select_for_update().filter(event=event).first()
+        before = release_state(release)
+        if release is None:
+            release = Release(event=event)
+        joined = (
+            release.pk is not None and Entry.objects.filter(release=release).exists()
+        )
+        changes = {
+            name: value
+            for name, value in vars(settings).items()
+            if value is not None or name.endswith("_at")
+        }
+        if joined:
+            moved = [
+                name
+                for name in RELEASE_FIXED_ONCE_JOINED
+                if changes.get(name) != getattr(release, name)
+            ]
+            if moved:
+                raise ReleaseChangeRefused(
+                    _(
+                        "People have joined the queue: the sale mode, the "
+                        "queue's opening and the window's close can no longer "
+                        "change."
+                    )
+                )
+        for name, value in changes.items():
+            setattr(release, name, value)
+        try:
+            release.full_clean(exclude=["event", "seed", "seed_commitment"])
+        except ValidationError as exc:
+            raise ReleaseChangeRefused(" ".join(exc.messages)) from exc
+        release.save()
+        after = release_state(release)
+        audit(
+            user,
+            "release_settings",
+            lambda: (
+                _("Sale mode of %(event)s: %(mode)s")
+                % {"event": event.title, "mode": release.get_mode_display()}
+            ),
+            event_id=event.pk,
+            before=before,
+            after=after,
+            username=username,
+        )
+        return release
+
+    return _act(user, locked)
+
+
+def pause_release(
+    *, user, event_id: int, paused: bool, username: str | None = None
+) -> bool:
+    """Pause or resume admissions from an event's queue; False when it
+    already was so (nothing written)."""
+    from ticketshop.release.models import Release
+
+    def locked() -> bool:
+        release = Release.objects.select_for_update().get(event_id=event_id)
+        if release.paused == paused:
+            return False
+        before = release_state(release)
+        release.paused = paused
+        release.save(update_fields=["paused"])
+        title = release.event.title
+        audit(
+            user,
+            "release_pause" if paused else "release_resume",
+            lambda: (
+                _("Admissions to %(event)s paused") % {"event": title}
+                if paused
+                else _("Admissions to %(event)s resumed") % {"event": title}
+            ),
+            event_id=event_id,
+            before=before,
+            after=release_state(release),
+            username=username,
+        )
+        return True
 
     return _act(user, locked)

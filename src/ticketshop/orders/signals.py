@@ -5,3 +5,10 @@ from django.dispatch import Signal
 # payments app can cancel that payment request (network I/O holds no lock).
 # An order that the cancel settles as paid is kept; see reserve_tickets.
 pending_order_superseded = Signal()
+
+# Sent with ``event_id=`` after a transaction that freed seats of the event
+# commits (a hold released, failed or swept as lapsed, a cancellation, a
+# refund's cancellation, an exchange away), by ``orders.lifecycle``; the
+# waiting list offers them on. A receiver runs outside any transaction and
+# must be cheap for an event without a waiting list.
+seats_came_back = Signal()

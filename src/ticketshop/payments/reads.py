@@ -37,7 +37,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -101,15 +102,21 @@ def _queue_once(payment_pk: int, *, callback_at: datetime) -> bool:
     """Queue a read of the payment unless one is queued, and record the
     callback (a read due now) either way. In one transaction: the flag and
     the task commit together. Never the payment's status (payments/machines)."""
+    # Due now, or earlier if it was due already: a read that began just
+    # before this callback and claims after it must still find it due.
+    due = Least(
+        Coalesce("next_read_at", Value(callback_at, output_field=DateTimeField())),
+        Value(callback_at, output_field=DateTimeField()),
+    )
     with transaction.atomic():
         queued = SwishPayment.objects.filter(pk=payment_pk, read_queued=False).update(
-            read_queued=True, callback_at=callback_at, next_read_at=callback_at
+            read_queued=True, callback_at=callback_at, next_read_at=due
         )
         if queued:
             _enqueue(payment_pk)
         else:
             SwishPayment.objects.filter(pk=payment_pk).update(
-                callback_at=callback_at, next_read_at=callback_at
+                callback_at=callback_at, next_read_at=due
             )
     return bool(queued)
 

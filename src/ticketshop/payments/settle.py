@@ -440,7 +440,7 @@ def handle_callback(
     now = now or timezone.now()
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         logger.warning("Swish callback with a malformed body (%d bytes)", len(body))
         return CALLBACK_IGNORED
     request_id = data.get("id") if isinstance(data, dict) else None

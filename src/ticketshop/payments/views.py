@@ -231,8 +231,13 @@ class SwishCallbackView(ActingAs, View):
 
     def post(self, request):
         try:
+            body = request.body
+        except Exception as exc:  # larger than any callback, or cut off
+            logger.warning("Swish callback unreadable: %s", type(exc).__name__)
+            return HttpResponse(status=200)
+        try:
             outcome = handle_callback(
-                body=request.body,
+                body=body,
                 callback_identifier=request.headers.get("callbackIdentifier"),
             )
         except Exception:

@@ -208,6 +208,19 @@ def confirm(*, token: str, now: datetime | None = None) -> Entry | None:
     return entry
 
 
+def leave_entry(entry: Entry, *, now=None) -> bool:
+    """``leave``: the buyer gives up their place (the queue or the waiting
+    list); False if the entry had moved past leaving (reserved, paid …).
+    Inside the caller's transaction, or one of its own."""
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        if not ENTRY.allowed("leave", entry):
+            return False
+        ENTRY.check("leave", entry)
+        ENTRY.save(entry, "leave")
+    return True
+
+
 def bind_session(*, token: str, session_token: str) -> Entry | None:
     """An e-mailed link (a ballot's admission) names this browser's session
     as the entry's: it may reserve here. Not a state change."""

@@ -77,6 +77,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (info.kind === "soldout") {
       showFormError(gettext("Sorry, this event is sold out."), false);
     }
+    // A sold-out event's waiting list (the link is in the page, hidden).
+    const waitlist = $("waitlist-link");
+    if (waitlist) show(waitlist, info.kind === "soldout");
     show($("event"), true);
   }
 

@@ -1,0 +1,812 @@
+#!/usr/bin/env python3
+"""Queue benchmark: a fair release (random window) under a rush, end to end.
+
+Starts the shop as `make run` does (Caddy, gunicorn, the Swish simulator's
+own process, the task worker) on a fresh database and var directory; on
+PostgreSQL --servers of them (default 2) share the database and the var
+directory (one secret key), and every request goes to one of them at
+random, so the queue's state must be shared. Imports one event of --seats
+seats, sets its sale mode through the back office's use case
+(`backoffice.services.set_release`), then lets --buyers buyers arrive evenly
+within --arrival seconds. Each buyer joins the queue (one ticket), polls its
+status at the interval the answer gives (randomised), and once admitted
+reserves, starts the Swish payment and approves (--approve), declines
+(--decline) or abandons it in the simulator; approvers poll the payment
+status until PAID. With --mode first_come the same buyers skip the queue and
+reserve directly (today's rush), for the fairness comparison.
+
+Reported: 5xx answers (target 0), p50/p95/p99 per call (join and status
+targets 200 ms and 100 ms), seats sold (exactly --seats), every approving
+buyer PAID with one ticket e-mail, seconds until the last seat was paid,
+database writes per status poll (PostgreSQL: rows inserted, updated or
+deleted per pg_stat_user_tables, while 200 entries of a paused probe
+release poll, net of the same time without polls), and fairness: per 10 s
+of arrival, the share of buyers who reserved and the share of approvers who
+ended PAID.
+
+    .venv/bin/python bench/queue_release.py --database postgres   # 2 servers
+    .venv/bin/python bench/queue_release.py --database sqlite     # 1 server
+    .venv/bin/python bench/queue_release.py --database postgres --mode first_come
+
+See bench/README.md, "queue_release".
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from benchlib import ROOT, loadavg, pg_admin, pg_connect, with_database
+
+DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+# The queue's API (docs/api-contract.md).
+JOIN = "/api/queue/join/"
+STATUS = "/api/queue/status/?chapter_event={event}"
+CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/queue/confirm/[A-Za-z0-9_-]+/)")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument("--db-name", default="bench_queue_release")
+    parser.add_argument(
+        "--servers", type=int, default=0, help="app servers (default: 2 on PG, 1)"
+    )
+    parser.add_argument(
+        "--mode", choices=["random_window", "first_come"], default="random_window"
+    )
+    parser.add_argument("--buyers", type=int, default=5000)
+    parser.add_argument("--seats", type=int, default=300)
+    parser.add_argument("--arrival", type=float, default=60.0, help="seconds")
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=0.0,
+        help="seconds from the sale's opening (the first arrival) to the "
+        "window's close (default: --arrival + 2)",
+    )
+    parser.add_argument("--admit-seconds", type=int, default=120)
+    parser.add_argument("--max-checking-out", type=int, default=150)
+    parser.add_argument("--overbook", default="1.2")
+    parser.add_argument("--hold-minutes", type=int, default=3)
+    parser.add_argument("--approve", type=float, default=0.8)
+    parser.add_argument("--decline", type=float, default=0.1)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="client threads (default: one per buyer, as each browser is on its own)",
+    )
+    parser.add_argument("--port", type=int, default=8500, help="first server's port")
+    parser.add_argument(
+        "--checkout", default=str(ROOT), help="the code to run (its own .venv)"
+    )
+    parser.add_argument("--deadline", type=float, default=900.0, help="seconds")
+    parser.add_argument("--probe-entries", type=int, default=200)
+    parser.add_argument("--probe-polls", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=24)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.servers:
+        args.servers = 2 if args.database == "postgres" else 1
+    if not args.window:
+        args.window = args.arrival + 2
+    if not args.threads:
+        args.threads = args.buyers
+    return args
+
+
+# --- Timing every call -----------------------------------------------------------
+
+
+class Timings:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ms: dict[str, list[float]] = defaultdict(list)
+        self.statuses: dict[str, Counter] = defaultdict(Counter)
+        self.errors: dict[str, Counter] = defaultdict(Counter)
+
+    def call(self, step: str, fn, *args, **kwargs) -> requests.Response | None:
+        started = time.monotonic()
+        try:
+            response = fn(*args, **kwargs)
+            status = response.status_code
+        except requests.RequestException:
+            response, status = None, 0
+        elapsed = (time.monotonic() - started) * 1000
+        error = ""
+        if response is not None and status >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = response.text[:60]
+            # The contract's errors are {"error": ...}; some answers are a
+            # bare JSON string.
+            error = str(body.get("error", "") if isinstance(body, dict) else body)
+        with self.lock:
+            self.ms[step].append(elapsed)
+            self.statuses[step][status] += 1
+            if status >= 400 or status == 0:
+                self.errors[step][f"{status} {error}".strip()] += 1
+        return response
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def retry_after(response, default: float = 2.0) -> float:
+    try:
+        return min(30.0, float(response.headers.get("Retry-After", default)))
+    except (TypeError, ValueError):
+        return default
+
+
+# --- Buyers: generators that yield how long to sleep before their next step -----
+
+
+class Buyer:
+    def __init__(self, n: int, args, event: dict, timings: Timings, bases: list[str]):
+        self.n = n
+        self.args = args
+        self.event = event
+        self.timings = timings
+        self.bases = bases
+        self.rng = random.Random(args.seed * 100_003 + n)
+        self.email = f"buyer{n}@example.com"
+        self.http = requests.Session()
+        self.arrival = n * args.arrival / args.buyers
+        draw = self.rng.random()
+        if draw < args.approve:
+            self.choice = "approve"
+        elif draw < args.approve + args.decline:
+            self.choice = "decline"
+        else:
+            self.choice = "abandon"
+        self.outcome: str | None = None
+        self.reserved = False
+        self.polls = 0
+        self.admitted_after: float | None = None
+        # Seconds after the first arrival when the shop answered the join
+        # (a slow answer can land after the window closed).
+        self.joined_s: float | None = None
+
+    def url(self, path: str) -> str:
+        # Any server: the queue's state is shared, never one process's.
+        return self.rng.choice(self.bases) + path
+
+    def call(self, step: str, method: str, path: str, **kwargs):
+        return self.timings.call(
+            step, getattr(self.http, method), self.url(path), timeout=60, **kwargs
+        )
+
+    def flow(self):
+        yield self.arrival
+        if self.args.mode == "random_window":
+            admitted = yield from self.queue()
+            if not admitted:
+                return
+        yield from self.buy()
+
+    def queue(self):
+        event = self.event["event"]
+        body = {"chapter_event": event, "email": self.email, "tickets": 1}
+        for _ in range(20):
+            response = self.call("join", "post", JOIN, json=body)
+            if response is not None and response.status_code in (429, 503):
+                yield retry_after(response)
+                continue
+            break
+        if response is None or response.status_code != 201:
+            self.outcome = f"join {getattr(response, 'status_code', 0)}"
+            return False
+        self.joined_s = time.monotonic() - self.args.started
+        answer = response.json()
+        # The buyer opens the e-mailed confirmation link a little later.
+        confirm_at = time.monotonic() + self.rng.uniform(3, 20)
+        confirmed = False
+        while True:
+            if not confirmed and time.monotonic() >= confirm_at:
+                confirmed = self.confirm()
+                confirm_at = time.monotonic() + 3
+            if answer.get("may_reserve"):
+                if confirmed:
+                    self.admitted_after = time.monotonic()
+                    return True
+                yield 1.0  # the link has not come yet: look again
+                continue
+            if answer.get("state") != "waiting":
+                self.outcome = f"queue {answer.get('state')}"
+                return False
+            yield self.poll_delay(answer, response)
+            response = self.call("status", "get", STATUS.format(event=event))
+            self.polls += 1
+            if response is None or response.status_code != 200:
+                if response is None or response.status_code in (429, 500, 502, 503):
+                    continue
+                self.outcome = f"status {response.status_code}"
+                return False
+            answer = response.json()
+
+    def confirm(self) -> bool:
+        """Open the confirmation link of the buyer's e-mail, if it came."""
+        path = self.args.mail.confirm_path(self.email)
+        if path is None:
+            return False
+        response = self.call("confirm", "get", path)
+        return response is not None and response.status_code == 200
+
+    def poll_delay(self, answer: dict, response) -> float:
+        """The answer's own interval if it gives one, else 2-5 s; randomised."""
+        seconds = answer.get("poll_after_seconds")
+        if not seconds and response is not None and "Retry-After" in response.headers:
+            seconds = retry_after(response)
+        seconds = float(seconds or 3.0)
+        return seconds * self.rng.uniform(0.8, 1.2)
+
+    def buy(self):
+        body = {
+            "chapter_event": self.event["event"],
+            "tickets": [{"ticket_type": self.event["standard"], "count": 1}],
+        }
+        for _ in range(30):
+            response = self.call("reserve", "post", "/reserve_ticket/", json=body)
+            if response is None or response.status_code != 503:
+                break
+            yield retry_after(response)
+        if response is None or response.status_code != 201:
+            self.outcome = f"reserve {getattr(response, 'status_code', 0)}"
+            return
+        self.reserved = True
+        give_up = time.monotonic() + 300
+        while time.monotonic() < give_up:
+            response = self.call(
+                "start_payment",
+                "post",
+                "/start_payment/",
+                json={"email_address": self.email},
+            )
+            if response is not None and response.status_code in (500, 503):
+                yield retry_after(response)
+                continue
+            break
+        if response is None or response.status_code != 200:
+            self.outcome = f"start {getattr(response, 'status_code', 0)}"
+            return
+        token = response.json()
+        yield self.rng.uniform(2, 8)  # opening Swish, BankID
+        if self.choice == "abandon":
+            self.outcome = "abandoned"
+            return
+        self.timings.call(
+            "payer " + self.choice,
+            requests.post,
+            f"{self.args.sim_base}/swish-simulator/pay/{token}/",
+            data={"action": self.choice},
+            allow_redirects=False,
+            timeout=60,
+        )
+        delay, waited = 1.0, 0.0
+        while waited < 300:
+            yield delay
+            waited += delay
+            response = self.call("payment_status", "get", "/session_payment_status/")
+            if response is not None and response.status_code == 200:
+                answer = response.json()
+                if answer["status"] != "RESERVED" or not answer["payment_pending"]:
+                    self.outcome = answer["status"]
+                    return
+            delay = min(delay * 1.5, 10.0)
+        self.outcome = "still pending"
+
+
+def run_buyers(buyers: list[Buyer], threads: int, deadline: float) -> None:
+    """Run every buyer's steps on a pool of threads, each step when it is due."""
+    start = time.monotonic()
+    due: list[tuple[float, int]] = []
+    lock = threading.Condition()
+    flows = {b.n: b.flow() for b in buyers}
+    running = [0]
+    for b in buyers:
+        heapq.heappush(due, (start, b.n))
+
+    def step(n: int) -> None:
+        try:
+            sleep = next(flows[n])
+        except StopIteration:
+            sleep = None
+        except Exception as exc:  # noqa: BLE001 - a buyer's bug is an outcome
+            buyers[n].outcome = f"error {exc!r}"[:80]
+            sleep = None
+        with lock:
+            running[0] -= 1
+            if sleep is not None:
+                heapq.heappush(due, (time.monotonic() + sleep, n))
+            lock.notify()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        while True:
+            with lock:
+                if not due and running[0] == 0:
+                    break
+                if time.monotonic() - start > deadline:
+                    break
+                if not due or due[0][0] > time.monotonic():
+                    wait = due[0][0] - time.monotonic() if due else 1.0
+                    lock.wait(timeout=max(0.0, min(wait, 1.0)))
+                    continue
+                _, n = heapq.heappop(due)
+                running[0] += 1
+            pool.submit(step, n)
+
+
+# --- The shop's processes and its database -------------------------------------
+
+
+class Shop:
+    def __init__(self, args, workdir: Path):
+        self.args = args
+        self.checkout = Path(args.checkout).resolve()
+        self.workdir = workdir
+        self.env = {
+            **os.environ,
+            "TICKETSHOP_VAR_DIR": str(workdir),
+            "DJANGO_SETTINGS_MODULE": "ticketshop.settings",
+        }
+        self.env.pop("SWISH_API_URL", None)
+        self.env.pop("REDIS_URL", None)
+        if args.database == "postgres":
+            self.env["DATABASE_URL"] = with_database(args.database_url, args.db_name)
+        else:
+            self.env.pop("DATABASE_URL", None)
+        self.processes: list[subprocess.Popen] = []
+        self.bases: list[str] = []
+
+    def start(self) -> None:
+        for i in range(self.args.servers):
+            port = self.args.port + 10 * i
+            env = {
+                **self.env,
+                "PORT": str(port),
+                "SIM_PORT": str(port + 1),
+                "APP_PORT": str(port + 2),
+            }
+            log = (self.workdir / f"make-run-{i}.log").open("w")
+            process = subprocess.Popen(
+                ["make", "run"],
+                cwd=self.checkout,
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+            self.processes.append(process)
+            base = f"http://127.0.0.1:{port}"
+            self.wait_up(base, process, i)
+            self.bases.append(base)
+
+    def wait_up(self, base: str, process, i: int) -> None:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit(
+                    f"make run did not come up; see {self.workdir}/make-run-{i}.log"
+                )
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            try:
+                os.killpg(process.pid, signal.SIGINT)
+            except ProcessLookupError:
+                continue
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def django(self, code: str) -> str:
+        """Run ``code`` in the shop's Django (manage.py shell); its stdout."""
+        return subprocess.run(
+            [str(self.checkout / ".venv/bin/python"), "manage.py", "shell", "-c", code],
+            cwd=self.checkout,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def import_event(self, title: str, seats: int) -> dict:
+        events = {
+            "ticket_types": [
+                {"key": "standard", "title": "Standardbiljett", "price": "199"}
+            ],
+            "events": [
+                {
+                    "title": title,
+                    "event_at": "+30d 19:00",
+                    "sales_stop_at": "+30d 18:00",
+                    "seats": seats,
+                    "max_tickets_per_payment": 8,
+                    "reservation_minutes": self.args.hold_minutes,
+                    "swish_message": "Premiar",
+                    "ticket_types": ["standard"],
+                }
+            ],
+        }
+        path = self.workdir / f"events-{seats}.json"
+        path.write_text(json.dumps(events))
+        ids = json.loads(
+            subprocess.run(
+                [
+                    str(self.checkout / ".venv/bin/python"),
+                    "manage.py",
+                    "import_events",
+                    str(path),
+                ],
+                cwd=self.checkout,
+                env=self.env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        return {"event": ids["events"][0], "standard": ids["ticket_types"]["standard"]}
+
+    def set_release(self, event_id: int, *, opens_in: float, window: float) -> None:
+        """The organiser's choice, through the back office's use case."""
+        a = self.args
+        self.django(
+            "from datetime import timedelta\n"
+            "from decimal import Decimal\n"
+            "from django.utils import timezone\n"
+            "from ticketshop.backoffice import services\n"
+            "now = timezone.now()\n"
+            f"opens = now + timedelta(seconds={opens_in})\n"
+            "services.set_release(user=None, username='bench', "
+            f"event_id={event_id}, settings=services.ReleaseSettings("
+            "mode='random_window', queue_opens_at=now, sale_opens_at=opens, "
+            f"window_closes_at=opens + timedelta(seconds={window}), "
+            f"admit_seconds={a.admit_seconds}, max_checking_out={a.max_checking_out}, "
+            f"overbook_factor=Decimal('{a.overbook}')))\n"
+        )
+
+    def pause(self, event_id: int, paused: bool) -> None:
+        self.django(
+            "from ticketshop.backoffice import services\n"
+            f"services.pause_release(user=None, username='bench', event_id={event_id}, "
+            f"paused={paused})\n"
+        )
+
+    def figures(self, event_id: int) -> dict:
+        """Seats sold and when the last one was paid, from the database."""
+        out = self.django(
+            "import json\n"
+            "from django.db.models import Max\n"
+            "from ticketshop.orders.models import Order, OrderStatus, Ticket\n"
+            f"paid = Order.objects.filter(event_id={event_id}, "
+            "status=OrderStatus.PAID)\n"
+            "sold = Ticket.objects.filter(order__in=paid, cancelled_at__isnull=True)"
+            ".count()\n"
+            "last = paid.aggregate(m=Max('paid_at'))['m']\n"
+            "print(json.dumps({'sold': sold, 'paid_orders': paid.count(), "
+            "'last_paid': last.timestamp() if last else None}))\n"
+        )
+        return json.loads(out.strip().splitlines()[-1])
+
+
+class MailWatcher:
+    """Reads the e-mails the shop writes (file backend) as they come: the
+    confirmation link per address, for the buyers to open."""
+
+    def __init__(self, mail_dir: Path):
+        self.mail_dir = mail_dir
+        self.seen: set[str] = set()
+        self.links: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            self.scan()
+
+    def scan(self) -> None:
+        if not self.mail_dir.is_dir():
+            return
+        for path in self.mail_dir.iterdir():
+            if path.name in self.seen:
+                continue
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                continue
+            if not text.rstrip().endswith("-" * 79):
+                continue  # still being written
+            self.seen.add(path.name)
+            for message in text.split("\n" + "-" * 79 + "\n"):
+                link = CONFIRM_LINK.search(message)
+                to = re.search(r"^To: (\S+)$", message, re.MULTILINE)
+                if link and to:
+                    with self.lock:
+                        self.links[to.group(1)] = link.group(1)
+
+    def confirm_path(self, email: str) -> str | None:
+        with self.lock:
+            return self.links.get(email)
+
+
+def ticket_mails(mail_dir: Path) -> Counter:
+    """Ticket e-mails (those with the PDF) per address, from the file backend."""
+    counts: Counter = Counter()
+    if not mail_dir.is_dir():
+        return counts
+    for path in mail_dir.iterdir():
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        # Django's file backend ends each message with a line of 79 dashes.
+        for message in text.split("\n" + "-" * 79 + "\n"):
+            if "application/pdf" not in message:
+                continue
+            found = re.search(r"^To: (\S+)$", message, re.MULTILINE)
+            if found:
+                counts[found.group(1)] += 1
+    return counts
+
+
+# --- Database writes per status poll (PostgreSQL) ------------------------------
+
+
+def pg_writes(url: str) -> dict[str, int]:
+    with pg_connect(url) as conn:
+        rows = conn.execute(
+            "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables"
+        ).fetchall()
+    return {name: int(count) for name, count in rows}
+
+
+def diff(after: dict, before: dict) -> dict[str, int]:
+    return {
+        k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)
+    }
+
+
+def probe_status_writes(args, shop: Shop, timings: Timings) -> dict:
+    """200 entries of a paused release poll; the rows written meanwhile,
+    net of an equally long stretch without polls."""
+    event = shop.import_event("Mätning", 10)
+    shop.set_release(event["event"], opens_in=0, window=15)
+    sessions = []
+    for n in range(args.probe_entries):
+        http = requests.Session()
+        http.post(
+            shop.bases[n % len(shop.bases)] + JOIN,
+            json={
+                "chapter_event": event["event"],
+                "email": f"probe{n}@example.com",
+                "tickets": 1,
+            },
+            timeout=60,
+        )
+        sessions.append(http)
+    time.sleep(20)  # the window closes, the worker draws and admits the first
+    shop.pause(event["event"], True)
+    time.sleep(5)
+    url = shop.env["DATABASE_URL"]
+    # Statistics reach pg_stat_* within about 1 s of a transaction's end
+    # (10 s for an idle backend): wait longer than that around each stretch.
+    time.sleep(12)
+    s0 = pg_writes(url)
+    quiet_from = time.monotonic()
+    time.sleep(10)
+    quiet = time.monotonic() - quiet_from
+    time.sleep(12)
+    s1 = pg_writes(url)
+    polls_from = time.monotonic()
+    path = STATUS.format(event=event["event"])
+    rng = random.Random(args.seed)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        list(
+            pool.map(
+                lambda i: timings.call(
+                    "probe status",
+                    sessions[i % len(sessions)].get,
+                    rng.choice(shop.bases) + path,
+                    timeout=60,
+                ),
+                range(args.probe_polls),
+            )
+        )
+    polling = time.monotonic() - polls_from
+    time.sleep(max(0.0, quiet - polling) + 12)
+    s2 = pg_writes(url)
+    for http in sessions:
+        http.close()
+    baseline = diff(s1, s0)
+    during = diff(s2, s1)
+    net = sum(during.values()) - sum(baseline.values())
+    return {
+        "polls": args.probe_polls,
+        "seconds_polling": round(polling, 1),
+        "rows_written_without_polls": baseline,
+        "rows_written_while_polling": during,
+        "writes_per_poll": round(net / args.probe_polls, 4),
+    }
+
+
+# --- The run ---------------------------------------------------------------------
+
+
+def fairness(buyers: list[Buyer], bucket: float) -> list[dict]:
+    rows = defaultdict(lambda: Counter())
+    for b in buyers:
+        key = int(b.arrival // bucket)
+        rows[key]["arrived"] += 1
+        rows[key]["reserved"] += b.reserved
+        if b.choice == "approve":
+            rows[key]["approvers"] += 1
+            rows[key]["approvers_paid"] += b.outcome == "PAID"
+    return [
+        {
+            "from_s": round(k * bucket),
+            "arrived": c["arrived"],
+            "reserved_share": round(c["reserved"] / c["arrived"], 3),
+            "approvers_paid_share": round(c["approvers_paid"] / c["approvers"], 3)
+            if c["approvers"]
+            else None,
+        }
+        for k, c in sorted(rows.items())
+    ]
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-queue-"))
+    if args.database == "postgres":
+        pg_admin(
+            args.database_url, f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)'
+        )
+        pg_admin(args.database_url, f'CREATE DATABASE "{args.db_name}"')
+    shop = Shop(args, workdir)
+    try:
+        shop.start()
+        sim = shop.bases[0].rsplit(":", 1)[0] + f":{args.port + 1}"
+        args.sim_base = sim
+        event = shop.import_event("Premiär", args.seats)
+        if args.mode == "random_window":
+            # The queue opens now; the sale opens with the first arrival.
+            shop.set_release(event["event"], opens_in=5, window=args.window)
+            time.sleep(5)
+        else:
+            time.sleep(2)
+        timings = Timings()
+        args.mail = MailWatcher(workdir / "mail")
+        args.mail.thread.start()
+        buyers = [
+            Buyer(n, args, event, timings, shop.bases) for n in range(args.buyers)
+        ]
+        load_before = loadavg()
+        wall_start = time.time()
+        start = args.started = time.monotonic()
+        run_buyers(buyers, args.threads, args.deadline)
+        flow_s = time.monotonic() - start
+        approved = {b.email for b in buyers if b.choice == "approve"}
+        paid = {b.email for b in buyers if b.outcome == "PAID"}
+        mail_dir = workdir / "mail"
+        while time.monotonic() - start < args.deadline + 120:
+            if paid <= set(ticket_mails(mail_dir)):
+                break
+            time.sleep(2)
+        time.sleep(3)  # a duplicate would show by now
+        counts = ticket_mails(mail_dir)
+        load_after = loadavg()
+        figures = shop.figures(event["event"])
+        probe = None
+        if args.database == "postgres" and args.mode == "random_window":
+            probe = probe_status_writes(args, shop, timings)
+        report = {
+            "database": args.database,
+            "servers": args.servers,
+            "mode": args.mode,
+            "commit": subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=shop.checkout,
+                capture_output=True,
+                text=True,
+            ).stdout.strip(),
+            "buyers": args.buyers,
+            "arrival_s": args.arrival,
+            "seats": args.seats,
+            "seats_sold": figures["sold"],
+            "paid_orders": figures["paid_orders"],
+            "last_seat_paid_s": round(figures["last_paid"] - wall_start, 1)
+            if figures["last_paid"]
+            else None,
+            "choices": dict(Counter(b.choice for b in buyers)),
+            "outcomes": dict(Counter(b.outcome for b in buyers).most_common(12)),
+            "admitted_and_approved": sum(
+                1 for b in buyers if b.reserved and b.choice == "approve"
+            ),
+            "admitted_approvers_paid_with_one_email": sum(
+                1
+                for b in buyers
+                if b.reserved
+                and b.choice == "approve"
+                and b.outcome == "PAID"
+                and counts[b.email] == 1
+            ),
+            "ticket_emails_to_others": sum(
+                c for a, c in counts.items() if a not in approved
+            ),
+            "5xx": sum(
+                c for v in timings.statuses.values() for s, c in v.items() if s >= 500
+            ),
+            "statuses": {k: dict(v) for k, v in timings.statuses.items()},
+            "errors": {k: dict(v) for k, v in timings.errors.items()},
+            "calls": {k: len(v) for k, v in timings.ms.items()},
+            "p50_ms": {k: round(percentile(v, 0.5)) for k, v in timings.ms.items()},
+            "p95_ms": {k: round(percentile(v, 0.95)) for k, v in timings.ms.items()},
+            "p99_ms": {k: round(percentile(v, 0.99)) for k, v in timings.ms.items()},
+            "status_polls_per_buyer": round(
+                sum(b.polls for b in buyers) / len(buyers), 1
+            ),
+            "flow_s": round(flow_s, 1),
+            "fairness_per_10s": fairness(buyers, 10.0),
+            "joined_after_the_window": sum(
+                1 for b in buyers if (b.joined_s or 0) >= args.window
+            ),
+            "join_answered_s": {
+                "p50": round(percentile(joined, 0.5), 1),
+                "max": round(max(joined), 1),
+            }
+            if (joined := [b.joined_s for b in buyers if b.joined_s is not None])
+            else None,
+            "status_writes": probe,
+            "load_before": load_before,
+            "load_after": load_after,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        }
+        print(json.dumps(report, indent=2))
+        (workdir / "report.json").write_text(json.dumps(report, indent=2))
+        return 0
+    finally:
+        shop.stop()
+        if args.database == "postgres":
+            pg_admin(
+                args.database_url,
+                f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)',
+            )
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"kept {workdir}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
