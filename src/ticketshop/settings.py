@@ -437,6 +437,10 @@ DELIVERY_VAT_NUMBER = env.str("DELIVERY_VAT_NUMBER", default="SE000000000001")
 # Percent of VAT included in ticket prices (6 % for concerts and theatre).
 DELIVERY_VAT_RATE = env.str("DELIVERY_VAT_RATE", default="6")
 DELIVERY_SUPPORT_EMAIL = env.str("DELIVERY_SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Who is e-mailed when money needs a person (Swish paid for an order the shop
+# could not complete): a comma-separated list; empty = every active user with
+# an address who may refund orders.
+ORGANISER_ALERT_EMAILS = env.list("ORGANISER_ALERT_EMAILS", default=[])
 DELIVERY_LOGO_URL = env.str("DELIVERY_LOGO_URL", default="")
 DELIVERY_TERMS_URL = env.str("DELIVERY_TERMS_URL", default="")
 # The e-mail's opening paragraph per language; empty = the built-in text.

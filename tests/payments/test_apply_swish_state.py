@@ -44,7 +44,9 @@ def swish_object(payment, status, **extra):
         "paymentReference": "A" * 32 if status == "PAID" else None,
         "datePaid": "2026-11-26T13:13:43.561+0000" if status == "PAID" else None,
         "payerAlias": "46464646464",
-        "amount": 398.0,
+        "amount": float(payment.amount),
+        "currency": "SEK",
+        "payeePaymentReference": payment.order.reference,
         **extra,
     }
 
@@ -63,10 +65,26 @@ def test_paid_applied_three_times_changes_the_order_once(pending):
     assert DBTaskResult.objects.count() == 1
 
 
-def test_paid_for_a_lapsed_hold_without_payment_pending_is_flagged(pending):
+def test_paid_for_a_lapsed_hold_completes_it_while_its_seats_are_free(pending):
     Order.objects.update(
         payment_pending=False, expires_at=timezone.now() - timedelta(minutes=1)
     )
+
+    apply_payment_object(
+        payment_id=pending.pk, obj=swish_object(pending, "PAID"), now=timezone.now()
+    )
+
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PAID
+    assert order.payment_reference == "A" * 32
+    assert not order.needs_attention
+
+
+def test_paid_for_a_lapsed_hold_whose_seats_are_gone_is_flagged(pending):
+    Order.objects.update(
+        payment_pending=False, expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    pending.order.event.__class__.objects.update(seats=1)
 
     apply_payment_object(
         payment_id=pending.pk, obj=swish_object(pending, "PAID"), now=timezone.now()
@@ -87,18 +105,63 @@ def test_unknown_status_changes_nothing(pending):
     assert Order.objects.get().payment_pending
 
 
-def test_a_final_state_that_changes_later_is_flagged_not_applied(pending):
+def test_a_paid_state_that_changes_later_is_flagged_not_applied(pending):
+    now = timezone.now()
+    apply_payment_object(
+        payment_id=pending.pk, obj=swish_object(pending, "PAID"), now=now
+    )
+    apply_payment_object(
+        payment_id=pending.pk, obj=swish_object(pending, "DECLINED"), now=now
+    )
+
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PAID
+    assert SwishPayment.objects.get().status == SwishStatus.PAID
+    assert order.needs_attention and "DECLINED" in order.attention_reason
+
+
+def test_paid_after_an_earlier_end_is_recorded_never_dropped(pending):
     now = timezone.now()
     apply_payment_object(
         payment_id=pending.pk, obj=swish_object(pending, "DECLINED"), now=now
     )
+    assert Order.objects.get().status == OrderStatus.FAILED_EXPIRED_RESERVATION
     apply_payment_object(
         payment_id=pending.pk, obj=swish_object(pending, "PAID"), now=now
     )
 
+    # The money is recorded; the order's seats were still free: it is paid.
+    assert SwishPayment.objects.get().status == SwishStatus.PAID
     order = Order.objects.get()
-    assert order.status == OrderStatus.FAILED_EXPIRED_RESERVATION
+    assert order.status == OrderStatus.PAID
+    assert order.payment_reference == "A" * 32
+
+
+def test_an_answer_that_differs_from_the_request_is_flagged_never_applied(pending):
+    now = timezone.now()
+    for key, value in [
+        ("amount", 1.0),
+        ("currency", "EUR"),
+        ("payeeAlias", "1239999999"),
+        ("payeePaymentReference", "SOMEONEELSE"),
+    ]:
+        apply_payment_object(
+            payment_id=pending.pk,
+            obj=swish_object(pending, "PAID", **{key: value}),
+            now=now,
+        )
+        payment = SwishPayment.objects.get()
+        assert payment.status == SwishStatus.CREATED, key
+        assert key in payment.mismatch
+    order = Order.objects.get()
+    assert order.status == OrderStatus.RESERVED and order.payment_pending
     assert order.needs_attention
+    assert "differs from the request" in order.attention_reason
+    # The same answer matching the request is applied.
+    apply_payment_object(
+        payment_id=pending.pk, obj=swish_object(pending, "PAID"), now=now
+    )
+    assert Order.objects.get().status == OrderStatus.PAID
 
 
 def test_end_of_an_older_request_does_not_fail_the_order(pending):

@@ -103,11 +103,16 @@ def test_each_state_swish_reports_is_one_transition_and_one_row(
         ("created", "CREATING", "CREATED"),
         (transition, "CREATED", status),
     ]
-    # Settled: a different answer later changes nothing and writes nothing.
+    # Settled: a different answer later changes nothing and writes nothing,
+    # except money: a PAID after an end is recorded (one row), never dropped.
     other = "DECLINED" if status == "PAID" else "PAID"
     read(payment, other)
-    assert SwishPayment.objects.get(pk=payment.pk).status == status
-    assert len(rows(PAYMENT, payment)) == 3
+    if status == "PAID":
+        assert SwishPayment.objects.get(pk=payment.pk).status == status
+        assert len(rows(PAYMENT, payment)) == 3
+    else:
+        assert SwishPayment.objects.get(pk=payment.pk).status == "PAID"
+        assert rows(PAYMENT, payment)[3:] == [("paid_late", status, "PAID")]
 
 
 def test_a_refused_put_and_a_request_swish_never_got_are_rejected(order):
@@ -126,6 +131,10 @@ def test_a_refused_put_and_a_request_swish_never_got_are_rejected(order):
 def test_an_unknown_outcome_resolved_by_hand_is_one_row(order):
     payment = new_payment(order)
     read(payment, "CREATED")
+    # Only once Swish no longer knows it (or said DS24).
+    settle.resolve_unknown_payment(order_id=order.pk, paid=False)
+    assert rows(PAYMENT, payment)[-1] == ("created", "CREATING", "CREATED")
+    settle._handle_not_found(payment_id=payment.pk, now=timezone.now())
     settle.resolve_unknown_payment(order_id=order.pk, paid=False)
     assert rows(PAYMENT, payment)[-1] == ("resolved_unpaid", "CREATED", "CANCELLED")
     assert len(rows(PAYMENT, payment)) == 3

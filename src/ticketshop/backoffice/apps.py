@@ -7,7 +7,13 @@ class BackofficeConfig(AppConfig):
     label = "backoffice"
     verbose_name = _("Back office")
 
-    def ready(self):
+    def ready(self) -> None:
+        from ticketshop.payments.signals import money_not_accepted
+
         from . import queue_audit
+        from .alerts import on_money_not_accepted
 
         queue_audit.connect()
+        money_not_accepted.connect(
+            on_money_not_accepted, dispatch_uid="backoffice.money_not_accepted"
+        )

@@ -27,6 +27,7 @@ AUDIT_ACTIONS = {
     "return_money": _("money not accepted paid back"),
     "settle_paid": _("unknown payment marked paid"),
     "settle_released": _("unknown payment released"),
+    "settle_asked_swish": _("open payment cancelled at Swish first"),
     "refund_settled": _("refund paid back"),
     "refund_failed": _("refund failed"),
     "exchange": _("order exchanged"),

@@ -130,6 +130,20 @@ def _settle_effect(order: Order, *, paid: bool) -> Effect:
     verdict = services.settle_allowed(order)
     if not verdict:
         return Effect(order, False, why=verdict.why)
+    if services.must_ask_swish_first(order):
+        # Never a final status Swish did not report: its answer decides.
+        return Effect(
+            order,
+            True,
+            seats=_("held until Swish answers"),
+            money=_(
+                "Swish is asked to cancel the running request first: if the "
+                "payer paid meanwhile, the order is paid; if Swish cancels "
+                "it, the order is released; if Swish no longer knows it, "
+                "choose this action again"
+            ),
+            tickets=_("as Swish answers"),
+        )
     if paid:
         return Effect(
             order,
@@ -148,9 +162,27 @@ def _settle_effect(order: Order, *, paid: bool) -> Effect:
     )
 
 
+_SWISH_ANSWERS = {
+    "PAID": _("%(ref)s: Swish says it was paid; the order is paid."),
+    "CANCELLED": _("%(ref)s: Swish cancelled the request; the order is released."),
+    "unknown": _(
+        "%(ref)s: Swish no longer knows the request. Check with the bank, "
+        "then choose the action again."
+    ),
+    "unreachable": _("%(ref)s: Swish could not be reached; nothing changed."),
+}
+
+
 def _settle(modeladmin, request, queryset, *, paid: bool, action: str):
     def perform(order: Order) -> None:
-        services.settle_unknown(user=request.user, order_id=order.pk, paid=paid)
+        done = services.settle_unknown(user=request.user, order_id=order.pk, paid=paid)
+        if isinstance(done, str):
+            text = _SWISH_ANSWERS.get(done, _("%(ref)s: Swish answered %(answer)s."))
+            level = messages.WARNING if done == "unreachable" else messages.INFO
+            messages.add_message(
+                request, level, text % {"ref": order.reference, "answer": done}
+            )
+            return
         messages.success(
             request, _("%(ref)s: settled by hand.") % {"ref": order.reference}
         )

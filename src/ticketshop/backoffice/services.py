@@ -40,12 +40,13 @@ from ticketshop.events.models import ChapterEvent, TicketOffer
 from ticketshop.orders import lifecycle
 from ticketshop.orders.addresses import validate_email_address
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod, Ticket
+from ticketshop.payments.common import outcome_unknown
 from ticketshop.payments.errors import (
     MoreThanDueAtDoor,
     NothingDueAtDoor,
     RefundNotPossible,
 )
-from ticketshop.payments.models import DoorPayment, DoorPaymentMethod
+from ticketshop.payments.models import OPEN_STATUSES, DoorPayment, DoorPaymentMethod
 from ticketshop.payments.refunds import (
     money_to_return,
     order_refund_too_late,
@@ -53,7 +54,8 @@ from ticketshop.payments.refunds import (
     record_owed_refunds,
     record_ticket_refund,
 )
-from ticketshop.payments.settle import settle_unknown_payment
+from ticketshop.payments.selectors import get_latest_payment
+from ticketshop.payments.settle import ask_swish_to_cancel, settle_unknown_payment
 from ticketshop.statemachine.machine import acting_as, current_actor, staff_actor
 
 from . import outbox
@@ -573,14 +575,66 @@ def retry_refund(*, user, order_id: int) -> list[str]:
 
 
 def settle_allowed(order: Order):
-    return lifecycle.may_settle_unknown(order)
+    """May an organiser settle the order's payment by hand: only when Swish
+    answered DS24 or no longer knows the request, or (first asking Swish to
+    cancel it) while the request is still open. Never a final status Swish
+    did not report."""
+    verdict = lifecycle.may_settle_unknown(order)
+    if not verdict:
+        return verdict
+    latest = get_latest_payment(order_id=order.pk)
+    if outcome_unknown(latest) or (
+        latest is not None and latest.status in OPEN_STATUSES
+    ):
+        return lifecycle.Allowed(True)
+    return lifecycle.Allowed(
+        False, gettext_lazy("Swish has not reported an unknown outcome.")
+    )
 
 
-def settle_unknown(*, user, order_id: int, paid: bool) -> bool:
+def must_ask_swish_first(order: Order) -> bool:
+    """The order's request is still open at Swish: settling it starts by
+    cancelling it there (``ask_swish_to_cancel``)."""
+    latest = get_latest_payment(order_id=order.pk)
+    return (
+        latest is not None
+        and latest.status in OPEN_STATUSES
+        and not outcome_unknown(latest)
+    )
+
+
+def settle_unknown(*, user, order_id: int, paid: bool) -> bool | str:
     """Settle by hand an order whose payment outcome Swish could not tell,
     after checking with the bank: paid (the tickets are e-mailed) or
     released. One locked transaction with its audit entry. Returns False,
-    changing nothing, when the outcome is not unknown (any more)."""
+    changing nothing, when the outcome is not unknown (any more).
+
+    A request still open at Swish is cancelled there first, and Swish's
+    answer settles the order (paid after all, or cancelled); returns that
+    answer ("PAID", "CANCELLED", "unknown": Swish no longer knows it, settle
+    again; "unreachable": nothing changed), with an audit entry."""
+    if must_ask_swish_first(Order.objects.get(pk=order_id)):
+        with acting_as(staff_actor(user) if user is not None else current_actor()):
+            answer = ask_swish_to_cancel(order_id=order_id)
+
+        def asked() -> str:
+            order = lifecycle.lock_order(order_id)
+            audit(
+                user,
+                "settle_asked_swish",
+                lambda: (
+                    _(
+                        "Asked Swish to cancel the payment of order %(ref)s "
+                        "before settling it; Swish's answer: %(answer)s"
+                    )
+                    % {"ref": order.reference, "answer": answer}
+                ),
+                order=order,
+                after=order_state(order),
+            )
+            return answer
+
+        return _act(user, asked)
 
     def locked() -> bool:
         order = lifecycle.lock_order(order_id)

@@ -85,6 +85,23 @@ class ShopCollector:
         stuck.add_metric([], list_stuck_refunds().count())
         yield stuck
 
+        from .consistency import list_money_not_accepted
+
+        not_accepted = GaugeMetricFamily(
+            "ticketshop_swish_money_not_accepted",
+            "Swish payments paid for an order that did not take them (failed,"
+            " released, cancelled or paid twice), no refund under way.",
+        )
+        not_accepted.add_metric([], list_money_not_accepted().count())
+        yield not_accepted
+        mismatches = GaugeMetricFamily(
+            "ticketshop_swish_mismatches",
+            "Swish payment requests whose answer from Swish differed from the"
+            " request (amount, currency, payee, reference): not applied.",
+        )
+        mismatches.add_metric([], SwishPayment.objects.exclude(mismatch="").count())
+        yield mismatches
+
         emails = GaugeMetricFamily(
             "ticketshop_ticket_emails",
             "Ticket e-mails by delivery status.",

@@ -124,6 +124,15 @@ _TABLE = [
         tickets="valid at the door; e-mailed in the same transaction",
     ),
     _row(
+        "pay_late", (RESERVED, FAILED), PAID,
+        seats="taken again if they still fit (the event's seat lock) and the"
+        " event has not begun",
+        money="received after the shop had given the order up (lapsed,"
+        " failed or released); else it waits for the refund",
+        tickets="the same ids, valid at the door; e-mailed in the same"
+        " transaction",
+    ),
+    _row(
         "confirm_free", (RESERVED,), PAID,
         seats="kept (only while still held)",
         money="none: the total is 0 kr, no Swish",
@@ -804,6 +813,44 @@ def pay(
         "pay",
         ["paid_at", "payment_reference", "payment_pending", "payment_method"],
     )
+
+
+def may_pay_late(order: Order, *, now: datetime) -> bool:
+    """Whether money that arrived after the shop gave the order up may still
+    complete it: a lapsed or failed hold (never one an organiser cancelled),
+    no payment running, and the event not begun. Its seats are counted by
+    ``pay_late`` under the event's seat lock."""
+    return (
+        not order.payment_pending
+        and (order.status == FAILED or is_lapsed(order, now=now))
+        and order.event.event_at > now
+    )
+
+
+def pay_late(
+    order: Order,
+    *,
+    reference: str,
+    paid_at: datetime,
+    now: datetime,
+) -> None:
+    """``pay_late``: Swish took the money after the shop had given the order
+    up; take its seats again if they still fit and make it paid. The caller
+    holds the event's seat lock (``lock_event`` before ``lock_order``) and
+    schedules the ticket e-mail in this transaction. Raises ``OutOfTickets``
+    (nothing written) when the seats are gone."""
+    _check("pay_late", order, may_pay_late(order, now=now), ": it cannot be revived")
+    wanted: dict[int, int] = {}
+    for type_id in order.tickets.filter(cancelled_at__isnull=True).values_list(
+        "ticket_type_id", flat=True
+    ):
+        wanted[type_id] = wanted.get(type_id, 0) + 1
+    # The order's own tickets are not live (failed or lapsed): not counted.
+    check_capacity(event=order.event, wanted=wanted, now=now)
+    order.paid_at = paid_at
+    order.payment_reference = reference
+    order.payment_method = PaymentMethod.SWISH
+    _save(order, "pay_late", ["paid_at", "payment_reference", "payment_method"])
 
 
 def confirm_free(order: Order, *, email: str, now: datetime) -> None:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ticketshop.admin_permissions import NoAddNoDeleteMixin
 
-from .common import UNKNOWN_OUTCOME
+from .common import NOT_FOUND, UNKNOWN_OUTCOME
 from .models import SwishPayment, SwishRefund, SwishStatus
 
 _SWISH_FIELDS = [
@@ -33,6 +33,7 @@ _SWISH_FIELDS = [
     "next_read_at",
     "swish_reads",
     "settled_at",
+    "mismatch",
     "raw",
 ]
 
@@ -74,7 +75,8 @@ class NeedsSwishFollowUpFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             ("refund", _("paid but not accepted (refund)")),
-            ("unknown", _("payment outcome unknown (DS24)")),
+            ("unknown", _("payment outcome unknown (DS24, or Swish forgot it)")),
+            ("mismatch", _("Swish's answer differs from the request")),
         ]
 
     def queryset(self, request, queryset):
@@ -84,8 +86,15 @@ class NeedsSwishFollowUpFilter(admin.SimpleListFilter):
             ).distinct()
         if self.value() == "unknown":
             return queryset.filter(
-                swish_payments__error_code=UNKNOWN_OUTCOME, payment_pending=True
+                swish_payments__error_code__in=[UNKNOWN_OUTCOME, NOT_FOUND],
+                payment_pending=True,
             ).distinct()
+        if self.value() == "mismatch":
+            return (
+                queryset.exclude(swish_payments__mismatch="")
+                .filter(swish_payments__isnull=False)
+                .distinct()
+            )
         return queryset
 
 

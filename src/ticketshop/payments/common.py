@@ -8,8 +8,24 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from .models import SwishStatus
+
 # ERROR DS24: Swish timed out waiting for the bank; the money may have moved.
 UNKNOWN_OUTCOME = "DS24"
+# Recorded on a request Swish had taken (CREATED) when a read answers 404:
+# Swish no longer knows it, so it cannot say whether it was paid.
+NOT_FOUND = "NOTFOUND"
+
+
+def outcome_unknown(payment) -> bool:
+    """Swish cannot tell whether the payment was made: it answered DS24, or
+    it no longer knows a request it had taken. Only then may an organiser
+    settle it by hand (after checking with the bank)."""
+    if payment is None:
+        return False
+    if payment.status == SwishStatus.ERROR:
+        return payment.error_code == UNKNOWN_OUTCOME
+    return payment.status == SwishStatus.CREATED and payment.error_code == NOT_FOUND
 
 
 def new_swish_id() -> str:

@@ -39,6 +39,8 @@ _OPEN = tuple(OPEN_STATUSES)
 # What Swish reports is recorded unless the request was settled already; a
 # request recorded as refused that Swish turns out to know is recorded too.
 _NOT_SETTLED = (*OPEN_STATUSES, SwishStatus.REJECTED)
+# Ended without money: a PAID read after these is still recorded.
+_ENDED_UNPAID = (SwishStatus.DECLINED, SwishStatus.ERROR, SwishStatus.CANCELLED)
 
 # fmt: off
 PAYMENT = Machine(
@@ -105,6 +107,16 @@ PAYMENT = Machine(
             notes={
                 "swish": "CANCELLED (the shop's cancel, or Swish's own)",
                 "order": "fails if this was its latest request",
+            },
+        ),
+        Transition(
+            "paid_late", _ENDED_UNPAID, SwishStatus.PAID,
+            notes={
+                "swish": "PAID, read after the shop had recorded an end"
+                " (released by hand after a 404, or an earlier answer of"
+                " Swish's): never dropped",
+                "order": "completed if its seats are still free; else the"
+                " refund is proposed and the organisers e-mailed",
             },
         ),
         Transition(

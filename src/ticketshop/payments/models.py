@@ -60,6 +60,15 @@ class SwishPayment(models.Model):
     date_paid = models.DateTimeField(null=True, blank=True)
     # The last payment request object read from Swish (or its callback), as is.
     raw = models.JSONField(_("last Swish object"), null=True, blank=True)
+    # What Swish's answer said that differs from what the shop asked for
+    # (amount, currency, payee, reference): that answer was not applied.
+    mismatch = models.CharField(
+        _("differs from Swish's answer"), max_length=255, blank=True
+    )
+    # When money the order did not take (paid after the shop gave it up) was
+    # dealt with: the order completed, or the refund proposed and the
+    # organisers told. Empty on such a PAID: reconciliation does it.
+    unaccepted_handled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # When the shop last asked Swish; rate-limits polling per request.

@@ -54,6 +54,15 @@ SCAN_EVERY_SECONDS = 1.0
 # At most this many reads queued by one scan (the rest the next second).
 _PER_SCAN = 200
 _UNREACHABLE_KEY = "payments:swish-unreachable-since"
+# What a queued read reads: an open request, or one the shop recorded as
+# ended unpaid whose callback came (only a callback queues those): a PAID
+# after a release is read and never dropped.
+_READABLE = (
+    *OPEN_STATUSES,
+    SwishStatus.DECLINED,
+    SwishStatus.ERROR,
+    SwishStatus.CANCELLED,
+)
 
 
 def first_read_at(now: datetime) -> datetime:
@@ -156,10 +165,10 @@ def _claim(payment_pk: int, *, now: datetime) -> SwishPayment | None:
     """Take the right to read the payment now: open, due, and nobody else
     reading it. The next scheduled read is pushed back at once."""
     payment = SwishPayment.objects.filter(pk=payment_pk).first()
-    if payment is None or payment.status not in OPEN_STATUSES:
+    if payment is None or payment.status not in _READABLE:
         return None
     won = (
-        SwishPayment.objects.filter(pk=payment_pk, status__in=OPEN_STATUSES)
+        SwishPayment.objects.filter(pk=payment_pk, status__in=_READABLE)
         .filter(Q(next_read_at__isnull=True) | Q(next_read_at__lte=now))
         .filter(Q(reading_until__isnull=True) | Q(reading_until__lt=now))
         .update(
@@ -184,7 +193,7 @@ def read_payment(*, payment_pk: int, now: datetime | None = None) -> str:
     payment = _claim(payment_pk, now=now)
     if payment is None:
         row = SwishPayment.objects.filter(pk=payment_pk).first()
-        if row is None or row.status not in OPEN_STATUSES:
+        if row is None or row.status not in _READABLE:
             return "settled"
         if row.reading_until is not None and row.reading_until >= now:
             # Another worker reads it now; the callback that queued this one

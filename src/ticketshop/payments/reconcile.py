@@ -19,7 +19,12 @@ from .common import creation_window, refund_send_grace
 from .models import REFUND_OPEN, RefundStatus, SwishRefund, SwishStatus
 from .refund_send import refresh_refund, send_refund
 from .selectors import get_latest_payment, list_open_payments
-from .settle import cancel_payment, refresh_payment
+from .settle import (
+    cancel_payment,
+    list_unhandled_unaccepted,
+    recover_unaccepted_payment,
+    refresh_payment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +68,16 @@ def reconcile_payments(*, now: datetime | None = None) -> dict[str, int]:
         except Exception:
             # One bad row must not stop the others.
             logger.exception("reconciling payment %s", payment.request_id)
+            counts["failed"] += 1
+    # Money the order did not take, left unhandled (a recovery that failed,
+    # or a process that died after recording the PAID): complete the order
+    # or propose the refund and tell the organisers, now.
+    for payment in list(list_unhandled_unaccepted()):
+        try:
+            recover_unaccepted_payment(payment_id=payment.pk, now=now)
+            counts["unaccepted"] += 1
+        except Exception:
+            logger.exception("recovering the money of payment %s", payment.request_id)
             counts["failed"] += 1
     stuck_before = now - refund_send_grace()
     for refund in SwishRefund.objects.filter(status__in=REFUND_OPEN).order_by("pk"):

@@ -13,21 +13,34 @@ An organiser settles an unknown outcome (DS24) by hand
 import json
 import logging
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.orders import lifecycle
+from ticketshop.orders.errors import OutOfTickets
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.seatlock import lock_event
 
 from . import reads, swish
-from .common import UNKNOWN_OUTCOME, creation_window, parse_swish_time
+from .common import (
+    NOT_FOUND,
+    UNKNOWN_OUTCOME,
+    creation_window,
+    outcome_unknown,
+    parse_swish_time,
+)
 from .machines import FINAL_STATUSES, PAYMENT, PAYMENT_BY_SWISH, SWISH_STATUSES, move
 from .models import OPEN_STATUSES, SwishPayment, SwishRefund, SwishStatus
+from .refunds import money_to_return
 from .selectors import get_latest_payment
+from .signals import money_not_accepted
 from .swish import SwishRefused, SwishUnavailable
 from .swish_read import read_and_apply
 
@@ -61,8 +74,38 @@ def reject(
         lifecycle.end_payment(order)
 
 
+def differences_from_request(*, payment: SwishPayment, order: Order, obj: dict) -> str:
+    """What Swish's object says that differs from the request the shop made
+    (amount, currency, payee, reference); "" when nothing does. A field
+    Swish left out is not compared."""
+    found = []
+    amount = obj.get("amount")
+    if amount is not None:
+        try:
+            same = Decimal(str(amount)) == payment.amount
+        except (InvalidOperation, ValueError):
+            same = False
+        if not same:
+            found.append(f"amount {str(amount)[:20]} (asked {payment.amount})")
+    expected = {
+        "currency": "SEK",
+        "payeeAlias": settings.SWISH_PAYEE_ALIAS,
+        "payeePaymentReference": order.reference,
+    }
+    for key, value in expected.items():
+        got = obj.get(key)
+        if got is not None and str(got) != value:
+            found.append(f"{key} {str(got)[:40]!r} (asked {value!r})")
+    return "; ".join(found)[:255]
+
+
 def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
-    """Apply a payment request object read from Swish (never a callback body)."""
+    """Apply a payment request object read from Swish (never a callback body).
+
+    An object that differs from the request the shop made is flagged and
+    never applied. Money for an order the shop had given up is recorded,
+    then ``recover_unaccepted_payment`` completes the order or proposes the
+    refund (its own transaction: it takes the event's seat lock first)."""
     status = obj.get("status") if isinstance(obj, dict) else None
     with transaction.atomic(durable=True):
         order, payment = lock_payment(payment_id)
@@ -76,7 +119,13 @@ def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
             )
             payment.save(update_fields=["raw", "checked_at", "updated_at"])
             return
-        if payment.status in FINAL_STATUSES:
+        mismatch = differences_from_request(payment=payment, order=order, obj=obj)
+        if mismatch:
+            _flag_mismatch(order, payment, mismatch, status)
+            return
+        if payment.status in FINAL_STATUSES and not (
+            status == SwishStatus.PAID and payment.status != SwishStatus.PAID
+        ):
             if payment.status != status:
                 logger.error(
                     "Swish says %s for %s, settled earlier as %s",
@@ -104,12 +153,51 @@ def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
         if payment.status == status:
             # Still CREATED: what Swish said is kept, the state is the same.
             payment.save(update_fields=[*fields, "updated_at"])
+        elif payment.status in FINAL_STATUSES:
+            # Money after an end the shop recorded (released by hand, or an
+            # earlier answer): recorded, never dropped.
+            logger.error(
+                "Swish says PAID for %s, recorded earlier as %s",
+                payment.request_id,
+                payment.status,
+            )
+            move(PAYMENT, payment, "paid_late", fields)
         else:
             move(PAYMENT, payment, PAYMENT_BY_SWISH[status], fields)
-        _settle_order(order=order, payment=payment, now=now)
+        unaccepted = _settle_order(order=order, payment=payment, now=now)
+    if unaccepted:
+        recover_unaccepted_payment(payment_id=payment_id, now=now)
 
 
-def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> None:
+def _flag_mismatch(
+    order: Order, payment: SwishPayment, mismatch: str, status: str
+) -> None:
+    """Swish's answer differs from the request: keep it for audit, flag the
+    order once per difference, apply nothing (the caller's transaction)."""
+    logger.error(
+        "Swish's answer for %s (order %s, %s) differs from the request: %s;"
+        " not applied",
+        payment.request_id,
+        order.reference,
+        status,
+        mismatch,
+    )
+    fields = ["raw", "checked_at"]
+    if payment.mismatch != mismatch:
+        payment.mismatch = mismatch
+        fields.append("mismatch")
+        lifecycle.flag(
+            order,
+            f"Swish's answer for payment request {payment.request_id} "
+            f"({status}) differs from the request: {mismatch}. Nothing was "
+            "applied: check with Swish.",
+        )
+    payment.save(update_fields=[*fields, "updated_at"])
+
+
+def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> bool:
+    """Settle the order by its payment's new state; True when the payment
+    is money the order did not take (``recover_unaccepted_payment`` next)."""
     latest = get_latest_payment(order_id=order.pk)
     is_latest = latest is not None and latest.pk == payment.pk
     if payment.status == SwishStatus.PAID:
@@ -124,25 +212,21 @@ def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> None
             logger.info(
                 "order %s paid (%s)", order.reference, payment.payment_reference
             )
-            return
+            return False
         # The shop had given the order up (or it was paid twice): keep the
-        # money visible, flag it, and offer the refund action.
+        # money visible and flagged until it is taken or refunded.
         logger.warning(
             "payment %s PAID for order %s that is %s",
             payment.request_id,
             order.reference,
             order.status,
         )
-        lifecycle.flag(
-            order,
-            f"Swish payment {payment.payment_reference} ({payment.amount} kr) was "
-            f"paid while the order was {order.status}: refund it.",
-        )
+        lifecycle.flag(order, _unaccepted_reason(order, payment))
         if is_latest and order.payment_pending:
             lifecycle.end_payment(order)
-        return
+        return True
     if payment.status == SwishStatus.CREATED:
-        return
+        return False
     if payment.error_code == UNKNOWN_OUTCOME:
         # The money may or may not have moved: hold the seats, ask a human.
         lifecycle.flag(
@@ -151,9 +235,9 @@ def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> None
             "unknown): check with the bank, then mark it paid or release it.",
         )
         logger.warning("order %s: payment outcome unknown (DS24)", order.reference)
-        return
+        return False
     if not (is_latest and order.payment_pending):
-        return
+        return False
     if order.status == OrderStatus.RESERVED:
         lifecycle.fail(order)
         logger.info(
@@ -164,6 +248,84 @@ def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> None
         )
     else:
         lifecycle.end_payment(order)
+    return False
+
+
+def _unaccepted_reason(order: Order, payment: SwishPayment) -> str:
+    return (
+        f"Swish payment {payment.payment_reference} ({payment.amount} kr) was "
+        f"paid while the order was {order.status}: refund it."
+    )
+
+
+def recover_unaccepted_payment(*, payment_id: int, now: datetime | None = None) -> str:
+    """Money Swish took for an order the shop had given up (lapsed, failed,
+    released): complete the order if its seats are still free and the event
+    has not begun (``lifecycle.pay_late``, the tickets e-mailed); else
+    propose the refund (the order stays flagged, "Refund via Swish"
+    offered) and tell the organisers (``money_not_accepted``, once per
+    payment). Returns "completed", "refund" or "" (nothing to do). Marks
+    the payment handled in the same transaction; reconciliation runs this
+    for any such payment left unhandled (``list_unhandled_unaccepted``)."""
+    now = now or timezone.now()
+    order_id, event_id = SwishPayment.objects.values_list(
+        "order_id", "order__event_id"
+    ).get(pk=payment_id)
+    with transaction.atomic(durable=True):
+        # Lock order: the event (its seats), then the order.
+        lock_event(event_id=event_id)
+        order, payment = lock_payment(payment_id)
+        if payment.status != SwishStatus.PAID:
+            return ""
+        payment.unaccepted_handled_at = now
+        payment.save(update_fields=["unaccepted_handled_at", "updated_at"])
+        if not any(p.pk == payment.pk for p, _left in money_to_return(order)):
+            return ""
+        if lifecycle.may_pay_late(order, now=now):
+            try:
+                with transaction.atomic():
+                    lifecycle.pay_late(
+                        order,
+                        reference=payment.payment_reference,
+                        paid_at=payment.date_paid or now,
+                        now=now,
+                    )
+            except OutOfTickets:
+                logger.warning(
+                    "order %s: money arrived late and its seats are gone",
+                    order.reference,
+                )
+            else:
+                schedule_ticket_delivery(order=order)
+                lifecycle.clear_flag(
+                    order,
+                    f"Completed when Swish payment {payment.payment_reference} "
+                    "arrived: its seats were still free.",
+                )
+                logger.info(
+                    "order %s completed by money that arrived late (%s)",
+                    order.reference,
+                    payment.payment_reference,
+                )
+                return "completed"
+        reason = _unaccepted_reason(order, payment)
+        if reason not in order.attention_reason:
+            lifecycle.flag(order, reason)
+        money_not_accepted.send(sender=SwishPayment, order=order, payment=payment)
+        return "refund"
+
+
+def list_unhandled_unaccepted():
+    """Paid payments their order never took (not its payment reference: a
+    paid order later cancelled took its payment) and no recovery has
+    handled (its run failed, or the process died after recording the PAID)."""
+    return (
+        SwishPayment.objects.filter(
+            status=SwishStatus.PAID, unaccepted_handled_at__isnull=True
+        )
+        .exclude(payment_reference=F("order__payment_reference"))
+        .order_by("pk")
+    )
 
 
 def refresh_payment(*, payment: SwishPayment, now: datetime | None = None) -> str:
@@ -192,13 +354,21 @@ def _handle_not_found(*, payment_id: int, now: datetime) -> None:
                 return
             reject(order, payment, "not_found", "NOTFOUND", now)
             return
-        payment.save(update_fields=["checked_at", "updated_at"])
         if payment.status == SwishStatus.CREATED:
+            # Swish no longer knows a request it had taken: the outcome is
+            # unknown; an organiser may now settle it by hand.
+            known = payment.error_code == NOT_FOUND
+            payment.error_code = NOT_FOUND
+            payment.save(update_fields=["checked_at", "error_code", "updated_at"])
+            if known:
+                return
             lifecycle.flag(
                 order,
                 f"Swish no longer knows payment request {payment.request_id}: "
                 "check with Swish, then mark it paid or release it.",
             )
+            return
+        payment.save(update_fields=["checked_at", "updated_at"])
 
 
 def cancel_payment(*, payment: SwishPayment, now: datetime | None = None) -> None:
@@ -297,8 +467,9 @@ def handle_callback(
     ):
         logger.warning("Swish callback %s: wrong callbackIdentifier", request_id)
         return CALLBACK_IGNORED
-    if payment.status in FINAL_STATUSES:
-        # Settled already (a repeated callback): nothing can change.
+    if payment.status == SwishStatus.PAID:
+        # Paid already (a repeated callback): nothing can change. Any other
+        # end is read again: money after a release is never dropped.
         logger.info("Swish callback %s: already %s", request_id, payment.status)
         return CALLBACK_IGNORED
     reads.note_callback(payment=payment, now=now)
@@ -323,8 +494,12 @@ def settle_unknown_payment(
     now = now or timezone.now()
     if order.status != OrderStatus.RESERVED or not order.payment_pending:
         return False
+    latest = get_latest_payment(order_id=order.pk)
+    if not outcome_unknown(latest):
+        # No final status Swish did not report: a request still open is
+        # cancelled at Swish first (``ask_swish_to_cancel``).
+        return False
     if paid:
-        latest = get_latest_payment(order_id=order.pk)
         lifecycle.pay(
             order,
             reference=latest.payment_reference if latest is not None else "",
@@ -343,3 +518,22 @@ def settle_unknown_payment(
     if paid:
         schedule_ticket_delivery(order=order)
     return True
+
+
+def ask_swish_to_cancel(*, order_id: int, now: datetime | None = None) -> str:
+    """Before an organiser settles an order by hand: cancel its open request
+    at Swish and apply the answer (outside any transaction). Swish may say
+    it was paid (RP07, then read: the order is paid), cancel it (the order
+    is released by Swish's word), or not know it (the outcome is unknown:
+    only then may it be settled by hand). Returns the payment's state after:
+    its status, or "unknown", or "unreachable" (nothing changed)."""
+    now = now or timezone.now()
+    payment = get_latest_payment(order_id=order_id)
+    if payment is None:
+        return ""
+    if payment.status in OPEN_STATUSES and not outcome_unknown(payment):
+        cancel_payment(payment=payment, now=now)
+        payment.refresh_from_db()
+        if payment.status in OPEN_STATUSES and not outcome_unknown(payment):
+            return "unreachable"
+    return "unknown" if outcome_unknown(payment) else payment.status

@@ -139,6 +139,7 @@ SESSION_PAYMENT_STATUS = inline_serializer(
         "payment_pending": serializers.BooleanField(),
         "payment_status": serializers.CharField(allow_null=True),
         "payment_error": serializers.CharField(allow_null=True),
+        "refund_state": serializers.CharField(allow_null=True),
         "external_ids": serializers.ListField(
             child=serializers.CharField(), required=False
         ),
@@ -182,6 +183,9 @@ class SessionPaymentStatusView(ActingAs, APIView):
             # so the page can say why a payment failed.
             "payment_status": payment.status if payment else None,
             "payment_error": (payment.error_code or None) if payment else None,
+            # Money on its way back (PENDING, REFUNDED, FAILED), so the page
+            # can say what happens to a payment the order did not take.
+            "refund_state": order.refund_state or None,
         }
         if status == OrderStatus.PAID:
             body["external_ids"] = list(

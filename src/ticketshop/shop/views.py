@@ -20,10 +20,12 @@ from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
 from ticketshop.events.models import TicketType
-from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.models import Order, OrderStatus, RefundState
 from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order, session_order_token
 from ticketshop.orders.signing import sign_ticket
+from ticketshop.payments.common import UNKNOWN_OUTCOME
+from ticketshop.payments.models import SwishStatus
 from ticketshop.payments.poll import BuyerView, read_order_for_buyer
 from ticketshop.release.services import queued_release
 from ticketshop.statemachine.actors import ActingAs
@@ -147,11 +149,25 @@ class TermsView(ShopPageView):
 
 
 def _return_state(seen: BuyerView) -> str:
-    """Name what the return page shows: paid, pending, unpaid, failed, cancelled."""
+    """Name what the return page shows: paid, pending, unpaid, failed,
+    cancelled; "unknown" (Swish lost the bank's answer, DS24: check with the
+    bank) or "late" (the money arrived after the order was given up and its
+    seats were gone: it is paid back)."""
+    payment = seen.payment
     if seen.status == OrderStatus.PAID:
         return "paid"
     if seen.status == OrderStatus.FAILED_ADMIN:
         return "cancelled"
+    if payment is not None and payment.status == SwishStatus.PAID:
+        return "late"
+    if (
+        seen.status == OrderStatus.RESERVED
+        and seen.order.payment_pending
+        and payment is not None
+        and payment.status == SwishStatus.ERROR
+        and payment.error_code == UNKNOWN_OUTCOME
+    ):
+        return "unknown"
     if seen.status != OrderStatus.RESERVED:
         return "failed"
     return "pending" if seen.order.payment_pending else "unpaid"
@@ -230,6 +246,7 @@ class PayReturnView(ActingAs, View):
             ],
             payment_status=seen.payment.status if seen.payment else "",
             payment_error=(seen.payment.error_code if seen.payment else "") or "",
+            refunded=order.refund_state == RefundState.REFUNDED,
         )
         html = render_to_string("shop/pay_return.html", context, request)
         return _private(HttpResponse(html))

@@ -15,13 +15,14 @@ document.addEventListener("DOMContentLoaded", () => {
   let polling = false;
   let eventIdOfOrder = null;
 
-  function fail(title, reason, { retry = false } = {}) {
+  function fail(title, reason, { retry = false, restart = true } = {}) {
     polling = false;
     show($("pay-loading"), false);
     show($("pay-waiting"), false);
     $("fail-title").textContent = title;
     $("fail-reason").textContent = reason;
     $("restart-link").href = eventIdOfOrder ? eventUrl(eventIdOfOrder) : config.urls.home;
+    show($("restart-link"), restart);
     show($("retry-button"), retry);
     show($("pay-failed"), true);
     focus($("fail-title"));
@@ -65,7 +66,26 @@ document.addEventListener("DOMContentLoaded", () => {
         polling = false;
         window.location.replace(config.urls.confirmation);
         return true;
+      case "RESERVED":
+        // DS24: Swish lost the bank's answer. Final for this page: the
+        // buyer checks with the bank; an organiser settles the order.
+        if (order.payment_status === "ERROR" && order.payment_error === "DS24") {
+          fail(gettext("Check with your bank"),
+            `${gettext("Swish did not get an answer from your bank, so neither Swish nor the shop knows whether the money was drawn. Check your bank account or the Swish app.")} ${gettext("If the money was drawn, the organiser confirms it with the bank and e-mails your tickets. If it was not, nothing was charged. Your tickets stay reserved for you meanwhile; do not pay again.")}`,
+            { restart: false });
+          return true;
+        }
+        return false;
       case "FAILED_EXPIRED_RESERVATION":
+        if (order.payment_status === "PAID") {
+          // The money arrived after the order was given up and its seats
+          // were gone: the organiser pays it back.
+          fail(gettext("Your payment arrived after the seats were gone"),
+            order.refund_state === "REFUNDED"
+              ? gettext("Swish took the payment after your reservation had ended, and the seats were no longer free. The money has been paid back to the Swish account you paid from.")
+              : gettext("Swish took the payment after your reservation had ended, and the seats were no longer free. The organiser has been told and pays the money back to the Swish account you paid from; you need not do anything."));
+          return true;
+        }
         fail(gettext("The payment did not go through"), failureReason(order));
         return true;
       case "FAILED_ADMIN":
