@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ),
     ("events", {"events"}),
     ("orders", {"orders"}),
+    ("books", {"books"}),
     ("delivery", {"delivery"}),
     ("payments", {"payments"}),
     ("surfaces", {"scanning", "shop", "backoffice", "swish_simulator"}),

@@ -35,6 +35,8 @@ AUDIT_ACTIONS = {
     "mailing": _("mass e-mail sent"),
     "export": _("data exported"),
     "event_change": _("event changed"),
+    "books_settings": _("bookkeeping settings changed"),
+    "invoice": _("invoice request handled"),
 }
 
 
