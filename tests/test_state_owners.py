@@ -88,6 +88,7 @@ OWNER_TESTS = {
     "swish_refund": "tests/test_state_owners.py",
     "ticket_delivery": "tests/delivery/test_delivery_owner.py",
     "outgoing_mail": "tests/backoffice/test_outbox_owner.py",
+    "invoice_request": "tests/books/test_invoice_owner.py",
 }
 
 

@@ -22,8 +22,8 @@ from ticketshop.orders.models import PaymentMethod
 def registered():
     organiser = current_organiser()
     organiser.vat_status = VatStatus.REGISTERED
-    organiser.org_number = "802412-3456"
-    organiser.vat_number = "SE802412345601"
+    organiser.org_number = "802412-3450"
+    organiser.vat_number = "SE802412345001"
     organiser.save()
     return organiser
 
@@ -74,7 +74,7 @@ def test_a_paid_order_gets_a_numbered_receipt_with_vat_per_line():
     assert receipt.kind == ReceiptKind.SALE
     assert receipt.number == 1
     assert receipt.code.endswith("-00001")
-    assert receipt.seller_vat_number == "SE802412345601"
+    assert receipt.seller_vat_number == "SE802412345001"
     assert_lines_add_up(receipt)
     per_rate = receipt.vat_per_rate()
     assert per_rate[12] == (Decimal("900"), vat_included(Decimal("900"), rate=12))

@@ -27,7 +27,7 @@ def normalise_org_number(value: str) -> str:
     match = _ORG.match((value or "").strip().replace(" ", ""))
     if not match:
         raise ValidationError(
-            _("An organisation number is ten digits, such as 802412-3456."),
+            _("An organisation number is ten digits, such as 802412-3450."),
             code="format",
         )
     digits = match.group(1) + match.group(2)
@@ -53,7 +53,7 @@ def normalise_vat_number(value: str, *, org_number: str) -> str:
         raise ValidationError(
             _(
                 "A VAT registration number is SE, the ten digits of the "
-                "organisation number and 01, such as SE802412345601."
+                "organisation number and 01, such as SE802412345001."
             ),
             code="format",
         )

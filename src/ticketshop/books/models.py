@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ticketshop.orders.models import Order
+from ticketshop.orders.models import Order, PaymentMethod
 
 
 class VatStatus(models.TextChoices):
@@ -172,6 +172,9 @@ class Receipt(models.Model):
     @property
     def vat_charged(self) -> bool:
         return self.vat_status == VatStatus.REGISTERED
+
+    def get_payment_method_label(self) -> str:
+        return str(PaymentMethod(self.payment_method).label)
 
     def vat_per_rate(self) -> dict[int, tuple[Decimal, Decimal]]:
         """{rate: (amount, VAT)}: the sums of the receipt's lines per rate."""
