@@ -153,3 +153,17 @@ def test_the_series_starts_again_each_year_per_organiser():
         assert next_number(organiser, year=late.year) == 2
         assert next_number(organiser, year=early.year) == 1
     assert Organiser.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_first_settings_take_a_real_vat_number_from_the_environment(settings):
+    settings.DELIVERY_VAT_NUMBER = "SE802412345001"
+    organiser = current_organiser()
+    assert organiser.vat_status == VatStatus.REGISTERED
+    assert organiser.org_number == "802412-3450"
+
+
+@pytest.mark.django_db
+def test_the_demo_vat_number_leaves_the_seller_not_liable(settings):
+    settings.DELIVERY_VAT_NUMBER = "SE000000000001"
+    assert current_organiser().vat_status == VatStatus.NOT_LIABLE

@@ -11,6 +11,7 @@ turns, so no number is ever given twice. The unique constraint on
 """
 
 import logging
+import re
 from collections import OrderedDict
 from datetime import datetime
 from decimal import Decimal
@@ -22,12 +23,14 @@ from django.utils import timezone
 
 from ticketshop.orders.models import Order, Ticket
 
+from .identity import luhn_ok
 from .models import (
     Organiser,
     Receipt,
     ReceiptKind,
     ReceiptLine,
     ReceiptSeries,
+    VatStatus,
 )
 from .vat import split_price, vat_included
 
@@ -43,17 +46,27 @@ def current_organiser() -> Organiser:
     if organiser is not None:
         return organiser
     # Two first payments at once: one insert wins, the other does nothing.
-    Organiser.objects.bulk_create(
-        [
-            Organiser(
-                key="default",
-                legal_name=settings.DELIVERY_ORGANISER_NAME,
-                address=settings.DELIVERY_ORGANISER_ADDRESS,
-            )
-        ],
-        ignore_conflicts=True,
-    )
+    Organiser.objects.bulk_create([_from_settings()], ignore_conflicts=True)
     return Organiser.objects.order_by("pk").first()
+
+
+def _from_settings() -> Organiser:
+    """The first settings, from DELIVERY_*: a real VAT number there (SE,
+    ten digits passing the Luhn check, 01; not the demo's zeros) makes the
+    seller registered for VAT with that number, as the ticket e-mail says;
+    anything else starts as not liable for VAT."""
+    organiser = Organiser(
+        key="default",
+        legal_name=settings.DELIVERY_ORGANISER_NAME,
+        address=settings.DELIVERY_ORGANISER_ADDRESS,
+    )
+    vat = (settings.DELIVERY_VAT_NUMBER or "").replace(" ", "").upper()
+    digits = vat[2:12]
+    if re.fullmatch(r"SE\d{10}01", vat) and digits != "0" * 10 and luhn_ok(digits):
+        organiser.vat_status = VatStatus.REGISTERED
+        organiser.vat_number = vat
+        organiser.org_number = f"{digits[:6]}-{digits[6:]}"
+    return organiser
 
 
 def next_number(organiser: Organiser, *, year: int) -> int:
