@@ -18,9 +18,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 
+from ticketshop.db import sql
 from ticketshop.orders.models import Order, Ticket
 
 from .identity import luhn_ok
@@ -74,16 +74,19 @@ def next_number(organiser: Organiser, *, year: int) -> int:
     caller's transaction (the counter row stays locked until it ends)."""
     if not connection.in_atomic_block:
         raise RuntimeError("receipt numbers are taken inside a transaction")
-    ReceiptSeries.objects.bulk_create(
-        [ReceiptSeries(organiser=organiser, year=year, last_number=0)],
-        ignore_conflicts=True,
-    )
-    # The UPDATE locks the row; a concurrent payer waits here and then adds
-    # one to the number this transaction committed (READ COMMITTED re-reads
-    # the row an UPDATE waited for).
-    series = ReceiptSeries.objects.filter(organiser=organiser, year=year)
-    series.update(last_number=F("last_number") + 1)
-    return series.values_list("last_number", flat=True).get()
+    # One statement: insert the year's row at 1, or add 1 to it. Its row
+    # lock (PostgreSQL) is held to the commit: a concurrent payer waits here
+    # and then adds one to the number this transaction committed.
+    alias = connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.increment_sql(
+                alias, ReceiptSeries, ("organiser", "year"), "last_number"
+            ),
+            [organiser.pk, year],
+        )
+        (number,) = cursor.fetchone()
+    return number
 
 
 def receipt_code(organiser: Organiser, *, year: int, number: int) -> str:
