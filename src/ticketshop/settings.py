@@ -311,7 +311,14 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Background work: django-tasks with its database backend.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        # "swish-reads": the reads of payment requests from Swish
+        # (payments/reads.py); every run_worker --queue-name '*' runs both.
+        "QUEUES": ["default", "swish-reads"],
+    }
+}
 
 CACHES = {
     "default": {
@@ -537,14 +544,25 @@ SWISH_HTTP_TIMEOUT_SECONDS = env.float("SWISH_HTTP_TIMEOUT_SECONDS", default=10.
 # --- Swish calls: connect timeout, bound in flight (issue 14) ---
 # Connecting to Swish fails fast (a read may take SWISH_HTTP_TIMEOUT_SECONDS).
 SWISH_CONNECT_TIMEOUT_SECONDS = env.float("SWISH_CONNECT_TIMEOUT_SECONDS", default=3.0)
-# At most this many Swish calls run at once in each server process (one
-# kept-alive connection each); beyond it start_payment answers 503 "Busy"
-# with Retry-After instead of tying up another request thread.
-SWISH_MAX_IN_FLIGHT = whole_number(env, "SWISH_MAX_IN_FLIGHT", 8, minimum=1)
+# The app server's threads per process (deploy/gunicorn.conf.py reads the
+# same variable). Swish calls in flight per process are bounded below it:
+# GUNICORN_THREADS - 1 (at least 1), so a slow Swish always leaves a thread
+# for /healthz, reservations and the door; beyond the bound start_payment
+# answers 503 "Busy" with Retry-After.
+GUNICORN_THREADS = whole_number(env, "GUNICORN_THREADS", 4, minimum=1)
+# An optional lower cap on that bound (0: none, the derived bound alone).
+SWISH_MAX_IN_FLIGHT = whole_number(env, "SWISH_MAX_IN_FLIGHT", 0, minimum=0)
 # --- end of issue 14's Swish call settings ---
-# session_payment_status asks Swish once a payment has been pending this long,
-# at most once per interval per order (a lost callback never strands a buyer).
-SWISH_POLL_AFTER_SECONDS = env.float("SWISH_POLL_AFTER_SECONDS", default=3.0)
+# Following a payment (payments/reads.py): the task worker reads it from
+# Swish when a callback names it, and on a schedule while it is open: first
+# between SWISH_READ_AFTER_SECONDS and twice that after its creation (or the
+# last callback), then backing off (doubling) up to
+# SWISH_READ_MAX_INTERVAL_SECONDS between reads. Request threads never read.
+SWISH_READ_AFTER_SECONDS = env.float("SWISH_READ_AFTER_SECONDS", default=15.0)
+SWISH_READ_MAX_INTERVAL_SECONDS = env.float(
+    "SWISH_READ_MAX_INTERVAL_SECONDS", default=120.0
+)
+# Reconciliation reads a request again only if nobody read it this recently.
 SWISH_POLL_INTERVAL_SECONDS = env.float("SWISH_POLL_INTERVAL_SECONDS", default=3.0)
 # Reconciliation: a request Swish still calls CREATED after this long is
 # cancelled (Swish ends unpaid requests within about 6 minutes).
@@ -553,6 +571,12 @@ SWISH_RECONCILE_EVERY_SECONDS = env.int("SWISH_RECONCILE_EVERY_SECONDS", default
 # Refunds: sent by the task workers, at least this many seconds apart across
 # all of them (Swish asks for one second between refunds; a lease row counts it).
 SWISH_REFUND_SPACING_SECONDS = env.float("SWISH_REFUND_SPACING_SECONDS", default=1.0)
+# A refund of a payment made more than this many months ago is refused before
+# it is sent (Swish refunds payments of the last 13 months: a month's margin).
+SWISH_REFUND_MAX_AGE_MONTHS = env.int("SWISH_REFUND_MAX_AGE_MONTHS", default=12)
+# A refund Swish has taken (CREATED, VALIDATED, DEBITED) but not paid back
+# after this many hours is shown as stuck in the back office and /metrics.
+SWISH_REFUND_STUCK_HOURS = env.float("SWISH_REFUND_STUCK_HOURS", default=24.0)
 # The simulator (SWISH_ENVIRONMENT=simulator only). AUTOPAY unset = wait for
 # the payer's click on /swish-simulator/pay/<token>/.
 SWISH_SIMULATOR_AUTOPAY_SECONDS = env.float(

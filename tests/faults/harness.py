@@ -158,7 +158,10 @@ def shop_env(*, database_url: str, workdir: Path, **extra: str) -> dict[str, str
             "EMAIL_URL": "consolemail://",
             "LOG_LEVEL": "WARNING",
             "CONN_MAX_AGE": "60",
-            "SWISH_POLL_AFTER_SECONDS": "0.5",
+            # The workers read open payments from Swish soon and often (not
+            # 15-30 s, then backing off to 2 min): the scenarios are short.
+            "SWISH_READ_AFTER_SECONDS": "0.5",
+            "SWISH_READ_MAX_INTERVAL_SECONDS": "1",
             "SWISH_POLL_INTERVAL_SECONDS": "0.5",
             "PYTHONPATH": str(ROOT / "src"),
         }

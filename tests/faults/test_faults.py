@@ -371,16 +371,16 @@ def test_swish_unreachable_after_approval_loses_callbacks_and_status_reads(
 ):
     """Payers approve, callbacks are lost, then Swish is SIGKILLed and
     unreachable for a while: status reads fail. Once it answers again,
-    the buyers' polling settles every order as PAID, once."""
+    the workers' scheduled reads settle every order as PAID, once."""
     env = shop_env(
         database_url=database,
         workdir=workdir,
         WORKER_MAINTENANCE_SECONDS="1",
         SWISH_HTTP_TIMEOUT_SECONDS="1",
-        # Nobody reads a payment's status from Swish in its first 8 s, so
-        # the approved orders are still open when Swish is killed (it is
+        # No worker reads a payment's status from Swish in its first 8 s,
+        # so the approved orders are still open when Swish is killed (it is
         # killed as soon as all 6 are approved, well within that).
-        SWISH_POLL_AFTER_SECONDS="8",
+        SWISH_READ_AFTER_SECONDS="8",
     )
     ids = prepare_shop(env, workdir, seats=10)
     # Callbacks are lost: only reading the status from Swish settles.

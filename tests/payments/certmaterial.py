@@ -47,6 +47,7 @@ def issue(
     valid_days: float = 730,
     valid_from_days: float | None = None,
     ip: str | None = None,
+    dns: str | None = None,
     organisation: str = "",
 ) -> Issued:
     """A certificate for cn, signed by issuer (None: self-signed)."""
@@ -65,10 +66,11 @@ def issue(
         .not_valid_after(now + timedelta(days=valid_days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
-    if ip:
+    names = [x509.IPAddress(ip_address(ip))] if ip else []
+    names += [x509.DNSName(dns)] if dns else []
+    if names:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ip_address(ip))]),
-            critical=False,
+            x509.SubjectAlternativeName(names), critical=False
         )
     signer = issuer.key if issuer else key
     return Issued(builder.sign(signer, hashes.SHA256()), key)

@@ -1,10 +1,14 @@
 """Fixtures for payment tests over real HTTP: one live server hosts the shop
 and the Swish simulator, and the shop's Swish client talks to it by HTTP."""
 
+import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
+from django.db import connection
+from django_tasks_db.management.commands.db_worker import Worker
 
 from tests.factories import event_with_types
 from ticketshop.swish_simulator.background import scheduler
@@ -22,16 +26,75 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
         time.sleep(interval)
 
 
+class ReadsWorker(threading.Thread):
+    """A task worker in a thread of the test process that runs only the
+    reads of Swish payments (queue "swish-reads"), as a run_worker does: a
+    callback's read settles the order soon after, while the other tasks
+    (the ticket e-mails) stay queued for the tests that run them."""
+
+    def __init__(self) -> None:
+        super().__init__(name="test-swish-reads", daemon=True)
+        self.worker = Worker(
+            queue_names=["swish-reads"],
+            interval=0.05,
+            batch=False,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test-swish-reads",
+            excluded_queue_names=[],
+        )
+
+    def run(self) -> None:
+        try:
+            while self.worker.running:
+                try:
+                    self.worker.run()
+                except Exception:  # a database not yet (or no longer) there
+                    time.sleep(0.05)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.worker.running = False
+        self.join(timeout=30)
+
+
+@contextmanager
+def swish_reads_worker():
+    """Run a ReadsWorker for the block."""
+    worker = ReadsWorker()
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+def read_due_now() -> int:
+    """Make the scheduled read of every open payment due now and queue it,
+    as a run_worker's scan does once it is due (the ReadsWorker runs it)."""
+    from django.utils import timezone
+
+    from ticketshop.payments.models import SwishPayment, SwishStatus
+    from ticketshop.payments.reads import queue_due_reads
+
+    SwishPayment.objects.filter(status=SwishStatus.CREATED).update(
+        next_read_at=timezone.now()
+    )
+    return queue_due_reads()
+
+
 @pytest.fixture
-def swish(live_server, settings):
+def swish_without_worker(live_server, settings):
     """Point the shop's Swish client and callbacks at the live server's
-    simulator, with test timings; drain the simulator's background work after."""
+    simulator, with test timings; drain the simulator's background work after.
+    No worker reads Swish: a callback's read waits in the queue."""
     settings.PUBLIC_BASE_URL = live_server.url
     settings.SWISH_ENVIRONMENT = "simulator"
     settings.SWISH_API_URL = ""
     settings.SWISH_CALLBACK_URL = ""
     settings.SWISH_HTTP_TIMEOUT_SECONDS = 5.0
-    settings.SWISH_POLL_AFTER_SECONDS = 0.0
     settings.SWISH_POLL_INTERVAL_SECONDS = 0.0
     settings.SWISH_SIMULATOR_AUTOPAY_SECONDS = None
     settings.SWISH_SIMULATOR_TIMEOUT_SECONDS = 600.0
@@ -47,6 +110,16 @@ def swish(live_server, settings):
     yield live_server
     scheduler.clear()
     assert scheduler.wait_idle(timeout=20)
+
+
+@pytest.fixture
+def swish(swish_without_worker):
+    """``swish_without_worker`` and a worker that reads a payment when its
+    callback comes, as a run_worker does (reads.py)."""
+    with swish_reads_worker():
+        yield swish_without_worker
+        scheduler.clear()
+        assert scheduler.wait_idle(timeout=20)
 
 
 class Buyer:

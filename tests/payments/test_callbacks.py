@@ -1,5 +1,6 @@
-"""The callback is a hint, never trusted; lost or repeated callbacks do not
-matter (polling and reconciliation), and junk is answered 200."""
+"""The callback is a hint, never trusted: it queues a read of the request by
+the task worker; lost or repeated callbacks do not matter (the worker's
+scheduled reads and reconciliation), and junk is answered 200."""
 
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from tests.payments.conftest import wait_for
+from tests.payments.conftest import read_due_now, wait_for
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.payments.models import SwishPayment, SwishStatus
 from ticketshop.swish_simulator.background import scheduler
@@ -22,7 +23,7 @@ def _paid_order():
     return Order.objects.filter(status=OrderStatus.PAID).first()
 
 
-def test_dropped_callback_order_becomes_paid_by_the_buyers_polling(
+def test_dropped_callback_order_becomes_paid_by_the_workers_scheduled_read(
     buyer, event_and_type, settings
 ):
     settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
@@ -31,45 +32,28 @@ def test_dropped_callback_order_becomes_paid_by_the_buyers_polling(
     buyer.pay(token)
     scheduler.wait_idle()
     assert Order.objects.get().status == OrderStatus.RESERVED  # no callback came
+    assert buyer.status()["status"] == "RESERVED"  # the poll does not ask Swish
 
-    body = buyer.status()
+    assert read_due_now() == 1  # its scheduled read, 15-30 s after the start
 
-    assert body["status"] == "PAID"
+    body = wait_for(lambda: (b := buyer.status())["status"] == "PAID" and b)
     assert body["reference"] == SimulatedPaymentRequest.objects.get().payment_reference
     assert SimulatedPaymentRequest.objects.get().callbacks_sent == 0
 
 
-def test_polling_is_rate_limited_per_order(buyer, event_and_type, settings):
-    settings.SWISH_POLL_INTERVAL_SECONDS = 3600
+def test_status_polls_never_ask_swish(buyer, event_and_type, settings):
     event, standard = event_and_type
     buyer.reserved_and_started(event, standard)
-    settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
+    SwishPayment.objects.update(
+        created_at=timezone.now() - timedelta(seconds=3601),
+        next_read_at=timezone.now() - timedelta(seconds=3600),
+    )
 
-    buyer.status()
-    first_check = SwishPayment.objects.get().checked_at
-    buyer.status()
-    buyer.status()
+    for _ in range(3):
+        assert buyer.status()["status"] == "RESERVED"
 
-    assert first_check is not None
-    assert SwishPayment.objects.get().checked_at == first_check
-
-
-def test_polling_waits_a_few_seconds_before_asking_swish(
-    buyer, event_and_type, settings
-):
-    settings.SWISH_POLL_AFTER_SECONDS = 3600
-    event, standard = event_and_type
-    buyer.reserved_and_started(event, standard)
-
-    buyer.status()
-
-    assert SwishPayment.objects.get().checked_at is None
-    # Once the request is older than that wait, the same poll asks Swish.
-    SwishPayment.objects.update(created_at=timezone.now() - timedelta(seconds=3601))
-
-    buyer.status()
-
-    assert SwishPayment.objects.get().checked_at is not None
+    payment = SwishPayment.objects.get()
+    assert payment.checked_at is None and payment.swish_reads == 0
 
 
 def test_dropped_callback_order_becomes_paid_by_reconciliation(
@@ -126,6 +110,9 @@ def test_forged_callback_saying_paid_leaves_the_order_unpaid(buyer, event_and_ty
     )
 
     assert response.status_code == 200
+    # The worker's read has applied Swish's answer (checked_at is set when the
+    # read is claimed, before Swish answers).
+    wait_for(lambda: SwishPayment.objects.get().raw is not None)
     order = Order.objects.get()
     assert order.status == OrderStatus.RESERVED and order.payment_pending
     assert SwishPayment.objects.get().status == "CREATED"
@@ -156,9 +143,11 @@ def test_callback_with_the_wrong_identifier_is_ignored(buyer, event_and_type, se
     assert SwishPayment.objects.get().status == SwishStatus.CREATED
     assert Order.objects.get().status == OrderStatus.RESERVED
 
-    # The same callback with the request's own identifier settles it.
+    # The same callback with the request's own identifier settles it (the
+    # worker's read).
     assert callback(payment.callback_identifier).status_code == 200
 
+    wait_for(lambda: Order.objects.get().status == OrderStatus.PAID)
     assert SwishPayment.objects.get().checked_at is not None
     assert SwishPayment.objects.get().status == SwishStatus.PAID
     assert Order.objects.get().status == OrderStatus.PAID
@@ -203,4 +192,4 @@ def test_callback_body_is_read_whatever_the_content_type(
     )
 
     assert response.status_code == 200
-    assert Order.objects.get().status == OrderStatus.PAID
+    wait_for(lambda: Order.objects.get().status == OrderStatus.PAID)

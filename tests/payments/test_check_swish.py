@@ -1,11 +1,17 @@
 """manage.py check_swish, the certificate system checks and /healthz's
 "swish" field, with certificates generated here (tests/payments/certmaterial)."""
 
+import base64
+import hashlib
 import io
 import logging
+import re
+import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -16,6 +22,15 @@ from ticketshop.payments.checks import check_swish_certificate
 from .certmaterial import issue, swish_pki, write
 
 ALIAS = "1231181189"
+CHECK_CALLBACK_TLS = certificates.check_callback_tls
+
+
+@pytest.fixture(autouse=True)
+def no_callback_handshake(monkeypatch):
+    """The callback host of these settings (shop.example.org) is not
+    reached from the tests; the no-SNI handshake has its own tests below,
+    against a local TLS server."""
+    monkeypatch.setattr(certificates, "check_callback_tls", lambda: [])
 
 
 def run_check() -> tuple[int, str, str]:
@@ -253,6 +268,8 @@ def test_trusted_server_and_accepted_certificate_pass(
     code, out, err = run_check()
     assert code == 0, err
     assert "ok: 127.0.0.1 verified with" in out
+    # The root of the bundle the chain ended at is named.
+    assert "to the root Test Global Root G2 (SHA-256 " in out
     assert "ok: Swish answered 404 for a payment request that does not exist" in out
     assert len(server.paths) == 1
     assert "/paymentrequests/" in server.paths[0]
@@ -448,3 +465,184 @@ def test_one_worker_runs_the_network_check_hourly(material, settings, refused_po
     assert first.get("swish_problems") == 1
     again = upkeep.tick(worker_id="w2", started_at=timezone.now())
     assert "swish_problems" not in again
+
+
+# --- The callback host, without SNI (Swish's callback client sends none) -----
+
+
+@pytest.fixture
+def callback_host(tmp_path):
+    """Start a TLS server on 127.0.0.1 for "localhost" (the shop's role,
+    behind its proxy): ``start(named, default)`` serves ``named`` to clients
+    that send SNI and ``default`` (or ends the handshake, if None) to those
+    that do not. Returns the callback URL."""
+    servers = []
+
+    def start(named, default):
+        def context(issued):
+            cert, key = write(tmp_path, f"host-{len(servers)}-{id(issued)}", issued)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            return ctx
+
+        named_context = context(named)
+        main = context(default) if default else ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        seen = []
+
+        def choose(sock, server_name, _ctx):
+            seen.append(server_name)
+            if server_name is not None:
+                sock.context = named_context
+                return None
+            if default is None:
+                # What Caddy does with no certificate to choose.
+                return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+            return None
+
+        main.sni_callback = choose
+        listener = socket.create_server(("127.0.0.1", 0))
+        stop = threading.Event()
+
+        def serve():
+            listener.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                try:
+                    with main.wrap_socket(conn, server_side=True):
+                        pass
+                except (ssl.SSLError, OSError):
+                    conn.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        servers.append((listener, stop, thread))
+        port = listener.getsockname()[1]
+        return f"https://localhost:{port}/swish/callback/", seen
+
+    yield start
+    for listener, stop, thread in servers:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+@pytest.fixture
+def public_ca(tmp_path):
+    """A public CA (Let's Encrypt's role) and its bundle file."""
+    ca = issue("Test Public Root X1", ca=True, valid_days=3650)
+    path = tmp_path / "public-cas.pem"
+    path.write_bytes(ca.pem())
+    return ca, str(path)
+
+
+def test_callback_host_answering_without_sni_passes(callback_host, public_ca, settings):
+    ca, bundle = public_ca
+    shop = issue("localhost", issuer=ca, dns="localhost")
+    url, seen = callback_host(shop, default=shop)  # as with default_sni
+    settings.SWISH_ENVIRONMENT = "production"
+    (finding,) = CHECK_CALLBACK_TLS(url, cafile=bundle, timeout=5)
+    assert finding.code == "callback-tls-ok", finding
+    assert finding.text.startswith(
+        "The callback host localhost answers a handshake without SNI with its "
+        "own certificate, verified to the public root Test Public Root X1"
+    )
+    assert seen == [None]  # the check named no host
+
+
+def test_callback_host_that_needs_sni_fails(callback_host, public_ca, settings):
+    """Caddy without default_sni: the shop's certificate only for clients
+    that name it; a client without SNI gets the handshake ended."""
+    ca, bundle = public_ca
+    shop = issue("localhost", issuer=ca, dns="localhost")
+    url, seen = callback_host(shop, default=None)
+    settings.SWISH_ENVIRONMENT = "production"
+    (finding,) = CHECK_CALLBACK_TLS(url, cafile=bundle, timeout=5)
+    assert (finding.level, finding.code) == ("error", "callback-no-sni"), finding
+    assert "ends a TLS handshake that names no host" in finding.text
+    assert "set default_sni to the shop's name" in finding.text
+    # The same host works for a client that sends SNI: only its absence fails.
+    context = ssl.create_default_context(cafile=bundle)
+    port = urlsplit(url).port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.version()
+    assert seen == [None, "localhost"]
+
+
+def test_callback_host_serving_another_default_certificate_fails(
+    callback_host, public_ca, settings
+):
+    ca, bundle = public_ca
+    shop = issue("localhost", issuer=ca, dns="localhost")
+    other = issue("other.example.org", issuer=ca, dns="other.example.org")
+    url, _ = callback_host(shop, default=other)
+    settings.SWISH_ENVIRONMENT = "mss"  # a warning before production
+    (finding,) = CHECK_CALLBACK_TLS(url, cafile=bundle, timeout=5)
+    assert (finding.level, finding.code) == ("warning", "callback-wrong-name")
+    assert "a certificate for other.example.org, not for the callback host" in (
+        finding.text
+    )
+
+
+def test_callback_host_with_a_certificate_of_no_public_ca_fails(
+    callback_host, public_ca, settings
+):
+    _, bundle = public_ca
+    self_signed = issue("localhost", dns="localhost")
+    url, _ = callback_host(self_signed, default=self_signed)
+    settings.SWISH_ENVIRONMENT = "production"
+    (finding,) = CHECK_CALLBACK_TLS(url, cafile=bundle, timeout=5)
+    assert (finding.level, finding.code) == ("error", "callback-untrusted"), finding
+
+
+def test_check_swish_reports_the_handshake_without_sni(
+    material, against_simulator, callback_host, public_ca, settings, monkeypatch
+):
+    ca, bundle = public_ca
+    shop = issue("localhost", issuer=ca, dns="localhost")
+    url, seen = callback_host(shop, default=None)
+    settings.SWISH_CALLBACK_URL = url
+    monkeypatch.setattr(certificates, "check_callback_tls", CHECK_CALLBACK_TLS)
+    monkeypatch.setattr(certificates, "public_ca_bundle", lambda: bundle)
+    code, out, err = run_check()
+    # MSS: a warning (the port too), so the check still passes; production
+    # would fail on it.
+    assert code == 0, err
+    assert "warning: localhost:" in err
+    assert "ends a TLS handshake that names no host" in err
+    assert seen == [None]
+
+
+# --- The locked CA bundle -------------------------------------------------------
+
+# DigiCert Global Root G2: the root Swish ships as Swish_TLS_RootCA.pem with
+# its test certificates (the MSS bundle in getswish), SHA-256 of the DER.
+DIGICERT_GLOBAL_ROOT_G2 = (
+    "CB3CCBB76031E5E0138F8DD39A23F9DE47FFC35E43C1144CEA27D46A5AB1CB5F"
+)
+
+
+def _fingerprints(path: str) -> set[str]:
+    """SHA-256 of each certificate's DER in a PEM bundle (not parsed: certifi
+    holds a root that newer cryptography warns about)."""
+    text = Path(path).read_text()
+    blocks = re.findall(
+        r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S
+    )
+    return {hashlib.sha256(base64.b64decode(b)).hexdigest().upper() for b in blocks}
+
+
+def test_the_locked_ca_bundle_holds_the_root_swish_ships():
+    """certifi's bundle (requirements.lock; what the client verifies Swish's
+    server with when SWISH_CA_PATH is empty) holds the root of Swish's own
+    test bundle, which the client uses for MSS."""
+    import certifi
+    from getswish.environments import TestCertificates
+
+    assert _fingerprints(TestCertificates.verify.public) == {DIGICERT_GLOBAL_ROOT_G2}
+    assert DIGICERT_GLOBAL_ROOT_G2 in _fingerprints(certifi.where())

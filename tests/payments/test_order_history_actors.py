@@ -1,10 +1,11 @@
 """Who the order's history names in a Swish payment: the buyer reserves and
-starts it, then Swish's callback, the buyer's poll or reconciliation pays."""
+starts it, then the worker's read after Swish's callback, its scheduled
+read or reconciliation pays."""
 
 import pytest
 from django.core.management import call_command
 
-from tests.payments.conftest import wait_for
+from tests.payments.conftest import read_due_now, wait_for
 from ticketshop.orders.lifecycle import ORDER
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.swish_simulator.background import scheduler
@@ -41,7 +42,7 @@ def test_swish_callback_pays(buyer, event_and_type):
     assert _rows(order)[-1] == ("pay", R, P, "swish-callback")
 
 
-def test_the_buyers_poll_pays_when_the_callback_is_lost(
+def test_the_scheduled_read_pays_when_the_callback_is_lost(
     buyer, event_and_type, settings
 ):
     settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
@@ -49,8 +50,10 @@ def test_the_buyers_poll_pays_when_the_callback_is_lost(
     order, token = _started(buyer, event, standard)
     buyer.pay(token)
     scheduler.wait_idle()
-    assert buyer.status()["status"] == "PAID"
-    assert _rows(order)[-1] == ("pay", R, P, "buyer")
+    assert buyer.status()["status"] == "RESERVED"  # a poll reads no Swish
+    assert read_due_now() == 1
+    wait_for(lambda: buyer.status()["status"] == "PAID")
+    assert _rows(order)[-1] == ("pay", R, P, "swish-read")
 
 
 def test_reconciliation_by_hand_pays_when_the_callback_is_lost(

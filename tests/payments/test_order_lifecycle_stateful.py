@@ -158,12 +158,7 @@ class OrderLife(RuleBasedStateMachine):
         else:
             simulator.pay(token=token, approve=payer == "approve")
         if callback:
-            payment = SwishPayment.objects.get(token=token)
-            payments.handle_callback(
-                body=json.dumps({"id": payment.request_id}).encode(),
-                callback_identifier=payment.callback_identifier,
-                now=self.now,
-            )
+            self._callback(SwishPayment.objects.get(token=token))
 
     @rule(buyer=st.integers(0, BUYERS - 1), count=st.integers(1, 3))
     def buyer_buys(self, buyer, count):
@@ -173,12 +168,13 @@ class OrderLife(RuleBasedStateMachine):
         self.start_payment(buyer, "approve", True)
 
     @precondition(lambda self: SwishPayment.objects.exists())
-    @rule(buyer=st.integers(0, BUYERS - 1))
-    def buyer_polls(self, buyer):
-        """The buyer's page polls; the server asks Swish (a lost callback)."""
-        order = self._order(buyer)
-        if order is not None:
-            payments.poll_if_due(order=order, now=self.now)
+    @rule()
+    def worker_reads_what_is_due(self):
+        """The task worker reads the open requests whose scheduled read is due
+        (a lost callback)."""
+        payments.queue_due_reads(now=self.now)
+        for payment in SwishPayment.objects.filter(read_queued=True):
+            payments.read_payment(payment_pk=payment.pk, now=self.now)
 
     # --- Swish --------------------------------------------------------------
 
@@ -205,11 +201,16 @@ class OrderLife(RuleBasedStateMachine):
         """Swish calls back (perhaps late, perhaps twice)."""
         payment = data.draw(st.sampled_from(list(SwishPayment.objects.all())))
         for _ in range(times):
-            payments.handle_callback(
-                body=json.dumps({"id": payment.request_id}).encode(),
-                callback_identifier=payment.callback_identifier,
-                now=self.now,
-            )
+            self._callback(payment)
+
+    def _callback(self, payment):
+        """A callback, and the worker's read it queues."""
+        payments.handle_callback(
+            body=json.dumps({"id": payment.request_id}).encode(),
+            callback_identifier=payment.callback_identifier,
+            now=self.now,
+        )
+        payments.read_payment(payment_pk=payment.pk, now=self.now)
 
     @rule(minutes=st.sampled_from([1, 5, 16, 30]))  # holds last 15 minutes
     def time_passes(self, minutes):

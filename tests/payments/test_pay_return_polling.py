@@ -1,16 +1,19 @@
 """The return page of the Swish app reads the order from the same source as
-session_payment_status: a lost callback is found by asking Swish, and Swish is
-asked at most once per interval per order, whichever page asks."""
+session_payment_status, the database: a lost callback is found by the
+worker's scheduled read, and no page the buyer polls ever asks Swish."""
 
 import re
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 import requests
+from django.utils import timezone
 
-from tests.payments.conftest import wait_for
+from tests.payments.conftest import read_due_now, wait_for
 from ticketshop.orders.models import Order, OrderStatus
-from ticketshop.payments import settle
+from ticketshop.payments import swish
+from ticketshop.payments.models import SwishPayment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +36,10 @@ def test_return_page_finds_a_payment_whose_callback_was_lost(
     assert (pending["state"], pending["status"]) == ("pending", "RESERVED")
     assert buyer.pay(token).status_code == 200
 
-    # No callback arrives: the return page's own polling asks Swish.
+    # No callback arrives: the page waits, without asking Swish…
+    assert requests.get(status_url, timeout=30).json()["state"] == "pending"
+    # …until the worker's scheduled read (15-30 s after the start) finds it.
+    assert read_due_now() == 1
     paid = wait_for(
         lambda: (
             (body := requests.get(status_url, timeout=30).json())["state"] == "paid"
@@ -47,24 +53,29 @@ def test_return_page_finds_a_payment_whose_callback_was_lost(
     assert order.payment_reference in page.text
 
 
-def test_return_page_and_session_status_share_the_rate_limit(
+def test_the_return_page_and_the_status_poll_never_ask_swish(
     buyer, event_and_type, settings
 ):
-    settings.SWISH_POLL_INTERVAL_SECONDS = 600.0
     event, standard = event_and_type
-    buyer.reserved_and_started(event, standard)
+    token = buyer.reserved_and_started(event, standard)
     path = _return_path(buyer)
+    # Its read due long ago: a page that read Swish when due would read now.
+    long_ago = timezone.now() - timedelta(minutes=5)
+    SwishPayment.objects.update(created_at=long_ago, next_read_at=long_ago)
+    calls = []
+    real = swish._call
 
-    asked = []
-    real = settle.refresh_payment
+    def counting(name, *args, **kwargs):
+        calls.append(name)
+        return real(name, *args, **kwargs)
 
-    def counting(**kwargs):
-        asked.append(kwargs["payment"].pk)
-        return real(**kwargs)
-
-    with mock.patch.object(settle, "refresh_payment", counting):
+    with mock.patch.object(swish, "_call", counting):
         for _ in range(3):
             assert requests.get(f"{buyer.base}{path}", timeout=30).status_code == 200
             assert requests.get(f"{buyer.base}{path}status/", timeout=30).ok
             assert buyer.status()["status"] == "RESERVED"
-    assert len(asked) == 1
+        assert calls == []
+        # The same counter sees the worker's read once Swish calls back.
+        assert buyer.pay(token).status_code == 200
+        wait_for(lambda: buyer.status()["status"] == "PAID")
+    assert calls == ["read_payment_request"]

@@ -122,6 +122,6 @@ def test_unreachable_swish_is_unavailable_not_refused(
 
 def test_message_is_sanitised_to_swish_characters():
     assert swish.sanitise_message("Café & Bar — 50% off! (åäö)") == (
-        "Cafe Bar 50 off! (åäö)"
+        "Cafe Bar - 50 off! (åäö)"
     )
     assert len(swish.sanitise_message("x" * 80)) == 50

@@ -10,6 +10,7 @@ checks its own permission (the roles migration gives them to the groups).
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
@@ -42,6 +43,7 @@ from ticketshop.payments.errors import (
     RefundNotPossible,
 )
 from ticketshop.payments.models import DoorPaymentMethod, SwishRefund
+from ticketshop.payments.selectors import list_stuck_refunds
 from ticketshop.previews import (
     PreviewRefused,
     confirm_preview,
@@ -243,6 +245,8 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             refunds_failed=Order.objects.filter(
                 refund_state=RefundState.FAILED
             ).count(),
+            refunds_stuck=list_stuck_refunds(now=now).count(),
+            stuck_hours=settings.SWISH_REFUND_STUCK_HOURS,
             overbooked=[r for r in rows if r.overbooked],
         )
         return self._render(request, "dashboard.html", context)
@@ -376,6 +380,7 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
             amount=Decimal(preview["amount"]) if preview else None,
             errors=errors,
             allowed=allowed,
+            refund_too_late="" if allowed else services.refund_too_late_text(order),
             seats=len(chosen_ids),
         )
         return self._render(request, "cancel.html", context, status=status)
@@ -459,10 +464,14 @@ class BackOfficeAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 payment__order__in=list(orders)
             ).select_related("payment")
         }
+        stuck = list(list_stuck_refunds())
         context = self._context(
             request,
             _("Refunds to follow up"),
             rows=[(o, refunds.get(o.pk)) for o in orders],
+            stuck=stuck,
+            stuck_ids={r.pk for r in stuck},
+            stuck_hours=settings.SWISH_REFUND_STUCK_HOURS,
         )
         return self._render(request, "refunds.html", context)
 

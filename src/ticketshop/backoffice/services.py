@@ -47,6 +47,7 @@ from ticketshop.payments.errors import (
 from ticketshop.payments.models import DoorPayment, DoorPaymentMethod
 from ticketshop.payments.refunds import (
     money_to_return,
+    order_refund_too_late,
     record_order_refund,
     record_owed_refunds,
     record_ticket_refund,
@@ -361,13 +362,35 @@ def _requested_by(user) -> str:
     return user.get_username() if user is not None else ""
 
 
+def _refund_in_time(order: Order, verdict):
+    """The verdict, or why not if the Swish money it pays back is older than
+    Swish refunds (then nothing is done: see RefundTooLate)."""
+    if verdict and lifecycle.refund_expected(order):
+        too_late = order_refund_too_late(order)
+        if too_late:
+            return lifecycle.Allowed(False, str(too_late))
+    return verdict
+
+
+def refund_too_late_text(order: Order) -> str:
+    """The sentence saying why Swish cannot pay this order's money back any
+    more, and what to do instead; "" when it can (or none is to be paid)."""
+    if not lifecycle.refund_expected(order):
+        return ""
+    too_late = order_refund_too_late(order)
+    return str(too_late) if too_late else ""
+
+
 def cancel_allowed(order: Order):
     """May the order be cancelled now (with its reason if not)?"""
-    return lifecycle.may_cancel(order)
+    verdict = lifecycle.may_cancel(order)
+    if order.status == OrderStatus.PAID:
+        return _refund_in_time(order, verdict)
+    return verdict
 
 
 def cancel_tickets_allowed(order: Order):
-    return lifecycle.may_cancel_tickets(order)
+    return _refund_in_time(order, lifecycle.may_cancel_tickets(order))
 
 
 def cancel_order(*, user, order_id: int, notify: bool = True) -> list[str]:
@@ -474,10 +497,15 @@ def refund_allowed(order: Order):
     """May "Refund via Swish" pay money back now: money the shop did not
     accept, or a paid Swish order (then cancelled with its refund)?"""
     if money_to_return(order):
-        return lifecycle.Allowed(True)
+        too_late = order_refund_too_late(order)
+        return (
+            lifecycle.Allowed(False, str(too_late))
+            if too_late
+            else (lifecycle.Allowed(True))
+        )
     if lifecycle.refund_expected(order) and lifecycle.may_cancel(order):
         if order.status == OrderStatus.PAID:
-            return lifecycle.Allowed(True)
+            return _refund_in_time(order, lifecycle.Allowed(True))
     return lifecycle.Allowed(False, gettext_lazy("no paid Swish payment to refund."))
 
 

@@ -42,6 +42,7 @@ class ShopCollector:
         from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
         from ticketshop.orders.models import Order
         from ticketshop.payments.models import SwishPayment
+        from ticketshop.payments.selectors import list_stuck_refunds
         from ticketshop.scanning.models import ScanLog
 
         orders = GaugeMetricFamily(
@@ -66,6 +67,23 @@ class ShopCollector:
         for row in SwishPayment.objects.values("status").annotate(n=Count("id")):
             payments.add_metric([row["status"]], row["n"])
         yield payments
+        reads = SwishPayment.objects.aggregate(n=Sum("swish_reads"))["n"] or 0
+        reads_family = CounterMetricFamily(
+            "ticketshop_swish_reads",
+            "Payment requests read from Swish (callbacks' reads, scheduled reads, "
+            "reconciliation); divided by swish_payments{status=PAID}: reads per "
+            "paid order.",
+        )
+        reads_family.add_metric([], reads)
+        yield reads_family
+
+        stuck = GaugeMetricFamily(
+            "ticketshop_swish_refunds_stuck",
+            "Refunds Swish took (CREATED, VALIDATED, DEBITED) but has not paid "
+            "back after SWISH_REFUND_STUCK_HOURS.",
+        )
+        stuck.add_metric([], list_stuck_refunds().count())
+        yield stuck
 
         emails = GaugeMetricFamily(
             "ticketshop_ticket_emails",

@@ -42,6 +42,7 @@ TRANSITION_LABELS = {
 ACTOR_LABELS = {
     "buyer": _("the buyer"),
     "swish-callback": _("Swish (callback)"),
+    "swish-read": _("the shop's scheduled read of Swish"),
     "reconcile": _("reconciliation with Swish"),
     "reconcile_payments": _("reconciliation with Swish"),
     "sweep": _("the shop's sweep"),

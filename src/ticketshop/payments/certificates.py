@@ -13,7 +13,12 @@ Two kinds, with one sentence per problem that says what to fix:
   authenticated call (reading a payment request id that does not exist:
   ``404`` means Swish accepted the certificate). Run by ``manage.py
   check_swish`` and, hourly, by one task worker (ops.upkeep); never on every
-  management command or health poll.
+  management command or health poll. It says which root of the bundle
+  verified Swish's server.
+- ``check_callback_tls`` goes over the network too, the other way: a TLS
+  handshake WITHOUT SNI with the callback host, as Swish's callback client
+  makes it, verified with the public CAs (certifi's), the certificate's
+  names checked against the host.
 """
 
 import logging
@@ -29,7 +34,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
@@ -336,14 +341,49 @@ def health_state() -> str:
 # --- The network ----------------------------------------------------------------
 
 
+def _verified_root(tls: ssl.SSLSocket) -> x509.Certificate | None:
+    """The root of the bundle that the server's chain was verified to (the
+    last certificate of OpenSSL's verified chain); None if this Python does
+    not tell (get_verified_chain: public from 3.13, private in 3.10-3.12)."""
+    chain = getattr(tls, "get_verified_chain", None) or getattr(
+        getattr(tls, "_sslobj", None), "get_verified_chain", None
+    )
+    if chain is None:
+        return None
+    try:
+        certs = chain()
+        if not certs:
+            return None
+        last = certs[-1]
+        der = (
+            last
+            if isinstance(last, bytes)
+            else last.public_bytes(ssl._ssl.ENCODING_DER)  # noqa: SLF001
+        )
+        return x509.load_der_x509_certificate(der)
+    except Exception:  # an unexpected form: the report just omits the root
+        logger.debug("verified chain not readable", exc_info=True)
+        return None
+
+
+def describe_root(root: x509.Certificate | None) -> str:
+    """'DigiCert Global Root G2 (SHA-256 CB3CCBB7…)', for the report."""
+    if root is None:
+        return "a root this Python does not name"
+    fingerprint = root.fingerprint(hashes.SHA256()).hex().upper()
+    name = _subject_cn(root) or root.subject.rfc4514_string()
+    return f"{name} (SHA-256 {fingerprint[:8]}…)"
+
+
 def _handshake(host: str, port: int, *, cert: str, key: str, timeout: float):
+    """(TLS version, the bundle's root the server verified to)."""
     context = ssl.create_default_context(cafile=ca_bundle())
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if cert and key:
         context.load_cert_chain(cert, key)
     with socket.create_connection((host, port), timeout=timeout) as raw:
         with context.wrap_socket(raw, server_hostname=host) as tls:
-            return tls.version()
+            return tls.version(), _verified_root(tls)
 
 
 def check_connection(*, timeout: float | None = None) -> list[Finding]:
@@ -359,7 +399,7 @@ def check_connection(*, timeout: float | None = None) -> list[Finding]:
         port = parts.port or 443
         cert, key = material_paths()
         try:
-            version = _handshake(host, port, cert=cert, key=key, timeout=timeout)
+            version, root = _handshake(host, port, cert=cert, key=key, timeout=timeout)
         except ssl.SSLCertVerificationError as exc:
             return [
                 Finding(
@@ -367,7 +407,8 @@ def check_connection(*, timeout: float | None = None) -> list[Finding]:
                     f"Swish's server {host} did not verify with the CA bundle "
                     f"({exc.verify_message}): set SWISH_CA_PATH to a bundle with "
                     "the root Swish's server chains to (DigiCert Global Root G2 "
-                    "and Global Root CA), or leave it empty for certifi's.",
+                    "for Swish's test server; see docs/swish.md), or leave it "
+                    "empty for certifi's.",
                     "untrusted-server",
                 )
             ]
@@ -395,7 +436,7 @@ def check_connection(*, timeout: float | None = None) -> list[Finding]:
             Finding(
                 OK,
                 f"{host} verified with {settings.SWISH_CA_PATH or 'certifi'} "
-                f"({version}).",
+                f"({version}), to the root {describe_root(root)}.",
                 "tls-ok",
             )
         )
@@ -516,6 +557,146 @@ def check_callback_url() -> list[Finding]:
     return []
 
 
+def public_ca_bundle() -> str:
+    """The CAs Swish verifies the callback server with ("a list of commonly
+    recognised CAs"): certifi's bundle stands for them."""
+    import certifi
+
+    return certifi.where()
+
+
+def _certificate_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
+    """(DNS names, IP addresses) the certificate is issued for."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return [], []
+    return (
+        [name.lower() for name in san.get_values_for_type(x509.DNSName)],
+        [str(ip) for ip in san.get_values_for_type(x509.IPAddress)],
+    )
+
+
+def _name_matches(host: str, cert: x509.Certificate) -> bool:
+    """Whether the certificate is issued for host (RFC 6125: the names in
+    subjectAltName; a wildcard stands for the leftmost label only)."""
+    dns_names, addresses = _certificate_names(cert)
+    if host in addresses:
+        return True
+    host = host.lower().rstrip(".")
+    for name in dns_names:
+        if name == host:
+            return True
+        if name.startswith("*.") and "." in host:
+            if host.split(".", 1)[1] == name[2:]:
+                return True
+    return False
+
+
+def _handshake_without_sni(host: str, port: int, *, cafile: str, timeout: float):
+    """A TLS handshake that names no host (no SNI), as Swish's callback
+    client makes it, verified with cafile: (TLS version, server certificate,
+    the root it verified to). The name is checked by the caller: OpenSSL
+    checks the name only when it is also sent."""
+    context = ssl.create_default_context(cafile=cafile)
+    context.check_hostname = False  # no server_hostname: no SNI
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        with context.wrap_socket(raw, server_hostname=None) as tls:
+            der = tls.getpeercert(binary_form=True)
+            return (
+                tls.version(),
+                x509.load_der_x509_certificate(der),
+                _verified_root(tls),
+            )
+
+
+def check_callback_tls(
+    url: str | None = None, *, cafile: str | None = None, timeout: float | None = None
+) -> list[Finding]:
+    """Swish's callback client sends no SNI: shake hands with the callback
+    host the same way and say what it got. An error in production (a
+    warning for MSS) when the handshake fails, the certificate is not for
+    the host, or no public CA issued it; a warning when the host cannot be
+    reached from here (a firewall may keep this server from its own public
+    address: try from another machine, as docs/swish.md shows)."""
+    from .swish import callback_url
+
+    url = url or callback_url()
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme != "https" or not host:
+        return [
+            Finding(
+                SKIPPED,
+                f"Handshake without SNI skipped: the callback URL {url} is not HTTPS.",
+                "callback-tls-skipped",
+            )
+        ]
+    port = parts.port or 443
+    level = ERROR if settings.SWISH_ENVIRONMENT == "production" else WARNING
+    timeout = timeout or settings.SWISH_HTTP_TIMEOUT_SECONDS
+    try:
+        version, cert, root = _handshake_without_sni(
+            host, port, cafile=cafile or public_ca_bundle(), timeout=timeout
+        )
+    except ssl.SSLCertVerificationError as exc:
+        return [
+            Finding(
+                level,
+                f"Without SNI, {host} answers with a certificate no public CA "
+                f"verifies ({exc.verify_message}), so Swish refuses its "
+                "callbacks: serve a certificate of a public CA (Let's Encrypt, "
+                "as Caddy gets) as the default on that address.",
+                "callback-untrusted",
+            )
+        ]
+    except ssl.SSLError as exc:
+        return [
+            Finding(
+                level,
+                f"{host}:{port} ends a TLS handshake that names no host ({exc}), "
+                "as Swish's callbacks make it: set default_sni to the shop's "
+                "name in the proxy (deploy/Caddyfile does), or make its "
+                "certificate the default on that address.",
+                "callback-no-sni",
+            )
+        ]
+    except OSError as exc:
+        return [
+            Finding(
+                WARNING,
+                f"The callback host {host}:{port} cannot be reached from here "
+                f"({exc}): check from another machine that it answers without "
+                "SNI (openssl s_client -noservername, docs/swish.md).",
+                "callback-unreachable",
+            )
+        ]
+    if not _name_matches(host, cert):
+        dns_names, addresses = _certificate_names(cert)
+        names = ", ".join(dns_names + addresses) or _subject_cn(cert) or "no name"
+        return [
+            Finding(
+                level,
+                f"Without SNI, {host} answers with a certificate for {names}, "
+                "not for the callback host, so Swish refuses its callbacks: "
+                f"set default_sni {host} in the proxy (deploy/Caddyfile sets "
+                "it to SHOP_DOMAIN), or make its certificate the default on "
+                "that address.",
+                "callback-wrong-name",
+            )
+        ]
+    return [
+        Finding(
+            OK,
+            f"The callback host {host} answers a handshake without SNI with its "
+            f"own certificate, verified to the public root "
+            f"{describe_root(root)} ({version}).",
+            "callback-tls-ok",
+        )
+    ]
+
+
 def check_all() -> list[Finding]:
     findings = check_callback_url() + check_configured_material()
     if any(f.level == ERROR for f in findings):
@@ -526,7 +707,10 @@ def check_all() -> list[Finding]:
                 "network-skipped",
             )
         ]
-    return findings + check_connection()
+    callback = []
+    if uses_certificate() and not any(f.code == "callback-not-https" for f in findings):
+        callback = check_callback_tls()
+    return findings + check_connection() + callback
 
 
 def scheduled_check() -> int:

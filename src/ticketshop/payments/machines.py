@@ -79,8 +79,8 @@ PAYMENT = Machine(
         Transition(
             "paid", _NOT_SETTLED, SwishStatus.PAID,
             notes={
-                "swish": "PAID (read after a callback, by polling, by"
-                " reconciliation, or after a cancel's RP07)",
+                "swish": "PAID (read after a callback, on the schedule of"
+                " reads, by reconciliation, or after a cancel's RP07)",
                 "order": "paid and its tickets e-mailed, if it can still be"
                 " paid; else flagged, with the refund action",
             },

@@ -65,6 +65,20 @@ class SwishPayment(models.Model):
     # When the shop last asked Swish; rate-limits polling per request.
     checked_at = models.DateTimeField(_("last asked Swish"), null=True, blank=True)
     settled_at = models.DateTimeField(_("settled"), null=True, blank=True)
+    # Following the request (payments/reads.py): the worker reads it from
+    # Swish when a callback names it, and on a schedule while it is open.
+    # When the next scheduled read is due (empty: none).
+    next_read_at = models.DateTimeField(
+        _("next read from Swish"), null=True, blank=True
+    )
+    # A read task is queued for it (at most one at a time).
+    read_queued = models.BooleanField(default=False)
+    # A worker is reading it now, until then (a lease: a dead worker's lapses).
+    reading_until = models.DateTimeField(null=True, blank=True)
+    # When Swish last called back about it.
+    callback_at = models.DateTimeField(_("last callback"), null=True, blank=True)
+    # How many times the shop has read it from Swish (any reader).
+    swish_reads = models.PositiveIntegerField(_("reads from Swish"), default=0)
 
     class Meta:
         verbose_name = _("Swish payment")

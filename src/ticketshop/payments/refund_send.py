@@ -102,7 +102,9 @@ def _put_refund(*, refund: SwishRefund, now: datetime, resend: bool) -> str:
             original_payment_reference=payment.payment_reference,
             payer_alias_of_payment=payment.raw["payerAlias"],
             amount=refund.amount,
-            message=swish.sanitise_message(f"Återbetalning {payment.order.reference}"),
+            message=swish.sanitise_message(
+                f"Återbetalning {payment.order.reference}", refund=True
+            ),
             reference=payment.order.reference,
             callback_identifier=refund.callback_identifier,
         )

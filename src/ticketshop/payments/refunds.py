@@ -6,9 +6,12 @@ transition (``refund_pending``, ``cancel``, ``cancel_tickets``): either both
 are committed or neither. A task worker then sends it (``refund_send.py``).
 """
 
+import calendar
 import logging
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -18,11 +21,15 @@ from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
 
 from .common import new_swish_id
-from .errors import RefundNotPossible
+from .errors import RefundNotPossible, RefundTooLate
 from .machines import create_refund
-from .models import REFUND_FAILED, SwishPayment, SwishStatus
+from .models import REFUND_FAILED, RefundStatus, SwishPayment, SwishRefund, SwishStatus
 
 logger = logging.getLogger(__name__)
+
+# Refunds waiting to be sent beyond this many are each queued for their own
+# turn (SWISH_REFUND_SPACING_SECONDS apart) instead of all at once.
+REFUND_BURST = 100
 
 
 def _refunded(payment: SwishPayment) -> Decimal:
@@ -79,11 +86,65 @@ def owed(order: Order) -> list[tuple[SwishPayment, Decimal]]:
     return found
 
 
-def _new_refund(payment: SwishPayment, amount: Decimal, requested_by: str):
+def _months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` calendar months earlier (the last
+    day of that month if it is shorter: 31 March - 1 month = 28/29 Feb)."""
+    index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def refund_too_late(payment: SwishPayment, *, now=None) -> RefundTooLate | None:
+    """Why Swish would refuse to refund the payment for its age, or None.
+
+    Swish refunds payments of the last 13 months (its RF02: "original
+    payment … older than 13 months"); the shop stops at
+    SWISH_REFUND_MAX_AGE_MONTHS (12), a month earlier, so that a refund
+    recorded now is never refused for its age while it waits to be sent."""
+    now = now or timezone.now()
+    months = settings.SWISH_REFUND_MAX_AGE_MONTHS
+    paid = payment.date_paid or payment.created_at
+    if paid > _months_before(now, months):
+        return None
+    return RefundTooLate(timezone.localdate(paid).isoformat(), months)
+
+
+def order_refund_too_late(order: Order, *, now=None) -> RefundTooLate | None:
+    """Why a refund of the order's Swish money would be refused for its age
+    (any of its paid payments not yet paid back in full), or None."""
+    for payment, _left in _unrefunded(order):
+        too_late = refund_too_late(payment, now=now)
+        if too_late:
+            return too_late
+    return None
+
+
+def _send_at(now) -> datetime:
+    """When a refund recorded now may be sent: at once while fewer than
+    REFUND_BURST refunds wait to be sent (the send slot spaces them
+    SWISH_REFUND_SPACING_SECONDS apart), else at its own turn, so that a
+    bulk cancel of an event queues its refunds spread out instead of
+    handing every worker one to wait on (and holding up e-mails)."""
+    waiting = SwishRefund.objects.filter(
+        status=RefundStatus.CREATING, sent_at__isnull=True
+    ).count()
+    if waiting < REFUND_BURST:
+        return now
+    return now + timedelta(seconds=waiting * settings.SWISH_REFUND_SPACING_SECONDS)
+
+
+def _new_refund(payment: SwishPayment, amount: Decimal, requested_by: str, *, now=None):
     """Record a refund (CREATING) and queue its sending, in the caller's
-    transaction: either both are committed with the decision, or neither."""
+    transaction: either both are committed with the decision, or neither.
+    Raises RefundTooLate for a payment older than Swish refunds."""
     if not (payment.raw or {}).get("payerAlias"):
         raise RefundNotPossible()
+    now = now or timezone.now()
+    too_late = refund_too_late(payment, now=now)
+    if too_late:
+        raise too_late
     refund = create_refund(
         payment=payment,
         refund_id=new_swish_id(),
@@ -93,7 +154,11 @@ def _new_refund(payment: SwishPayment, amount: Decimal, requested_by: str):
     )
     from .tasks import send_refund_task
 
-    send_refund_task.enqueue(refund.pk)
+    send_at = _send_at(now)
+    if send_at > now:
+        send_refund_task.using(run_after=send_at).enqueue(refund.pk)
+    else:
+        send_refund_task.enqueue(refund.pk)
     return refund
 
 
@@ -123,7 +188,7 @@ def record_order_refund(order: Order, *, requested_by: str = "", now=None) -> li
         payments = _unrefunded(order)
     if not payments:
         raise RefundNotPossible()
-    refunds = [_new_refund(p, left, requested_by) for p, left in payments]
+    refunds = [_new_refund(p, left, requested_by, now=now) for p, left in payments]
     if cancel_order:
         lifecycle.cancel(order, now=now)
         logger.info("order %s cancelled and refunded", order.reference)
@@ -170,7 +235,7 @@ def record_ticket_refund(
         ]
         if not accepted or accepted[0][1] < amount:
             raise RefundNotPossible()
-        refunds.append(_new_refund(accepted[0][0], amount, requested_by))
+        refunds.append(_new_refund(accepted[0][0], amount, requested_by, now=now))
     logger.info(
         "order %s: %s kr of cancelled tickets to refund", order.reference, amount
     )

@@ -3,7 +3,9 @@
 - ``start.py``: start (or resume) a payment: record, PUT, record the token;
 - ``settle.py``: apply Swish's state (callback, cancel, a read), settle the
   order; resolve an unknown outcome by hand;
-- ``poll.py``: the buyer's pages ask Swish when it is due;
+- ``poll.py``: what the buyer's pages show (the database only);
+- ``reads.py``: the task workers read open requests from Swish (a callback
+  queues a read; a schedule with backoff);
 - ``reconcile.py``: read every open request and refund from Swish;
 - ``refunds.py``: what is owed, and recording the refunds an organiser decides;
 - ``refund_send.py``: sending refunds and recording what Swish says of them;
@@ -20,7 +22,8 @@ from .common import (
     refund_send_grace,
 )
 from .machines import FINAL_STATUSES, SWISH_STATUSES
-from .poll import BuyerView, poll_if_due, read_order_for_buyer
+from .poll import BuyerView, read_order_for_buyer
+from .reads import note_callback, queue_due_reads, read_payment
 from .reconcile import reconcile_payments
 from .refund_send import (
     REFUND_SLOT,
@@ -55,10 +58,12 @@ __all__ = [
     "handle_callback",
     "money_to_return",
     "new_swish_id",
+    "note_callback",
     "owed",
     "parse_swish_time",
-    "poll_if_due",
+    "queue_due_reads",
     "read_order_for_buyer",
+    "read_payment",
     "reconcile_payments",
     "refresh_payment",
     "refresh_refund",

@@ -1,7 +1,7 @@
 """Settling a payment request from Swish's state, whichever way it arrives.
 
-The callback (which only names the request), the buyer's polling
-(``poll.py``), reconciliation and a cancel's answer all end in
+A read queued by the callback (which only names the request) or by the
+schedule of reads (``reads.py``), reconciliation and a cancel's answer all end in
 ``apply_payment_object``: the request read from Swish is recorded by the
 payment's state machine and the order settled, in one transaction with the
 order locked, so the same state changes the order once. "Swish says paid"
@@ -23,11 +23,10 @@ from ticketshop.orders import lifecycle
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
 
-from . import swish
+from . import reads, swish
 from .common import UNKNOWN_OUTCOME, creation_window, parse_swish_time
 from .machines import FINAL_STATUSES, PAYMENT, PAYMENT_BY_SWISH, SWISH_STATUSES, move
 from .models import OPEN_STATUSES, SwishPayment, SwishRefund, SwishStatus
-from .refund_send import refresh_refund
 from .selectors import get_latest_payment
 from .swish import SwishRefused, SwishUnavailable
 from .swish_read import read_and_apply
@@ -167,11 +166,14 @@ def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> None
         lifecycle.end_payment(order)
 
 
-def refresh_payment(*, payment: SwishPayment, now: datetime | None = None) -> None:
-    """Read the payment request from Swish and apply what it says."""
+def refresh_payment(*, payment: SwishPayment, now: datetime | None = None) -> str:
+    """Read the payment request from Swish and apply what it says (counted;
+    whether Swish answered is recorded, reads.watched). Returns what
+    read_and_apply did."""
     now = now or timezone.now()
-    read_and_apply(
-        read=swish.read_payment_request,
+    reads.count_read(payment.pk)
+    return read_and_apply(
+        read=reads.watched(swish.read_payment_request),
         swish_id=payment.request_id,
         apply=lambda obj: apply_payment_object(payment_id=payment.pk, obj=obj, now=now),
         missing=lambda: _handle_not_found(payment_id=payment.pk, now=now),
@@ -251,44 +253,56 @@ def cancel_superseded_order(*, order: Order, now: datetime | None = None) -> Non
 # --- Callback, polling, reconciliation -----------------------------------------
 
 
+# What handle_callback did.
+CALLBACK_QUEUED = "queued"
+CALLBACK_IGNORED = "ignored"
+
+
 def handle_callback(
     *, body: bytes, callback_identifier: str | None, now: datetime | None = None
-) -> None:
+) -> str:
     """Act on a Swish callback without trusting its body: it only names the
-    request, whose state is then read from Swish. Never raises."""
+    request, whose read from Swish is queued for a task worker (reads.py);
+    nothing here calls Swish. Returns CALLBACK_QUEUED (a read is queued, by
+    this callback or an earlier one) or CALLBACK_IGNORED (malformed, unknown,
+    the wrong identifier, or settled already: logged). Raises only when the
+    database fails."""
     now = now or timezone.now()
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         logger.warning("Swish callback with a malformed body (%d bytes)", len(body))
-        return
+        return CALLBACK_IGNORED
     request_id = data.get("id") if isinstance(data, dict) else None
     if not isinstance(request_id, str) or not request_id:
         logger.warning("Swish callback without an id")
-        return
+        return CALLBACK_IGNORED
     payment = SwishPayment.objects.filter(request_id=request_id).first()
     if payment is None:
         refund = SwishRefund.objects.filter(refund_id=request_id).first()
         if refund is None:
             logger.warning("Swish callback for unknown request %s", request_id[:40])
-            return
+            return CALLBACK_IGNORED
         if callback_identifier is not None and not constant_time_compare(
             callback_identifier, refund.callback_identifier
         ):
             logger.warning("refund callback %s: wrong callbackIdentifier", request_id)
-            return
-        refresh_refund(refund=refund, now=now)
-        return
+            return CALLBACK_IGNORED
+        from .tasks import read_refund_task
+
+        read_refund_task.enqueue(refund.pk)
+        return CALLBACK_QUEUED
     if callback_identifier is not None and not constant_time_compare(
         callback_identifier, payment.callback_identifier
     ):
         logger.warning("Swish callback %s: wrong callbackIdentifier", request_id)
-        return
+        return CALLBACK_IGNORED
     if payment.status in FINAL_STATUSES:
         # Settled already (a repeated callback): nothing can change.
         logger.info("Swish callback %s: already %s", request_id, payment.status)
-        return
-    refresh_payment(payment=payment, now=now)
+        return CALLBACK_IGNORED
+    reads.note_callback(payment=payment, now=now)
+    return CALLBACK_QUEUED
 
 
 def resolve_unknown_payment(

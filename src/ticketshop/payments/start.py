@@ -30,6 +30,7 @@ from .common import UNKNOWN_OUTCOME, new_swish_id
 from .errors import AlreadyPaidPayment, PaymentStartFailed, SessionExpired
 from .machines import PAYMENT, create_payment, move
 from .models import OPEN_STATUSES, SwishPayment, SwishStatus
+from .reads import first_read_at
 from .selectors import get_latest_payment
 from .settle import cancel_payment, lock_payment, reject
 from .swish import SwishBusy, SwishRefused, SwishUnavailable
@@ -188,6 +189,8 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
         callback_identifier=new_swish_id(),
         amount=order.total_price,
         message=swish.sanitise_message(order.event.swish_message or order.event.title),
+        # The worker's first read, unless a callback comes first (reads.py).
+        next_read_at=first_read_at(now),
     )
     if not order.payment_pending:
         lifecycle.start_payment(order, email=email, now=now)
@@ -285,6 +288,7 @@ def _recover_existing(
             callback_identifier=new_swish_id(),
             amount=payment.amount,
             message=payment.message,
+            next_read_at=first_read_at(now),
         )
     # The old one is no longer the latest: its end cannot fail the order.
     cancel_payment(payment=payment, now=now)

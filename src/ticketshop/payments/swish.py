@@ -18,14 +18,15 @@ under v1 and are what the v2 reference itself lists.
 Every call goes through one kept-alive ``requests.Session`` per process
 (its connection pool is thread-safe; cookies are never kept), with the
 client certificate and CA bundle from settings, a short connect timeout and
-the read timeout. At most ``SWISH_MAX_IN_FLIGHT`` calls run at once in a
-process; beyond that a call raises SwishBusy at once instead of tying up
-one more request thread (start_payment answers ``503 "Busy"``).
+the read timeout. At most ``max_in_flight()`` calls run at once in a
+process (one fewer than the app server's threads, GUNICORN_THREADS, at least
+one; SWISH_MAX_IN_FLIGHT may cap it lower); beyond that a call raises
+SwishBusy at once instead of tying up one more request thread (start_payment
+answers ``503 "Busy"``), so a slow Swish always leaves a thread free.
 """
 
 import logging
 import os
-import re
 import threading
 import unicodedata
 from contextlib import contextmanager
@@ -40,8 +41,41 @@ from urllib3.util.retry import Retry
 
 logger = logging.getLogger(__name__)
 
-# Swish's allowed message characters (swish.md section 4.2), space included.
-_MESSAGE_RE = re.compile(r'[^0-9a-zA-ZåäöÅÄÖ :;.,?!()\-"]')
+# The characters Swish documents for ``message`` (docs/swish.md, "The
+# message"): the letters a-ö and A-Ö (the Swedish alphabet), the digits and
+# :;.,?!() with, for payment requests, - and the quotation mark ” (U+201D;
+# MSS's guide shows the ASCII " instead, which production may refuse, so
+# the shop sends ”). Space is not listed but Swish's own examples use it.
+MESSAGE_LETTERS = "abcdefghijklmnopqrstuvwxyzåäö"
+MESSAGE_PUNCTUATION = ":;.,?!()"
+MESSAGE_QUOTE = "\u201d"  # ”
+PAYMENT_MESSAGE_CHARS = frozenset(
+    MESSAGE_LETTERS
+    + MESSAGE_LETTERS.upper()
+    + "0123456789 "
+    + MESSAGE_PUNCTUATION
+    + "-"
+    + MESSAGE_QUOTE
+)
+# Refunds: the same without the hyphen (Swish's refund documentation).
+REFUND_MESSAGE_CHARS = PAYMENT_MESSAGE_CHARS - {"-"}
+MESSAGE_MAX_LENGTH = 50
+# Characters Swish does not list, mapped to one it does (or to nothing).
+_MESSAGE_MAP = {
+    **dict.fromkeys('"\u201c\u201e\u00ab\u00bb\u2033\u201f', MESSAGE_QUOTE),
+    **dict.fromkeys("'\u2018\u2019\u201a\u201b\u00b4`\u2032", ""),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212_", "-"),
+    "\u2026": "...",
+    "[": "(",
+    "]": ")",
+    "{": "(",
+    "}": ")",
+    "æ": "ä",
+    "Æ": "Ä",
+    "ø": "ö",
+    "Ø": "Ö",
+    "ß": "ss",
+}
 
 MSS_BASE_URL = "https://mss.cpc.getswish.net/swish-cpcapi/api/"
 PRODUCTION_BASE_URL = "https://cpc.getswish.net/swish-cpcapi/api/"
@@ -61,7 +95,7 @@ class SwishUnavailable(Exception):
 
 
 class SwishBusy(SwishUnavailable):
-    """This process already has SWISH_MAX_IN_FLIGHT calls to Swish running:
+    """This process already has max_in_flight() calls to Swish running:
     nothing was sent. Try again after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int) -> None:
@@ -84,19 +118,32 @@ class Created:
     location: str | None
 
 
-def sanitise_message(text: str) -> str:
-    """Return text in Swish's message characters, at most 50 of them."""
+def sanitise_message(text: str, *, refund: bool = False) -> str:
+    """Return text in the characters Swish documents for ``message``, at
+    most 50 of them: ” for quotation marks, accents dropped (é -> e) except
+    on å, ä and ö, a hyphen for dashes (a space in a refund's message),
+    apostrophes dropped ("Kalle's" -> "Kalles"), a space for anything else,
+    runs of spaces made one."""
+    allowed = REFUND_MESSAGE_CHARS if refund else PAYMENT_MESSAGE_CHARS
     kept = []
     for char in text:
-        if char in "åäöÅÄÖ":
-            kept.append(char)
-            continue
-        # é -> e, ü -> u: drop accents Swish does not allow.
-        kept.append(
-            unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
-        )
-    cleaned = _MESSAGE_RE.sub(" ", "".join(kept))
-    return " ".join(cleaned.split())[:50].strip()
+        if char in allowed:
+            mapped = char
+        elif char in _MESSAGE_MAP:
+            mapped = _MESSAGE_MAP[char]
+        else:
+            # é -> e, ü -> u, ﬁ -> fi: the letters without the accents;
+            # nothing left (an emoji, a symbol): a space.
+            mapped = (
+                "".join(
+                    c
+                    for c in unicodedata.normalize("NFKD", char)
+                    if c in allowed and not unicodedata.combining(c)
+                )
+                or " "
+            )
+        kept.append("".join(c if c in allowed else " " for c in mapped))
+    return " ".join("".join(kept).split())[:MESSAGE_MAX_LENGTH].strip()
 
 
 def format_amount(amount: Decimal) -> str:
@@ -158,6 +205,16 @@ def tls_material() -> tuple[tuple[str, str] | None, str | bool]:
 
 # --- one kept-alive session and a bound on calls in flight -------------------
 
+
+def max_in_flight() -> int:
+    """Swish calls at once per process: below the app server's thread count
+    (GUNICORN_THREADS - 1, at least 1), or SWISH_MAX_IN_FLIGHT if set lower."""
+    bound = max(1, settings.GUNICORN_THREADS - 1)
+    if settings.SWISH_MAX_IN_FLIGHT:
+        bound = min(bound, settings.SWISH_MAX_IN_FLIGHT)
+    return bound
+
+
 _session: requests.Session | None = None
 _session_pid: int | None = None
 _session_lock = threading.Lock()
@@ -203,7 +260,7 @@ class _NoCookies(requests.cookies.cookielib.DefaultCookiePolicy):
 
 def get_session() -> requests.Session:
     """The process's one Swish session (made again after a fork, so gunicorn
-    workers never share sockets). Its pool keeps up to SWISH_MAX_IN_FLIGHT
+    workers never share sockets). Its pool keeps up to max_in_flight()
     connections alive per host: one TLS handshake per connection, not per
     call. A PUT or GET whose kept connection was closed under it goes out
     once more on a new one (``_ResendOnDroppedConnection``)."""
@@ -215,7 +272,7 @@ def get_session() -> requests.Session:
         if _session is None or _session_pid != pid:
             session = requests.Session()
             session.cookies.set_policy(_NoCookies())
-            size = max(1, settings.SWISH_MAX_IN_FLIGHT)
+            size = max_in_flight()
             adapter = HTTPAdapter(
                 pool_connections=2,
                 pool_maxsize=size,
@@ -255,7 +312,7 @@ class _Slots:
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
             with self._lock:
-                if self._in_flight >= settings.SWISH_MAX_IN_FLIGHT:
+                if self._in_flight >= max_in_flight():
                     raise SwishBusy(settings.BUSY_RETRY_AFTER_SECONDS)
                 self._in_flight += 1
         self._local.depth = depth + 1
@@ -272,7 +329,7 @@ slots = _Slots()
 
 
 def swish_slot():
-    """Hold one of this process's SWISH_MAX_IN_FLIGHT slots for a block of
+    """Hold one of this process's max_in_flight() slots for a block of
     Swish calls (raises SwishBusy at once when none is free)."""
     return slots.hold()
 

@@ -78,3 +78,28 @@ def send_refund_task(refund_pk: int) -> str:
 
     with acting_as("worker"):
         return send_refund(refund_pk=refund_pk, holder=f"worker pid {os.getpid()}")
+
+
+@task(queue_name="swish-reads")
+def read_payment_task(payment_pk: int) -> str:
+    """Read a payment request from Swish and apply what it says, if due and
+    nobody else is reading it (queued by a callback or by the schedule of
+    reads; see reads.py)."""
+    from .reads import read_payment
+
+    return read_payment(payment_pk=payment_pk)
+
+
+@task(queue_name="swish-reads")
+def read_refund_task(refund_pk: int) -> str:
+    """Read a refund from Swish and apply what it says (queued by its
+    callback; reconciliation reads the open ones anyway)."""
+    from .models import REFUND_OPEN, SwishRefund
+    from .refund_send import refresh_refund
+
+    refund = SwishRefund.objects.filter(pk=refund_pk, status__in=REFUND_OPEN).first()
+    if refund is None:
+        return "settled"
+    with acting_as("worker"):
+        refresh_refund(refund=refund)
+    return "read"

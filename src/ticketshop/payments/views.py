@@ -37,8 +37,9 @@ from ticketshop.statemachine.actors import ActingAs
 from .errors import PaymentTokenDoesNotExist
 from .poll import read_order_for_buyer
 from .qr import payment_qr_png
+from .reads import unreachable_since
 from .selectors import get_payment_by_token
-from .settle import handle_callback
+from .settle import CALLBACK_QUEUED, handle_callback
 from .start import start_payment
 
 logger = logging.getLogger(__name__)
@@ -149,9 +150,10 @@ class SessionPaymentStatusView(ActingAs, APIView):
     actor = "buyer"
     """The state of the session's order, for the buyer's page to poll.
 
-    While a payment has been pending for a few seconds, Swish is asked too
-    (at most once per interval per order), so a lost callback never leaves
-    the buyer waiting.
+    Read from the database only: the task workers follow the payment at
+    Swish (a callback queues a read; open requests are read on a schedule),
+    so a lost callback never leaves the buyer waiting and no poll waits on
+    Swish.
     """
 
     @extend_schema(
@@ -212,18 +214,42 @@ class GenerateQrView(APIView):
 @method_decorator(csrf_exempt, name="dispatch")
 class SwishCallbackView(ActingAs, View):
     actor = "swish-callback"
-    """Swish's callback: names a payment request; its state is read from Swish.
+    """Swish's callback: names a payment request; a task worker reads its
+    state from Swish (the callback only queues that read; see reads.py).
 
-    Always 200 (an unknown or malformed callback is logged and ignored), so
-    Swish never retries forever.
+    200 once the read is queued; an unknown or malformed callback is logged
+    and answered 200 too, so Swish never retries it forever. 503 with
+    Retry-After, so that Swish sends it again, when the shop cannot take it
+    (the database failed) or cannot read Swish now (the workers' reads of
+    Swish are failing: "Swish unreachable since"); the read stays queued
+    when it could be.
     """
 
     def post(self, request):
         try:
-            handle_callback(
+            outcome = handle_callback(
                 body=request.body,
                 callback_identifier=request.headers.get("callbackIdentifier"),
             )
         except Exception:
-            logger.exception("Swish callback failed; polling will settle it")
+            logger.exception("Swish callback not taken; Swish will send it again")
+            return _callback_retry_later()
+        if outcome == CALLBACK_QUEUED:
+            try:
+                since = unreachable_since()
+            except Exception:
+                logger.exception("Swish callback: the cache failed")
+                return _callback_retry_later()
+            if since is not None:
+                logger.warning(
+                    "Swish callback answered 503: reads of Swish failing since %s",
+                    since.isoformat(),
+                )
+                return _callback_retry_later()
         return HttpResponse(status=200)
+
+
+def _callback_retry_later() -> HttpResponse:
+    response = HttpResponse(status=503)
+    response["Retry-After"] = str(settings.BUSY_RETRY_AFTER_SECONDS)
+    return response

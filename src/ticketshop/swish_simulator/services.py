@@ -37,7 +37,7 @@ REFERENCE_RE = re.compile(r"^[0-9a-zA-ZåäöÅÄÖ-]{1,35}$")
 PAYER_ALIAS_RE = re.compile(r"^\d{8,15}$")
 # A Swish number of a merchant: 10 digits starting 123 (9991181189 gets PA01).
 PAYEE_ALIAS_RE = re.compile(r"^123\d{7}$")
-MESSAGE_RE = re.compile(r'^[0-9a-zA-ZåäöÅÄÖéÉüÜ :;.,?!()\-"]*$')
+MESSAGE_RE = re.compile(r'^[0-9a-zA-ZåäöÅÄÖéÉüÜ :;.,?!()\-"”]*$')
 MAX_AMOUNT = Decimal("999999999999.99")
 # MSS gives every m-commerce payer this alias.
 MCOMMERCE_PAYER_ALIAS = "46464646464"

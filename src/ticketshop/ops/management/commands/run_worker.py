@@ -9,6 +9,10 @@ thread that every WORKER_MAINTENANCE_SECONDS
 - reconciles open Swish payments once per SWISH_RECONCILE_EVERY_SECONDS
   across all workers (a lease row decides which worker runs it).
 
+and a second thread that once a second queues the reads of open Swish
+payments that are due (payments/reads.py; each queued once, whichever
+worker sees it first).
+
 Any number of these may run, on any host, against one database.
 """
 
@@ -41,6 +45,12 @@ class Command(DBWorkerCommand):
                 daemon=True,
             )
             thread.start()
+            threading.Thread(
+                target=_queue_reads,
+                kwargs={"stop": stop},
+                name="worker-swish-reads",
+                daemon=True,
+            ).start()
         return super().handle(*args, **options)
 
 
@@ -56,4 +66,17 @@ def _maintain(*, worker_id: str, stop: threading.Event) -> None:
             # database is met with a fresh one next time.
             connection.close()
         if stop.wait(settings.WORKER_MAINTENANCE_SECONDS):
+            return
+
+
+def _queue_reads(*, stop: threading.Event) -> None:
+    from ticketshop.payments.reads import SCAN_EVERY_SECONDS, queue_due_reads
+
+    while True:
+        try:
+            queue_due_reads()
+        except Exception:
+            logger.exception("queueing Swish reads failed; trying again")
+            connection.close()
+        if stop.wait(SCAN_EVERY_SECONDS):
             return

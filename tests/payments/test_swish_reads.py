@@ -1,0 +1,386 @@
+"""Request threads never wait on Swish except to create a payment: a
+callback queues one read of its payment, the task worker reads it, open
+requests are read on a schedule that backs off, and the callback answers
+503 when the shop cannot take it or cannot read Swish."""
+
+import threading
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import requests
+from django.core import mail
+from django.db import OperationalError
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from tests.delivery.conftest import run_worker
+from tests.factories import event_with_types
+from tests.ops.test_metrics import sample
+from tests.payments.conftest import Buyer
+from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.payments import reads, swish
+from ticketshop.payments.models import SwishPayment, SwishStatus
+from ticketshop.payments.services import new_swish_id
+from ticketshop.swish_simulator.background import scheduler
+
+
+def _queued_reads() -> int:
+    return DBTaskResult.objects.filter(queue_name=reads.QUEUE, status="READY").count()
+
+
+def _callback(base: str, payment: SwishPayment) -> requests.Response:
+    return requests.post(
+        f"{base}/swish/callback/",
+        json={"id": payment.request_id, "status": "PAID"},
+        headers={"callbackIdentifier": payment.callback_identifier},
+        timeout=10,
+    )
+
+
+@pytest.fixture
+def quiet_buyer(swish_without_worker, settings):
+    """A buyer over HTTP, the simulator sending no callback of its own and
+    no worker running: the test sends the callbacks and runs the worker."""
+    settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
+    buyer = Buyer(swish_without_worker.url)
+    yield buyer
+    buyer.http.close()
+
+
+@pytest.fixture
+def forget_reachability():
+    reads.note_reachable(True)
+    yield
+    reads.note_reachable(True)
+
+
+# --- a callback queues one read; the worker's read settles -------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_callback_queues_one_read_and_the_workers_read_pays(
+    quiet_buyer, event_and_type, settings, forget_reachability
+):
+    settings.METRICS_TOKEN = "t0ken-t0ken"
+    event, standard = event_and_type
+    token = quiet_buyer.reserved_and_started(event, standard)
+    assert quiet_buyer.pay(token).status_code == 200
+    scheduler.wait_idle()
+    payment = SwishPayment.objects.get()
+
+    # Swish calls back three times (it retries); the shop reads nothing yet.
+    for _ in range(3):
+        assert _callback(quiet_buyer.base, payment).status_code == 200
+    assert _queued_reads() == 1
+    payment.refresh_from_db()
+    assert payment.swish_reads == 0 and payment.callback_at is not None
+    assert quiet_buyer.status()["status"] == "RESERVED"
+
+    run_worker()  # the read, then the ticket e-mail it scheduled
+
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PAID
+    assert SwishPayment.objects.get().swish_reads == 1
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [order.email]
+    assert quiet_buyer.status()["status"] == "PAID"
+    metrics = requests.get(
+        f"{quiet_buyer.base}/metrics",
+        headers={"Authorization": "Bearer t0ken-t0ken"},
+        timeout=10,
+    ).text
+    assert sample(metrics, "ticketshop_swish_reads_total") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_callback_503_on_an_unreadable_swish_and_the_read_stays_queued(
+    quiet_buyer, event_and_type, settings, refused_port, forget_reachability
+):
+    settings.BUSY_RETRY_AFTER_SECONDS = 7
+    event, standard = event_and_type
+    token = quiet_buyer.reserved_and_started(event, standard)
+    assert quiet_buyer.pay(token).status_code == 200
+    scheduler.wait_idle()
+    payment = SwishPayment.objects.get()
+    simulator = settings.SWISH_API_URL
+    # Swish cannot be reached from now on (a refused connection).
+    settings.SWISH_API_URL = f"http://127.0.0.1:{refused_port}/swish-cpcapi/api/"
+    assert _callback(quiet_buyer.base, payment).status_code == 200
+    run_worker()  # its read fails: "Swish unreachable since"
+    assert reads.unreachable_since() is not None
+    assert Order.objects.get().status == OrderStatus.RESERVED
+
+    again = _callback(quiet_buyer.base, payment)
+
+    assert again.status_code == 503
+    assert again.headers["Retry-After"] == "7"
+    assert _queued_reads() == 1  # queued all the same
+    # Swish is back: the queued read settles it and clears the mark.
+    settings.SWISH_API_URL = simulator
+    run_worker()
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert reads.unreachable_since() is None
+    assert _callback(quiet_buyer.base, payment).status_code == 200
+
+
+@pytest.mark.django_db
+def test_callback_503_when_the_database_fails(client, settings):
+    settings.BUSY_RETRY_AFTER_SECONDS = 4
+    with mock.patch(
+        "ticketshop.payments.views.handle_callback",
+        side_effect=OperationalError("the database is gone"),
+    ):
+        response = client.post(
+            "/swish/callback/", {"id": "0" * 32}, content_type="application/json"
+        )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "4"
+
+
+# --- the schedule: after a quiet period, backing off --------------------------
+
+
+@pytest.fixture
+def open_payment(db, post_json):
+    event, (standard, _) = event_with_types()
+    post_json(
+        "/reserve_ticket/",
+        {
+            "chapter_event": event.id,
+            "tickets": [{"ticket_type": standard.id, "count": 1}],
+        },
+    )
+    order = Order.objects.get()
+    Order.objects.update(payment_pending=True, email="buyer@example.com")
+    now = timezone.now()
+    return SwishPayment.objects.create(
+        order=order,
+        request_id=new_swish_id(),
+        callback_identifier=new_swish_id(),
+        token="t" * 32,
+        amount=order.total_price,
+        status=SwishStatus.CREATED,
+        next_read_at=reads.first_read_at(now),
+    )
+
+
+class FakeSwish:
+    """Swish's read of one payment request: CREATED until told otherwise."""
+
+    def __init__(self, payment: SwishPayment) -> None:
+        self.payment = payment
+        self.status = "CREATED"
+        self.reads: list[str] = []
+        self.during_read = None
+
+    def read(self, request_id: str) -> dict:
+        self.reads.append(request_id)
+        if self.during_read is not None:
+            self.during_read()
+        return {
+            "id": request_id,
+            "status": self.status,
+            "amount": float(self.payment.amount),
+            "paymentReference": "A" * 32 if self.status == "PAID" else None,
+            "datePaid": "2026-11-26T13:13:43.561+0000"
+            if self.status == "PAID"
+            else None,
+        }
+
+
+@pytest.fixture
+def fake_swish(open_payment, monkeypatch):
+    fake = FakeSwish(open_payment)
+    monkeypatch.setattr(swish, "read_payment_request", fake.read)
+    return fake
+
+
+def _run_workers(start, seconds: int, *, workers: int = 1) -> list[float]:
+    """Every second from ``start``, each worker queues what is due and runs
+    what it queued (the clock injected); return the seconds of each read."""
+    read_at = []
+    for second in range(seconds + 1):
+        now = start + timedelta(seconds=second)
+        queued = [reads.queue_due_reads(now=now) for _ in range(workers)]
+        assert sum(queued) <= 1
+        for pk in SwishPayment.objects.filter(read_queued=True).values_list(
+            "pk", flat=True
+        ):
+            if reads.read_payment(payment_pk=pk, now=now) == "read":
+                read_at.append(second)
+    return read_at
+
+
+def test_the_first_read_comes_after_a_quiet_period_then_they_back_off(
+    settings, open_payment, fake_swish
+):
+    settings.SWISH_READ_AFTER_SECONDS = 15
+    settings.SWISH_READ_MAX_INTERVAL_SECONDS = 120
+    created = open_payment.created_at
+    first = (open_payment.next_read_at - created).total_seconds()
+    assert 15 <= first <= 30
+
+    read_at = _run_workers(created, 500)
+
+    assert 15 <= read_at[0] <= 31
+    gaps = [b - a for a, b in zip(read_at, read_at[1:], strict=False)]
+    assert gaps == [15, 30, 60, 120, 120, 120]
+    assert SwishPayment.objects.get().swish_reads == len(read_at) == 7
+
+
+def test_a_callback_makes_the_read_due_at_once_and_a_final_answer_ends_them(
+    settings, open_payment, fake_swish
+):
+    settings.SWISH_READ_AFTER_SECONDS = 15
+    created = open_payment.created_at
+    assert _run_workers(created, 5) == []  # quiet: nothing read yet
+    now = created + timedelta(seconds=5)
+    fake_swish.status = "PAID"
+
+    assert reads.note_callback(payment=open_payment, now=now)
+    assert not reads.note_callback(payment=open_payment, now=now)  # once
+    assert reads.read_payment(payment_pk=open_payment.pk, now=now) == "read"
+
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert _run_workers(now, 600) == []  # final: never read again
+    assert fake_swish.reads == [open_payment.request_id]
+
+
+def test_two_workers_never_read_the_same_payment_twice_in_one_slot(
+    settings, open_payment, fake_swish
+):
+    settings.SWISH_READ_AFTER_SECONDS = 15
+    created = open_payment.created_at
+    # Two workers scan every second: each due read is queued once.
+    read_at = _run_workers(created, 200, workers=2)
+    assert len(read_at) == len(fake_swish.reads) == 4
+
+    # A second worker runs a read while the first is still reading it (a
+    # callback's task and the schedule's, say): it leaves it to the first.
+    now = created + timedelta(seconds=1000)
+    SwishPayment.objects.update(next_read_at=now)
+    second = []
+    fake_swish.during_read = lambda: (
+        fake_swish.__setattr__("during_read", None),
+        second.append(reads.read_payment(payment_pk=open_payment.pk, now=now)),
+    )
+    assert reads.read_payment(payment_pk=open_payment.pk, now=now) == "read"
+    assert second == ["reading elsewhere"]
+    assert len(fake_swish.reads) == 5
+
+
+def test_a_worker_that_dies_mid_read_leaves_the_payment_due_again(
+    settings, open_payment, fake_swish
+):
+    settings.SWISH_READ_AFTER_SECONDS = 15
+    now = open_payment.next_read_at
+    assert reads.queue_due_reads(now=now) == 1
+
+    def die():
+        raise SystemExit("killed")
+
+    fake_swish.during_read = die
+    with pytest.raises(SystemExit):
+        reads.read_payment(payment_pk=open_payment.pk, now=now)
+    fake_swish.during_read = None
+    # Its claim lapses with the lease; the next slot is read as usual.
+    later = now + timedelta(seconds=15)
+    SwishPayment.objects.update(reading_until=now + timedelta(seconds=1))
+    assert reads.queue_due_reads(now=later) == 1
+    assert reads.read_payment(payment_pk=open_payment.pk, now=later) == "read"
+
+
+def test_a_lost_read_task_is_queued_again(settings, open_payment, fake_swish):
+    settings.SWISH_READ_MAX_INTERVAL_SECONDS = 120
+    now = open_payment.next_read_at
+    assert reads.queue_due_reads(now=now) == 1
+    DBTaskResult.objects.all().delete()  # the task is lost
+    assert reads.queue_due_reads(now=now + timedelta(seconds=60)) == 0
+    assert reads.queue_due_reads(now=now + timedelta(seconds=121)) == 1
+
+
+# --- the bound on Swish calls: below the app server's threads -----------------
+
+
+def test_the_bound_is_derived_from_the_app_servers_threads(settings):
+    settings.SWISH_MAX_IN_FLIGHT = 0
+    settings.GUNICORN_THREADS = 4
+    assert swish.max_in_flight() == 3
+    settings.GUNICORN_THREADS = 1
+    assert swish.max_in_flight() == 1
+    settings.GUNICORN_THREADS = 8
+    settings.SWISH_MAX_IN_FLIGHT = 2  # an optional lower cap
+    assert swish.max_in_flight() == 2
+    settings.SWISH_MAX_IN_FLIGHT = 20  # never above the derived bound
+    assert swish.max_in_flight() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_four_threads_the_fourth_payment_start_is_busy(
+    buyer, event_and_type, settings
+):
+    settings.GUNICORN_THREADS = 4
+    settings.SWISH_MAX_IN_FLIGHT = 0
+    settings.BUSY_RETRY_AFTER_SECONDS = 3
+    event, standard = event_and_type
+    assert buyer.reserve(event, standard).status_code == 201
+    held, release = threading.Barrier(4), threading.Event()
+
+    def slow_swish_call():
+        with swish.swish_slot():
+            held.wait(10)
+            release.wait(20)
+
+    # Three payment starts wait on a slow Swish: three of the four threads.
+    threads = [threading.Thread(target=slow_swish_call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        held.wait(10)
+        response = buyer.start_payment()
+        assert response.status_code == 503
+        assert response.json() == "Busy"
+        assert response.headers["Retry-After"] == "3"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+    assert buyer.start_payment().status_code == 200
+
+
+# --- /healthz and the door never touch Swish -----------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_and_door_scanning_never_touch_swish(client, monkeypatch, settings):
+    from tests.scanning.factories import (
+        SCANNER_PASSWORD,
+        ScannerAccountFactory,
+        paid_ticket,
+    )
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    touched = []
+
+    def no_swish(*args, **kwargs):
+        touched.append(args)
+        raise swish.SwishUnavailable("Swish must not be called here")
+
+    monkeypatch.setattr(swish, "_call", no_swish)
+    monkeypatch.setattr(swish, "get_session", no_swish)
+    ScannerAccountFactory()
+    ticket = paid_ticket()
+
+    assert client.get("/healthz?scope=web").status_code == 200
+    client.get("/healthz")  # the worker part may be stale; never Swish
+    scanned = client.put(
+        "/validate_ticket/",
+        {
+            "external_id": ticket.external_id,
+            "password": SCANNER_PASSWORD,
+            "use_ticket": True,
+        },
+        content_type="application/json",
+    )
+    assert scanned.status_code == 200, scanned.content
+    assert touched == []
