@@ -1,10 +1,31 @@
+from django import forms
 from django.contrib import admin
 
 from .models import TicketType
 
+DEFAULT_VAT_RATE = TicketType._meta.get_field("vat_rate").default
+
+
+class TicketTypeForm(forms.ModelForm):
+    """A form that leaves the VAT rate out keeps the default rate (6 %:
+    admission), as scripts and older forms that post only the price do."""
+
+    class Meta:
+        model = TicketType
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vat_rate"].required = False
+
+    def clean_vat_rate(self):
+        value = self.cleaned_data.get("vat_rate")
+        return DEFAULT_VAT_RATE if value in (None, "") else value
+
 
 @admin.register(TicketType)
 class TicketTypeAdmin(admin.ModelAdmin):
-    list_display = ["title", "price", "visible"]
-    list_filter = ["visible"]
+    form = TicketTypeForm
+    list_display = ["title", "price", "vat_rate", "visible"]
+    list_filter = ["visible", "vat_rate"]
     search_fields = ["title"]
