@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from tests.delivery.conftest import run_worker
-from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401
+from tests.payments.conftest import buyer, swish, swish_without_worker, wait_for  # noqa: F401
 from ticketshop.backoffice import services
 from ticketshop.backoffice.models import AuditEntry
 from ticketshop.orders.models import Order, OrderStatus, RefundState

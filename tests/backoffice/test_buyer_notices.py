@@ -8,7 +8,7 @@ import pytest
 
 from tests.delivery.conftest import run_worker
 from tests.factories import event_with_types
-from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401
+from tests.payments.conftest import buyer, swish, swish_without_worker, wait_for  # noqa: F401
 from ticketshop.backoffice import services
 from ticketshop.delivery.models import TicketDelivery
 from ticketshop.orders.models import Order, OrderStatus

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.delivery.conftest import run_worker
 from tests.factories import TicketOfferFactory, event_with_types
-from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401
+from tests.payments.conftest import buyer, swish, swish_without_worker, wait_for  # noqa: F401
 from ticketshop.backoffice import exports, services
 from ticketshop.backoffice.models import AuditEntry
 from ticketshop.orders.errors import OutOfTickets

@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.delivery.conftest import run_worker
-from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401
+from tests.payments.conftest import (  # noqa: F401
+    buyer,
+    swish,
+    swish_without_worker,
+    wait_for,
+)
 from ticketshop.backoffice import services
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.payments.errors import RefundTooLate
@@ -165,3 +170,69 @@ def test_a_refund_swish_took_but_has_not_paid_back_is_shown_stuck(
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PAID, refund.status
     assert stuck_count(client) == 0
+
+
+def test_refunds_beyond_the_burst_are_queued_each_for_its_own_turn(
+    buyer,  # noqa: F811
+    show,
+    client,
+    settings,
+    monkeypatch,
+):
+    """The admin's bulk "Refund via Swish" (an event cancelled: every order
+    selected): beyond REFUND_BURST refunds waiting to be sent, each send
+    task is due SWISH_REFUND_SPACING_SECONDS after the one before, instead
+    of every worker taking one at once to wait for the send slot."""
+    from django.contrib.auth.models import User
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    from tests.admin_actions import confirmed
+    from ticketshop.payments import refunds
+    from ticketshop.payments.tasks import send_refund_task
+
+    event, (standard, _) = show
+    orders = []
+    for _ in range(4):
+        buyer.http.cookies.clear()
+        known = list(Order.objects.values_list("pk", flat=True))
+        token = buyer.reserved_and_started(event, standard, count=1)
+        assert buyer.pay(token).status_code == 200
+        orders.append(
+            wait_for(
+                lambda known=known: (
+                    Order.objects.filter(status=OrderStatus.PAID)
+                    .exclude(pk__in=known)
+                    .first()
+                )
+            )
+        )
+    monkeypatch.setattr(refunds, "REFUND_BURST", 2)  # a hundred in the shop
+    settings.SWISH_REFUND_SPACING_SECONDS = 30.0
+    client.force_login(User.objects.create_superuser("o", "o@example.org", "pw"))
+    changelist = reverse("admin:orders_order_changelist")
+    chosen = {"action": "refund_via_swish", "_selected_action": [o.pk for o in orders]}
+    before = timezone.now()
+    assert (
+        client.post(changelist, confirmed(client, changelist, chosen)).status_code
+        == 302
+    )
+
+    tasks = DBTaskResult.objects.filter(
+        task_path=send_refund_task.module_path
+    ).order_by("run_after")
+    delays = sorted(
+        0.0
+        if t.run_after == get_date_max()  # no run_after: due at once
+        else (t.run_after - before).total_seconds()
+        for t in tasks
+    )
+    assert len(delays) == 4
+    # The first two at once (the send slot spaces them), then 60 s and 90 s:
+    # each after the refunds queued before it.
+    assert delays[0] < 5 and delays[1] < 5, delays
+    assert 60 <= delays[2] < 65 and 90 <= delays[3] < 95, delays
+
+    # A worker now sends only what is due: the two of the burst.
+    run_worker()
+    sent = SwishRefund.objects.filter(sent_at__isnull=False).count()
+    assert sent == 2

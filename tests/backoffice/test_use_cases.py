@@ -16,6 +16,7 @@ from tests.payments.conftest import (  # noqa: F401
     buyer,
     event_and_type,
     swish,
+    swish_without_worker,
     wait_for,
 )
 from ticketshop import audit

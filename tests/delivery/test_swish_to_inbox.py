@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.factories import event_with_types
-from tests.payments.conftest import buyer, swish  # noqa: F401 (fixtures)
+from tests.payments.conftest import buyer, swish, swish_without_worker  # noqa: F401 (fixtures)
 from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.swish_simulator.background import scheduler

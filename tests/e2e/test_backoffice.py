@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.backoffice.conftest import _roles, issue
 from tests.factories import event_with_types
-from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401
+from tests.payments.conftest import buyer, swish, swish_without_worker, wait_for  # noqa: F401
 from ticketshop.orders.models import Order, OrderStatus, PaymentMethod
 from ticketshop.payments.models import SwishRefund
 

@@ -3,5 +3,6 @@ from tests.payments.conftest import (  # noqa: F401  (fixtures shared with payme
     buyer,
     event_and_type,
     swish,
+    swish_without_worker,
     wait_for,
 )

@@ -695,9 +695,13 @@ def exchange_order(
                             done.order, requested_by=_requested_by(user)
                         )
                     ]
-            except RefundNotPossible:
+            except RefundNotPossible as exc:
+                # RefundTooLate says why (a payment older than Swish
+                # refunds): the difference is then not paid back by the shop.
                 logger.warning(
-                    "exchange of %s: nothing to refund", done.order.reference
+                    "exchange of %s: no refund sent: %s",
+                    done.order.reference,
+                    str(exc) or "nothing to refund",
                 )
         schedule_resend(order=done.order)
         exchanged = Order.objects.select_related("event").get(pk=order_id)

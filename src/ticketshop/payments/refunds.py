@@ -145,6 +145,7 @@ def _new_refund(payment: SwishPayment, amount: Decimal, requested_by: str, *, no
     too_late = refund_too_late(payment, now=now)
     if too_late:
         raise too_late
+    send_at = _send_at(now)  # counted before this one is recorded
     refund = create_refund(
         payment=payment,
         refund_id=new_swish_id(),
@@ -154,7 +155,6 @@ def _new_refund(payment: SwishPayment, amount: Decimal, requested_by: str, *, no
     )
     from .tasks import send_refund_task
 
-    send_at = _send_at(now)
     if send_at > now:
         send_refund_task.using(run_after=send_at).enqueue(refund.pk)
     else:
