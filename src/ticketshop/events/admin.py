@@ -16,7 +16,9 @@ class TicketTypeForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["vat_rate"].required = False
+        # A reader's form (view permission only) has no fields to relax.
+        if "vat_rate" in self.fields:
+            self.fields["vat_rate"].required = False
 
     def clean_vat_rate(self):
         value = self.cleaned_data.get("vat_rate")
