@@ -188,6 +188,7 @@ def buyer(n: int, args, event: dict, timings: Timings, start: float, results: di
                 if status != "RESERVED" or not response.json()["payment_pending"]:
                     result["outcome"] = status
                     result["settled_s"] = time.monotonic() - paid_from
+                    result["seen_at_s"] = time.monotonic() - start
                     return
             delay = min(delay * 1.5, 10.0)
         result["outcome"] = "still pending"
@@ -209,6 +210,23 @@ def mails_by_address(mail_dir: Path) -> Counter:
         for address in re.findall(r"^To: (\S+)$", text, re.MULTILINE):
             counts[address] += 1
     return counts
+
+
+def median_settled(results: dict) -> float | None:
+    times = sorted(r["settled_s"] for r in results.values() if r["outcome"] == "PAID")
+    return round(times[len(times) // 2], 1) if times else None
+
+
+def simulator_calls(sim_base: str) -> dict | None:
+    """The calls the simulator received per operation since it started
+    counting (/swish-simulator/faults/), or None if it does not count."""
+    try:
+        response = requests.get(f"{sim_base}/swish-simulator/faults/", timeout=10)
+    except requests.RequestException:
+        return None
+    if response.status_code != 200:
+        return None
+    return {op: v["calls"] for op, v in response.json().items()}
 
 
 def main(argv=None) -> int:
@@ -322,6 +340,8 @@ def main(argv=None) -> int:
         load_after = loadavg()
         outcomes = Counter(r["outcome"] for r in results.values())
         paid = {r["email"] for r in results.values() if r["outcome"] == "PAID"}
+        swish_calls = simulator_calls(args.sim_base)
+        reads = swish_calls.get("read_payment") if swish_calls else None
         report = {
             "database": args.database,
             "checkout": str(checkout),
@@ -348,6 +368,26 @@ def main(argv=None) -> int:
             "p95_ms": {k: round(p95(v)) for k, v in timings.ms.items()},
             "calls": {k: len(v) for k, v in timings.ms.items()},
             "flow_s": round(flow_s, 1),
+            # When the buyers' pages saw the last PAID, after the first
+            # arrival, and the median from the payer's approval to PAID.
+            "last_paid_s": round(
+                max(
+                    (
+                        r["seen_at_s"]
+                        for r in results.values()
+                        if r["outcome"] == "PAID"
+                    ),
+                    default=0.0,
+                ),
+                1,
+            ),
+            "median_approve_to_paid_s": median_settled(results),
+            # Calls the simulator received, per operation (None: this
+            # checkout's simulator does not count them).
+            "swish_calls": swish_calls,
+            "swish_reads_per_paid_order": (
+                round(reads / len(paid), 2) if reads is not None and paid else None
+            ),
             "last_email_s": round(last_mail_s, 1) if last_mail_s else None,
             "load_before": load_before,
             "load_after": load_after,

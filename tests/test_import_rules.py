@@ -28,10 +28,12 @@ LAYERS: list[tuple[str, set[str]]] = [
     ),
     ("events", {"events"}),
     ("orders", {"orders"}),
+    ("release", {"release"}),
     ("books", {"books"}),
     ("delivery", {"delivery"}),
     ("payments", {"payments"}),
     ("surfaces", {"scanning", "shop", "backoffice", "swish_simulator"}),
+    ("waitlist", {"waitlist"}),
     ("ops", {"ops"}),
 ]
 # Modules that are presentation wherever they stand: they may import every

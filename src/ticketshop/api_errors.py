@@ -29,8 +29,24 @@ from .payments.errors import (
     PaymentTokenDoesNotExist,
     SessionExpired,
 )
+from .release.errors import (
+    AlreadyInQueue,
+    ConfirmationRequired,
+    NoQueue,
+    NotAdmitted,
+    NotInQueue,
+    QueueNotOpen,
+    SwishNumberRequired,
+)
 from .scanning.errors import IncorrectPassword, TicketDoesNotExist, TooManyAttempts
 from .security.errors import RateLimited
+from .waitlist.errors import (
+    AlreadyOnList,
+    BadSeatCount,
+    NotSoldOut,
+    OfferBeingTaken,
+    OfferNotOpen,
+)
 
 logger = logging.getLogger("ticketshop.api")
 
@@ -59,10 +75,25 @@ CONTRACT_ERRORS = {
     PaymentStartFailed: (500, lambda e: "PaymentStartFailed"),
     PaymentTokenDoesNotExist: (404, lambda e: "PaymentDoesNotExist"),
     NothingDueAtDoor: (409, lambda e: "NothingDueAtDoor"),
+    OfferNotOpen: (410, lambda e: "OfferNotOpen"),
+    OfferBeingTaken: (409, lambda e: "OfferBeingTaken"),
+    BadSeatCount: (
+        400,
+        lambda e: {"error": "InvalidTicketCount", "maximum": e.maximum},
+    ),
+    NotSoldOut: (409, lambda e: "NotSoldOut"),
+    AlreadyOnList: (409, lambda e: "AlreadyOnWaitingList"),
     MoreThanDueAtDoor: (
         409,
         lambda e: {"error": "MoreThanDueAtDoor", "due_at_door": format_money(e.due)},
     ),
+    NoQueue: (404, lambda e: "NoQueue"),
+    QueueNotOpen: (403, lambda e: "QueueNotOpen"),
+    AlreadyInQueue: (409, lambda e: "AlreadyInQueue"),
+    NotInQueue: (404, lambda e: "NotInQueue"),
+    NotAdmitted: (403, lambda e: "NotAdmitted"),
+    ConfirmationRequired: (403, lambda e: "ConfirmationRequired"),
+    SwishNumberRequired: (400, lambda e: "SwishNumberRequired"),
 }
 
 

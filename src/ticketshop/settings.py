@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "ticketshop.shop",
     "ticketshop.ops",
     "ticketshop.backoffice",
+    "ticketshop.release",
+    "ticketshop.waitlist",
 ]
 
 MIDDLEWARE = [
@@ -404,6 +406,11 @@ if TRUSTED_PROXY_COUNT > 0:
 RESERVATION_RATE_LIMIT = check_rate(
     "RESERVATION_RATE_LIMIT", env.str("RESERVATION_RATE_LIMIT", default="")
 )
+# Joins of fair-release queues per client address (docs/sale-modes.md), like
+# RESERVATION_RATE_LIMIT; unset = no limit.
+RELEASE_JOIN_RATE_LIMIT = check_rate(
+    "RELEASE_JOIN_RATE_LIMIT", env.str("RELEASE_JOIN_RATE_LIMIT", default="")
+)
 # A lapsed or declined hold is renewed by start_payment at most this many
 # times, and never past this many minutes after the first reservation; each
 # renewal counts against RESERVATION_RATE_LIMIT (docs/sessions-and-holds.md).
@@ -510,6 +517,9 @@ if LOG_FORMAT not in ("plain", "json"):
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # How often each worker beats its heartbeat and looks for due periodic jobs.
 WORKER_MAINTENANCE_SECONDS = env.float("WORKER_MAINTENANCE_SECONDS", default=10.0)
+# How often the workers draw due fair releases and admit the next entries
+# (one worker per period, a lease decides).
+RELEASE_TICK_SECONDS = env.float("RELEASE_TICK_SECONDS", default=2.0)
 
 # --- Swish -------------------------------------------------------------------
 # Owned by the payments app; see the README's "Swish" section.

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("ticketshop.scanning.urls")),
     path("", include("ticketshop.shop.urls")),
     path("", include("ticketshop.ops.urls")),
+    path("", include("ticketshop.waitlist.urls")),
+    path("", include("ticketshop.release.urls")),
 ]
 
 # The built-in stand-in for Swish (demo, development, tests), wherever its

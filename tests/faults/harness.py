@@ -263,7 +263,9 @@ class AppServer(Process):
     ):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**env, "PUBLIC_BASE_URL": self.base}
+        # GUNICORN_THREADS: what the shop derives its bound on Swish calls
+        # in flight from, as deploy/gunicorn.conf.py's threads.
+        env = {**env, "PUBLIC_BASE_URL": self.base, "GUNICORN_THREADS": str(threads)}
         super().__init__(
             name,
             [
@@ -300,8 +302,10 @@ class SwishServer(AppServer):
     App servers started with ``swish_env(env, swish)`` call it over HTTP
     (so a shop server never waits on its own threads for "Swish")."""
 
-    def __init__(self, env: dict, workdir: Path, *, port: int | None = None):
-        super().__init__("swish", env, workdir, threads=8, port=port)
+    def __init__(
+        self, env: dict, workdir: Path, *, port: int | None = None, threads: int = 8
+    ):
+        super().__init__("swish", env, workdir, threads=threads, port=port)
 
     @property
     def api_url(self) -> str:
@@ -499,10 +503,14 @@ def run_buyers(
 class Shop:
     """A Swish server, app servers and workers on one database."""
 
-    def __init__(self, env, workdir, *, servers=2, workers=1, swish_env=None):
+    def __init__(
+        self, env, workdir, *, servers=2, workers=1, swish_env=None, swish_threads=8
+    ):
         self.env = env
         self.workdir = workdir
-        self.swish = SwishServer({**env, **(swish_env or {})}, workdir)
+        self.swish = SwishServer(
+            {**env, **(swish_env or {})}, workdir, threads=swish_threads
+        )
         shop_env_ = with_swish(env, self.swish)
         self.servers = [
             AppServer(f"web{i}", shop_env_, workdir) for i in range(servers)

@@ -76,6 +76,10 @@ OPERATIONS = [
     ("POST", "/scan/sync/"),
     ("PUT", "/scan/check/"),
     ("POST", "/scan/collect/"),
+    # The waiting list.
+    ("POST", "/api/waitlist/join/"),
+    ("GET", "/api/waitlist/offer/{token}/"),
+    ("POST", "/api/waitlist/offer/{token}/"),
 ]
 
 

@@ -12,7 +12,17 @@ class TicketTypeForm(forms.ModelForm):
 
     class Meta:
         model = TicketType
-        fields = "__all__"
+        fields = [
+            "title",
+            "title_en",
+            "description",
+            "description_en",
+            "price",
+            "visible",
+            "vat_rate",
+            "vat_part_rate",
+            "vat_part_amount",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -31,10 +31,16 @@ def check_database_and_worker() -> tuple[str, str]:
 
 
 def check_cache() -> str:
+    """Write and read back a key of this check's own: with one key for all,
+    two servers checked at the same instant (a proxy checks its upstreams on
+    one tick) could read each other's value, and one would answer 503."""
     nonce = secrets.token_hex(8)
+    key = f"ops:healthz:{nonce}"
     try:
-        cache.set("ops:healthz", nonce, timeout=30)
-        return "ok" if cache.get("ops:healthz") == nonce else "error"
+        cache.set(key, nonce, timeout=30)
+        found = cache.get(key)
+        cache.delete(key)
+        return "ok" if found == nonce else "error"
     except Exception:
         logger.warning("health check: cache unreachable", exc_info=True)
         return "error"

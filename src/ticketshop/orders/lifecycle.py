@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -52,7 +52,7 @@ from .seats import (
     is_lapsed,
     seats_left_params,
 )
-from .signals import order_paid, order_sale_reversed
+from .signals import order_paid, order_sale_reversed, seats_came_back
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +259,14 @@ def _save(order: Order, name: str, fields: Iterable[str]) -> None:
     ORDER.save(order, name, fields)
 
 
+def _seats_freed(event_id: int) -> None:
+    """After the caller's transaction commits, tell whoever listens (the
+    waiting list) that seats of the event came back. Nothing is sent if it
+    rolls back; a listener lost with its process is made good by the
+    waiting list's periodic pass."""
+    transaction.on_commit(lambda: seats_came_back.send(sender=Order, event_id=event_id))
+
+
 def lock_order(order_id: int) -> Order:
     """Lock and return the order with its event, for the transaction.
 
@@ -307,6 +315,7 @@ def expire_lapsed(*, event_id: int, now: datetime) -> int:
     # by the sweep, whoever's reservation or issue ran it.
     with machine.acting_as("sweep"):
         ORDER.record_many(((pk, RESERVED, expired) for pk in swept), "expire")
+    _seats_freed(event_id)
     if len(swept) >= _ANALYZE_AFTER_SWEEPING and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(statements.analyze_orders_sql(alias))
@@ -341,6 +350,7 @@ def reserve(
     release_order_id: int | None = None,
     language: str = "",
     try_counter: bool = True,
+    hold_until: datetime | None = None,
 ) -> Order:
     """``reserve``: lock the event, ``release`` the session's earlier hold
     (``release_order_id``), sweep the event's lapsed holds, check capacity
@@ -356,9 +366,12 @@ def reserve(
     counter full or unknown but seats left, sales stopped) takes the seat
     lock below, which counts exactly.
     ``try_counter=False``: the caller has just tried it
-    (``reserve_by_counter``)."""
+    (``reserve_by_counter``). ``hold_until``: the hold lasts until then
+    instead of the event's reservation time (a waiting list's offer; never
+    through the counter)."""
     if (
         try_counter
+        and hold_until is None
         and release_order_id is None
         and may_reserve_by_counter(counts=counts, limits=limits)
     ):
@@ -379,7 +392,7 @@ def reserve(
                 event=event,
                 tickets=_new_tickets(counts, prices),
                 transition="reserve",
-                expires_at=now + event.reservation_duration,
+                expires_at=hold_until or now + event.reservation_duration,
                 language=language,
             )
     event = lock_event(event_id=event_id)
@@ -400,7 +413,7 @@ def reserve(
         event=event,
         tickets=tickets,
         transition="reserve",
-        expires_at=now + event.reservation_duration,
+        expires_at=hold_until or now + event.reservation_duration,
         language=language,
     )
 
@@ -728,6 +741,7 @@ def release(order: Order, *, now: datetime) -> bool:
     if order.status != RESERVED or order.payment_pending:
         return False
     _save(order, "release", [])
+    _seats_freed(order.event_id)
     return True
 
 
@@ -822,6 +836,7 @@ def fail(order: Order) -> None:
     _check("fail", order, order.payment_pending, ": no payment running")
     order.payment_pending = False
     _save(order, "fail", ["payment_pending"])
+    _seats_freed(order.event_id)
 
 
 # --- Organiser: cancel and refund -------------------------------------------------
@@ -849,9 +864,11 @@ def cancel(order: Order, *, now: datetime) -> None:
             order.refund_state = RefundState.PENDING
             fields.append("refund_state")
         _save(order, "cancel_paid", fields)
+        _seats_freed(order.event_id)
         return
     _check("cancel", order, not order.payment_pending, ": a payment is running")
     _save(order, "cancel", [])
+    _seats_freed(order.event_id)
 
 
 def cancel_tickets(
@@ -884,6 +901,7 @@ def cancel_tickets(
         order.refund_state = RefundState.PENDING
         fields.append("refund_state")
     _save(order, "cancel_tickets", fields)
+    _seats_freed(order.event_id)
     order.refresh_from_db(fields=["ticket_count", "total_price"])
     return amount
 
@@ -971,6 +989,8 @@ def exchange(
         order.refund_state = RefundState.PENDING
         fields.append("refund_state")
     _save(order, "exchange", fields)
+    # The old event's seats came back (or, within one event, the old types').
+    _seats_freed(from_event_id)
     return Exchange(
         order=order,
         old_total=old_total,

@@ -66,9 +66,12 @@ def reserve_tickets(
     now: datetime | None = None,
     language: str = "",
     previous: Order | None = None,
+    hold_until: datetime | None = None,
 ) -> Order:
     """Reserve seats, all or nothing; the order keeps the buyer's
-    ``language`` (for the ticket e-mail).
+    ``language`` (for the ticket e-mail). ``hold_until``: hold the seats
+    until then instead of the event's reservation time (the waiting list's
+    offers).
 
     Releases the buyer's ``previous`` order first if it is an unpaid
     reservation (the one their session held). Raises a
@@ -90,6 +93,7 @@ def reserve_tickets(
     # caller has a transaction open; then reserve tries the counter in it).
     by_counter = (
         previous is None
+        and hold_until is None
         and not connection.in_atomic_block
         and lifecycle.may_reserve_by_counter(counts=counts, limits=limits)
     )
@@ -115,6 +119,7 @@ def reserve_tickets(
                     now=now,
                     language=language,
                     try_counter=not by_counter,
+                    hold_until=hold_until,
                 )
             break
         except IntegrityError:

@@ -18,3 +18,10 @@ order_paid = Signal()
 # (``cancel_paid``, ``cancel_tickets``), before they are voided: the books
 # app issues the credit receipt there.
 order_sale_reversed = Signal()
+
+# Sent with ``event_id=`` after a transaction that freed seats of the event
+# commits (a hold released, failed or swept as lapsed, a cancellation, a
+# refund's cancellation, an exchange away), by ``orders.lifecycle``; the
+# waiting list offers them on. A receiver runs outside any transaction and
+# must be cheap for an event without a waiting list.
+seats_came_back = Signal()

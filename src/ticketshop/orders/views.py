@@ -23,6 +23,11 @@ from ticketshop.api_errors import (
     SERVER_ERROR,
     error_schema,
 )
+from ticketshop.release.services import (
+    SESSION_QUEUE_KEY,
+    admission_for,
+    record_reservation,
+)
 from ticketshop.security.ratelimit import limit_client
 from ticketshop.statemachine.actors import ActingAs
 
@@ -176,9 +181,12 @@ class ReserveTicketView(ActingAs, APIView):
             **BODY_ERRORS,
             403: error_schema(
                 "too many tickets, sales not started, not enough seats left "
-                "(with the number left), or a cross-site request",
+                "(with the number left), a queued event without an admission "
+                "(or its address not confirmed), or a cross-site request",
                 "TooManyTickets",
                 "SalesNotStarted",
+                "NotAdmitted",
+                "ConfirmationRequired",
                 CROSS_SITE_REQUEST,
                 extra=OUT_OF_TICKETS_SCHEMA,
             ),
@@ -205,6 +213,13 @@ class ReserveTicketView(ActingAs, APIView):
         # Counted before anything else, malformed requests included.
         limit_client(request, scope="reserve", rate=settings.RESERVATION_RATE_LIMIT)
         body = parse_body(self.InputSerializer, request)
+        # A queued event (a fair release) admits only the session's admitted
+        # entry; the hold below stays the only guard against overselling.
+        entry = admission_for(
+            event_id=body["chapter_event"],
+            session_token=request.session.get(SESSION_QUEUE_KEY),
+            tickets=sum(line["count"] for line in body["tickets"]),
+        )
         order = reserve_tickets(
             event_id=body["chapter_event"],
             lines=[
@@ -214,6 +229,8 @@ class ReserveTicketView(ActingAs, APIView):
             language=supported_language(request_language(request)),
             previous=get_session_order(request.session),
         )
+        if entry is not None:
+            record_reservation(entry, order)
         keep_session_order(request.session, order)
         return Response(status=201)
 

@@ -88,17 +88,20 @@ def _enqueue(payment_pk: int, *, run_after: datetime | None = None) -> None:
     task.enqueue(payment_pk)
 
 
-def _queue_once(payment_pk: int, **changes) -> bool:
-    """Queue a read of the payment unless one is queued; apply ``changes``
-    either way. In one transaction: the flag and the task commit together."""
+def _queue_once(payment_pk: int, *, callback_at: datetime) -> bool:
+    """Queue a read of the payment unless one is queued, and record the
+    callback (a read due now) either way. In one transaction: the flag and
+    the task commit together. Never the payment's status (payments/machines)."""
     with transaction.atomic():
         queued = SwishPayment.objects.filter(pk=payment_pk, read_queued=False).update(
-            read_queued=True, **changes
+            read_queued=True, callback_at=callback_at, next_read_at=callback_at
         )
         if queued:
             _enqueue(payment_pk)
-        elif changes:
-            SwishPayment.objects.filter(pk=payment_pk).update(**changes)
+        else:
+            SwishPayment.objects.filter(pk=payment_pk).update(
+                callback_at=callback_at, next_read_at=callback_at
+            )
     return bool(queued)
 
 
@@ -106,7 +109,7 @@ def note_callback(*, payment: SwishPayment, now: datetime | None = None) -> bool
     """Swish called back about ``payment``: record it, make a read due now
     and queue it (once). Returns whether a read was queued by this call."""
     now = now or timezone.now()
-    return _queue_once(payment.pk, callback_at=now, next_read_at=now)
+    return _queue_once(payment.pk, callback_at=now)
 
 
 def queue_due_reads(*, now: datetime | None = None) -> int:

@@ -24,6 +24,7 @@ from ticketshop.orders.errors import InvalidSession, OutOfTickets, RenewalLimitR
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.seatlock import lock_event
+from ticketshop.release.services import swish_number_for
 
 from . import swish
 from .common import UNKNOWN_OUTCOME, new_swish_id
@@ -200,6 +201,9 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
 def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:
     """PUT the recorded payment request; record and return its token."""
     payment = SwishPayment.objects.select_related("order").get(pk=payment_id)
+    # A fair release that binds its entries to a Swish number: the request
+    # goes to that number (Swish's e-commerce flow), so one number, one entry.
+    payer_alias = swish_number_for(payment.order)
     try:
         created = swish.create_payment_request(
             request_id=payment.request_id,
@@ -207,6 +211,7 @@ def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:
             message=payment.message,
             reference=payment.order.reference,
             callback_identifier=payment.callback_identifier,
+            payer_alias=payer_alias or None,
         )
     except SwishUnavailable as exc:
         # Maybe created, maybe not: keep the id, so a retry resends it and
@@ -229,13 +234,13 @@ def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:
             exc,
         )
         raise PaymentStartFailed(str(exc)) from exc
-    if not created.token:
+    if not created.token and not payer_alias:
         _record_rejected(payment_id=payment.pk, codes=["NOTOKEN"], now=now)
         raise PaymentStartFailed("Swish sent no PaymentRequestToken")
     with transaction.atomic(durable=True):
         lock_order(payment.order_id)
         current = SwishPayment.objects.get(pk=payment.pk)
-        current.token = created.token
+        current.token = created.token or ""
         if PAYMENT.allowed("created", current):
             move(PAYMENT, current, "created", ["token"])
         else:
@@ -246,7 +251,7 @@ def _send_create(*, payment_id: int, now: datetime, may_replace: bool) -> str:
         payment.request_id,
         payment.order.reference,
     )
-    return created.token
+    return created.token or ""
 
 
 def _record_rejected(*, payment_id: int, codes: list[str], now: datetime) -> None:

@@ -30,6 +30,7 @@ from ticketshop.orders.selectors import list_order_lines
 from ticketshop.orders.sessions import get_session_order, session_order_token
 from ticketshop.orders.signing import sign_ticket
 from ticketshop.payments.poll import BuyerView, read_order_for_buyer
+from ticketshop.release.services import queued_release
 from ticketshop.statemachine.actors import ActingAs
 
 from .branding import get_branding
@@ -119,6 +120,8 @@ class EventView(ShopPageView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["shop_config"]["eventId"] = self.kwargs["event_id"]
+        # An event sold through a queue: its page points to the queue.
+        context["release"] = queued_release(self.kwargs["event_id"])
         return context
 
 

@@ -138,3 +138,37 @@ class SimulatedRefund(models.Model):
             "errorMessage": self.error_message or None,
             "additionalInformation": self.additional_information or None,
         }
+
+
+class SimulatedOperation(models.TextChoices):
+    """The calls a fault can slow down or fail (faults.py)."""
+
+    CREATE_PAYMENT = "create_payment"
+    READ_PAYMENT = "read_payment"
+    CANCEL_PAYMENT = "cancel_payment"
+    CREATE_REFUND = "create_refund"
+    READ_REFUND = "read_refund"
+    CALLBACK = "callback"
+
+
+class SimulatedFault(models.Model):
+    """How the simulator answers one operation, set at run time (a row, so
+    every process serving the simulator sees it), and how often it was called.
+
+    Not a record with states: a setting and a counter.
+    """
+
+    operation = models.CharField(
+        primary_key=True, max_length=20, choices=SimulatedOperation.choices
+    )
+    delay_seconds = models.FloatField(default=0.0)
+    # Shares of calls answered 503 and of calls whose connection is dropped.
+    error_rate = models.FloatField(default=0.0)
+    drop_rate = models.FloatField(default=0.0)
+    # The fault lapses then (NULL: until cleared).
+    until = models.DateTimeField(null=True, blank=True)
+    # Calls received, with or without a fault (reads per paid order in bench).
+    calls = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.operation

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import codes
+from . import codes, faults
 from .background import scheduler
 from .models import (
     PaymentRequestStatus,
@@ -337,8 +337,24 @@ def schedule_callbacks(*, kind: str, object_id: str) -> None:
         )
 
 
-def send_callback(kind: str, object_id: str) -> None:
-    """POST the object to its callbackUrl, as Swish does when it settles."""
+def send_callback(kind: str, object_id: str, delayed: bool = False) -> None:
+    """POST the object to its callbackUrl, as Swish does when it settles.
+
+    A ``callback`` fault (faults.py) first delays it (queued again, no
+    thread held), then loses it at the fault's error and drop rates.
+    """
+    if not delayed:
+        fault = faults.on_call("callback")
+        if fault.delay_seconds:
+            scheduler.call_later(
+                fault.delay_seconds, send_callback, kind, object_id, True
+            )
+            return
+    else:
+        fault = faults.current("callback")
+    if fault.outcome() != "answer":
+        logger.info("simulator fault: callback of %s %s lost", kind, object_id)
+        return
     model = SimulatedPaymentRequest if kind == "payment" else SimulatedRefund
     obj = model.objects.filter(pk=object_id).first()
     if obj is None:

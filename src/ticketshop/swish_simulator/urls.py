@@ -7,6 +7,8 @@ app_name = "swish_simulator"
 # Swish's own paths, below /swish-simulator/.
 urlpatterns = [
     path("", views.index, name="index"),
+    # The simulator's own fault control (not Swish's).
+    path("faults/", views.fault_control, name="faults"),
     path(
         "swish-cpcapi/api/v2/paymentrequests/<str:request_id>",
         views.create_payment_request,

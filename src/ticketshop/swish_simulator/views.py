@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import codes, services
+from . import codes, faults, services
 from .models import SimulatedPaymentRequest, SimulatedRefund
 from .services import ID_RE, SwishRefusal
 
@@ -75,6 +75,8 @@ def _location(request, name: str, object_id: str) -> str:
 @require_http_methods(["PUT"])
 def create_payment_request(request, request_id: str):
     """PUT /api/v2/paymentrequests/<id>: 201 with Location and the token."""
+    if failed := faults.apply(request, "create_payment"):
+        return failed
     if not ID_RE.match(request_id):
         return HttpResponse(status=400)
     if request.content_type != "application/json":
@@ -107,6 +109,9 @@ def create_payment_request(request, request_id: str):
 @require_http_methods(["GET", "PATCH"])
 def payment_request(request, request_id: str):
     """GET or cancel (PATCH) /api/v1/paymentrequests/<id>."""
+    operation = "cancel_payment" if request.method == "PATCH" else "read_payment"
+    if failed := faults.apply(request, operation):
+        return failed
     if request.method == "PATCH":
         if request.content_type != "application/json-patch+json":
             return HttpResponse(status=415)
@@ -128,6 +133,8 @@ def payment_request(request, request_id: str):
 @require_http_methods(["PUT"])
 def create_refund(request, refund_id: str):
     """PUT /api/v2/refunds/<id>: 201 with Location."""
+    if failed := faults.apply(request, "create_refund"):
+        return failed
     if not ID_RE.match(refund_id):
         return HttpResponse(status=400)
     if request.content_type != "application/json":
@@ -161,6 +168,8 @@ def create_refund(request, refund_id: str):
 @require_http_methods(["GET"])
 def refund(request, refund_id: str):
     """GET /api/v1/refunds/<id>."""
+    if failed := faults.apply(request, "read_refund"):
+        return failed
     found = services.advance_refund(refund_id=refund_id)
     if found is None:
         return HttpResponse(status=404)
@@ -205,3 +214,43 @@ def index(request):
             },
         },
     )
+
+
+@simulator_only
+@csrf_exempt
+@require_http_methods(["GET", "PUT", "DELETE"])
+def fault_control(request):
+    """The simulator's faults and call counts (faults.py), as JSON.
+
+    GET: each operation's fault in force and its calls. PUT a JSON object
+    ``{"operations": [...] or "all", "delay_seconds", "error_rate",
+    "drop_rate", "seconds", "reset_calls"}`` (all optional) to set them;
+    DELETE clears every fault. Not part of Swish: the simulator's own.
+    """
+    if request.method == "DELETE":
+        faults.clear()
+        return _json(faults.state())
+    if request.method == "PUT":
+        body = _body(request)
+        if not isinstance(body, dict):
+            return _json({"error": "a JSON object is expected"}, status=400)
+        operations = body.get("operations", "all")
+        if operations == "all":
+            operations = list(faults.OPERATIONS)
+        if not isinstance(operations, list) or not all(
+            isinstance(o, str) for o in operations
+        ):
+            return _json({"error": 'operations: a list of names or "all"'}, status=400)
+        try:
+            faults.set_faults(
+                operations,
+                delay_seconds=body.get("delay_seconds", 0.0),
+                error_rate=body.get("error_rate", 0.0),
+                drop_rate=body.get("drop_rate", 0.0),
+                seconds=body.get("seconds"),
+            )
+        except faults.FaultError as exc:
+            return _json({"error": str(exc)}, status=400)
+        if body.get("reset_calls") is True:
+            faults.reset_calls()
+    return _json(faults.state())

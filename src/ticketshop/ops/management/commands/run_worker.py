@@ -11,7 +11,9 @@ thread that every WORKER_MAINTENANCE_SECONDS
 
 and a second thread that once a second queues the reads of open Swish
 payments that are due (payments/reads.py; each queued once, whichever
-worker sees it first).
+worker sees it first), and a third that draws fair releases whose window
+closed and admits their next entries, every RELEASE_TICK_SECONDS across all
+workers (a lease; no write while no release is due).
 
 Any number of these may run, on any host, against one database.
 """
@@ -46,6 +48,12 @@ class Command(DBWorkerCommand):
             )
             thread.start()
             threading.Thread(
+                target=_release,
+                kwargs={"worker_id": options["worker_id"], "stop": stop},
+                name="worker-release",
+                daemon=True,
+            ).start()
+            threading.Thread(
                 target=_queue_reads,
                 kwargs={"stop": stop},
                 name="worker-swish-reads",
@@ -66,6 +74,20 @@ def _maintain(*, worker_id: str, stop: threading.Event) -> None:
             # database is met with a fresh one next time.
             connection.close()
         if stop.wait(settings.WORKER_MAINTENANCE_SECONDS):
+            return
+
+
+def _release(*, worker_id: str, stop: threading.Event) -> None:
+    while True:
+        try:
+            done = upkeep.release_tick(worker_id=worker_id)
+            if done:
+                logger.info("release tick: %s", done)
+        except Exception:
+            logger.exception("release tick failed; trying again")
+        finally:
+            connection.close()
+        if stop.wait(settings.RELEASE_TICK_SECONDS):
             return
 
 

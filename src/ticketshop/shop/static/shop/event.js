@@ -77,6 +77,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (info.kind === "soldout") {
       showFormError(gettext("Sorry, this event is sold out."), false);
     }
+    // A sold-out event's waiting list (the link is in the page, hidden).
+    const waitlist = $("waitlist-link");
+    if (waitlist) show(waitlist, info.kind === "soldout");
     show($("event"), true);
   }
 
@@ -263,6 +266,10 @@ document.addEventListener("DOMContentLoaded", () => {
         return fmt(gettext("At most %(n)s tickets can be bought in one order."), { n: state.event.max_tickets_per_payment });
       case "SalesNotStarted":
         return gettext("Ticket sales for this event have not started yet.");
+      case "NotAdmitted":
+        return gettext("This event is sold through a queue: reserve when it is your turn (see the link to the queue above).");
+      case "ConfirmationRequired":
+        return gettext("Confirm your e-mail address first: open the link we sent you when you joined the queue.");
       case "EventDoesNotExist":
         return gettext("Ticket sales for this event have stopped.");
       case "TicketTypeDoesNotExist":

@@ -1,0 +1,44 @@
+"""The queue's e-mails: the confirmation link, and a ballot's admission."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from .models import Entry
+
+
+def link(name: str, token: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(name, args=[token])
+
+
+def send_entry_mail(entry_id: int, kind: str) -> str:
+    entry = Entry.objects.select_related("release__event").filter(pk=entry_id).first()
+    if entry is None:
+        return "gone"
+    event = entry.release.event
+    with translation.override(entry.language or "sv"):
+        title = event.title_in(entry.language)
+        if kind == "confirm":
+            subject = _("Confirm your place in the queue: %(title)s") % {"title": title}
+            body = _(
+                "You joined the queue for %(title)s.\n\n"
+                "Open this link to confirm your e-mail address (an entry whose"
+                " address is not confirmed passes its turn):\n%(link)s\n"
+            ) % {"title": title, "link": link("release:confirm", entry.confirm_token)}
+        else:
+            until = timezone.localtime(entry.admission_expires_at)
+            subject = _("Your turn: tickets for %(title)s") % {"title": title}
+            body = _(
+                "It is your turn to buy tickets for %(title)s.\n\n"
+                "Open this link before %(until)s to reserve up to %(count)d"
+                " tickets:\n%(link)s\n"
+            ) % {
+                "title": title,
+                "until": formats.date_format(until, "DATETIME_FORMAT"),
+                "count": entry.tickets_wanted,
+                "link": link("release:admitted", entry.confirm_token),
+            }
+    send_mail(subject, body, None, [entry.email])
+    return kind

@@ -1,0 +1,87 @@
+"""The queue page in a browser at phone width, in Swedish and English: axe
+finds no serious violation before and after joining; the page follows the
+queue by itself (polling with JavaScript, a meta refresh without) and shows
+the buyer's turn when they are admitted."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.axe import require_axe, serious_violations
+from tests.e2e.shop_fixtures import DEVICES, shop_e2e
+from tests.release.helpers import queued_event
+from ticketshop.release import services
+from ticketshop.release.models import Entry
+
+pytestmark = shop_e2e
+
+
+@pytest.fixture
+def server(live_server, settings):
+    require_axe()
+    settings.PUBLIC_BASE_URL = live_server.url
+    return live_server
+
+
+def clean(page):
+    page.wait_for_load_state("networkidle")
+    found = serious_violations(page)
+    assert found == [], "\n".join(found)
+
+
+def admit_everyone(release):
+    Entry.objects.update(email_confirmed_at=release.window_closes_at)
+    now = release.window_closes_at + timedelta(seconds=1)
+    services.draw(release.pk, now=now)
+    services.admit(release.pk, now=now)
+
+
+@pytest.mark.parametrize(
+    "locale, join, turn",
+    [
+        ("sv-SE", "Ställ dig i kön", "Nu är det din tur!"),
+        ("en-GB", "Join the queue", "It is your turn!"),
+    ],
+)
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_joining_and_waiting_for_ones_turn(
+    e2e_browser, server, locale, join, turn, javascript
+):
+    event, _, release = queued_event(seats=5)
+    context = e2e_browser.new_context(
+        base_url=server.url,
+        locale=locale,
+        java_script_enabled=javascript,
+        **DEVICES["phone"],
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"/queue/{event.pk}/")
+        expect(page.locator("code.commitment")).to_have_text(release.seed_commitment)
+        if javascript:
+            clean(page)
+        page.get_by_label(re.compile("E-post|E-mail")).fill("ada@example.org")
+        page.locator("#tickets").select_option("2")
+        page.get_by_role("button", name=join).click()
+        status = page.locator("#queue-status")
+        expect(status).to_have_attribute("aria-live", "polite")
+        expect(status).to_contain_text(re.compile("kön|queue"))
+        if javascript:
+            clean(page)
+        # Phone width: nothing wider than the screen.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= DEVICES["phone"]["viewport"]["width"]
+
+        admit_everyone(release)
+        # The page notices by itself (poll or meta refresh, 4-9 s).
+        expect(status).to_contain_text(turn, timeout=25_000)
+        if javascript:
+            clean(page)
+    finally:
+        context.close()
+    assert errors == []
