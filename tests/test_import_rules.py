@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("events", {"events"}),
     ("orders", {"orders"}),
     ("release", {"release"}),
+    ("books", {"books"}),
     ("delivery", {"delivery"}),
     ("payments", {"payments"}),
     ("surfaces", {"scanning", "shop", "backoffice", "swish_simulator"}),

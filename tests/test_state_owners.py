@@ -88,6 +88,7 @@ OWNER_TESTS = {
     "swish_refund": "tests/test_state_owners.py",
     "ticket_delivery": "tests/delivery/test_delivery_owner.py",
     "outgoing_mail": "tests/backoffice/test_outbox_owner.py",
+    "invoice_request": "tests/books/test_invoice_owner.py",
     "release_entry": "tests/release/test_entry_owner.py",
     "waitlist_offer": "tests/waitlist/test_offer_owner.py",
 }

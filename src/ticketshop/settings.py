@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "ticketshop.security",
     "ticketshop.events",
     "ticketshop.orders",
+    "ticketshop.books",
     "ticketshop.payments",
     "ticketshop.delivery",
     "ticketshop.scanning",

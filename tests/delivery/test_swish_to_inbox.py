@@ -6,7 +6,12 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.factories import event_with_types
-from tests.payments.conftest import buyer, swish, wait_for  # noqa: F401 (fixtures)
+from tests.payments.conftest import (  # noqa: F401 (fixtures)
+    buyer,
+    swish,
+    swish_without_worker,
+    wait_for,
+)
 from ticketshop.delivery.models import DeliveryStatus, TicketDelivery
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.swish_simulator.background import scheduler
@@ -37,8 +42,12 @@ def buy_and_pay(buyer, *, email: str) -> Order:  # noqa: F811
     assert response.status_code == 200, response.text
     assert buyer.pay(response.json()).status_code < 400
     assert scheduler.wait_idle(timeout=20)
-    # The callback came; the worker's read of the payment settles it.
-    wait_for(lambda: Order.objects.get().status == OrderStatus.PAID)
+    # The shop's worker reads the payment after the simulator is idle, and
+    # its paying transaction (the order, its receipt, the ticket e-mail)
+    # commits a moment later: wait for it rather than race it.
+    assert wait_for(
+        lambda: Order.objects.filter(status=OrderStatus.PAID).exists(), timeout=20
+    )
     return Order.objects.get()
 
 

@@ -29,6 +29,7 @@ from hypothesis.stateful import (
 )
 
 from tests.factories import event_with_types, reserve_tickets, start_payment
+from ticketshop.books.models import InvoiceRequest, Receipt
 from ticketshop.db.locks import run_locked
 from ticketshop.delivery.services import schedule_ticket_delivery
 from ticketshop.errors import ShopError
@@ -96,6 +97,11 @@ class OrderLife(RuleBasedStateMachine):
             SimulatedPaymentRequest,
         ):
             model.objects.all().delete()
+        # The books keep what was sold: receipts (credits first, they name
+        # their originals) go before the orders they protect.
+        InvoiceRequest.objects.all().delete()
+        Receipt.objects.filter(original__isnull=False).delete()
+        Receipt.objects.all().delete()
         Ticket.objects.all().delete()
         Order.objects.all().delete()
         self.event, self.types = event_with_types(

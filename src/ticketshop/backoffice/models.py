@@ -47,6 +47,8 @@ AUDIT_ACTIONS = {
     "waitlist_taken": _("offer taken"),
     "waitlist_declined": _("offer declined"),
     "waitlist_lapsed": _("offer lapsed"),
+    "books_settings": _("bookkeeping settings changed"),
+    "invoice": _("invoice request handled"),
 }
 
 

@@ -119,6 +119,30 @@ def insert_rows_sql(alias: str, model: type[Model], rows: int) -> str:
     )
 
 
+@cache
+def increment_sql(
+    alias: str, model: type[Model], keys: tuple[str, ...], counter: str
+) -> str:
+    """Return one statement that adds 1 to ``counter`` of the row whose
+    ``keys`` (a unique constraint) are the parameters, or inserts that row
+    with 1, and returns the counter: an upsert with RETURNING (PostgreSQL,
+    SQLite 3.35 and later). The row stays locked (PostgreSQL) until the
+    transaction ends; the counter never skips a value, because a rolled-back
+    increment is rolled back with it."""
+    using = alias
+    name = table(model, using=using)
+    key_columns = ", ".join(column(model, k, "", using=using) for k in keys)
+    count = column(model, counter, "", using=using)
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"INSERT INTO {name} ({key_columns}, {count})"  # noqa: S608
+        f" VALUES ({placeholders(len(keys))}, 1)"
+        f" ON CONFLICT ({key_columns})"
+        f" DO UPDATE SET {count} = {column(model, counter, using=using)} + 1"
+        f" RETURNING {count}"
+    )
+
+
 def insert_params(alias: str, objs: Iterable[Model]) -> list:
     """Return the values of ``insert_rows_sql`` for the instances, prepared
     for the database as ``save()`` prepares them."""

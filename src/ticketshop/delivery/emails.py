@@ -9,6 +9,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from ticketshop.books.pdf import render_receipt_pdf
+from ticketshop.books.selectors import list_order_receipts
 from ticketshop.orders.models import Order
 
 from .content import build_ticket_content
@@ -61,6 +63,15 @@ def build_ticket_email(
         html = render_to_string("delivery/ticket_email.html", context)
         pdf = render_tickets_pdf(content)
         pdf_name = _("tickets-%(reference)s.pdf") % {"reference": order.reference}
+        # The order's receipts (and credit receipts) from the books, in the
+        # buyer's language; none when the organiser sent it without receipt.
+        receipts = [
+            (
+                _("receipt-%(code)s.pdf") % {"code": receipt.code},
+                render_receipt_pdf(receipt, language=language),
+            )
+            for receipt in (list_order_receipts(order_id=order.pk) if receipt else [])
+        ]
 
     message = RelatedImagesEmail(
         subject=subject,
@@ -80,4 +91,6 @@ def build_ticket_email(
     for ticket in content.tickets:
         message.attach(ticket.filename, ticket.qr_image_png, "image/png")
     message.attach(pdf_name, pdf, "application/pdf")
+    for name, receipt_pdf in receipts:
+        message.attach(name, receipt_pdf, "application/pdf")
     return message

@@ -68,6 +68,9 @@ class EnglishTexts(models.Model):
         return "sv"
 
 
+VAT_RATE_CHOICES = [(0, "0 %"), (6, "6 %"), (12, "12 %"), (25, "25 %")]
+
+
 class TicketType(EnglishTexts):
     """A kind of ticket with its price; offered for events through offers."""
 
@@ -84,6 +87,26 @@ class TicketType(EnglishTexts):
         default=True,
         help_text=_("Hidden types are never sold online; organisers issue them."),
     )
+    # VAT: the price includes it. Admission to performances is 6 %; a
+    # dinner-and-show package puts its dinner part at 12 % (vat_part_*).
+    vat_rate = models.PositiveSmallIntegerField(
+        _("VAT rate (%)"), choices=VAT_RATE_CHOICES, default=6
+    )
+    vat_part_rate = models.PositiveSmallIntegerField(
+        _("VAT rate of a part of the price (%)"),
+        choices=VAT_RATE_CHOICES,
+        null=True,
+        blank=True,
+        help_text=_("For example the dinner of a dinner and show, at 12 %."),
+    )
+    vat_part_amount = models.DecimalField(
+        _("that part of the price (SEK, VAT included)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
 
     class Meta:
         verbose_name = _("ticket type")
@@ -99,6 +122,18 @@ class TicketType(EnglishTexts):
         problem = None if self.price is None else swish_price_problem(self.price)
         if problem:
             raise ValidationError({"price": problem})
+        if (self.vat_part_rate is None) != (self.vat_part_amount is None):
+            raise ValidationError(
+                {"vat_part_amount": _("Give both the part's rate and its amount.")}
+            )
+        if (
+            self.vat_part_amount is not None
+            and self.price is not None
+            and self.vat_part_amount > self.price
+        ):
+            raise ValidationError(
+                {"vat_part_amount": _("The part is larger than the price.")}
+            )
 
 
 class ChapterEvent(EnglishTexts):

@@ -52,7 +52,7 @@ from .seats import (
     is_lapsed,
     seats_left_params,
 )
-from .signals import seats_came_back
+from .signals import order_paid, order_sale_reversed, seats_came_back
 
 logger = logging.getLogger(__name__)
 
@@ -471,7 +471,14 @@ def issue(
         paid_at=now,
     )
     logger.info("order %s: issued (%s)", order.reference, method)
+    _paid(order, now=now)
     return order
+
+
+def _paid(order: Order, *, now: datetime) -> None:
+    """The order became PAID in the caller's transaction: its receipt is
+    issued now (``signals.order_paid``; the one place for every way in)."""
+    order_paid.send(sender=Order, order=order, now=now)
 
 
 def needs_renewal(order: Order, *, now: datetime) -> bool:
@@ -813,6 +820,7 @@ def pay(
         "pay",
         ["paid_at", "payment_reference", "payment_pending", "payment_method"],
     )
+    _paid(order, now=now)
 
 
 def may_pay_late(order: Order, *, now: datetime) -> bool:
@@ -866,6 +874,7 @@ def confirm_free(order: Order, *, email: str, now: datetime) -> None:
     order.payment_method = PaymentMethod.FREE
     order.payment_pending = False
     _save(order, "confirm_free", ["email", "paid_at", "payment_method"])
+    _paid(order, now=now)
 
 
 def fail(order: Order) -> None:
@@ -891,6 +900,12 @@ def cancel(order: Order, *, now: datetime) -> None:
     refund is then pending: the caller creates it in this transaction."""
     if order.status == PAID:
         _check("cancel_paid", order)
+        live = order.tickets.filter(cancelled_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+        order_sale_reversed.send(
+            sender=Order, order=order, ticket_ids=list(live), now=now
+        )
         fields = []
         if refund_expected(order):
             order.refund_state = RefundState.PENDING
@@ -922,6 +937,9 @@ def cancel_tickets(
         cancel(order, now=now)
         return amount
     refund = refund_expected(order) and amount > 0
+    order_sale_reversed.send(
+        sender=Order, order=order, ticket_ids=[t.pk for t in tickets], now=now
+    )
     Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(cancelled_at=now)
     order.ticket_count = F("ticket_count") - len(tickets)
     order.total_price = F("total_price") - amount

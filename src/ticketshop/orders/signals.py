@@ -6,6 +6,19 @@ from django.dispatch import Signal
 # An order that the cancel settles as paid is kept; see reserve_tickets.
 pending_order_superseded = Signal()
 
+# Sent with ``order=`` and ``now=`` inside the transaction that marks the
+# order paid (``pay``, ``confirm_free``, ``issue``), after its history row:
+# the books app issues the receipt there, so that a paid order and its
+# receipt number are committed together or not at all. A receiver's error
+# rolls the payment back with it.
+order_paid = Signal()
+
+# Sent with ``order=``, ``ticket_ids=`` (the tickets whose sale is undone)
+# and ``now=`` inside the transaction that cancels tickets of a paid order
+# (``cancel_paid``, ``cancel_tickets``), before they are voided: the books
+# app issues the credit receipt there.
+order_sale_reversed = Signal()
+
 # Sent with ``event_id=`` after a transaction that freed seats of the event
 # commits (a hold released, failed or swept as lapsed, a cancellation, a
 # refund's cancellation, an exchange away), by ``orders.lifecycle``; the

@@ -21,6 +21,16 @@ urlpatterns = [
         views.PayReturnTicketQrView.as_view(),
         name="pay_return_qr",
     ),
+    path(
+        "pay/return/<str:signed>/receipts/<str:code>.pdf",
+        views.PayReturnReceiptView.as_view(),
+        name="pay_return_receipt",
+    ),
+    path(
+        "pay/return/<str:signed>/invoice/",
+        views.InvoiceRequestView.as_view(),
+        name="pay_return_invoice",
+    ),
     path("confirmation/", views.ConfirmationView.as_view(), name="confirmation"),
     path("terms/", views.TermsView.as_view(), name="terms"),
     path("favicon.ico", views.favicon, name="favicon"),

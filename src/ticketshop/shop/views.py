@@ -19,6 +19,11 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
+from ticketshop.books.errors import InvoiceNotPossible
+from ticketshop.books.forms import InvoiceRequestForm
+from ticketshop.books.invoices import request_invoice
+from ticketshop.books.pdf import render_receipt_pdf
+from ticketshop.books.selectors import get_order_receipt, list_order_receipts
 from ticketshop.events.models import TicketType
 from ticketshop.orders.models import Order, OrderStatus, RefundState
 from ticketshop.orders.selectors import list_order_lines
@@ -247,6 +252,17 @@ class PayReturnView(ActingAs, View):
             payment_status=seen.payment.status if seen.payment else "",
             payment_error=(seen.payment.error_code if seen.payment else "") or "",
             refunded=order.refund_state == RefundState.REFUNDED,
+            receipts=[
+                {
+                    "code": receipt.code,
+                    "credit": receipt.kind == "CREDIT",
+                    "url": reverse(
+                        "shop:pay_return_receipt", args=[signed, receipt.code]
+                    ),
+                }
+                for receipt in list_order_receipts(order_id=order.pk)
+            ],
+            invoice_url=reverse("shop:pay_return_invoice", args=[signed]),
         )
         html = render_to_string("shop/pay_return.html", context, request)
         return _private(HttpResponse(html))
@@ -273,6 +289,66 @@ class PayReturnStatusView(ActingAs, View):
         if state == "paid":
             body["external_ids"] = _live_ticket_ids(seen.order)
         return _private(JsonResponse(body))
+
+
+class PayReturnReceiptView(View):
+    """A receipt of the link's order as a PDF, in the reader's language."""
+
+    def get(self, request, signed: str, code: str):
+        try:
+            order = read_return_value(signed)
+        except ReturnLinkInvalid as exc:
+            return _invalid_link(request, exc, as_json=True)
+        receipt = get_order_receipt(order_id=order.pk, code=code)
+        if receipt is None:
+            raise Http404()
+        pdf = render_receipt_pdf(receipt, language=translation.get_language())
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{receipt.code}.pdf"'
+        return _private(response)
+
+
+class InvoiceRequestView(ActingAs, View):
+    """The buyer asks for a full invoice of the link's paid order."""
+
+    actor = "buyer"
+
+    def _page(
+        self, request, signed, order, form, *, done=False, refused="", status=200
+    ):
+        context = shop_context("invoice", request)
+        context.update(
+            form=form,
+            done=done,
+            refused=refused,
+            reference=order.reference,
+            back=reverse("shop:pay_return", args=[signed]),
+        )
+        html = render_to_string("shop/invoice_request.html", context, request)
+        return _private(HttpResponse(html, status=status))
+
+    def get(self, request, signed: str):
+        try:
+            order = read_return_value(signed)
+        except ReturnLinkInvalid as exc:
+            return _invalid_link(request, exc, as_json=False)
+        return self._page(request, signed, order, InvoiceRequestForm())
+
+    def post(self, request, signed: str):
+        try:
+            order = read_return_value(signed)
+        except ReturnLinkInvalid as exc:
+            return _invalid_link(request, exc, as_json=False)
+        form = InvoiceRequestForm(request.POST)
+        if not form.is_valid():
+            return self._page(request, signed, order, form, status=400)
+        try:
+            request_invoice(order_id=order.pk, **form.cleaned_data)
+        except InvoiceNotPossible:
+            return self._page(
+                request, signed, order, form, refused="refused", status=409
+            )
+        return self._page(request, signed, order, None, done=True)
 
 
 def _ticket_svg(ticket) -> HttpResponse:

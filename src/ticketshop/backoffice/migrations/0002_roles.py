@@ -9,7 +9,15 @@
 
 from django.db import migrations
 
-SHOP_APPS = ["events", "orders", "payments", "delivery", "scanning", "backoffice"]
+SHOP_APPS = [
+    "events",
+    "orders",
+    "books",
+    "payments",
+    "delivery",
+    "scanning",
+    "backoffice",
+]
 
 TREASURER = [
     ("backoffice", "view_dashboard"),

@@ -1,0 +1,277 @@
+"""Receipts: the next number of the organiser's series, a receipt for a
+paid order and a credit receipt for what a cancellation undoes.
+
+Both run inside the transaction that changes the order (``receivers``):
+the number is taken there, so a rolled-back payment takes its number back
+with it and no number is ever skipped; the counter row's lock (PostgreSQL:
+the UPDATE's row lock, held to the commit; SQLite: the write lock every
+durable transaction takes at BEGIN IMMEDIATE) makes concurrent payers take
+turns, so no number is ever given twice. The unique constraint on
+(organiser, year, number) is the last guard.
+"""
+
+import logging
+import re
+from collections import OrderedDict
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from ticketshop.db import sql
+from ticketshop.orders.models import Order, Ticket
+
+from .identity import luhn_ok
+from .models import (
+    Organiser,
+    Receipt,
+    ReceiptKind,
+    ReceiptLine,
+    ReceiptSeries,
+    VatStatus,
+)
+from .vat import split_price, vat_included
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+
+
+def current_organiser() -> Organiser:
+    """The installation's organiser (the first row), made from the
+    DELIVERY_* settings the first time it is asked for."""
+    organiser = Organiser.objects.order_by("pk").first()
+    if organiser is not None:
+        return organiser
+    # Two first payments at once: one insert wins, the other does nothing.
+    Organiser.objects.bulk_create([_from_settings()], ignore_conflicts=True)
+    return Organiser.objects.order_by("pk").first()
+
+
+def _from_settings() -> Organiser:
+    """The first settings, from DELIVERY_*: a real VAT number there (SE,
+    ten digits passing the Luhn check, 01; not the demo's zeros) makes the
+    seller registered for VAT with that number, as the ticket e-mail says;
+    anything else starts as not liable for VAT."""
+    organiser = Organiser(
+        key="default",
+        legal_name=settings.DELIVERY_ORGANISER_NAME,
+        address=settings.DELIVERY_ORGANISER_ADDRESS,
+    )
+    vat = (settings.DELIVERY_VAT_NUMBER or "").replace(" ", "").upper()
+    digits = vat[2:12]
+    if re.fullmatch(r"SE\d{10}01", vat) and digits != "0" * 10 and luhn_ok(digits):
+        organiser.vat_status = VatStatus.REGISTERED
+        organiser.vat_number = vat
+        organiser.org_number = f"{digits[:6]}-{digits[6:]}"
+    return organiser
+
+
+def next_number(organiser: Organiser, *, year: int) -> int:
+    """Take the next number of the organiser's series for ``year``, in the
+    caller's transaction (the counter row stays locked until it ends)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("receipt numbers are taken inside a transaction")
+    # One statement: insert the year's row at 1, or add 1 to it. Its row
+    # lock (PostgreSQL) is held to the commit: a concurrent payer waits here
+    # and then adds one to the number this transaction committed.
+    alias = connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.increment_sql(
+                alias, ReceiptSeries, ("organiser", "year"), "last_number"
+            ),
+            [organiser.pk, year],
+        )
+        (number,) = cursor.fetchone()
+    return number
+
+
+def receipt_code(organiser: Organiser, *, year: int, number: int) -> str:
+    return f"{organiser.receipt_prefix}{year}-{number:05d}"
+
+
+def receipt_year(now: datetime) -> int:
+    return timezone.localtime(now).year
+
+
+def _lines_for(tickets, *, language: str, charges_vat: bool) -> list[ReceiptLine]:
+    """One line per ticket type, price and VAT rate, ``count`` tickets each,
+    its VAT computed on the line (the rule in ``vat``)."""
+    groups: OrderedDict[tuple, list] = OrderedDict()
+    for ticket in tickets:
+        groups.setdefault((ticket.ticket_type_id, ticket.price), []).append(ticket)
+    lines = []
+    for (type_id, price), group in groups.items():
+        ticket_type = group[0].ticket_type
+        parts = split_price(
+            price,
+            rate=ticket_type.vat_rate,
+            part_rate=ticket_type.vat_part_rate,
+            part_amount=ticket_type.vat_part_amount,
+        )
+        title = ticket_type.title_in(language)
+        for rate, part in parts:
+            rate = rate if charges_vat else 0
+            amount = part * len(group)
+            lines.append(
+                ReceiptLine(
+                    ticket_type_id=type_id,
+                    description=title,
+                    unit_price=price,
+                    part_of_price=part,
+                    rate=rate,
+                    count=len(group),
+                    amount=amount,
+                    vat=vat_included(amount, rate=rate),
+                )
+            )
+    return lines
+
+
+def _new_receipt(
+    *,
+    organiser: Organiser,
+    order: Order,
+    kind: str,
+    lines: list[ReceiptLine],
+    now: datetime,
+    original: Receipt | None = None,
+) -> Receipt:
+    year = receipt_year(now)
+    number = next_number(organiser, year=year)
+    source = original
+    event = order.event
+    language = order.language or settings.DELIVERY_LANGUAGE
+    receipt = Receipt.objects.create(
+        organiser=organiser,
+        kind=kind,
+        year=year,
+        number=number,
+        code=receipt_code(organiser, year=year, number=number),
+        order=order,
+        original=original,
+        issued_at=now,
+        language=language,
+        seller_name=source.seller_name if source else organiser.legal_name,
+        seller_org_number=source.seller_org_number if source else organiser.org_number,
+        seller_address=source.seller_address if source else organiser.address,
+        seller_vat_number=(
+            source.seller_vat_number
+            if source
+            else (organiser.vat_number if organiser.charges_vat else "")
+        ),
+        vat_status=source.vat_status if source else organiser.vat_status,
+        event_title=event.title_in(language),
+        event_at=event.event_at,
+        payment_method=order.payment_method,
+        payment_reference=order.payment_reference or "",
+        total=sum((line.amount for line in lines), ZERO),
+        vat_total=sum((line.vat for line in lines), ZERO),
+    )
+    for line in lines:
+        line.receipt = receipt
+    ReceiptLine.objects.bulk_create(lines)
+    logger.info("order %s: %s %s", order.reference, kind.lower(), receipt.code)
+    return receipt
+
+
+def issue_receipt(*, order: Order, now: datetime) -> Receipt | None:
+    """The receipt of an order that has just become paid (caller's
+    transaction). None for an order of 0 kr (free or complimentary)."""
+    if order.total_price <= 0:
+        return None
+    organiser = current_organiser()
+    language = order.language or settings.DELIVERY_LANGUAGE
+    tickets = (
+        order.tickets.filter(cancelled_at__isnull=True)
+        .select_related("ticket_type")
+        .order_by("pk")
+    )
+    lines = _lines_for(tickets, language=language, charges_vat=organiser.charges_vat)
+    if not lines or sum((line.amount for line in lines), ZERO) <= 0:
+        return None
+    return _new_receipt(
+        organiser=organiser,
+        order=order,
+        kind=ReceiptKind.SALE,
+        lines=lines,
+        now=now,
+    )
+
+
+def _net(order: Order) -> dict[tuple, dict]:
+    """What the order's receipts hold per (type, price, rate, part): the
+    net count and amount, and the latest sale receipt's line data."""
+    net: dict[tuple, dict] = {}
+    for line in (
+        ReceiptLine.objects.filter(receipt__order=order)
+        .select_related("receipt")
+        .order_by("pk")
+    ):
+        key = (line.ticket_type_id, line.unit_price, line.rate, line.part_of_price)
+        entry = net.setdefault(
+            key, {"count": 0, "amount": ZERO, "description": line.description}
+        )
+        sign = -1 if line.receipt.kind == ReceiptKind.CREDIT else 1
+        entry["count"] += sign * line.count
+        entry["amount"] += line.amount
+    return net
+
+
+def issue_credit_receipt(*, order: Order, ticket_ids, now: datetime) -> Receipt | None:
+    """The credit receipt of tickets whose sale a cancellation undoes
+    (caller's transaction), naming the order's latest receipt. None when
+    those tickets were never on a receipt (free, complimentary).
+
+    Its VAT per line is the VAT of what the line held before less the VAT
+    of what it holds after, so the credits of an order, however many,
+    reverse its receipts' VAT to the öre (never rounded twice)."""
+    original = (
+        Receipt.objects.filter(order=order, kind=ReceiptKind.SALE)
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+    if original is None:
+        return None
+    net = _net(order)
+    tickets = list(Ticket.objects.filter(pk__in=list(ticket_ids)).order_by("pk"))
+    by_type: OrderedDict[tuple, int] = OrderedDict()
+    for ticket in tickets:
+        key = (ticket.ticket_type_id, ticket.price)
+        by_type[key] = by_type.get(key, 0) + 1
+    lines = []
+    for (type_id, price), count in by_type.items():
+        for key, entry in net.items():
+            if key[0] != type_id or key[1] != price or entry["count"] <= 0:
+                continue
+            credited = min(count, entry["count"])
+            rate, part = key[2], key[3]
+            before = entry["amount"]
+            after = part * (entry["count"] - credited)
+            vat = vat_included(before, rate=rate) - vat_included(after, rate=rate)
+            lines.append(
+                ReceiptLine(
+                    ticket_type_id=type_id,
+                    description=entry["description"],
+                    unit_price=price,
+                    part_of_price=part,
+                    rate=rate,
+                    count=credited,
+                    amount=after - before,
+                    vat=-vat,
+                )
+            )
+    if not lines or sum((line.amount for line in lines), ZERO) == 0:
+        return None
+    organiser = original.organiser
+    return _new_receipt(
+        organiser=organiser,
+        order=order,
+        kind=ReceiptKind.CREDIT,
+        lines=lines,
+        now=now,
+        original=original,
+    )
