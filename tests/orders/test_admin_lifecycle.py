@@ -59,10 +59,15 @@ def test_every_admin_page_and_add_form_with_its_defaults_answers_without_500(
         if obj is not None:
             change_url = reverse(f"{name}_change", args=[obj.pk])
             change = client.get(change_url)
-            assert change.status_code == 200, name
-            # Saved as offered: stored, or errors shown; never a 500.
-            saved = client.post(change_url, _form_values(change))
-            assert saved.status_code in (200, 302, 403), name
+            if change.status_code == 302:
+                # A one-row settings page (the books' organiser): its change
+                # page is the list's own page, checked above.
+                assert change.url == reverse(f"{name}_changelist"), name
+            else:
+                assert change.status_code == 200, name
+                # Saved as offered: stored, or errors shown; never a 500.
+                saved = client.post(change_url, _form_values(change))
+                assert saved.status_code in (200, 302, 403), name
         add_url = reverse(f"{name}_add")
         if model_admin.has_add_permission(changelist.wsgi_request):
             form = client.get(add_url)

@@ -80,6 +80,11 @@ OPERATIONS = [
     ("POST", "/api/waitlist/join/"),
     ("GET", "/api/waitlist/offer/{token}/"),
     ("POST", "/api/waitlist/offer/{token}/"),
+    # The fair release's queue.
+    ("POST", "/api/queue/join/"),
+    ("GET", "/api/queue/status/"),
+    ("POST", "/api/queue/leave/"),
+    ("GET", "/api/queue/draw/"),
 ]
 
 

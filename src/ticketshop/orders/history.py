@@ -23,6 +23,7 @@ TRANSITION_LABELS = {
     "new_token": _("New session secret"),
     "end_payment": _("Payment ended unpaid"),
     "pay": _("Paid"),
+    "pay_late": _("Paid late (money after the hold had ended)"),
     "confirm_free": _("Confirmed free of charge"),
     "fail": _("Payment failed or released"),
     "cancel": _("Cancelled (unpaid)"),

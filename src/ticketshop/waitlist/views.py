@@ -14,7 +14,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -262,6 +266,7 @@ def _offer_json(offer) -> dict:
 class JoinApi(APIView):
     """Join a sold-out event's waiting list."""
 
+    @extend_schema_serializer(component_name="WaitingListJoinRequest")
     class InputSerializer(serializers.Serializer):
         chapter_event = StrictIntegerField(min_value=1)
         email = serializers.EmailField(max_length=254)
@@ -317,6 +322,7 @@ class OfferApi(APIView):
     """An offer's state (GET), or the buyer's answer (POST: take, decline,
     leave)."""
 
+    @extend_schema_serializer(component_name="WaitingListOfferRequest")
     class InputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(["take", "decline", "leave"])
         tickets = serializers.DictField(
