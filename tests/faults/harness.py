@@ -378,7 +378,14 @@ def timed(tally: Tally, method, url: str, **kwargs):
         tally.status("conn", time.monotonic() - start)
         return None
     tally.status(response.status_code, time.monotonic() - start)
-    if response.status_code >= 500:
+    # 503 "Busy" with Retry-After is the contract's answer when the bound on
+    # payment starts (or the seat lock) is reached: shedding, not a fault.
+    busy = (
+        response.status_code == 503
+        and response.text.strip() == '"Busy"'
+        and "Retry-After" in response.headers
+    )
+    if response.status_code >= 500 and not busy:
         path = "/" + url.split("/", 3)[3].split("/", 1)[0]
         with tally.lock:
             tally.server_errors[(response.status_code, path, response.text[:40])] += 1
