@@ -305,12 +305,12 @@ def test_a_worker_that_dies_mid_read_leaves_the_payment_due_again(
 
 
 def test_run_workers_thread_queues_the_due_reads(open_payment, fake_swish):
-    from ticketshop.ops.management.commands.run_worker import _queue_reads
+    from ticketshop.ops.management.commands.run_worker import _every
 
     SwishPayment.objects.update(next_read_at=timezone.now())
     stop = threading.Event()
     stop.set()  # one round, then the thread's loop ends
-    _queue_reads(stop=stop)
+    _every("queueing Swish reads", reads.queue_due_reads, seconds=lambda: 1, stop=stop)
     assert _queued_reads() == 1
     assert SwishPayment.objects.get().read_queued
 
