@@ -135,5 +135,9 @@ class SieForm(DateRangeForm):
         label=_("One voucher"),
         choices=[("day", _("per day")), ("night", _("per show night"))],
         initial="day",
+        required=False,
         widget=forms.RadioSelect,
     )
+
+    def clean_by(self):
+        return self.cleaned_data.get("by") or "day"
