@@ -105,6 +105,7 @@ def test_the_sample_day_is_the_golden_file(sample_day):
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_bytes(content)
+        pytest.fail("golden file rewritten: read it, then run without UPDATE_GOLDEN")
     assert content == GOLDEN.read_bytes()
 
 
