@@ -18,6 +18,7 @@ from tests.books.helpers import cancel_some, paid_order
 from tests.books.sie_reader import parse
 from tests.books.test_sie import registered
 from tests.factories import event_with_types
+from ticketshop.backoffice.models import AuditEntry
 from ticketshop.books.models import Receipt, ReceiptKind
 from ticketshop.orders.services import TicketLine, reserve_tickets
 from ticketshop.payments import settlement as s
@@ -189,6 +190,7 @@ def test_the_treasurer_downloads_the_sie_file_and_the_receipt_list(treasurer):
     assert pdf["Content-Type"] == "application/pdf"
     text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
     assert receipt.code in text and order.reference in text and "16.98" in text
+    assert AuditEntry.objects.filter(action="export").count() == 2
     listing = treasurer.get("/admin/books/receipt/").content.decode()
     assert SIE in listing and SETTLEMENT in listing
 
@@ -225,3 +227,4 @@ def test_the_settlement_page_and_its_csv(treasurer, day_of_sales):
     assert len(rows) == 1 + 12
     assert sum(1 for r in rows[1:] if r[7] == "matched") == 5
     assert "LATE1" in {r[3] for r in rows}
+    assert AuditEntry.objects.filter(action="export").count() == 1

@@ -206,6 +206,13 @@ class ReceiptAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     content_type="application/pdf",
                 )
                 name = f"kvitton-{start}-{end}.pdf"
+                _audit(
+                    request,
+                    lambda: (
+                        _("Exported the receipt list %(start)s – %(end)s")
+                        % {"start": start, "end": end}
+                    ),
+                )
             elif fmt:
                 return HttpResponse(_("Unknown format."), status=400)
             else:
@@ -248,6 +255,13 @@ class ReceiptAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 )
                 response["Content-Disposition"] = (
                     f'attachment; filename="swish-{start}-{end}.csv"'
+                )
+                _audit(
+                    request,
+                    lambda: (
+                        _("Exported the Swish settlement %(start)s – %(end)s")
+                        % {"start": start, "end": end}
+                    ),
                 )
                 return response
             if fmt:
