@@ -14,9 +14,8 @@ from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
-from tests.books.helpers import cancel_some, paid_order
+from tests.books.helpers import cancel_some, paid_order, registered
 from tests.books.sie_reader import parse
-from tests.books.test_sie import registered
 from tests.factories import event_with_types
 from ticketshop.backoffice.models import AuditEntry
 from ticketshop.books.models import Receipt, ReceiptKind

@@ -14,12 +14,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from tests.books.helpers import cancel_some, issued_order, paid_order
+from tests.books.helpers import cancel_some, issued_order, paid_order, registered
 from tests.books.sie_reader import SieError, parse
 from tests.factories import event_with_types
 from ticketshop.backoffice.exports import bookkeeping_rows
-from ticketshop.books.models import VatStatus
-from ticketshop.books.receipts import current_organiser
 from ticketshop.books.sie import build_vouchers, export_sie
 from ticketshop.orders.models import PaymentMethod
 from ticketshop.payments.models import (
@@ -37,18 +35,6 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=STOCKHOLM)
-
-
-def registered(**accounts):
-    organiser = current_organiser()
-    organiser.legal_name = 'Teaterföreningen "Scenen" på Söder'
-    organiser.vat_status = VatStatus.REGISTERED
-    organiser.org_number = "802412-3450"
-    organiser.vat_number = "SE802412345001"
-    for name, value in accounts.items():
-        setattr(organiser, name, value)
-    organiser.save()
-    return organiser
 
 
 def a_show(title, when, prices=("150", "99"), **types):
