@@ -65,7 +65,6 @@ def test_ids_are_integers_or_digit_strings(schema):
                 "CrossSiteRequest",
                 "OutOfTickets",
                 "NotAdmitted",
-                "ConfirmationRequired",
             },
         ),
         (
@@ -96,7 +95,12 @@ def test_ids_are_integers_or_digit_strings(schema):
         ("/api/queue/leave/", "post", 404, {"NotInQueue"}),
         ("/api/queue/draw/", "get", 404, {"NoQueue"}),
         ("/start_payment/", "post", 400, {"InvalidRequestData", "InvalidSession"}),
-        ("/start_payment/", "post", 403, {"AlreadyPaidPayment", "CrossSiteRequest"}),
+        (
+            "/start_payment/",
+            "post",
+            403,
+            {"AlreadyPaidPayment", "ConfirmationRequired", "CrossSiteRequest"},
+        ),
         ("/start_payment/", "post", 408, {"SessionExpired"}),
         ("/start_payment/", "post", 500, {"PaymentStartFailed", "ServerError"}),
         ("/start_payment/", "post", 503, {"Busy"}),

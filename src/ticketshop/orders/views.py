@@ -181,12 +181,11 @@ class ReserveTicketView(ActingAs, APIView):
             **BODY_ERRORS,
             403: error_schema(
                 "too many tickets, sales not started, not enough seats left "
-                "(with the number left), a queued event without an admission "
-                "(or its address not confirmed), or a cross-site request",
+                "(with the number left), a queued event without an admission, "
+                "or a cross-site request",
                 "TooManyTickets",
                 "SalesNotStarted",
                 "NotAdmitted",
-                "ConfirmationRequired",
                 CROSS_SITE_REQUEST,
                 extra=OUT_OF_TICKETS_SCHEMA,
             ),

@@ -24,7 +24,8 @@ from ticketshop.orders.errors import InvalidSession, OutOfTickets, RenewalLimitR
 from ticketshop.orders.lifecycle import lock_order
 from ticketshop.orders.models import Order, OrderStatus
 from ticketshop.orders.seatlock import lock_event
-from ticketshop.release.services import swish_number_for
+from ticketshop.release.errors import TurnPassed
+from ticketshop.release.services import payment_gate, swish_number_for
 
 from . import swish
 from .common import UNKNOWN_OUTCOME, new_swish_id
@@ -77,13 +78,21 @@ def start_payment(
     (``lifecycle.renew``); ``count_renewal`` is called before, and may raise
     (the reservation rate limit counts renewals as reservations). Raises
     InvalidSession, AlreadyPaidPayment, SessionExpired (the hold lapsed and
-    its seats are gone, or it was renewed as often or as long as allowed),
-    Busy or PaymentStartFailed (the order keeps its reservation and a retry
-    works).
+    its seats are gone, or it was renewed as often or as long as allowed,
+    or its queue entry's turn passed on), ConfirmationRequired (reserved
+    through a queue entry whose address is not confirmed yet), Busy or
+    PaymentStartFailed (the order keeps its reservation and a retry works).
     """
     now = now or timezone.now()
     if order is None:
         raise InvalidSession()
+    # Reserved through a fair release's queue entry: its address must be
+    # confirmed first (ConfirmationRequired); unconfirmed until its hold
+    # lapsed, its turn passed on.
+    try:
+        payment_gate(order)
+    except TurnPassed as exc:
+        raise SessionExpired() from exc
     kwargs = {
         "email": email,
         "count_renewal": count_renewal,

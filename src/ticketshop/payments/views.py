@@ -79,13 +79,16 @@ class StartPaymentView(ActingAs, APIView):
             ),
             413: BODY_ERRORS[413],
             403: error_schema(
-                "already paid, or a cross-site request",
+                "already paid, reserved through a queue entry whose e-mail "
+                "address is not confirmed yet, or a cross-site request",
                 "AlreadyPaidPayment",
+                "ConfirmationRequired",
                 CROSS_SITE_REQUEST,
             ),
             408: error_schema(
-                "the reservation expired and its seats are taken, or its hold "
-                "was renewed as often or as long as allowed",
+                "the reservation expired and its seats are taken, its hold "
+                "was renewed as often or as long as allowed, or (a queued "
+                "event) its hold lapsed before the address was confirmed",
                 "SessionExpired",
             ),
             429: error_schema(

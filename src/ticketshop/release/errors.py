@@ -26,4 +26,9 @@ class SwishNumberRequired(ShopError):
 
 
 class ConfirmationRequired(ShopError):
-    """The entry's e-mail address must be confirmed before it may reserve."""
+    """The entry's e-mail address must be confirmed before its order's
+    payment may start."""
+
+
+class TurnPassed(ShopError):
+    """The entry's turn passed on: its hold lapsed with the address unconfirmed."""

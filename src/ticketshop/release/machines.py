@@ -7,6 +7,7 @@ same transaction); the draw's bulk changes get theirs with ``record_many``.
     waiting ─admit→ admitted ─reserve→ reserved ─pay→ paid
        │               ├─lapse→ lapsed (no reservation in time)
        │               └─pass_turn→ passed (address not confirmed in time)
+       │                 (reserved, too: lapse, or pass_turn if unconfirmed)
        ├─sell_out→ sold_out_waiting (the waiting list; ``waitlist`` offers)
        └─leave→ left
 """
@@ -50,7 +51,7 @@ ENTRY = Machine(
         ),
         Transition(
             "confirm",
-            (WAITING, ADMITTED, SOLD_OUT_WAITING),
+            (WAITING, ADMITTED, RESERVED, SOLD_OUT_WAITING),
             None,
             {"buyer": "the e-mailed link was opened: the address is confirmed"},
         ),
@@ -99,11 +100,12 @@ ENTRY = Machine(
         ),
         Transition(
             "pass_turn",
-            (WAITING, ADMITTED),
+            (WAITING, ADMITTED, RESERVED),
             PASSED,
             {
                 "place": "passed on to the next",
-                "buyer": "the address was not confirmed in time",
+                "buyer": "the address was not confirmed in time (a ballot's"
+                " draw, or before the admission or the hold ran out)",
             },
         ),
         Transition(

@@ -12,9 +12,20 @@ from django.utils import timezone
 
 from .models import Entry
 
-# The page and API clients poll at a random interval in this range (seconds),
-# so that thousands of waiting browsers do not ask in step.
-POLL_SECONDS = (4, 9)
+# The page and API clients poll at a random interval (seconds), so that
+# thousands of waiting browsers do not ask in step, and the further back in
+# the queue the longer: about a fifth of the estimated wait, at least
+# POLL_NEAR (3-5 s near the front, after the admission and once the window
+# has closed before the draw) and at most POLL_FAR (about 50-60 s far
+# back), never more than a quarter of the time to reserve once admitted.
+POLL_NEAR = 4
+POLL_FAR = 60
+POLL_JITTER = 0.2
+# Seconds of the estimated wait per second between polls.
+POLL_WAIT_SHARE = 5
+# Before the first admission (no pace yet): seconds between polls per
+# person ahead.
+POLL_SECONDS_PER_PERSON = 0.1
 
 
 def status(entry: Entry, *, now: datetime | None = None) -> dict:
@@ -42,8 +53,31 @@ def status(entry: Entry, *, now: datetime | None = None) -> dict:
         "drawn": release.drawn_at is not None,
         "window_closes_at": release.window_closes_at,
         "paused": release.paused,
-        "poll_after_seconds": random.randint(*POLL_SECONDS),  # noqa: S311
+        "poll_after_seconds": poll_after(entry, ahead, wait, now),
     }
+
+
+def poll_after(entry: Entry, ahead: int | None, wait: int | None, now) -> int:
+    """Seconds until the next poll: random, and growing with the wait."""
+    release = entry.release
+    far = max(POLL_NEAR + 1, min(POLL_FAR, release.admit_seconds // 4))
+    if entry.state == "waiting" and ahead is not None:
+        if wait is not None:
+            target = wait / POLL_WAIT_SHARE
+        else:
+            target = ahead * POLL_SECONDS_PER_PERSON
+    elif entry.state == "waiting" and release.window_closes_at is not None:
+        # Before the draw: until the window closes nobody's turn can come.
+        target = (release.window_closes_at - now).total_seconds() / 2
+    elif entry.state in ("admitted", "reserved"):
+        target = POLL_NEAR
+    else:
+        # On the waiting list (offers come by e-mail), or over.
+        target = far
+    target = min(max(target, POLL_NEAR), far)
+    low = max(POLL_NEAR - 1, round(target * (1 - POLL_JITTER)))
+    high = min(far, round(target * (1 + POLL_JITTER)))
+    return random.randint(low, max(low, high))  # noqa: S311
 
 
 def estimated_wait(release, ahead: int, now: datetime) -> int | None:

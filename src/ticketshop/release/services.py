@@ -11,7 +11,11 @@
   admissions whose time ran out; follows reserved entries' orders to paid
   or lapsed; when the event is sold out, the rest of the queue becomes its
   waiting list (``sold_out_waiting``, in the same order);
-- ``admission_for`` / ``record_reservation``: the reservation gate.
+- ``admission_for`` / ``record_reservation``: the reservation gate (an
+  admitted entry may reserve at once, its address confirmed or not);
+- ``payment_gate``: an order reserved through an unconfirmed entry may not
+  start its payment until the address is confirmed; an entry still
+  unconfirmed when its hold lapses passes its turn on.
 
 The buyer's status is read by ``selectors.status`` without writing.
 """
@@ -39,11 +43,13 @@ from .errors import (
     NotInQueue,
     QueueNotOpen,
     SwishNumberRequired,
+    TurnPassed,
 )
 from .machines import (
     ADMITTED,
     ENTRY,
     PAID,
+    PASSED,
     RESERVED,
     SOLD_OUT_WAITING,
     WAITING,
@@ -405,9 +411,15 @@ def _follow_orders(release: Release, now: datetime, done: dict) -> None:
             ENTRY.save(entry, "pay")
             done["paid"] += 1
         elif order is None or not holds_seats(order, now=now):
-            ENTRY.check("lapse", entry)
-            ENTRY.save(entry, "lapse")
-            done["lapsed"] += 1
+            # Unconfirmed until its hold lapsed: the turn passes on.
+            if _needs_confirmation(release, entry):
+                ENTRY.check("pass_turn", entry)
+                ENTRY.save(entry, "pass_turn")
+                done["passed"] += 1
+            else:
+                ENTRY.check("lapse", entry)
+                ENTRY.save(entry, "lapse")
+                done["lapsed"] += 1
 
 
 def _lapse_admissions(release: Release, now: datetime, done: dict) -> None:
@@ -474,7 +486,7 @@ def admission_for(
     now: datetime | None = None,
 ) -> Entry | None:
     """The session's admitted entry, if the event is queued; None if it is
-    not queued. Raises NotAdmitted, ConfirmationRequired or TooManyTickets."""
+    not queued. Raises NotAdmitted or TooManyTickets."""
     now = now or timezone.now()
     release = queued_release(event_id)
     if release is None:
@@ -489,11 +501,31 @@ def admission_for(
     ) or entry.state == RESERVED
     if not usable:
         raise NotAdmitted()
-    if _needs_confirmation(release, entry):
-        raise ConfirmationRequired()
+    # An unconfirmed address does not stop the reservation (the confirmation
+    # mail may still be on its way); it stops the payment (``payment_gate``).
     if tickets > entry.tickets_wanted:
         raise TooManyTickets(entry.tickets_wanted)
     return entry
+
+
+def payment_gate(order: Order) -> None:
+    """Before an order's payment starts: an order reserved through a queue
+    entry whose address is not confirmed may not be paid yet. Raises
+    ConfirmationRequired (the e-mailed link confirms it), or TurnPassed
+    once the entry's turn passed on (its hold lapsed unconfirmed). One
+    indexed read (the entry by its order), none for a paid order."""
+    if order.status == OrderStatus.PAID:
+        return
+    state = (
+        Entry.objects.filter(order_id=order.pk, email_confirmed_at__isnull=True)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if state is None:
+        return
+    if state == PASSED:
+        raise TurnPassed()
+    raise ConfirmationRequired()
 
 
 def record_reservation(entry: Entry, order: Order) -> None:
@@ -510,9 +542,15 @@ def record_reservation(entry: Entry, order: Order) -> None:
 
 
 def reserve_from_waiting_list(entry_id: int, order: Order) -> Entry:
-    """A waiting-list entry took an offer (the ``waitlist`` app): it reserved."""
+    """A waiting-list entry took an offer (the ``waitlist`` app): it reserved.
+    The offer's link was e-mailed to the entry's address, so taking it
+    confirms the address (its payment needs no other confirmation)."""
     with transaction.atomic():
         entry = Entry.objects.select_for_update().get(pk=entry_id)
+        if entry.email_confirmed_at is None and ENTRY.allowed("confirm", entry):
+            ENTRY.check("confirm", entry)
+            entry.email_confirmed_at = timezone.now()
+            ENTRY.save(entry, "confirm", ["email_confirmed_at"])
         ENTRY.check("reserve", entry)
         entry.order = order
         ENTRY.save(entry, "reserve", ["order"])

@@ -43,7 +43,7 @@ from ticketshop.statemachine.actors import ActingAs
 from . import services
 from .errors import AlreadyInQueue, NoQueue, NotInQueue, QueueNotOpen
 from .models import Entry, Release
-from .selectors import POLL_SECONDS, status
+from .selectors import status
 
 STATUS_MAX_AGE = 2
 
@@ -309,7 +309,8 @@ class QueuePageView(ActingAs, View):
             "open": release.queue_opens_at is not None
             and release.queue_opens_at <= now,
             "error": error,
-            "refresh": secrets.choice(range(POLL_SECONDS[0], POLL_SECONDS[1] + 1)),
+            # The no-JavaScript meta refresh waits as the status answer says.
+            "refresh": current["poll_after_seconds"] if current else None,
             "max_tickets": range(1, release.event.max_tickets_per_payment + 1),
         }
         response = _page(request, "release/queue.html", context)

@@ -268,8 +268,6 @@ document.addEventListener("DOMContentLoaded", () => {
         return gettext("Ticket sales for this event have not started yet.");
       case "NotAdmitted":
         return gettext("This event is sold through a queue: reserve when it is your turn (see the link to the queue above).");
-      case "ConfirmationRequired":
-        return gettext("Confirm your e-mail address first: open the link we sent you when you joined the queue.");
       case "EventDoesNotExist":
         return gettext("Ticket sales for this event have stopped.");
       case "TicketTypeDoesNotExist":
@@ -434,6 +432,8 @@ document.addEventListener("DOMContentLoaded", () => {
         return gettext("The e-mail address was not accepted. Change the order and check the address.");
       case "InvalidSession":
         return gettext("Your reservation could not be found. The shop needs cookies to keep it. Please start again.");
+      case "ConfirmationRequired":
+        return gettext("Confirm your e-mail address before you pay: open the link we sent you when you joined the queue, then press Pay with Swish again. Your tickets stay reserved until the hold runs out.");
       case "PaymentStartFailed":
         return gettext("Swish could not be reached right now. Your tickets are still reserved: please try again.");
       case "Busy":

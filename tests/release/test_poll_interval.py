@@ -1,0 +1,78 @@
+"""The status answer's ``poll_after_seconds``: random, 3-5 s near the front
+of the queue, growing with the estimated wait to about a minute far back
+(never more than a quarter of the time to reserve); the queue page's meta
+refresh (no JavaScript) waits as long. Over HTTP."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.release.helpers import queued_event
+from ticketshop.release.models import Entry, Release
+
+pytestmark = pytest.mark.django_db
+
+POLLS = 25
+
+
+def buyer(event, n):
+    """A client whose session holds an entry in the event's queue."""
+    client = Client()
+    response = client.post(
+        "/api/queue/join/",
+        {"chapter_event": event.pk, "email": f"buyer{n}@example.org", "tickets": 1},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    return client
+
+
+def intervals(client, event):
+    seen = []
+    for _ in range(POLLS):
+        response = client.get(f"/api/queue/status/?chapter_event={event.pk}")
+        assert response.status_code == 200
+        seen.append(response.json()["poll_after_seconds"])
+    return seen
+
+
+def queue_with_front_and_back(**release_fields):
+    """After the draw, 100 admitted in the last 100 s (one a second): one
+    buyer is next, one has 2,000 people ahead (about 2,000 s to wait)."""
+    event, _, release = queued_event(**release_fields)
+    front, back = buyer(event, 1), buyer(event, 2)
+    now = timezone.now()
+    Release.objects.filter(pk=release.pk).update(
+        drawn_at=now - timedelta(seconds=100), admitted_up_to=100
+    )
+    Entry.objects.filter(email="buyer1@example.org").update(rank=101)
+    Entry.objects.filter(email="buyer2@example.org").update(rank=2101)
+    return event, front, back
+
+
+def test_the_interval_grows_with_the_wait_and_is_random():
+    event, front, back = queue_with_front_and_back()
+    near = intervals(front, event)
+    assert all(3 <= s <= 5 for s in near), near
+    far = intervals(back, event)
+    assert all(45 <= s <= 60 for s in far), far
+    assert len(set(far)) > 1  # random, so that browsers do not ask in step
+    body = back.get(f"/api/queue/status/?chapter_event={event.pk}").json()
+    assert body["people_ahead"] == 2000 and body["estimated_wait_seconds"] > 1000
+
+
+def test_never_longer_than_a_quarter_of_the_time_to_reserve():
+    event, _, back = queue_with_front_and_back(admit_seconds=120)
+    assert all(24 <= s <= 30 for s in intervals(back, event))
+
+
+def test_the_page_refreshes_after_the_same_interval_without_javascript():
+    event, front, back = queue_with_front_and_back()
+    for client, low, high in ((front, 3, 5), (back, 45, 60)):
+        page = client.get(f"/queue/{event.pk}/").content.decode()
+        refresh = int(re.search(r'http-equiv="refresh" content="(\d+)"', page)[1])
+        poll = int(re.search(r'data-poll="(\d+)"', page)[1])
+        assert low <= refresh <= high and refresh == poll
