@@ -1021,6 +1021,14 @@ RELEASE_FIXED_ONCE_JOINED = ("mode", "queue_opens_at", "window_closes_at")
 class ReleaseChangeRefused(ValueError):
     """A change the release no longer allows (its message says why)."""
 
+    @staticmethod
+    def joined_message() -> str:
+        return _(
+            "People have joined the queue: the sale mode, the "
+            "queue's opening and the window's close can no longer "
+            "change."
+        )
+
 
 def release_state(release) -> dict:
     """The release as the audit log keeps it."""
@@ -1118,13 +1126,7 @@ def set_release(
                 if changes.get(name) != getattr(release, name)
             ]
             if moved:
-                raise ReleaseChangeRefused(
-                    _(
-                        "People have joined the queue: the sale mode, the "
-                        "queue's opening and the window's close can no longer "
-                        "change."
-                    )
-                )
+                raise ReleaseChangeRefused(ReleaseChangeRefused.joined_message())
         for name, value in changes.items():
             setattr(release, name, value)
         try:
