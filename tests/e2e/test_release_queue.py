@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.axe import require_axe, serious_violations
@@ -49,7 +50,11 @@ def admit_everyone(release):
 def test_joining_and_waiting_for_ones_turn(
     e2e_browser, server, locale, join, turn, javascript
 ):
-    event, _, release = queued_event(seats=5)
+    # The window closes in a few seconds: the page then asks every 3-5 s
+    # (further from the close it asks less often).
+    event, _, release = queued_event(
+        seats=5, start=timezone.now() - timedelta(seconds=50)
+    )
     context = e2e_browser.new_context(
         base_url=server.url,
         locale=locale,
@@ -78,7 +83,7 @@ def test_joining_and_waiting_for_ones_turn(
         assert width <= DEVICES["phone"]["viewport"]["width"]
 
         admit_everyone(release)
-        # The page notices by itself (poll or meta refresh, 4-9 s).
+        # The page notices by itself (poll or meta refresh, 3-5 s).
         expect(status).to_contain_text(turn, timeout=25_000)
         if javascript:
             clean(page)
