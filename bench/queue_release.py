@@ -184,6 +184,9 @@ class Buyer:
         self.reserved = False
         self.polls = 0
         self.admitted_after: float | None = None
+        # When the buyer opens the e-mailed confirmation link (set on joining).
+        self.confirm_at = float("inf")
+        self.confirmed = False
         # Seconds after the first arrival when the shop answered the join
         # (a slow answer can land after the window closed).
         self.joined_s: float | None = None
@@ -219,19 +222,15 @@ class Buyer:
             return False
         self.joined_s = time.monotonic() - self.args.started
         answer = response.json()
-        # The buyer opens the e-mailed confirmation link a little later.
-        confirm_at = time.monotonic() + self.rng.uniform(3, 20)
-        confirmed = False
+        # The buyer opens the e-mailed confirmation link a little later; an
+        # admitted buyer reserves at once, and confirms before paying (buy).
+        self.confirm_at = time.monotonic() + self.rng.uniform(3, 20)
+        self.confirmed = False
         while True:
-            if not confirmed and time.monotonic() >= confirm_at:
-                confirmed = self.confirm()
-                confirm_at = time.monotonic() + 3
+            self.maybe_confirm()
             if answer.get("may_reserve"):
-                if confirmed:
-                    self.admitted_after = time.monotonic()
-                    return True
-                yield 1.0  # the link has not come yet: look again
-                continue
+                self.admitted_after = time.monotonic()
+                return True
             if answer.get("state") != "waiting":
                 self.outcome = f"queue {answer.get('state')}"
                 return False
@@ -244,6 +243,13 @@ class Buyer:
                 self.outcome = f"status {response.status_code}"
                 return False
             answer = response.json()
+
+    def maybe_confirm(self) -> None:
+        """Open the link when its time has come (again 3 s later if it had
+        not come yet)."""
+        if not self.confirmed and time.monotonic() >= self.confirm_at:
+            self.confirmed = self.confirm()
+            self.confirm_at = time.monotonic() + 3
 
     def confirm(self) -> bool:
         """Open the confirmation link of the buyer's e-mail, if it came."""
@@ -286,6 +292,12 @@ class Buyer:
             if response is not None and response.status_code in (500, 503):
                 yield retry_after(response)
                 continue
+            if response is not None and response.status_code == 403:
+                if response.json() == "ConfirmationRequired":
+                    # The address first: the link may still be on its way.
+                    self.maybe_confirm()
+                    yield 1.0
+                    continue
             break
         if response is None or response.status_code != 200:
             self.outcome = f"start {getattr(response, 'status_code', 0)}"
