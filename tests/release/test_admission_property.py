@@ -170,9 +170,11 @@ def test_admissions_never_sell_beyond_capacity(
         assert _paid(event) <= SEATS
         assert live <= SEATS
         # Every order of a queued event came through an admission.
-        assert set(Order.objects.values_list("pk", flat=True)) <= set(
-            Entry.objects.exclude(order=None).values_list("order", flat=True)
-        ) | made
+        assert (
+            set(Order.objects.values_list("pk", flat=True))
+            <= set(Entry.objects.exclude(order=None).values_list("order", flat=True))
+            | made
+        )
         assert Entry.objects.filter(state="paid").count() <= SEATS
         # Unconfirmed entries may reserve, but are never paid.
         assert not Entry.objects.filter(state="paid", email_confirmed_at=None).exists()
