@@ -32,12 +32,6 @@ EXPECTED_SKIPS = {
     "SWISH_LIVE_CERT / SWISH_LIVE_KEY not set": (
         "Swish MSS live tests need the merchant test certificate"
     ),
-    # Open defect, found by CI on 2026-12-06 after the fair release, books and
-    # Swish-reads merges: after a restart of PostgreSQL mid-rush, reservations
-    # stall. Visible here until it is fixed; remove with the xfail marker.
-    "known regression: reservations stall after PostgreSQL restarts mid-rush": (
-        "a known, documented regression being investigated"
-    ),
 }
 
 

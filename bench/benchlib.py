@@ -99,3 +99,20 @@ def pg_admin(url: str, sql: str) -> None:
     """Run one statement (CREATE/DROP DATABASE) on url's server."""
     with pg_connect(url) as conn:
         conn.execute(sql)
+
+
+def drop_run(args, workdir) -> None:
+    """After a run of release.py or queue_release.py: drop its PostgreSQL
+    database, and its folder unless --keep asked to keep it."""
+    import shutil
+    import sys
+
+    if args.database == "postgres":
+        pg_admin(
+            args.database_url,
+            f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)',
+        )
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"kept {workdir}", file=sys.stderr)

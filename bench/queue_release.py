@@ -39,7 +39,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -51,7 +50,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from benchlib import ROOT, loadavg, pg_admin, pg_connect, with_database
+from benchlib import ROOT, drop_run, loadavg, pg_admin, pg_connect, with_database
 
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -797,15 +796,7 @@ def main(argv=None) -> int:
         return 0
     finally:
         shop.stop()
-        if args.database == "postgres":
-            pg_admin(
-                args.database_url,
-                f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)',
-            )
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"kept {workdir}", file=sys.stderr)
+        drop_run(args, workdir)
 
 
 if __name__ == "__main__":

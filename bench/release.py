@@ -28,7 +28,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from benchlib import ROOT, loadavg, pg_admin, with_database
+from benchlib import ROOT, drop_run, loadavg, pg_admin, with_database
 
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -401,15 +400,7 @@ def main(argv=None) -> int:
             shop.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(shop.pid, signal.SIGKILL)
-        if args.database == "postgres":
-            pg_admin(
-                args.database_url,
-                f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)',
-            )
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"kept {workdir}", file=sys.stderr)
+        drop_run(args, workdir)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ The Swish payment and refund machines (``payments/machines.py``) own their
 records' status: the flows change it only with ``move(MACHINE, …)`` (check,
 then save with one history row), never by writing the field. The order's
 owner test is tests/orders/test_lifecycle_owner.py; ticket deliveries' and
-outgoing mail's are in tests/delivery and tests/backoffice.
+outgoing mail's are in tests/delivery and tests/backoffice. Queue entries
+and waiting-list offers are made and moved by one service module each
+(``SERVICE_OWNED`` below).
 """
 
 import ast
@@ -81,6 +83,48 @@ def test_every_change_is_checked_before_it_is_saved(model, owners, machine):
     assert moves >= 4
 
 
+# Records whose one owner module makes and moves them (a service module):
+# (model, its owner, its machine's name there, the least number of saves
+# through the machine the owner must make, its guarded field).
+SERVICE_OWNED = [
+    ("Entry", "release/services.py", "ENTRY", 1, "state"),
+    ("Offer", "waitlist/services.py", "WAITLIST_OFFER", 4, "state"),
+]
+
+
+@pytest.mark.parametrize("model, owner, machine, least, field", SERVICE_OWNED)
+def test_no_module_but_the_service_writes_the_state(
+    model, owner, machine, least, field
+):
+    found = []
+    for relative, path in _modules({owner}):
+        found += violations(path.read_text(), model, field=field, name=relative)
+    assert found == []
+
+
+@pytest.mark.parametrize("model, owner, machine, least, field", SERVICE_OWNED)
+def test_the_service_writes_only_through_its_machine(
+    model, owner, machine, least, field
+):
+    source = (SRC / owner).read_text()
+    found = violations(source, model, field=field, name=owner)
+    # The owner is where the records are made, each with its history row.
+    assert found and all(": creates with " in line for line in found), found
+    calls = _calls(source)
+    saves = calls.count(f"{machine}.save") + calls.count(f"{machine}.record_many")
+    assert saves >= least
+    assert calls.count(f"{machine}.check") >= saves
+
+
+@pytest.mark.parametrize("model, owner, machine, least, field", SERVICE_OWNED)
+def test_the_check_finds_a_write_outside_the_service(
+    model, owner, machine, least, field
+):
+    # The rule has teeth: a module setting the guarded field is found.
+    source = f"def f(x):\n    {model}.objects.filter(pk=1).update({field}='taken')\n"
+    assert violations(source, model, field=field, name="x.py")
+
+
 # Every machine and the test that holds it as the only writer of its records.
 OWNER_TESTS = {
     "order": "tests/orders/test_lifecycle_owner.py",
@@ -89,8 +133,8 @@ OWNER_TESTS = {
     "ticket_delivery": "tests/delivery/test_delivery_owner.py",
     "outgoing_mail": "tests/backoffice/test_outbox_owner.py",
     "invoice_request": "tests/books/test_invoice_owner.py",
-    "release_entry": "tests/release/test_entry_owner.py",
-    "waitlist_offer": "tests/waitlist/test_offer_owner.py",
+    "release_entry": "tests/test_state_owners.py",
+    "waitlist_offer": "tests/test_state_owners.py",
 }
 
 

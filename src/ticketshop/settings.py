@@ -566,6 +566,10 @@ SWISH_CONNECT_TIMEOUT_SECONDS = env.float("SWISH_CONNECT_TIMEOUT_SECONDS", defau
 GUNICORN_THREADS = whole_number(env, "GUNICORN_THREADS", 4, minimum=1)
 # An optional lower cap on that bound (0: none, the derived bound alone).
 SWISH_MAX_IN_FLIGHT = whole_number(env, "SWISH_MAX_IN_FLIGHT", 0, minimum=0)
+# With every slot taken, a payment start waits this long at most for one,
+# and only while every call in flight is younger than this (Swish keeping
+# pace); a slower Swish gets 503 "Busy" at once (0: never wait).
+SWISH_SLOT_WAIT_SECONDS = env.float("SWISH_SLOT_WAIT_SECONDS", default=1.0)
 # --- end of issue 14's Swish call settings ---
 # Following a payment (payments/reads.py): the task worker reads it from
 # Swish when a callback names it, and on a schedule while it is open: first

@@ -305,12 +305,12 @@ def test_a_worker_that_dies_mid_read_leaves_the_payment_due_again(
 
 
 def test_run_workers_thread_queues_the_due_reads(open_payment, fake_swish):
-    from ticketshop.ops.management.commands.run_worker import _queue_reads
+    from ticketshop.ops.management.commands.run_worker import _every
 
     SwishPayment.objects.update(next_read_at=timezone.now())
     stop = threading.Event()
     stop.set()  # one round, then the thread's loop ends
-    _queue_reads(stop=stop)
+    _every("queueing Swish reads", reads.queue_due_reads, seconds=lambda: 1, stop=stop)
     assert _queued_reads() == 1
     assert SwishPayment.objects.get().read_queued
 
@@ -362,6 +362,7 @@ def test_a_task_worker_is_not_bound_by_the_request_threads_bound(settings):
     (a refused read would wait for the next scheduled one)."""
     settings.SWISH_MAX_IN_FLIGHT = 0
     settings.GUNICORN_THREADS = 2  # a bound of 1 call in flight
+    settings.SWISH_SLOT_WAIT_SECONDS = 0  # Busy at once, no waiting
     with swish.swish_slot():
         assert isinstance(_second_slot(), swish.SwishBusy)
     swish.slots.bounded = False  # what run_worker sets
@@ -370,6 +371,63 @@ def test_a_task_worker_is_not_bound_by_the_request_threads_bound(settings):
             assert _second_slot() == "held"
     finally:
         swish.slots.bounded = True
+
+
+def test_with_every_slot_taken_a_call_waits_while_swish_keeps_pace(settings):
+    """A fast Swish in a rush: the call waits for the slot that frees,
+    rather than answering Busy (and a Retry-After) at once."""
+    settings.SWISH_MAX_IN_FLIGHT = 0
+    settings.GUNICORN_THREADS = 2  # a bound of 1 call in flight
+    settings.SWISH_SLOT_WAIT_SECONDS = 60
+    waiting = threading.Event()
+    freed = swish.slots._freed
+    real_wait = freed.wait
+
+    def wait(timeout=None):
+        waiting.set()
+        return real_wait(timeout)
+
+    seen = []
+
+    def take():
+        try:
+            with swish.swish_slot():
+                seen.append("held")
+        except swish.SwishBusy as exc:
+            seen.append(exc)
+
+    freed.wait = wait
+    try:
+        with swish.swish_slot():
+            thread = threading.Thread(target=take)
+            thread.start()
+            assert waiting.wait(10)  # the second call waits for this slot
+        thread.join(10)
+    finally:
+        del freed.wait
+    assert seen == ["held"]
+    assert swish.slots.in_flight == 0
+
+
+def test_a_call_is_busy_at_once_when_the_calls_in_flight_are_slow(
+    settings, monkeypatch
+):
+    """Once a call in flight has run longer than the wait, Swish is slow:
+    no waiting, Busy at once (the free thread is not held by waiters)."""
+    settings.SWISH_MAX_IN_FLIGHT = 0
+    settings.GUNICORN_THREADS = 2
+    settings.SWISH_SLOT_WAIT_SECONDS = 1
+    clock = [1000.0]
+    monkeypatch.setattr(swish.time, "monotonic", lambda: clock[0])
+
+    def never_wait(timeout=None):
+        raise AssertionError("waited for a slot behind a slow call")
+
+    monkeypatch.setattr(swish.slots._freed, "wait", never_wait, raising=False)
+    with swish.swish_slot():
+        clock[0] += 8  # the call in flight has run 8 s: a slow Swish
+        assert isinstance(_second_slot(), swish.SwishBusy)
+    assert swish.slots.in_flight == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,6 +9,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,13 +17,14 @@ from django.utils.translation import gettext_lazy
 from ticketshop.admin_permissions import ViewOnlyMixin
 from ticketshop.statemachine.machine import TransitionNotAllowed
 
-from .forms import ACCOUNT_FIELDS, OrganiserForm
+from .forms import ACCOUNT_FIELDS, DateRangeForm, OrganiserForm, SieForm
 from .invoices import handle_invoice_request
 from .machines import INVOICE_REQUEST
 from .models import InvoiceRequest, Organiser, Receipt
-from .pdf import render_receipt_pdf
+from .pdf import render_receipt_list_pdf, render_receipt_pdf
 from .receipts import current_organiser
 from .services import update_organiser
+from .sie import build_vouchers, receipts_issued, render_sie
 
 
 def _render(admin_obj, request, template, context, status=200):
@@ -129,6 +131,16 @@ class ReceiptAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.pdf_view),
                 name="books_receipt_pdf",
             ),
+            path(
+                "sie/",
+                self.admin_site.admin_view(self.sie_view),
+                name="books_sie",
+            ),
+            path(
+                "swish-settlement/",
+                self.admin_site.admin_view(self.settlement_view),
+                name="books_swish_settlement",
+            ),
             *super().get_urls(),
         ]
 
@@ -142,6 +154,136 @@ class ReceiptAdmin(ViewOnlyMixin, admin.ModelAdmin):
         )
         response["Content-Disposition"] = f'inline; filename="{receipt.code}.pdf"'
         return response
+
+    def _range_form(self, request, form_class):
+        """The date range asked for (bound when ``from`` is given), else
+        today."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if "from" in request.GET or "to" in request.GET:
+            return form_class(request.GET)
+        today = timezone.localdate()
+        return form_class(initial={"start": today, "end": today, "by": "day"})
+
+    def sie_view(self, request):
+        """The SIE 4i export and the receipt list (PDF) of a date range."""
+        form = self._range_form(request, SieForm)
+        fmt = request.GET.get("format", "")
+        vouchers = None
+        if form.is_bound and form.is_valid():
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+            by = form.cleaned_data["by"]
+            organiser = current_organiser()
+            if fmt == "sie":
+                vouchers = build_vouchers(
+                    start=start, end=end, by=by, organiser=organiser
+                )
+                response = HttpResponse(
+                    render_sie(
+                        vouchers,
+                        organiser=organiser,
+                        generated=timezone.localdate(),
+                    ),
+                    content_type="text/plain; charset=IBM437",
+                )
+                name = f"bokforing-{start}-{end}-{by}.si"
+                _audit(
+                    request,
+                    lambda: (
+                        _("Exported the SIE file %(start)s – %(end)s")
+                        % {"start": start, "end": end}
+                    ),
+                )
+            elif fmt == "pdf":
+                response = HttpResponse(
+                    render_receipt_list_pdf(
+                        receipts_issued(start, end),
+                        start=start,
+                        end=end,
+                        seller=organiser.legal_name,
+                        language=request.LANGUAGE_CODE,
+                    ),
+                    content_type="application/pdf",
+                )
+                name = f"kvitton-{start}-{end}.pdf"
+                _audit(
+                    request,
+                    lambda: (
+                        _("Exported the receipt list %(start)s – %(end)s")
+                        % {"start": start, "end": end}
+                    ),
+                )
+            elif fmt:
+                return HttpResponse(_("Unknown format."), status=400)
+            else:
+                vouchers = build_vouchers(
+                    start=start, end=end, by=by, organiser=organiser
+                )
+                response = None
+            if response is not None:
+                response["Content-Disposition"] = f'attachment; filename="{name}"'
+                return response
+        return _render(
+            self,
+            request,
+            "sie.html",
+            {
+                "title": _("SIE export and receipt list"),
+                "form": form,
+                "vouchers": vouchers,
+                "query": request.GET.urlencode(),
+            },
+            status=400 if form.is_bound and form.errors else 200,
+        )
+
+    def settlement_view(self, request):
+        """The Swish settlement per day, on the page or as CSV."""
+        from ticketshop.backoffice import exports
+        from ticketshop.payments.settlement import settlement, settlement_csv_rows
+
+        form = self._range_form(request, DateRangeForm)
+        fmt = request.GET.get("format", "")
+        days = None
+        if form.is_bound and form.is_valid():
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+            days = settlement(start, end)
+            if fmt == "csv":
+                header, rows = settlement_csv_rows(days)
+                response = HttpResponse(
+                    exports.to_csv(header, rows),
+                    content_type="text/csv; charset=utf-8",
+                )
+                response["Content-Disposition"] = (
+                    f'attachment; filename="swish-{start}-{end}.csv"'
+                )
+                _audit(
+                    request,
+                    lambda: (
+                        _("Exported the Swish settlement %(start)s – %(end)s")
+                        % {"start": start, "end": end}
+                    ),
+                )
+                return response
+            if fmt:
+                return HttpResponse(_("Unknown format."), status=400)
+        return _render(
+            self,
+            request,
+            "swish_settlement.html",
+            {
+                "title": _("Swish settlement"),
+                "form": form,
+                "days": days,
+                "query": request.GET.urlencode(),
+            },
+            status=400 if form.is_bound and form.errors else 200,
+        )
+
+
+def _audit(request, summary) -> None:
+    from ticketshop.backoffice import services as backoffice
+
+    backoffice.audit(request.user, "export", summary)
 
 
 @admin.register(InvoiceRequest)

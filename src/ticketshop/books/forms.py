@@ -92,3 +92,52 @@ class InvoiceRequestForm(forms.Form):
     def clean_org_number(self):
         value = self.cleaned_data.get("org_number", "")
         return normalise_org_number(value) if value.strip() else ""
+
+
+# The longest range one export or report covers: a year and a day.
+MAX_RANGE_DAYS = 366
+
+
+class DateRangeForm(forms.Form):
+    """From and to (inclusive): the days of an export or a report."""
+
+    start = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, data=None, **kwargs):
+        if data is not None:
+            data = {
+                "start": data.get("from", ""),
+                "end": data.get("to", ""),
+                **{k: v for k, v in data.items() if k not in ("from", "to")},
+            }
+        super().__init__(data, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                raise ValidationError(_("The end is before the start."))
+            if (end - start).days >= MAX_RANGE_DAYS:
+                raise ValidationError(
+                    _("Choose at most %(days)s days.") % {"days": MAX_RANGE_DAYS}
+                )
+        return cleaned
+
+
+class SieForm(DateRangeForm):
+    by = forms.ChoiceField(
+        label=_("One voucher"),
+        choices=[("day", _("per day")), ("night", _("per show night"))],
+        initial="day",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def clean_by(self):
+        return self.cleaned_data.get("by") or "day"

@@ -149,3 +149,125 @@ def _wrap(canvas: Canvas, text: str, width: float) -> list[str]:
         else:
             current = candidate
     return [*lines, current]
+
+
+def receipt_list_rows(receipts) -> list[dict]:
+    """One row per receipt for the day's list: its number, order, payment,
+    amount and VAT per rate (the supporting document of the vouchers)."""
+    rows = []
+    for receipt in receipts:
+        per_rate = receipt.vat_per_rate()
+        rows.append(
+            {
+                "day": timezone.localdate(receipt.issued_at),
+                "time": timezone.localtime(receipt.issued_at).strftime("%H:%M"),
+                "code": receipt.code,
+                "credit": receipt.kind == ReceiptKind.CREDIT,
+                "order": receipt.order.reference,
+                "method": receipt.get_payment_method_label(),
+                "reference": receipt.payment_reference,
+                "total": receipt.total,
+                "vat": {rate: vat for rate, (_amount, vat) in per_rate.items()},
+            }
+        )
+    return rows
+
+
+_LIST_RATES = (25, 12, 6)
+
+
+def render_receipt_list_pdf(receipts, *, start, end, seller: str, language: str):
+    """The receipts of a date range as a list (A4 landscape), one section a
+    day with its totals: receipt number, order, payment and its reference,
+    amount and VAT per rate."""
+    from reportlab.lib.pagesizes import A4, landscape
+
+    with translation.override(language):
+        rows = receipt_list_rows(receipts)
+        buffer = io.BytesIO()
+        size = landscape(A4)
+        canvas = Canvas(buffer, pagesize=size, pageCompression=1)
+        title = _("Receipts %(start)s – %(end)s") % {"start": start, "end": end}
+        canvas.setTitle(title)
+        canvas.setAuthor(seller)
+        width, height = size
+        columns = [
+            (0, _("Time")),
+            (14, _("Receipt number")),
+            (50, _("Order")),
+            (78, _("Payment")),
+            (140, _("Amount")),
+            *[
+                (165 + 22 * i, _("VAT %(rate)s %%") % {"rate": rate})
+                for i, rate in enumerate(_LIST_RATES)
+            ],
+        ]
+        state = {"y": 0.0}
+
+        def new_page():
+            canvas.setFont("Helvetica-Bold", 13)
+            canvas.drawString(_MARGIN, height - _MARGIN, f"{seller}: {title}")
+            state["y"] = height - _MARGIN - 22
+
+        def line(cells, bold=False):
+            if state["y"] < _MARGIN:
+                canvas.showPage()
+                new_page()
+            canvas.setFont("Helvetica-Bold" if bold else "Helvetica", 8)
+            for (x, _title), text in zip(columns, cells, strict=False):
+                canvas.drawString(_MARGIN + x * mm, state["y"], str(text)[:44])
+            state["y"] -= 11
+
+        def money(value):
+            return formats.number_format(value, decimal_pos=2, use_l10n=True)
+
+        def totals(label, group):
+            line(
+                [
+                    "",
+                    label,
+                    "",
+                    "",
+                    money(sum((r["total"] for r in group), Decimal(0))),
+                    *[
+                        money(sum((r["vat"].get(rate, 0) for r in group), Decimal(0)))
+                        for rate in _LIST_RATES
+                    ],
+                ],
+                bold=True,
+            )
+
+        new_page()
+        if not rows:
+            line(["", _("No receipts in these days.")])
+        days: dict = {}
+        for row in rows:
+            days.setdefault(row["day"], []).append(row)
+        for day, group in days.items():
+            line([formats.date_format(day, "DATE_FORMAT")], bold=True)
+            line([t for _x, t in columns], bold=True)
+            for row in group:
+                payment = row["method"]
+                if row["reference"]:
+                    payment += f" {row['reference']}"
+                code = row["code"] + (f" ({_('credit')})" if row["credit"] else "")
+                line(
+                    [
+                        row["time"],
+                        code,
+                        row["order"],
+                        payment,
+                        money(row["total"]),
+                        *[
+                            money(row["vat"][rate]) if rate in row["vat"] else ""
+                            for rate in _LIST_RATES
+                        ],
+                    ]
+                )
+            totals(_("Total of the day"), group)
+            state["y"] -= 6
+        if len(days) > 1:
+            totals(_("Total"), rows)
+        canvas.showPage()
+        canvas.save()
+    return buffer.getvalue()

@@ -20,7 +20,8 @@ Every call goes through one kept-alive ``requests.Session`` per process
 client certificate and CA bundle from settings, a short connect timeout and
 the read timeout. At most ``max_in_flight()`` calls run at once in a
 process (one fewer than the app server's threads, GUNICORN_THREADS, at least
-one; SWISH_MAX_IN_FLIGHT may cap it lower); beyond that a call raises
+one; SWISH_MAX_IN_FLIGHT may cap it lower); beyond that a call waits a
+moment for a slot while Swish keeps pace (``_Slots``) and otherwise raises
 SwishBusy at once instead of tying up one more request thread (start_payment
 answers ``503 "Busy"``), so a slow Swish always leaves a thread free.
 """
@@ -28,6 +29,7 @@ answers ``503 "Busy"``), so a slow Swish always leaves a thread free.
 import logging
 import os
 import threading
+import time
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -296,11 +298,22 @@ def get_session() -> requests.Session:
 
 class _Slots:
     """A counting bound on calls in flight in this process. A thread that
-    holds a slot may call Swish again (nested) without taking another."""
+    holds a slot may call Swish again (nested) without taking another.
+
+    When every slot is taken, a caller waits for one only while Swish is
+    keeping pace: up to SWISH_SLOT_WAIT_SECONDS, and only as long as every
+    call in flight is younger than that. Once one has run longer, Swish (or
+    the database under it) is slow, and the answer is SwishBusy at once, so
+    the thread the bound keeps free is not held by waiters. A fast Swish in
+    a rush then costs a buyer a moment's wait rather than a 503 and its
+    Retry-After."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
         self._in_flight = 0
+        # When each call in flight took its slot (monotonic), by holder.
+        self._since: dict[object, float] = {}
         self._local = threading.local()
         # False in a task worker (run_worker): it serves no requests, and its
         # few threads are its own bound; a read refused "Busy" there would
@@ -311,14 +324,25 @@ class _Slots:
     def in_flight(self) -> int:
         return self._in_flight
 
+    def _take(self, holder: object) -> None:
+        """Take a slot (under the lock), waiting while Swish keeps pace."""
+        patience = settings.SWISH_SLOT_WAIT_SECONDS
+        while self.bounded and self._in_flight >= max_in_flight():
+            oldest = min(self._since.values(), default=time.monotonic())
+            left = patience - (time.monotonic() - oldest)
+            if left <= 0:
+                raise SwishBusy(settings.BUSY_RETRY_AFTER_SECONDS)
+            self._freed.wait(left)
+        self._in_flight += 1
+        self._since[holder] = time.monotonic()
+
     @contextmanager
     def hold(self):
         depth = getattr(self._local, "depth", 0)
+        holder = object()
         if depth == 0:
             with self._lock:
-                if self.bounded and self._in_flight >= max_in_flight():
-                    raise SwishBusy(settings.BUSY_RETRY_AFTER_SECONDS)
-                self._in_flight += 1
+                self._take(holder)
         self._local.depth = depth + 1
         try:
             yield
@@ -327,6 +351,8 @@ class _Slots:
             if depth == 0:
                 with self._lock:
                     self._in_flight -= 1
+                    del self._since[holder]
+                    self._freed.notify()
 
 
 slots = _Slots()
@@ -334,7 +360,8 @@ slots = _Slots()
 
 def swish_slot():
     """Hold one of this process's max_in_flight() slots for a block of
-    Swish calls (raises SwishBusy at once when none is free)."""
+    Swish calls (raises SwishBusy when none is free and Swish is slow, see
+    ``_Slots``)."""
     return slots.hold()
 
 

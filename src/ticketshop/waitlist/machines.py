@@ -2,7 +2,7 @@
 
 Only ``waitlist/services.py`` changes an ``Offer``'s state, through this
 table (check, then save with one history row, in the transaction holding
-the offer's lock; tests/waitlist/test_offer_owner.py holds that).
+the offer's lock; tests/test_state_owners.py holds that).
 """
 
 from ticketshop.statemachine.machine import Machine, Transition

@@ -26,7 +26,7 @@ import logging
 import threading
 
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
@@ -43,40 +43,109 @@ class Command(DBWorkerCommand):
 
     def handle(self, *args, **options):
         from ticketshop.payments import swish
+        from ticketshop.payments.reads import SCAN_EVERY_SECONDS, queue_due_reads
 
         # No request threads to keep free here (payments/swish.py's bound).
         swish.slots.bounded = False
-        if not options.get("batch"):
-            stop = threading.Event()
-            thread = threading.Thread(
-                target=_maintain,
-                kwargs={"worker_id": options["worker_id"], "stop": stop},
-                name="worker-upkeep",
-                daemon=True,
+        if options.get("batch"):
+            return super().handle(*args, **options)
+        stop = threading.Event()
+        worker_id = options["worker_id"]
+        started_at = timezone.now()
+        _thread(
+            "worker-upkeep",
+            _every,
+            "worker upkeep",
+            lambda: upkeep.tick(worker_id=worker_id, started_at=started_at),
+            seconds=lambda: settings.WORKER_MAINTENANCE_SECONDS,
+            stop=stop,
+        )
+        _thread(
+            "worker-release",
+            _every,
+            "release tick",
+            lambda: _log_release(upkeep.release_tick(worker_id=worker_id)),
+            seconds=lambda: settings.RELEASE_TICK_SECONDS,
+            stop=stop,
+        )
+        _thread(
+            "worker-swish-reads",
+            _every,
+            "queueing Swish reads",
+            queue_due_reads,
+            seconds=lambda: SCAN_EVERY_SECONDS,
+            stop=stop,
+        )
+        for number in range(settings.SWISH_READ_THREADS if _runs_reads(options) else 0):
+            _thread(
+                f"worker-swish-read-tasks-{number}",
+                _outlasting_the_database,
+                "the swish-reads loop",
+                _reads_worker(options, number).run,
+                stop=stop,
             )
-            thread.start()
-            threading.Thread(
-                target=_release,
-                kwargs={"worker_id": options["worker_id"], "stop": stop},
-                name="worker-release",
-                daemon=True,
-            ).start()
-            threading.Thread(
-                target=_queue_reads,
-                kwargs={"stop": stop},
-                name="worker-swish-reads",
-                daemon=True,
-            ).start()
-            for number in range(
-                settings.SWISH_READ_THREADS if _runs_reads(options) else 0
-            ):
-                threading.Thread(
-                    target=_run_reads,
-                    kwargs={"options": options, "number": number},
-                    name=f"worker-swish-read-tasks-{number}",
-                    daemon=True,
-                ).start()
-        return super().handle(*args, **options)
+        try:
+            # db_worker itself: a database that goes away (a restart, a
+            # failover) makes its loop raise; it starts again once the
+            # database answers, so that the worker never stays dead.
+            _outlasting_the_database(
+                "db_worker",
+                lambda: super(Command, self).handle(*args, **options),
+                stop=stop,
+            )
+        finally:
+            stop.set()
+
+
+def _thread(name: str, target, *args, **kwargs) -> None:
+    threading.Thread(
+        target=target, args=args, kwargs=kwargs, name=name, daemon=True
+    ).start()
+
+
+def _log_release(done) -> None:
+    if done:
+        logger.info("release tick: %s", done)
+
+
+def _every(what: str, step, *, seconds, stop: threading.Event) -> None:
+    """Run ``step`` every ``seconds()`` until ``stop``; a failure is logged
+    and the next tick tries again. After a failure the thread's connection
+    is closed, so a restarted database is met with a fresh one."""
+    while True:
+        try:
+            step()
+        except Exception:
+            logger.exception("%s failed; trying again", what)
+            connection.close()
+        if stop.wait(seconds()):
+            return
+
+
+# How long a loop that lost the database waits before it starts again.
+DATABASE_RETRY_SECONDS = 1.0
+
+
+def _outlasting_the_database(what: str, run, *, stop: threading.Event) -> None:
+    """Run ``run`` (a worker loop that returns when it is told to stop);
+    when the database fails under it, log, close the connection, wait and
+    run it again. Any other error ends the loop, logged and raised."""
+    while not stop.is_set():
+        try:
+            run()
+            return
+        except (OperationalError, InterfaceError):
+            logger.exception(
+                "%s lost the database; starting again in %s s",
+                what,
+                DATABASE_RETRY_SECONDS,
+            )
+        except Exception:
+            logger.exception("%s stopped", what)
+            raise
+        finally:
+            connection.close()
+        stop.wait(DATABASE_RETRY_SECONDS)
 
 
 def _runs_reads(options) -> bool:
@@ -88,7 +157,7 @@ def _runs_reads(options) -> bool:
     return ("*" in names or QUEUE in names) and QUEUE not in excluded
 
 
-def _run_reads(*, options, number: int) -> None:
+def _reads_worker(options, number: int):
     """The swish-reads queue's own loop beside db_worker's (which takes
     reads too when it is free): reads are short, e-mails are not. A read
     lost with the process is queued again by queue_due_reads."""
@@ -96,64 +165,17 @@ def _run_reads(*, options, number: int) -> None:
 
     from ticketshop.payments.reads import QUEUE
 
-    try:
-        Worker(
-            queue_names=[QUEUE],
-            interval=min(options["interval"], READS_INTERVAL_SECONDS),
-            batch=False,
-            backend_name=options["backend_name"],
-            startup_delay=False,
-            max_tasks=None,
-            worker_id=f"{options['worker_id'][:55]}-reads-{number}",
-            excluded_queue_names=[],
-        ).run()
-    except Exception:
-        logger.exception("the swish-reads loop stopped; db_worker still runs reads")
-    finally:
-        connection.close()
+    return Worker(
+        queue_names=[QUEUE],
+        interval=min(options["interval"], READS_INTERVAL_SECONDS),
+        batch=False,
+        backend_name=options["backend_name"],
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"{options['worker_id'][:55]}-reads-{number}",
+        excluded_queue_names=[],
+    )
 
 
 # How often the reads' own loop looks for a queued read when it found none.
 READS_INTERVAL_SECONDS = 0.2
-
-
-def _maintain(*, worker_id: str, stop: threading.Event) -> None:
-    started_at = timezone.now()
-    while True:
-        try:
-            upkeep.tick(worker_id=worker_id, started_at=started_at)
-        except Exception:
-            logger.exception("worker upkeep failed; trying again")
-        finally:
-            # The thread's own connection: closed, so that a restarted
-            # database is met with a fresh one next time.
-            connection.close()
-        if stop.wait(settings.WORKER_MAINTENANCE_SECONDS):
-            return
-
-
-def _release(*, worker_id: str, stop: threading.Event) -> None:
-    while True:
-        try:
-            done = upkeep.release_tick(worker_id=worker_id)
-            if done:
-                logger.info("release tick: %s", done)
-        except Exception:
-            logger.exception("release tick failed; trying again")
-        finally:
-            connection.close()
-        if stop.wait(settings.RELEASE_TICK_SECONDS):
-            return
-
-
-def _queue_reads(*, stop: threading.Event) -> None:
-    from ticketshop.payments.reads import SCAN_EVERY_SECONDS, queue_due_reads
-
-    while True:
-        try:
-            queue_due_reads()
-        except Exception:
-            logger.exception("queueing Swish reads failed; trying again")
-            connection.close()
-        if stop.wait(SCAN_EVERY_SECONDS):
-            return
