@@ -426,7 +426,7 @@ class OrderLife(RuleBasedStateMachine):
 
     @invariant()
     def the_seat_counter_is_never_below_the_live_tickets(self):
-        """PostgreSQL lets a reservation through on the event's seat counter
+        """Both databases let a reservation through on the event's seat counter
         alone (orders.models.SeatCounter): it is unknown, or at least the
         live tickets, whatever happened before."""
         if not hasattr(self, "event"):

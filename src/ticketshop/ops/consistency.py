@@ -56,8 +56,8 @@ def check_seats(now: datetime) -> list[Difference]:
         )
         for row in live.values("event_id", "ticket_type_id").annotate(n=Count("id"))
     )
-    # PostgreSQL's seat counter lets reservations through without the seat
-    # lock: below the live tickets, it would let the event oversell.
+    # The seat counter (both databases) lets reservations through without
+    # counting the live holds: below them, it would let the event oversell.
     from ticketshop.orders.models import SeatCounter
 
     for counter in SeatCounter.objects.filter(held__isnull=False):

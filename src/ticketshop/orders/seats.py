@@ -13,17 +13,23 @@ The rules, each written once:
   ticket type's limit against the live tickets, counted under the event's
   seat lock. Reservation, hold renewal, complimentary tickets and exchanges
   all call it.
-- **The counter** (PostgreSQL, ``models.SeatCounter``, written only by
+- **The counter** (both databases, ``models.SeatCounter``, written only by
   ``seatlock``): a bound never below the live tickets, or unknown. A new
-  buyer's reservation of types without limits of their own takes no seat
-  lock: it adds its tickets to the
-  counter where they still fit under it, in the statement that inserts
-  them (``orders.lifecycle.reserve``). When it refuses, the same statement
-  counts the seats left without a lock (``seats_left_sql``) and refuses
-  too if they are too few; if they fit, the reservation goes the way
-  above, under the seat lock, which sets the counter unknown until
-  ``check_capacity`` has counted and sets it exact. Freed seats lower
-  nothing: the counter stays an upper bound until the next such count.
+  buyer's reservation of types without limits of their own adds its tickets
+  to the counter where they still fit under it, and counts no holds, so its
+  cost does not grow with the event's live holds. PostgreSQL takes no seat
+  lock for it: the statement that inserts the order adds them
+  (``orders.lifecycle.reserve``), and when the counter refuses, the same
+  statement counts the seats left without a lock (``seats_left_sql``) and
+  refuses too if they are too few. SQLite already holds the database's write
+  lock (``BEGIN IMMEDIATE``): ``seatlock.take_seats`` reads the event and
+  adds them in two short statements, and a buyer replacing their hold
+  releases it first in the same transaction. What the counter refuses but
+  the seats may hold goes the way above, under the seat lock, which sets the
+  counter unknown until ``check_capacity`` has counted and sets it exact.
+  Freed seats lower nothing: the counter stays an upper bound until the next
+  such count. ``ops.consistency.check_seats`` reports a counter below the
+  live tickets, on either database.
 
 The counts read only orders in ``SEAT_HOLDING_STATUSES`` (the partial index
 ``order_live_seats_idx``), so their cost follows the seats, not the event's
