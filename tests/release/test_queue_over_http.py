@@ -278,5 +278,13 @@ def test_the_queue_page_without_javascript():
         f"/queue/{event.pk}/", {"email": "ADA@example.org", "tickets": "1"}
     )
     assert response.status_code == 409
+    assert "Att lämna kön går inte att ångra" in page  # said before leaving
     client.post(f"/queue/{event.pk}/", {"action": "leave"})
     assert Entry.objects.get().state == "left"
+    page = client.get(f"/queue/{event.pk}/").content.decode()
+    assert "du kan inte ställa dig i den här kön igen" in page
+    assert 'name="email"' not in page  # no form that would only refuse
+    response = client.post(
+        f"/queue/{event.pk}/", {"email": "ada@example.org", "tickets": "2"}
+    )
+    assert response.status_code == 409
