@@ -131,6 +131,13 @@ def _lines_for(tickets, *, language: str, charges_vat: bool) -> list[ReceiptLine
     return lines
 
 
+def vat_lines(tickets, *, language: str, organiser: Organiser) -> list[ReceiptLine]:
+    """The receipt's lines (unsaved) for ``tickets`` under the organiser's
+    VAT status: what the ticket e-mail shows, so that it says what the
+    receipt says."""
+    return _lines_for(tickets, language=language, charges_vat=organiser.charges_vat)
+
+
 def _new_receipt(
     *,
     organiser: Organiser,
