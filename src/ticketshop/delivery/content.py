@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ticketshop.books.pdf import kronor as receipt_kronor
 from ticketshop.books.pdf import no_vat_statement
 from ticketshop.books.receipts import current_organiser, vat_lines
+from ticketshop.money import InvalidAmount
 from ticketshop.orders.models import Order
 from ticketshop.orders.signing import sign_ticket
 
@@ -115,6 +116,16 @@ def vat_included(amount: Decimal, *, rate: Decimal) -> Decimal:
     return (amount * rate / (Decimal(100) + rate)).quantize(_ORE, ROUND_HALF_UP)
 
 
+def _checked(amount: Decimal) -> Decimal:
+    """``amount``, or an ``InvalidAmount`` (shown as such) when a spoiled
+    stored price made it NaN."""
+    return amount if amount.is_finite() else InvalidAmount(amount)
+
+
+def _kronor_or_invalid(amount: Decimal) -> str:
+    return receipt_kronor(amount) if amount.is_finite() else str(InvalidAmount())
+
+
 def _date(value: datetime) -> str:
     return formats.date_format(timezone.localtime(value), "DATE_FORMAT")
 
@@ -184,13 +195,15 @@ def build_ticket_content(
                 title=group[0].ticket_type.title_in(language),
                 count=len(group),
                 unit_price=price,
-                vat=sum(
-                    (
-                        p.vat
-                        for p in parts
-                        if p.ticket_type_id == type_id and p.unit_price == price
-                    ),
-                    Decimal("0.00"),
+                vat=_checked(
+                    sum(
+                        (
+                            p.vat
+                            for p in parts
+                            if p.ticket_type_id == type_id and p.unit_price == price
+                        ),
+                        Decimal("0.00"),
+                    )
                 ),
                 total=line_total,
             )
@@ -201,7 +214,11 @@ def build_ticket_content(
         per_rate[part.rate] = (amount + part.amount, vat + part.vat)
     vat_per_rate = [
         _("VAT %(rate)s %%: %(vat)s of %(amount)s")
-        % {"rate": rate, "vat": receipt_kronor(vat), "amount": receipt_kronor(amount)}
+        % {
+            "rate": rate,
+            "vat": _kronor_or_invalid(vat),
+            "amount": _kronor_or_invalid(amount),
+        }
         for rate, (amount, vat) in sorted(per_rate.items(), reverse=True)
     ]
     total = sum((line.total for line in lines), Decimal("0.00"))
