@@ -222,7 +222,11 @@ def _net(order: Order) -> dict[tuple, dict]:
         entry = net.setdefault(
             key, {"count": 0, "amount": ZERO, "description": line.description}
         )
-        sign = -1 if line.receipt.kind == ReceiptKind.CREDIT else 1
+        # A credit receipt's lines take tickets back, but an exchange's
+        # credit receipt also holds the new tickets, on lines of a positive
+        # amount (``issue_exchange_credit_receipt``).
+        credit = line.receipt.kind == ReceiptKind.CREDIT and line.amount <= 0
+        sign = -1 if credit else 1
         entry["count"] += sign * line.count
         entry["amount"] += line.amount
     return net
@@ -276,6 +280,76 @@ def issue_credit_receipt(*, order: Order, ticket_ids, now: datetime) -> Receipt 
     organiser = original.organiser
     return _new_receipt(
         organiser=organiser,
+        order=order,
+        kind=ReceiptKind.CREDIT,
+        lines=lines,
+        now=now,
+        original=original,
+    )
+
+
+def issue_exchange_credit_receipt(*, order: Order, now: datetime) -> Receipt | None:
+    """The credit receipt of an exchange to cheaper tickets (caller's
+    transaction, the exchange's), naming the order's latest receipt, as a
+    partial refund's does. Its lines take back what the receipts held and
+    no live ticket holds any more (negative) and add the new tickets they
+    did not hold (positive), per type, price and rate; its total is the
+    difference paid back. VAT per line is the VAT of what the line holds
+    after less the VAT of what it held before, as for any credit.
+
+    None when the order has no receipt (free, complimentary) or when the
+    exchange is not cheaper than what the receipts hold: a dearer
+    exchange's difference is collected later (at the door)."""
+    original = (
+        Receipt.objects.filter(order=order, kind=ReceiptKind.SALE)
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+    if original is None:
+        return None
+    net = _net(order)
+    live = (
+        order.tickets.filter(cancelled_at__isnull=True)
+        .select_related("ticket_type")
+        .order_by("pk")
+    )
+    wanted = {
+        (line.ticket_type_id, line.unit_price, line.rate, line.part_of_price): line
+        for line in _lines_for(
+            live,
+            language=original.language,
+            charges_vat=original.vat_status == VatStatus.REGISTERED,
+        )
+    }
+    lines = []
+    for key in [*net, *(k for k in wanted if k not in net)]:
+        entry = net.get(key, {"count": 0, "amount": ZERO, "description": ""})
+        target = wanted.get(key)
+        count = target.count if target else 0
+        have = max(entry["count"], 0)
+        if count == have:
+            continue
+        rate, part = key[2], key[3]
+        before = entry["amount"] if have else ZERO
+        after = part * count
+        if after == before:
+            continue
+        lines.append(
+            ReceiptLine(
+                ticket_type_id=key[0],
+                description=target.description if target else entry["description"],
+                unit_price=key[1],
+                part_of_price=part,
+                rate=rate,
+                count=abs(count - have),
+                amount=after - before,
+                vat=vat_included(after, rate=rate) - vat_included(before, rate=rate),
+            )
+        )
+    if not lines or sum((line.amount for line in lines), ZERO) >= 0:
+        return None
+    return _new_receipt(
+        organiser=original.organiser,
         order=order,
         kind=ReceiptKind.CREDIT,
         lines=lines,

@@ -1,6 +1,6 @@
 """The order's signals, answered with receipts in the same transaction."""
 
-from .receipts import issue_credit_receipt, issue_receipt
+from .receipts import issue_credit_receipt, issue_exchange_credit_receipt, issue_receipt
 
 
 def on_order_paid(sender, order, now, **kwargs) -> None:
@@ -9,3 +9,7 @@ def on_order_paid(sender, order, now, **kwargs) -> None:
 
 def on_order_sale_reversed(sender, order, ticket_ids, now, **kwargs) -> None:
     issue_credit_receipt(order=order, ticket_ids=ticket_ids, now=now)
+
+
+def on_order_exchanged(sender, order, now, **kwargs) -> None:
+    issue_exchange_credit_receipt(order=order, now=now)

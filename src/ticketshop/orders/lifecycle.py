@@ -52,7 +52,12 @@ from .seats import (
     is_lapsed,
     seats_left_params,
 )
-from .signals import order_paid, order_sale_reversed, seats_came_back
+from .signals import (
+    order_exchanged,
+    order_paid,
+    order_sale_reversed,
+    seats_came_back,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -1036,6 +1041,7 @@ def exchange(
         order.refund_state = RefundState.PENDING
         fields.append("refund_state")
     _save(order, "exchange", fields)
+    order_exchanged.send(sender=Order, order=order, now=now)
     # The old event's seats came back (or, within one event, the old types').
     _seats_freed(from_event_id)
     return Exchange(

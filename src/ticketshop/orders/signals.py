@@ -19,6 +19,11 @@ order_paid = Signal()
 # app issues the credit receipt there.
 order_sale_reversed = Signal()
 
+# Sent with ``order=`` and ``now=`` inside the transaction of an exchange
+# (``exchange``), after the new tickets exist and the old ones are voided:
+# the books app issues the credit receipt of a cheaper exchange there.
+order_exchanged = Signal()
+
 # Sent with ``event_id=`` after a transaction that freed seats of the event
 # commits (a hold released, failed or swept as lapsed, a cancellation, a
 # refund's cancellation, an exchange away), by ``orders.lifecycle``; the
