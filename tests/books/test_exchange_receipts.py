@@ -1,6 +1,8 @@
 """An exchange in the books: an exchange to cheaper tickets gets a credit
-receipt naming the original, whose total is the difference paid back; it
-is in the SIE file, and the Swish settlement pairs the refund with it."""
+receipt naming the original, whose total is the difference paid back; a
+dearer one gets a receipt of its own when the difference is collected at
+the door. Both are in the SIE file, and the Swish settlement pairs a
+refund with its credit receipt and a payment with the order's receipt."""
 
 from decimal import Decimal
 
@@ -11,6 +13,7 @@ from django.utils import timezone, translation
 from tests.books.helpers import cancel_some, paid_order, registered
 from tests.books.test_settlement_and_pages import paid_back, swish_paid
 from tests.factories import event_with_types
+from ticketshop.backoffice import services
 from ticketshop.books.models import Receipt, ReceiptKind
 from ticketshop.books.pdf import receipt_texts
 from ticketshop.books.sie import build_vouchers
@@ -98,3 +101,65 @@ def test_the_exchange_credit_is_in_the_sie_file_and_pairs_with_its_refund(types)
     outcomes = {(row.kind, row.outcome) for row in day.rows}
     assert ("out", s.MATCHED) in outcomes
     assert all(row.outcome != s.REFUND_WITHOUT_RECORD for row in day.rows)
+
+
+def collect(order, amount, method="CASH", key="door-1"):
+    return services.collect_at_door(
+        order_id=order.pk,
+        amount=Decimal(amount),
+        method=method,
+        key=key,
+        recorded_by="dorr",
+    )
+
+
+def test_a_dearer_exchange_gets_its_receipt_when_the_difference_is_collected(types):
+    event, standard, student = types
+    order = paid_order(event, {student: 1})
+    payment = swish_paid(order, amount=Decimal("99.00"))
+    (sale,) = Receipt.objects.filter(order=order)
+    exchange(order, {student: standard}, {standard: "150"})
+    assert Receipt.objects.filter(order=order).count() == 1  # nothing paid yet
+
+    collect(order, "51")
+
+    extra = Receipt.objects.get(order=order, original=sale)
+    assert extra.kind == ReceiptKind.SALE
+    assert (extra.year, extra.number) == (sale.year, sale.number + 1)
+    assert extra.payment_method == "CASH" and extra.payment_reference == ""
+    assert extra.total == Decimal("51.00")
+    lines = sorted(
+        (line.rate, line.count, line.amount, line.vat) for line in extra.lines.all()
+    )
+    # 99 kr at 12 % taken back (10,61 kr VAT), 150 kr at 6 % sold (8,49 kr).
+    assert lines == [
+        (6, 1, Decimal("150.00"), Decimal("8.49")),
+        (12, 1, Decimal("-99.00"), Decimal("-10.61")),
+    ]
+    with translation.override("sv"):
+        assert f"orderns kvitto är {sale.code}" in " ".join(receipt_texts(extra))
+
+    # In the SIE file, on the cash account; the Swish payment still matches
+    # the order's own receipt.
+    today = timezone.localdate()
+    (sales,) = build_vouchers(start=today, end=today)
+    assert extra.code in sales.receipts
+    assert dict(sales.rows)["1910"] == Decimal("51.00")
+    assert sum(amount for _account, amount in sales.rows) == 0
+    (day,) = s.settlement(today, today)
+    (row,) = [r for r in day.rows if r.kind == "in"]
+    assert row.outcome == s.MATCHED and row.amount == payment.amount
+
+    # A later cancellation credits what the receipts now hold: all of it.
+    cancel_some(order, 1)
+    assert sum(r.total for r in Receipt.objects.filter(order=order)) == 0
+
+
+def test_a_collection_in_parts_gets_no_receipt_yet(types):
+    event, standard, student = types
+    order = paid_order(event, {student: 1})
+    exchange(order, {student: standard}, {standard: "150"})
+
+    collect(order, "20")
+
+    assert Receipt.objects.filter(order=order).count() == 1

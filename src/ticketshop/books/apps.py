@@ -12,12 +12,14 @@ class BooksConfig(AppConfig):
         # the receipt is written in that same transaction (orders never
         # imports books).
         from ticketshop.orders.signals import (
+            door_payment_collected,
             order_exchanged,
             order_paid,
             order_sale_reversed,
         )
 
         from .receivers import (
+            on_door_payment_collected,
             on_order_exchanged,
             on_order_paid,
             on_order_sale_reversed,
@@ -29,4 +31,7 @@ class BooksConfig(AppConfig):
         )
         order_exchanged.connect(
             on_order_exchanged, dispatch_uid="books.exchange_credit_receipt"
+        )
+        door_payment_collected.connect(
+            on_door_payment_collected, dispatch_uid="books.exchange_receipt"
         )

@@ -146,6 +146,7 @@ def _new_receipt(
     lines: list[ReceiptLine],
     now: datetime,
     original: Receipt | None = None,
+    payment_method: str | None = None,
 ) -> Receipt:
     year = receipt_year(now)
     number = next_number(organiser, year=year)
@@ -173,8 +174,10 @@ def _new_receipt(
         vat_status=source.vat_status if source else organiser.vat_status,
         event_title=event.title_in(language),
         event_at=event.event_at,
-        payment_method=order.payment_method,
-        payment_reference=order.payment_reference or "",
+        # Money collected apart from the order's payment (at the door) is
+        # paid with its own method and carries no Swish reference.
+        payment_method=payment_method or order.payment_method,
+        payment_reference="" if payment_method else order.payment_reference or "",
         total=sum((line.amount for line in lines), ZERO),
         vat_total=sum((line.vat for line in lines), ZERO),
     )
@@ -288,25 +291,20 @@ def issue_credit_receipt(*, order: Order, ticket_ids, now: datetime) -> Receipt 
     )
 
 
-def issue_exchange_credit_receipt(*, order: Order, now: datetime) -> Receipt | None:
-    """The credit receipt of an exchange to cheaper tickets (caller's
-    transaction, the exchange's), naming the order's latest receipt, as a
-    partial refund's does. Its lines take back what the receipts held and
-    no live ticket holds any more (negative) and add the new tickets they
-    did not hold (positive), per type, price and rate; its total is the
-    difference paid back. VAT per line is the VAT of what the line holds
-    after less the VAT of what it held before, as for any credit.
-
-    None when the order has no receipt (free, complimentary) or when the
-    exchange is not cheaper than what the receipts hold: a dearer
-    exchange's difference is collected later (at the door)."""
-    original = (
+def _latest_sale(order: Order) -> Receipt | None:
+    return (
         Receipt.objects.filter(order=order, kind=ReceiptKind.SALE)
         .order_by("-issued_at", "-pk")
         .first()
     )
-    if original is None:
-        return None
+
+
+def _exchange_lines(order: Order, original: Receipt) -> list[ReceiptLine]:
+    """What the order's receipts must add to hold its live tickets after an
+    exchange, per type, price and rate: lines of a negative amount take back
+    what they held and no live ticket holds any more, lines of a positive
+    amount add the new tickets. VAT per line is the VAT of what the line
+    holds after less the VAT of what it held before (never rounded twice)."""
     net = _net(order)
     live = (
         order.tickets.filter(cancelled_at__isnull=True)
@@ -346,6 +344,23 @@ def issue_exchange_credit_receipt(*, order: Order, now: datetime) -> Receipt | N
                 vat=vat_included(after, rate=rate) - vat_included(before, rate=rate),
             )
         )
+    return lines
+
+
+def issue_exchange_credit_receipt(*, order: Order, now: datetime) -> Receipt | None:
+    """The credit receipt of an exchange to cheaper tickets (caller's
+    transaction, the exchange's), naming the order's latest receipt, as a
+    partial refund's does; its lines are ``_exchange_lines`` and its total
+    the difference paid back.
+
+    None when the order has no receipt (free, complimentary) or when the
+    exchange is not cheaper than what the receipts hold: a dearer
+    exchange's receipt is issued when its difference is collected
+    (``issue_exchange_receipt``)."""
+    original = _latest_sale(order)
+    if original is None:
+        return None
+    lines = _exchange_lines(order, original)
     if not lines or sum((line.amount for line in lines), ZERO) >= 0:
         return None
     return _new_receipt(
@@ -355,4 +370,41 @@ def issue_exchange_credit_receipt(*, order: Order, now: datetime) -> Receipt | N
         lines=lines,
         now=now,
         original=original,
+    )
+
+
+def issue_exchange_receipt(
+    *, order: Order, amount: Decimal, method: str, now: datetime
+) -> Receipt | None:
+    """The receipt of a dearer exchange's difference, when it is collected
+    (at the door: caller's transaction, the one that records the money):
+    a sale receipt in the series naming the order's receipt, paid with
+    ``method``, its lines ``_exchange_lines`` and its total the difference.
+
+    None when the order has no receipt, when its receipts already hold its
+    tickets, or when ``amount`` is not the whole difference (a collection
+    in parts gets no receipt: docs/books.md, "Not yet")."""
+    original = _latest_sale(order)
+    if original is None:
+        return None
+    lines = _exchange_lines(order, original)
+    total = sum((line.amount for line in lines), ZERO)
+    if not lines or total <= 0:
+        return None
+    if total != amount:
+        logger.warning(
+            "order %s: %s kr collected of a %s kr exchange difference: no receipt",
+            order.reference,
+            amount,
+            total,
+        )
+        return None
+    return _new_receipt(
+        organiser=original.organiser,
+        order=order,
+        kind=ReceiptKind.SALE,
+        lines=lines,
+        now=now,
+        original=original,
+        payment_method=method,
     )

@@ -53,6 +53,7 @@ from .seats import (
     seats_left_params,
 )
 from .signals import (
+    door_payment_collected,
     order_exchanged,
     order_paid,
     order_sale_reversed,
@@ -1076,9 +1077,13 @@ def exchange_money(order: Order, *, old_total: Decimal, new_total: Decimal):
     )
 
 
-def collect_at_door(order: Order, *, amount: Decimal) -> None:
+def collect_at_door(
+    order: Order, *, amount: Decimal, method: str, now: datetime
+) -> None:
     """``collect_at_door``: ``amount`` of what the order owed at the door was
-    paid there; the order (locked by the caller) owes that much less.
+    paid there with ``method`` (cash or Swish); the order (locked by the
+    caller) owes that much less, and the books issue the difference's
+    receipt in this transaction (``signals.door_payment_collected``).
 
     Refuses (``TransitionNotAllowed``) an amount that is not positive or is
     more than is still due: the caller checks both after locking, with its
@@ -1091,6 +1096,9 @@ def collect_at_door(order: Order, *, amount: Decimal) -> None:
     )
     order.due_at_door = order.due_at_door - amount
     _save(order, "collect_at_door", ["due_at_door"])
+    door_payment_collected.send(
+        sender=Order, order=order, amount=amount, method=method, now=now
+    )
 
 
 def refund_pending(order: Order) -> None:
