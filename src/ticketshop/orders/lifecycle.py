@@ -178,15 +178,16 @@ _TABLE = [
         "exchange", (PAID,), None,
         seats="the old tickets' seats freed; the new ones taken if they fit"
         " in the target event (its seat lock)",
-        money="the price difference: due at the door (dearer), or refund pending"
-        " (Swish, cheaper)",
+        money="the price difference: due at the door (dearer), or a credit"
+        " receipt and, for Swish, refund pending (cheaper)",
         tickets="the old ids void; new ids in the target event, e-mailed",
     ),
     _row(
         "collect_at_door", (PAID,), None,
         seats="-",
         money="what was due at the door, collected (cash or Swish at the door):"
-        " the amount due shrinks by it, never below 0",
+        " the amount due shrinks by it, never below 0; the whole difference of"
+        " an exchange gets its receipt",
         tickets="-",
     ),
     _row(
