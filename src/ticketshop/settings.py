@@ -435,7 +435,9 @@ DELIVERY_ORGANISER_ADDRESS = env.str(
     "DELIVERY_ORGANISER_ADDRESS", default="Exempelvägen 1, 114 28 Stockholm"
 )
 DELIVERY_VAT_NUMBER = env.str("DELIVERY_VAT_NUMBER", default="SE000000000001")
-# Percent of VAT included in ticket prices (6 % for concerts and theatre).
+# Percent of VAT the back office's own estimates use (the event dashboard's
+# VAT figure, the bookkeeping spreadsheet). Receipts, the ticket e-mail and
+# the SIE file use the organiser's VAT status and each ticket type's rate.
 DELIVERY_VAT_RATE = env.str("DELIVERY_VAT_RATE", default="6")
 DELIVERY_SUPPORT_EMAIL = env.str("DELIVERY_SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Who is e-mailed when money needs a person (Swish paid for an order the shop

@@ -811,7 +811,7 @@ def collect_at_door(
         if amount > order.due_at_door:
             raise MoreThanDueAtDoor(order.due_at_door)
         due_before = order.due_at_door
-        lifecycle.collect_at_door(order, amount=amount)
+        lifecycle.collect_at_door(order, amount=amount, method=method.value, now=now)
         payment = DoorPayment.objects.create(
             order=order,
             event_id=order.event_id,

@@ -59,6 +59,14 @@ def receipt_texts(receipt: Receipt) -> list[str]:
                 "date": _when(receipt.original.issued_at),
             }
         )
+    if not credit and receipt.original_id:
+        rows.append(
+            _("Difference of an exchange; the order's receipt is %(code)s of %(date)s")
+            % {
+                "code": receipt.original.code,
+                "date": _when(receipt.original.issued_at),
+            }
+        )
     rows.append(_("Seller: %(name)s") % {"name": receipt.seller_name})
     if receipt.seller_org_number:
         rows.append(

@@ -131,6 +131,13 @@ def _lines_for(tickets, *, language: str, charges_vat: bool) -> list[ReceiptLine
     return lines
 
 
+def vat_lines(tickets, *, language: str, organiser: Organiser) -> list[ReceiptLine]:
+    """The receipt's lines (unsaved) for ``tickets`` under the organiser's
+    VAT status: what the ticket e-mail shows, so that it says what the
+    receipt says."""
+    return _lines_for(tickets, language=language, charges_vat=organiser.charges_vat)
+
+
 def _new_receipt(
     *,
     organiser: Organiser,
@@ -139,6 +146,7 @@ def _new_receipt(
     lines: list[ReceiptLine],
     now: datetime,
     original: Receipt | None = None,
+    payment_method: str | None = None,
 ) -> Receipt:
     year = receipt_year(now)
     number = next_number(organiser, year=year)
@@ -166,8 +174,10 @@ def _new_receipt(
         vat_status=source.vat_status if source else organiser.vat_status,
         event_title=event.title_in(language),
         event_at=event.event_at,
-        payment_method=order.payment_method,
-        payment_reference=order.payment_reference or "",
+        # Money collected apart from the order's payment (at the door) is
+        # paid with its own method and carries no Swish reference.
+        payment_method=payment_method or order.payment_method,
+        payment_reference="" if payment_method else order.payment_reference or "",
         total=sum((line.amount for line in lines), ZERO),
         vat_total=sum((line.vat for line in lines), ZERO),
     )
@@ -215,7 +225,11 @@ def _net(order: Order) -> dict[tuple, dict]:
         entry = net.setdefault(
             key, {"count": 0, "amount": ZERO, "description": line.description}
         )
-        sign = -1 if line.receipt.kind == ReceiptKind.CREDIT else 1
+        # A credit receipt's lines take tickets back, but an exchange's
+        # credit receipt also holds the new tickets, on lines of a positive
+        # amount (``issue_exchange_credit_receipt``).
+        credit = line.receipt.kind == ReceiptKind.CREDIT and line.amount <= 0
+        sign = -1 if credit else 1
         entry["count"] += sign * line.count
         entry["amount"] += line.amount
     return net
@@ -274,4 +288,123 @@ def issue_credit_receipt(*, order: Order, ticket_ids, now: datetime) -> Receipt 
         lines=lines,
         now=now,
         original=original,
+    )
+
+
+def _latest_sale(order: Order) -> Receipt | None:
+    return (
+        Receipt.objects.filter(order=order, kind=ReceiptKind.SALE)
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+
+
+def _exchange_lines(order: Order, original: Receipt) -> list[ReceiptLine]:
+    """What the order's receipts must add to hold its live tickets after an
+    exchange, per type, price and rate: lines of a negative amount take back
+    what they held and no live ticket holds any more, lines of a positive
+    amount add the new tickets. VAT per line is the VAT of what the line
+    holds after less the VAT of what it held before (never rounded twice)."""
+    net = _net(order)
+    live = (
+        order.tickets.filter(cancelled_at__isnull=True)
+        .select_related("ticket_type")
+        .order_by("pk")
+    )
+    wanted = {
+        (line.ticket_type_id, line.unit_price, line.rate, line.part_of_price): line
+        for line in _lines_for(
+            live,
+            language=original.language,
+            charges_vat=original.vat_status == VatStatus.REGISTERED,
+        )
+    }
+    lines = []
+    for key in [*net, *(k for k in wanted if k not in net)]:
+        entry = net.get(key, {"count": 0, "amount": ZERO, "description": ""})
+        target = wanted.get(key)
+        count = target.count if target else 0
+        have = max(entry["count"], 0)
+        if count == have:
+            continue
+        rate, part = key[2], key[3]
+        before = entry["amount"] if have else ZERO
+        after = part * count
+        if after == before:
+            continue
+        lines.append(
+            ReceiptLine(
+                ticket_type_id=key[0],
+                description=target.description if target else entry["description"],
+                unit_price=key[1],
+                part_of_price=part,
+                rate=rate,
+                count=abs(count - have),
+                amount=after - before,
+                vat=vat_included(after, rate=rate) - vat_included(before, rate=rate),
+            )
+        )
+    return lines
+
+
+def issue_exchange_credit_receipt(*, order: Order, now: datetime) -> Receipt | None:
+    """The credit receipt of an exchange to cheaper tickets (caller's
+    transaction, the exchange's), naming the order's latest receipt, as a
+    partial refund's does; its lines are ``_exchange_lines`` and its total
+    the difference paid back.
+
+    None when the order has no receipt (free, complimentary) or when the
+    exchange is not cheaper than what the receipts hold: a dearer
+    exchange's receipt is issued when its difference is collected
+    (``issue_exchange_receipt``)."""
+    original = _latest_sale(order)
+    if original is None:
+        return None
+    lines = _exchange_lines(order, original)
+    if not lines or sum((line.amount for line in lines), ZERO) >= 0:
+        return None
+    return _new_receipt(
+        organiser=original.organiser,
+        order=order,
+        kind=ReceiptKind.CREDIT,
+        lines=lines,
+        now=now,
+        original=original,
+    )
+
+
+def issue_exchange_receipt(
+    *, order: Order, amount: Decimal, method: str, now: datetime
+) -> Receipt | None:
+    """The receipt of a dearer exchange's difference, when it is collected
+    (at the door: caller's transaction, the one that records the money):
+    a sale receipt in the series naming the order's receipt, paid with
+    ``method``, its lines ``_exchange_lines`` and its total the difference.
+
+    None when the order has no receipt, when its receipts already hold its
+    tickets, or when ``amount`` is not the whole difference (a collection
+    in parts gets no receipt: docs/books.md, "Not yet")."""
+    original = _latest_sale(order)
+    if original is None:
+        return None
+    lines = _exchange_lines(order, original)
+    total = sum((line.amount for line in lines), ZERO)
+    if not lines or total <= 0:
+        return None
+    if total != amount:
+        logger.warning(
+            "order %s: %s kr collected of a %s kr exchange difference: no receipt",
+            order.reference,
+            amount,
+            total,
+        )
+        return None
+    return _new_receipt(
+        organiser=original.organiser,
+        order=order,
+        kind=ReceiptKind.SALE,
+        lines=lines,
+        now=now,
+        original=original,
+        payment_method=method,
     )

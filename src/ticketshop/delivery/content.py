@@ -9,6 +9,10 @@ from django.conf import settings
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from ticketshop.books.pdf import kronor as receipt_kronor
+from ticketshop.books.pdf import no_vat_statement
+from ticketshop.books.receipts import current_organiser, vat_lines
+from ticketshop.money import InvalidAmount
 from ticketshop.orders.models import Order
 from ticketshop.orders.signing import sign_ticket
 
@@ -53,7 +57,12 @@ class TicketEmailContent:
     organiser_name: str
     organiser_address: str
     vat_number: str
-    vat_rate: Decimal
+    # The organiser's VAT status decides (books.Organiser): registered, the
+    # VAT per rate as the receipt says it; otherwise the receipt's statement
+    # that no VAT is charged.
+    vat_charged: bool
+    vat_per_rate: list[str]
+    no_vat_statement: str
     support_email: str
     logo_url: str
     terms_url: str
@@ -107,6 +116,16 @@ def vat_included(amount: Decimal, *, rate: Decimal) -> Decimal:
     return (amount * rate / (Decimal(100) + rate)).quantize(_ORE, ROUND_HALF_UP)
 
 
+def _checked(amount: Decimal) -> Decimal:
+    """``amount``, or an ``InvalidAmount`` (shown as such) when a spoiled
+    stored price made it NaN."""
+    return amount if amount.is_finite() else InvalidAmount(amount)
+
+
+def _kronor_or_invalid(amount: Decimal) -> str:
+    return receipt_kronor(amount) if amount.is_finite() else str(InvalidAmount())
+
+
 def _date(value: datetime) -> str:
     return formats.date_format(timezone.localtime(value), "DATE_FORMAT")
 
@@ -134,7 +153,7 @@ def build_ticket_content(
         .select_related("ticket_type")
         .order_by("id")
     )
-    rate = Decimal(settings.DELIVERY_VAT_RATE)
+    organiser = current_organiser()
 
     ticket_parts = []
     for number, ticket in enumerate(tickets, start=1):
@@ -162,22 +181,46 @@ def build_ticket_content(
         )
 
     # One line per ticket type and price paid (prices are copied at
-    # reservation, so one type may in principle carry two prices).
+    # reservation, so one type may in principle carry two prices); its VAT
+    # is the receipt's: the type's rates, rounded per rate on the line.
+    parts = vat_lines(tickets, language=language, organiser=organiser)
     groups: OrderedDict[tuple[int, Decimal], list] = OrderedDict()
     for ticket in tickets:
         groups.setdefault((ticket.ticket_type_id, ticket.price), []).append(ticket)
     lines = []
-    for (_type_id, price), group in groups.items():
+    for (type_id, price), group in groups.items():
         line_total = price * len(group)
         lines.append(
             ReceiptLine(
                 title=group[0].ticket_type.title_in(language),
                 count=len(group),
                 unit_price=price,
-                vat=vat_included(line_total, rate=rate),
+                vat=_checked(
+                    sum(
+                        (
+                            p.vat
+                            for p in parts
+                            if p.ticket_type_id == type_id and p.unit_price == price
+                        ),
+                        Decimal("0.00"),
+                    )
+                ),
                 total=line_total,
             )
         )
+    per_rate: dict[int, tuple[Decimal, Decimal]] = {}
+    for part in parts:
+        amount, vat = per_rate.get(part.rate, (Decimal("0"), Decimal("0")))
+        per_rate[part.rate] = (amount + part.amount, vat + part.vat)
+    vat_per_rate = [
+        _("VAT %(rate)s %%: %(vat)s of %(amount)s")
+        % {
+            "rate": rate,
+            "vat": _kronor_or_invalid(vat),
+            "amount": _kronor_or_invalid(amount),
+        }
+        for rate, (amount, vat) in sorted(per_rate.items(), reverse=True)
+    ]
     total = sum((line.total for line in lines), Decimal("0.00"))
 
     if order.tickets.filter(cancelled_at__isnull=False).exists():
@@ -205,10 +248,14 @@ def build_ticket_content(
         doors_open=_time(event.doors_open_at),
         event_location=event.location,
         event_description=event.description_in(language),
-        organiser_name=settings.DELIVERY_ORGANISER_NAME,
-        organiser_address=settings.DELIVERY_ORGANISER_ADDRESS,
-        vat_number=settings.DELIVERY_VAT_NUMBER,
-        vat_rate=rate,
+        organiser_name=organiser.legal_name,
+        organiser_address=organiser.address,
+        vat_number=organiser.vat_number if organiser.charges_vat else "",
+        vat_charged=organiser.charges_vat,
+        vat_per_rate=vat_per_rate,
+        no_vat_statement=(
+            "" if organiser.charges_vat else no_vat_statement(organiser.vat_status)
+        ),
         support_email=settings.DELIVERY_SUPPORT_EMAIL,
         logo_url=settings.DELIVERY_LOGO_URL,
         terms_url=settings.DELIVERY_TERMS_URL,

@@ -52,7 +52,13 @@ from .seats import (
     is_lapsed,
     seats_left_params,
 )
-from .signals import order_paid, order_sale_reversed, seats_came_back
+from .signals import (
+    door_payment_collected,
+    order_exchanged,
+    order_paid,
+    order_sale_reversed,
+    seats_came_back,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -172,15 +178,16 @@ _TABLE = [
         "exchange", (PAID,), None,
         seats="the old tickets' seats freed; the new ones taken if they fit"
         " in the target event (its seat lock)",
-        money="the price difference: due at the door (dearer), or refund pending"
-        " (Swish, cheaper)",
+        money="the price difference: due at the door (dearer), or a credit"
+        " receipt and, for Swish, refund pending (cheaper)",
         tickets="the old ids void; new ids in the target event, e-mailed",
     ),
     _row(
         "collect_at_door", (PAID,), None,
         seats="-",
         money="what was due at the door, collected (cash or Swish at the door):"
-        " the amount due shrinks by it, never below 0",
+        " the amount due shrinks by it, never below 0; the whole difference of"
+        " an exchange gets its receipt",
         tickets="-",
     ),
     _row(
@@ -1036,6 +1043,7 @@ def exchange(
         order.refund_state = RefundState.PENDING
         fields.append("refund_state")
     _save(order, "exchange", fields)
+    order_exchanged.send(sender=Order, order=order, now=now)
     # The old event's seats came back (or, within one event, the old types').
     _seats_freed(from_event_id)
     return Exchange(
@@ -1070,9 +1078,13 @@ def exchange_money(order: Order, *, old_total: Decimal, new_total: Decimal):
     )
 
 
-def collect_at_door(order: Order, *, amount: Decimal) -> None:
+def collect_at_door(
+    order: Order, *, amount: Decimal, method: str, now: datetime
+) -> None:
     """``collect_at_door``: ``amount`` of what the order owed at the door was
-    paid there; the order (locked by the caller) owes that much less.
+    paid there with ``method`` (cash or Swish); the order (locked by the
+    caller) owes that much less, and the books issue the difference's
+    receipt in this transaction (``signals.door_payment_collected``).
 
     Refuses (``TransitionNotAllowed``) an amount that is not positive or is
     more than is still due: the caller checks both after locking, with its
@@ -1085,6 +1097,9 @@ def collect_at_door(order: Order, *, amount: Decimal) -> None:
     )
     order.due_at_door = order.due_at_door - amount
     _save(order, "collect_at_door", ["due_at_door"])
+    door_payment_collected.send(
+        sender=Order, order=order, amount=amount, method=method, now=now
+    )
 
 
 def refund_pending(order: Order) -> None:

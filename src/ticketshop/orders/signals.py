@@ -19,6 +19,17 @@ order_paid = Signal()
 # app issues the credit receipt there.
 order_sale_reversed = Signal()
 
+# Sent with ``order=`` and ``now=`` inside the transaction of an exchange
+# (``exchange``), after the new tickets exist and the old ones are voided:
+# the books app issues the credit receipt of a cheaper exchange there.
+order_exchanged = Signal()
+
+# Sent with ``order=``, ``amount=``, ``method=`` (a PaymentMethod value) and
+# ``now=`` inside the transaction that records money the order owed at the
+# door as collected (``collect_at_door``): the books app issues the receipt
+# of a dearer exchange's difference there.
+door_payment_collected = Signal()
+
 # Sent with ``event_id=`` after a transaction that freed seats of the event
 # commits (a hold released, failed or swept as lapsed, a cancellation, a
 # refund's cancellation, an exchange away), by ``orders.lifecycle``; the

@@ -110,7 +110,14 @@ def _accepted(payment: SwishPayment) -> bool:
 
 
 def _sale_receipts(order: Order) -> list[Receipt]:
-    return [r for r in order.receipts.all() if r.kind == ReceiptKind.SALE]
+    """The order's receipts of its Swish payment: not the receipt of a
+    dearer exchange's difference (it names the order's receipt), which was
+    paid at the door, not by the Swish payment."""
+    return [
+        r
+        for r in order.receipts.all()
+        if r.kind == ReceiptKind.SALE and r.original_id is None
+    ]
 
 
 def _payment_rows(since, until) -> list[Row]:
