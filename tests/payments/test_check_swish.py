@@ -646,3 +646,42 @@ def test_the_locked_ca_bundle_holds_the_root_swish_ships():
 
     assert _fingerprints(TestCertificates.verify.public) == {DIGICERT_GLOBAL_ROOT_G2}
     assert DIGICERT_GLOBAL_ROOT_G2 in _fingerprints(certifi.where())
+
+
+# DigiCert Global Root CA: the older root that third-party notes name for
+# Swish's production API; certifi no longer holds it.
+DIGICERT_GLOBAL_ROOT_CA = (
+    "4348A0E9444C78CB265E058D5E8944B4D84F9662BD26DB257F8934A443C70161"
+)
+
+
+def test_the_default_bundle_holds_certifi_and_both_roots_swish_chains_to():
+    """Without SWISH_CA_PATH the client verifies Swish's API with certifi's
+    bundle plus the two DigiCert roots Swish's servers are known to chain to
+    (production: Global Root CA or G2; test: G2)."""
+    import certifi
+
+    from ticketshop.payments import swish
+
+    bundle = _fingerprints(swish.default_ca_bundle())
+    assert _fingerprints(str(swish.SWISH_ROOTS)) == {
+        DIGICERT_GLOBAL_ROOT_CA,
+        DIGICERT_GLOBAL_ROOT_G2,
+    }
+    assert {DIGICERT_GLOBAL_ROOT_CA, DIGICERT_GLOBAL_ROOT_G2} <= bundle
+    assert _fingerprints(certifi.where()) <= bundle
+
+
+def test_production_verifies_with_the_default_bundle_unless_a_path_is_set(
+    settings, tmp_path
+):
+    from ticketshop.payments import swish
+
+    settings.SWISH_ENVIRONMENT = "production"
+    settings.SWISH_CERT_PATH = str(tmp_path / "cert.pem")
+    settings.SWISH_KEY_PATH = str(tmp_path / "key.pem")
+    settings.SWISH_CA_PATH = ""
+    assert swish.tls_material()[1] == swish.default_ca_bundle()
+    assert certificates.ca_bundle() == swish.default_ca_bundle()
+    settings.SWISH_CA_PATH = str(tmp_path / "own.pem")
+    assert swish.tls_material()[1] == str(tmp_path / "own.pem")

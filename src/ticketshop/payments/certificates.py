@@ -95,6 +95,15 @@ def ca_bundle() -> str:
     return ca
 
 
+def _bundle_name() -> str:
+    """The bundle as check_swish names it."""
+    if settings.SWISH_CA_PATH:
+        return settings.SWISH_CA_PATH
+    if ca_bundle() == swish.default_ca_bundle():
+        return "certifi and the shop's Swish roots"
+    return "certifi"
+
+
 # --- The files -----------------------------------------------------------------
 
 
@@ -435,7 +444,7 @@ def check_connection(*, timeout: float | None = None) -> list[Finding]:
         findings.append(
             Finding(
                 OK,
-                f"{host} verified with {settings.SWISH_CA_PATH or 'certifi'} "
+                f"{host} verified with {_bundle_name()} "
                 f"({version}), to the root {describe_root(root)}.",
                 "tls-ok",
             )

@@ -34,6 +34,8 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 import requests
 from django.conf import settings
@@ -187,15 +189,42 @@ def _mss_test_files() -> tuple[str, str, str]:
     )
 
 
+# The roots Swish's servers chain to (DigiCert Global Root CA, which certifi
+# no longer holds, and DigiCert Global Root G2): docs/swish.md.
+SWISH_ROOTS = Path(__file__).with_name("swish_roots.pem")
+
+
+@cache
+def default_ca_bundle() -> str:
+    """certifi's bundle and SWISH_ROOTS in one file under VAR_DIR (written
+    when its content differs), the CA bundle for Swish's API when
+    SWISH_CA_PATH is unset: whichever of the two roots production chains
+    to, the shop trusts it."""
+    import certifi
+
+    content = (
+        Path(certifi.where()).read_bytes().rstrip(b"\n")
+        + b"\n\n"
+        + SWISH_ROOTS.read_bytes()
+    )
+    path = Path(settings.VAR_DIR) / "swish-ca-bundle.pem"
+    if not path.exists() or path.read_bytes() != content:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_bytes(content)
+        os.replace(partial, path)
+    return str(path)
+
+
 def tls_material() -> tuple[tuple[str, str] | None, str | bool]:
     """(client certificate and key, or None; CA bundle path, or True for
     requests' own bundle, certifi) for the configured environment."""
     mode = settings.SWISH_ENVIRONMENT
     cert, key = settings.SWISH_CERT_PATH, settings.SWISH_KEY_PATH
     if cert and key:
-        # No CA path: requests' own bundle (certifi), which trusts the
-        # DigiCert roots Swish has used.
-        return (cert, key), settings.SWISH_CA_PATH or True
+        # No CA path: certifi's bundle with the roots Swish's servers chain
+        # to (default_ca_bundle).
+        return (cert, key), settings.SWISH_CA_PATH or default_ca_bundle()
     if mode == "simulator":
         # Plain HTTP on loopback; no client certificate is checked.
         return None, settings.SWISH_CA_PATH or True
