@@ -91,7 +91,8 @@ def test_the_client_calls_swishs_current_paths_with_certificate_and_timeouts(fak
             "/etc/ticketshop/swish.pem",
             "/etc/ticketshop/swish.key",
         )
-        assert kwargs["verify"] is True  # requests' own bundle (certifi)
+        # certifi's bundle with the roots Swish's servers chain to.
+        assert kwargs["verify"] == swish.default_ca_bundle()
         assert kwargs["timeout"] == (3.0, 10.0)
     create_body = fake.calls[0][2]["json"]
     assert create_body == {
