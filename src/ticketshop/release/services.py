@@ -411,29 +411,23 @@ def _follow_orders(release: Release, now: datetime, done: dict) -> None:
             ENTRY.save(entry, "pay")
             done["paid"] += 1
         elif order is None or not holds_seats(order, now=now):
-            # Unconfirmed until its hold lapsed: the turn passes on.
-            if _needs_confirmation(release, entry):
-                ENTRY.check("pass_turn", entry)
-                ENTRY.save(entry, "pass_turn")
-                done["passed"] += 1
-            else:
-                ENTRY.check("lapse", entry)
-                ENTRY.save(entry, "lapse")
-                done["lapsed"] += 1
+            _end_turn(release, entry, done)
 
 
 def _lapse_admissions(release: Release, now: datetime, done: dict) -> None:
     for entry in Entry.objects.select_for_update().filter(
         release=release, state=ADMITTED, admission_expires_at__lte=now
     ):
-        if _needs_confirmation(release, entry):
-            ENTRY.check("pass_turn", entry)
-            ENTRY.save(entry, "pass_turn")
-            done["passed"] += 1
-        else:
-            ENTRY.check("lapse", entry)
-            ENTRY.save(entry, "lapse")
-            done["lapsed"] += 1
+        _end_turn(release, entry, done)
+
+
+def _end_turn(release: Release, entry: Entry, done: dict) -> None:
+    """An admitted or reserved entry whose time ran out: it passes its turn
+    on if its address is still unconfirmed, else it lapses."""
+    transition = "pass_turn" if _needs_confirmation(release, entry) else "lapse"
+    ENTRY.check(transition, entry)
+    ENTRY.save(entry, transition)
+    done["passed" if transition == "pass_turn" else "lapsed"] += 1
 
 
 def _sell_out(release: Release, now: datetime) -> int:
