@@ -347,6 +347,19 @@ def _exchange_lines(order: Order, original: Receipt) -> list[ReceiptLine]:
     return lines
 
 
+def _exchange_difference(
+    order: Order,
+) -> tuple[Receipt | None, list[ReceiptLine], Decimal]:
+    """(the order's latest sale receipt, the exchange's lines against it,
+    their total): the total is 0 when the order has no receipt or its
+    receipts already hold its tickets; below 0 for a cheaper exchange."""
+    original = _latest_sale(order)
+    if original is None:
+        return None, [], ZERO
+    lines = _exchange_lines(order, original)
+    return original, lines, sum((line.amount for line in lines), ZERO)
+
+
 def issue_exchange_credit_receipt(*, order: Order, now: datetime) -> Receipt | None:
     """The credit receipt of an exchange to cheaper tickets (caller's
     transaction, the exchange's), naming the order's latest receipt, as a
@@ -357,11 +370,8 @@ def issue_exchange_credit_receipt(*, order: Order, now: datetime) -> Receipt | N
     exchange is not cheaper than what the receipts hold: a dearer
     exchange's receipt is issued when its difference is collected
     (``issue_exchange_receipt``)."""
-    original = _latest_sale(order)
-    if original is None:
-        return None
-    lines = _exchange_lines(order, original)
-    if not lines or sum((line.amount for line in lines), ZERO) >= 0:
+    original, lines, total = _exchange_difference(order)
+    if total >= 0:
         return None
     return _new_receipt(
         organiser=original.organiser,
@@ -384,12 +394,8 @@ def issue_exchange_receipt(
     None when the order has no receipt, when its receipts already hold its
     tickets, or when ``amount`` is not the whole difference (a collection
     in parts gets no receipt: docs/books.md, "Not yet")."""
-    original = _latest_sale(order)
-    if original is None:
-        return None
-    lines = _exchange_lines(order, original)
-    total = sum((line.amount for line in lines), ZERO)
-    if not lines or total <= 0:
+    original, lines, total = _exchange_difference(order)
+    if total <= 0:
         return None
     if total != amount:
         logger.warning(
