@@ -340,8 +340,9 @@ def test_the_bound_is_derived_from_the_app_servers_threads(settings):
     assert swish.max_in_flight() == 7
 
 
-def _second_slot() -> object:
-    """Take a Swish slot in another thread while this one holds one."""
+def _take_a_slot_in_a_thread() -> tuple[threading.Thread, list]:
+    """Start a thread that takes a Swish slot: (the thread, the list it
+    appends "held" or the SwishBusy to)."""
     seen = []
 
     def take():
@@ -353,6 +354,12 @@ def _second_slot() -> object:
 
     thread = threading.Thread(target=take)
     thread.start()
+    return thread, seen
+
+
+def _second_slot() -> object:
+    """Take a Swish slot in another thread while this one holds one."""
+    thread, seen = _take_a_slot_in_a_thread()
     thread.join()
     return seen[0]
 
@@ -387,20 +394,10 @@ def test_with_every_slot_taken_a_call_waits_while_swish_keeps_pace(settings):
         waiting.set()
         return real_wait(timeout)
 
-    seen = []
-
-    def take():
-        try:
-            with swish.swish_slot():
-                seen.append("held")
-        except swish.SwishBusy as exc:
-            seen.append(exc)
-
     freed.wait = wait
     try:
         with swish.swish_slot():
-            thread = threading.Thread(target=take)
-            thread.start()
+            thread, seen = _take_a_slot_in_a_thread()
             assert waiting.wait(10)  # the second call waits for this slot
         thread.join(10)
     finally:

@@ -340,7 +340,6 @@ class _Slots:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
-        self._in_flight = 0
         # When each call in flight took its slot (monotonic), by holder.
         self._since: dict[object, float] = {}
         self._local = threading.local()
@@ -351,18 +350,17 @@ class _Slots:
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return len(self._since)
 
     def _take(self, holder: object) -> None:
         """Take a slot (under the lock), waiting while Swish keeps pace."""
         patience = settings.SWISH_SLOT_WAIT_SECONDS
-        while self.bounded and self._in_flight >= max_in_flight():
+        while self.bounded and len(self._since) >= max_in_flight():
             oldest = min(self._since.values(), default=time.monotonic())
             left = patience - (time.monotonic() - oldest)
             if left <= 0:
                 raise SwishBusy(settings.BUSY_RETRY_AFTER_SECONDS)
             self._freed.wait(left)
-        self._in_flight += 1
         self._since[holder] = time.monotonic()
 
     @contextmanager
@@ -379,7 +377,6 @@ class _Slots:
             self._local.depth = depth
             if depth == 0:
                 with self._lock:
-                    self._in_flight -= 1
                     del self._since[holder]
                     self._freed.notify()
 
