@@ -51,3 +51,43 @@ def test_expired_hold_says_so_and_offers_to_start_again(shop_page, snap):
     expect(page.get_by_role("button", name="Reservera biljetter")).to_be_visible()
     expect(page.get_by_role("heading", name="Nollegasque")).to_be_focused()
     snap(page, "start-again")
+
+
+def test_coming_back_to_a_hold_starts_the_form_from_its_tickets(shop_page, snap):
+    """A reload (or the queue page's "Go to your reservation") finds the
+    session's hold: the form starts from its tickets and says that reserving
+    again replaces it; the buyer takes one ticket fewer, reserves and pays."""
+    page = shop_page
+    event, _ = make_event(
+        title="Tandemkvällen",
+        seats=50,
+        types=(("Standardbiljett", "199"), ("Studentbiljett", "99")),
+    )
+    page.goto(f"/events/{event.id}/")
+    fill_order(page, {"Standardbiljett": 2, "Studentbiljett": 1})
+    page.get_by_role("button", name="Reservera biljetter").click()
+    expect(page.get_by_role("button", name="Betala med Swish")).to_be_visible()
+    first = Order.objects.get()
+
+    page.reload()
+    expect(page.locator("#event-status")).to_contain_text(
+        "Dina reserverade biljetter är valda nedan"
+    )
+    counts = page.locator("#ticket-lines input[type=number]")
+    expect(counts.nth(0)).to_have_value("2")  # Standardbiljett
+    expect(counts.nth(1)).to_have_value("1")  # Studentbiljett
+    snap(page, "came-back")
+
+    # Changes their mind: one student ticket fewer.
+    page.get_by_role("button", name="En Studentbiljett färre").click()
+    fill_order(page, {})
+    page.get_by_role("button", name="Reservera biljetter").click()
+    expect(page.locator("#hold-lines")).to_contain_text("2 × Standardbiljett")
+    expect(page.locator("#hold-lines")).not_to_contain_text("Studentbiljett")
+    expect(page.locator("#hold-total")).to_have_text(re.compile(r"398\s*kr"))
+    # The new reservation replaced the hold, it did not add to it.
+    live = Order.objects.exclude(pk=first.pk).get()
+    assert live.tickets.count() == 2
+    first.refresh_from_db()
+    assert first.status != "RESERVED"
+    snap(page, "reserved-again")

@@ -509,9 +509,13 @@ document.addEventListener("DOMContentLoaded", () => {
 
   /* Seats this session already holds for the event are free to it: a new
      reservation releases the old hold first. */
+  function heldHere(order) {
+    return order && order.status === "RESERVED" && !order.payment_pending &&
+      order.chapter_event === eventId ? order : null;
+  }
+
   function addOwnHold(order) {
-    if (order.status !== "RESERVED" || order.payment_pending) return;
-    if (order.chapter_event !== eventId) return;
+    if (!heldHere(order)) return;
     let own = 0;
     for (const line of order.tickets) {
       own += line.count;
@@ -523,6 +527,15 @@ document.addEventListener("DOMContentLoaded", () => {
 
   (async () => {
     if (!(await loadEvent())) return;
+    // The buyer came back to a hold of theirs with no payment yet (a reload,
+    // or the queue page's "Go to your reservation"): the form starts from
+    // its tickets. The hold's e-mail address is not known before the
+    // payment, so the buyer gives it and reserves again, which replaces
+    // the hold (its seats count as free to them: addOwnHold).
+    const held = heldHere(state.order);
+    if (held) {
+      for (const line of held.tickets) state.counts[line.ticket_type] = line.count;
+    }
     renderEvent();
     // A payment already running for this session: send the buyer back to it.
     if (state.order && state.order.status === "RESERVED" && state.order.payment_pending) {
@@ -530,6 +543,12 @@ document.addEventListener("DOMContentLoaded", () => {
         el("p", { className: "notice" }, [
           gettext("A Swish payment of yours is in progress. "),
           el("a", { href: config.urls.pay, text: gettext("Go to the payment") }),
+        ]),
+      );
+    } else if (held) {
+      $("event-status").replaceChildren(
+        el("p", { className: "notice" }, [
+          gettext("Your reserved tickets are chosen below. Give your e-mail address and press Reserve tickets to go on to the payment: this replaces your reservation, it does not add to it."),
         ]),
       );
     }
