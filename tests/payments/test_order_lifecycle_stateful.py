@@ -377,7 +377,10 @@ class OrderLife(RuleBasedStateMachine):
                     now=self.now,
                 )
             )
-        except (ShopError, lifecycle.TransitionNotAllowed):
+        except (ShopError, lifecycle.TransitionNotAllowed) as refused:
+            # Counted by kind, so a run in which no exchange went through
+            # says why in its failure message.
+            HAPPENED[f"exchange refused: {refused}"[:80]] += 1
             return
         HAPPENED["exchanged"] += 1
         if swish and done.difference < 0:
