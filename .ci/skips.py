@@ -95,6 +95,15 @@ def main(report: str, label: str) -> int:
         f"{len(cases)} tests, {len(failed)} failed or errored, "
         f"{len(expected) + len(unexpected)} skipped"
     )
+    # What each failure said, short: the lanes' own output is long, and the
+    # summaries are what a reader of CI's log sees first.
+    for case in failed:
+        what = case.find("failure")
+        if what is None:
+            what = case.find("error")
+        message = " ".join((what.get("message") or what.text or "").split())
+        name = f"{case.get('classname')}::{case.get('name')}"
+        print(f"  FAILED {name}: {message[:1500]}")
     for name, reason in expected:
         print(f"  expected skip: {name}: {reason}")
     for name, reason in unexpected:

@@ -61,6 +61,25 @@ def test_the_same_run_passes_and_new_modules_are_welcome(skips, tmp_path):
     assert skips.main(report(tmp_path, more), "another-label") == 0
 
 
+def test_the_summary_says_what_each_failure_said(skips, tmp_path, capsys):
+    path = tmp_path / "report.xml"
+    path.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.faults.test_many_servers" name="test_rush">'
+        '<failure message="AssertionError: (Counter({&apos;paid&apos;: 99}), [])&#10;'
+        'assert 99 == 100">traceback</failure></testcase>'
+        '<testcase classname="tests.test_docs" name="test_c"/>'
+        "</testsuite></testsuites>"
+    )
+    skips.main(str(path), "postgresql-faults")
+    out = capsys.readouterr().out
+    assert "2 tests, 1 failed or errored" in out
+    assert (
+        "  FAILED tests.faults.test_many_servers::test_rush: "
+        "AssertionError: (Counter({'paid': 99}), []) assert 99 == 100"
+    ) in out
+
+
 @pytest.mark.parametrize(
     ("url", "runs"),
     [
