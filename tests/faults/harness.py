@@ -354,6 +354,8 @@ class Tally:
     outcomes: Counter = field(default_factory=Counter)
     slowest: float = 0.0
     errors: list[str] = field(default_factory=list)
+    # What the first few connection failures said (a test's message).
+    connection_failures: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def status(self, code: int | str, seconds: float) -> None:
@@ -374,8 +376,11 @@ def timed(tally: Tally, method, url: str, **kwargs):
     except requests.Timeout:
         tally.status("timeout", time.monotonic() - start)
         return None
-    except requests.ConnectionError:
+    except requests.ConnectionError as failure:
         tally.status("conn", time.monotonic() - start)
+        with tally.lock:
+            if len(tally.connection_failures) < 5:
+                tally.connection_failures.append(f"{url}: {failure}"[:300])
         return None
     tally.status(response.status_code, time.monotonic() - start)
     # 503 "Busy" with Retry-After is the contract's answer when the bound on
@@ -410,6 +415,12 @@ def buy(
     until ``deadline``. Returns the buyer's outcome.
     """
     session = requests.Session()
+    # A connection per request, as the scanners of the many-servers test do:
+    # on a kept-alive connection, a request sent just as gunicorn closes it
+    # for idling (its 2 s keepalive, easily reached on a loaded machine)
+    # meets "connection reset by peer". A browser resends such a request;
+    # requests does not (CI met it twice, under the other lanes' load).
+    session.headers["Connection"] = "close"
     turn = first
 
     def next_base() -> str:

@@ -55,7 +55,8 @@ def test_three_app_servers_two_workers_300_buyers_100_seats(cluster, database, w
         assert outcomes["sold_out"] == 200
         assert not tally.errors
         assert all(code in (200, 201, 302, 403, 503) for code in tally.statuses), (
-            tally.statuses
+            tally.statuses,
+            tally.connection_failures,
         )
 
         counts = sold_and_paid(cluster, database.rsplit("/", 1)[1])
