@@ -176,6 +176,7 @@ def buyer(n: int, args, event: dict, timings: Timings, start: float, results: di
             timeout=60,
         )
         paid_from = time.monotonic()
+        result["approved_wall"] = time.time()
         delay = 1.0
         while time.monotonic() - paid_from < 300:
             time.sleep(delay)
@@ -188,6 +189,7 @@ def buyer(n: int, args, event: dict, timings: Timings, start: float, results: di
                     result["outcome"] = status
                     result["settled_s"] = time.monotonic() - paid_from
                     result["seen_at_s"] = time.monotonic() - start
+                    result["seen_wall"] = time.time()
                     return
             delay = min(delay * 1.5, 10.0)
         result["outcome"] = "still pending"
@@ -214,6 +216,71 @@ def mails_by_address(mail_dir: Path) -> Counter:
 def median_settled(results: dict) -> float | None:
     times = sorted(r["settled_s"] for r in results.values() if r["outcome"] == "PAID")
     return round(times[len(times) // 2], 1) if times else None
+
+
+PATH_SQL = """
+SELECT o.email, p.callback_at, p.settled_at
+  FROM payments_swishpayment p JOIN orders_order o ON o.id = p.order_id
+ WHERE o.status = 'PAID' AND p.status = 'PAID'
+"""
+
+
+def as_epoch(value) -> float | None:
+    """A timestamp from the shop's database (a datetime from PostgreSQL,
+    ISO text in UTC from SQLite) as seconds since the epoch."""
+    from datetime import UTC, datetime
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def payment_path(args, workdir: Path, results: dict) -> dict | None:
+    """Where the time from a payer's approval to their page seeing PAID
+    went, per paid buyer (medians and 95th percentiles, seconds):
+    approval -> Swish's callback reached the shop (callback_at), callback ->
+    the worker read Swish and settled the order (settled_at), settled ->
+    the buyer's next status poll saw it. None when the code has no such
+    columns (an older checkout)."""
+    try:
+        if args.database == "postgres":
+            from benchlib import pg_connect
+
+            with pg_connect(with_database(args.database_url, args.db_name)) as conn:
+                rows = conn.execute(PATH_SQL).fetchall()
+        else:
+            import sqlite3
+
+            with sqlite3.connect(workdir / "db.sqlite3") as conn:
+                rows = conn.execute(PATH_SQL).fetchall()
+    except Exception:  # noqa: BLE001 (an old schema: no breakdown)
+        return None
+    by_email = {email: (as_epoch(cb), as_epoch(st)) for email, cb, st in rows}
+    segments: dict[str, list[float]] = defaultdict(list)
+    for r in results.values():
+        if r["outcome"] != "PAID" or r["email"] not in by_email:
+            continue
+        callback, settled = by_email[r["email"]]
+        if callback is not None:
+            segments["approve_to_callback"].append(callback - r["approved_wall"])
+            if settled is not None:
+                segments["callback_to_settled"].append(settled - callback)
+        if settled is not None:
+            segments["approve_to_settled"].append(settled - r["approved_wall"])
+            segments["settled_to_seen"].append(r["seen_wall"] - settled)
+    return {
+        name: {
+            "n": len(values),
+            "median": round(sorted(values)[len(values) // 2], 2),
+            "p95": round(p95(values), 2),
+        }
+        for name, values in segments.items()
+        if values
+    }
 
 
 def simulator_calls(sim_base: str) -> dict | None:
@@ -381,6 +448,7 @@ def main(argv=None) -> int:
                 1,
             ),
             "median_approve_to_paid_s": median_settled(results),
+            "payment_path_s": payment_path(args, workdir, results),
             # Calls the simulator received, per operation (None: this
             # checkout's simulator does not count them).
             "swish_calls": swish_calls,

@@ -21,7 +21,11 @@ logger = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, workers: int = 4) -> None:
+    # Swish calls back in parallel at whatever pace payments settle; four
+    # workers kept the simulator's callbacks about 3 s behind a release of
+    # 25 approvals a second (bench/README.md, "release"), a delay production
+    # Swish does not add.
+    def __init__(self, workers: int = 16) -> None:
         self._queue: list[tuple[float, int, Callable, tuple]] = []
         self._seq = itertools.count()
         self._cv = threading.Condition()
