@@ -85,6 +85,8 @@ def test_coming_back_to_a_hold_starts_the_form_from_its_tickets(shop_page, snap)
     expect(page.locator("#hold-lines")).to_contain_text("2 × Standardbiljett")
     expect(page.locator("#hold-lines")).not_to_contain_text("Studentbiljett")
     expect(page.locator("#hold-total")).to_have_text(re.compile(r"398\s*kr"))
+    # The notice about the form went with the form.
+    expect(page.locator("#event-status")).not_to_contain_text("valda nedan")
     # The new reservation replaced the hold, it did not add to it.
     live = Order.objects.exclude(pk=first.pk).get()
     assert live.tickets.count() == 2

@@ -368,6 +368,8 @@ document.addEventListener("DOMContentLoaded", () => {
     show($("pay-error"), false);
     show($("order-form"), false);
     show($("expired"), false);
+    // The came-back notice spoke of the form, which is gone now.
+    document.getElementById("held-notice")?.remove();
     // What is left no longer concerns a buyer who holds seats.
     show($("event-availability"), false);
     show($("hold"), true);
@@ -547,7 +549,7 @@ document.addEventListener("DOMContentLoaded", () => {
       );
     } else if (held) {
       $("event-status").replaceChildren(
-        el("p", { className: "notice" }, [
+        el("p", { className: "notice", id: "held-notice" }, [
           gettext("Your reserved tickets are chosen below. Give your e-mail address and press Reserve tickets to go on to the payment: this replaces your reservation, it does not add to it."),
         ]),
       );
