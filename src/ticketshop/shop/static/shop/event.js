@@ -536,7 +536,11 @@ document.addEventListener("DOMContentLoaded", () => {
     // the hold (its seats count as free to them: addOwnHold).
     const held = heldHere(state.order);
     if (held) {
-      for (const line of held.tickets) state.counts[line.ticket_type] = line.count;
+      // Only the types still on sale (the form sends no others).
+      const onSale = new Set(state.types.map((type) => type.id));
+      for (const line of held.tickets) {
+        if (onSale.has(line.ticket_type)) state.counts[line.ticket_type] = line.count;
+      }
     }
     renderEvent();
     // A payment already running for this session: send the buyer back to it.
