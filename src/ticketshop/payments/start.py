@@ -178,7 +178,13 @@ def _prepare_start(*, order: Order, email: str, renew: bool, now: datetime) -> _
             # tickets. Another address needs a new reservation.
             return _Plan(payment_id=latest.pk, token=latest.token)
         if latest is not None and latest.error_code == UNKNOWN_OUTCOME:
-            raise PaymentStartFailed("the previous payment's outcome is unknown")
+            # Swish lost the bank's answer (DS24): the money may have been
+            # drawn, so no second request; for the order it is still
+            # running (the seats stay held until an organiser settles it).
+            # The same token again: the buyer's page polls and reads
+            # "check with your bank" (a page opened after the event page
+            # started the payment asks again, and may come after the flag).
+            return _Plan(payment_id=latest.pk, token=latest.token)
     elif lifecycle.needs_renewal(order, now=now):
         if not renew:
             raise _RenewalNeeded()
