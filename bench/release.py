@@ -283,6 +283,46 @@ def payment_path(args, workdir: Path, results: dict) -> dict | None:
     }
 
 
+TASKS_SQL = """
+SELECT enqueued_at, started_at, finished_at
+  FROM django_tasks_database_dbtaskresult
+ WHERE queue_name = 'swish-reads' AND started_at IS NOT NULL
+"""
+
+
+def read_tasks(args, workdir: Path) -> dict | None:
+    """The worker's Swish reads as task runs (django-tasks-db's own
+    timestamps): how long each waited in the queue and how long it ran
+    (medians and 95th percentiles, seconds). None without such a queue."""
+    try:
+        if args.database == "postgres":
+            from benchlib import pg_connect
+
+            with pg_connect(with_database(args.database_url, args.db_name)) as conn:
+                rows = conn.execute(TASKS_SQL).fetchall()
+        else:
+            import sqlite3
+
+            with sqlite3.connect(workdir / "db.sqlite3") as conn:
+                rows = conn.execute(TASKS_SQL).fetchall()
+    except Exception:  # noqa: BLE001 (an old schema: no such queue)
+        return None
+    segments: dict[str, list[float]] = defaultdict(list)
+    for enqueued, started, finished in rows:
+        segments["queued"].append(as_epoch(started) - as_epoch(enqueued))
+        if finished is not None:
+            segments["ran"].append(as_epoch(finished) - as_epoch(started))
+    return {
+        name: {
+            "n": len(values),
+            "median": round(sorted(values)[len(values) // 2], 3),
+            "p95": round(p95(values), 3),
+        }
+        for name, values in segments.items()
+        if values
+    } or None
+
+
 def simulator_calls(sim_base: str) -> dict | None:
     """The calls the simulator received per operation since it started
     counting (/swish-simulator/faults/), or None if it does not count."""
@@ -449,6 +489,7 @@ def main(argv=None) -> int:
             ),
             "median_approve_to_paid_s": median_settled(results),
             "payment_path_s": payment_path(args, workdir, results),
+            "read_tasks_s": read_tasks(args, workdir),
             # Calls the simulator received, per operation (None: this
             # checkout's simulator does not count them).
             "swish_calls": swish_calls,

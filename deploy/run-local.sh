@@ -47,8 +47,8 @@ pids+=($!)
 # Keep-alive longer than Caddy's idle upstream connections (Caddyfile.local):
 # see deploy/gunicorn.conf.py.
 TRUSTED_PROXY_COUNT="${TRUSTED_PROXY_COUNT:-1}" \
-	"$BIN/gunicorn" ticketshop.wsgi --bind "127.0.0.1:$APP_PORT" --workers 2 \
-	--threads 4 --access-logfile - --graceful-timeout 5 --no-control-socket \
+	"$BIN/gunicorn" ticketshop.wsgi --bind "127.0.0.1:$APP_PORT" \
+	--workers "${GUNICORN_WORKERS:-2}" --threads "${GUNICORN_THREADS:-4}" --access-logfile - --graceful-timeout 5 --no-control-socket \
 	--keep-alive 75 &
 pids+=($!)
 

@@ -166,6 +166,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # their own and lock the way production does.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{_test_suffix}.sqlite3")}
 else:
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, its health check without a round trip while the
+        # server has said nothing (ticketshop/db/postgresql/base.py).
+        _db["ENGINE"] = "ticketshop.db.postgresql"
     _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
     # A database that does not answer fails the request fast (503 "Busy")
     # instead of holding a worker thread.
