@@ -401,6 +401,13 @@ TRUSTED_PROXY_COUNT = whole_number(
     minimum=0,
 )
 SCANNER_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# A fair release: the draw waits this long after its window closes, and a
+# join counts from when it reached the proxy (its X-Request-Start, set by the
+# proxy) up to this far back, so that a join sent inside the window but
+# queued in front of a busy app server is still drawn (docs/sale-modes.md).
+RELEASE_ARRIVAL_GRACE_SECONDS = whole_number(
+    env, "RELEASE_ARRIVAL_GRACE_SECONDS", 15, minimum=0
+)
 # Behind a proxy that ends TLS, its X-Forwarded-Proto tells Django that the
 # request came over HTTPS (else SECURE_SSL_REDIRECT would redirect forever).
 if TRUSTED_PROXY_COUNT > 0:

@@ -24,9 +24,10 @@ import hashlib
 import hmac
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
@@ -109,18 +110,26 @@ def join(
     language: str = "sv",
     swish_number: str = "",
     now: datetime | None = None,
+    arrived_at: datetime | None = None,
 ) -> Entry:
     """Add the buyer's entry to the event's queue (or, sold out, its waiting
     list). Raises NoQueue, EventDoesNotExist, QueueNotOpen, TooManyTickets,
-    SwishNumberRequired or AlreadyInQueue and then writes nothing."""
+    SwishNumberRequired or AlreadyInQueue and then writes nothing.
+
+    ``arrived_at`` is when the join reached the shop's proxy (it may have
+    waited in front of a busy app server since): the entry counts from then
+    (``joined_at``), so a join sent inside the window is drawn with the
+    others as long as the draw has not run (it waits
+    RELEASE_ARRIVAL_GRACE_SECONDS after the window closes: ``tick``)."""
     now = now or timezone.now()
+    joined_at = min(arrived_at, now) if arrived_at is not None else now
     release = Release.objects.select_related("event").filter(event_id=event_id).first()
     if release is None or not release.queued:
         raise NoQueue()
     event = release.event
     if event.sales_stop_at <= now:
         raise EventDoesNotExist()
-    if release.queue_opens_at is None or now < release.queue_opens_at:
+    if release.queue_opens_at is None or joined_at < release.queue_opens_at:
         raise QueueNotOpen()
     if tickets_wanted > event.max_tickets_per_payment:
         raise TooManyTickets(event.max_tickets_per_payment)
@@ -138,8 +147,10 @@ def join(
         raise AlreadyInQueue()
     try:
         with transaction.atomic():
-            # After the window a place is the next in arrival order: the
-            # release row's lock orders the joins (and the draw).
+            # Taken after the window closed (sent before it, or after): the
+            # release row's lock orders the join and the draw. Drawn
+            # already, the place is the next in arrival order; not yet, the
+            # draw ranks it by its arrival (inside the window or after).
             late = release.window_closes_at is not None and now >= (
                 release.window_closes_at
             )
@@ -158,7 +169,7 @@ def join(
                 tickets_wanted=tickets_wanted,
                 language=language or "sv",
                 swish_number=swish,
-                joined_at=now,
+                joined_at=joined_at,
                 rank=rank,
                 state=ENTRY[transition].target,
             )
@@ -239,7 +250,9 @@ def bind_session(*, token: str, session_token: str) -> Entry | None:
 
 
 # --- the draw -------------------------------------------------------------------
-def draw(release_id: int, *, now: datetime | None = None) -> bool:
+def draw(
+    release_id: int, *, now: datetime | None = None, after: timedelta = timedelta(0)
+) -> bool:
     """Rank the release's entries, once; True if this call drew.
 
     Entries that joined before the window closed (in a ballot: only those
@@ -252,7 +265,7 @@ def draw(release_id: int, *, now: datetime | None = None) -> bool:
         release = Release.objects.select_for_update().get(pk=release_id)
         if release.drawn_at is not None or not release.queued:
             return False
-        if release.window_closes_at is None or now < release.window_closes_at:
+        if release.window_closes_at is None or now < release.window_closes_at + after:
             return False
         entries = list(
             Entry.objects.select_for_update()
@@ -461,10 +474,14 @@ def due_releases(now: datetime | None = None):
 
 
 def tick(now: datetime | None = None) -> dict:
-    """Draw every release whose window has closed, then admit: one round."""
+    """Draw every release whose window closed RELEASE_ARRIVAL_GRACE_SECONDS
+    ago (joins sent inside the window and still waiting for an app server
+    get in first), then admit: one round."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.RELEASE_ARRIVAL_GRACE_SECONDS)
     done = {}
     for release_id in due_releases(now):
-        drew = draw(release_id, now=now)
+        drew = draw(release_id, now=now, after=grace)
         counts = admit(release_id, now=now)
         if drew or any(counts.values()):
             done[release_id] = {"drew": drew, **counts}

@@ -36,6 +36,7 @@ from ticketshop.api_errors import (
     error_schema,
 )
 from ticketshop.orders.views import request_language, supported_language
+from ticketshop.security.clients import arrived_at
 from ticketshop.security.ratelimit import limit_client
 from ticketshop.shop.views import shop_context
 from ticketshop.statemachine.actors import ActingAs
@@ -154,6 +155,7 @@ class JoinQueueView(ActingAs, APIView):
             tickets_wanted=body["tickets"],
             language=supported_language(request_language(request)) or "sv",
             swish_number=body.get("swish_number", ""),
+            arrived_at=arrived_at(request, now=timezone.now()),
         )
         entry.release = Release.objects.get(pk=entry.release_id)
         return Response(_status_body(entry), status=201)
@@ -343,6 +345,7 @@ class QueuePageView(ActingAs, View):
                 tickets_wanted=tickets,
                 language=supported_language(request_language(request)) or "sv",
                 swish_number=request.POST.get("swish_number", ""),
+                arrived_at=arrived_at(request, now=timezone.now()),
             )
         except (ValueError, serializers.ValidationError):
             return self.get(
