@@ -329,8 +329,14 @@ class Buyer:
         self.outcome = "still pending"
 
 
-def run_buyers(buyers: list[Buyer], threads: int, deadline: float) -> None:
-    """Run every buyer's steps on a pool of threads, each step when it is due."""
+def run_buyers(
+    buyers: list[Buyer], threads: int, deadline: float, lag: list[float] | None = None
+) -> None:
+    """Run every buyer's steps on a pool of threads, each step when it is due.
+
+    ``lag`` collects, per step, how late the pool began it (seconds): with
+    fewer threads than buyers, a slow shop holds threads and the next due
+    steps wait for one. The call timings never include that wait."""
     start = time.monotonic()
     due: list[tuple[float, int]] = []
     lock = threading.Condition()
@@ -364,8 +370,10 @@ def run_buyers(buyers: list[Buyer], threads: int, deadline: float) -> None:
                     wait = due[0][0] - time.monotonic() if due else 1.0
                     lock.wait(timeout=max(0.0, min(wait, 1.0)))
                     continue
-                _, n = heapq.heappop(due)
+                due_at, n = heapq.heappop(due)
                 running[0] += 1
+                if lag is not None:
+                    lag.append(time.monotonic() - due_at)
             pool.submit(step, n)
 
 
@@ -725,7 +733,8 @@ def main(argv=None) -> int:
         load_before = loadavg()
         wall_start = time.time()
         start = args.started = time.monotonic()
-        run_buyers(buyers, args.threads, args.deadline)
+        lag: list[float] = []
+        run_buyers(buyers, args.threads, args.deadline, lag)
         flow_s = time.monotonic() - start
         approved = {b.email for b in buyers if b.choice == "approve"}
         paid = {b.email for b in buyers if b.outcome == "PAID"}
@@ -784,6 +793,16 @@ def main(argv=None) -> int:
             "p50_ms": {k: round(percentile(v, 0.5)) for k, v in timings.ms.items()},
             "p95_ms": {k: round(percentile(v, 0.95)) for k, v in timings.ms.items()},
             "p99_ms": {k: round(percentile(v, 0.99)) for k, v in timings.ms.items()},
+            "client_threads": args.threads,
+            # How late the client's pool began the buyers' steps (s): the
+            # share of the arrivals' delay that is the client's, not the shop's.
+            "client_lag_s": {
+                "p50": round(percentile(lag, 0.5), 2),
+                "p99": round(percentile(lag, 0.99), 2),
+                "max": round(max(lag), 2),
+            }
+            if lag
+            else None,
             "status_polls_per_buyer": round(
                 sum(b.polls for b in buyers) / len(buyers), 1
             ),
