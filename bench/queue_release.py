@@ -334,7 +334,7 @@ def run_buyers(
 ) -> None:
     """Run every buyer's steps on a pool of threads, each step when it is due.
 
-    ``lag`` collects, per step, how late the pool began it (seconds): with
+    ``lag`` collects, per step, how late a thread began it (seconds): with
     fewer threads than buyers, a slow shop holds threads and the next due
     steps wait for one. The call timings never include that wait."""
     start = time.monotonic()
@@ -345,7 +345,9 @@ def run_buyers(
     for b in buyers:
         heapq.heappush(due, (start, b.n))
 
-    def step(n: int) -> None:
+    def step(n: int, due_at: float) -> None:
+        if lag is not None:
+            lag.append(time.monotonic() - due_at)
         try:
             sleep = next(flows[n])
         except StopIteration:
@@ -372,9 +374,7 @@ def run_buyers(
                     continue
                 due_at, n = heapq.heappop(due)
                 running[0] += 1
-                if lag is not None:
-                    lag.append(time.monotonic() - due_at)
-            pool.submit(step, n)
+            pool.submit(step, n, due_at)
 
 
 # --- The shop's processes and its database -------------------------------------
@@ -794,7 +794,7 @@ def main(argv=None) -> int:
             "p95_ms": {k: round(percentile(v, 0.95)) for k, v in timings.ms.items()},
             "p99_ms": {k: round(percentile(v, 0.99)) for k, v in timings.ms.items()},
             "client_threads": args.threads,
-            # How late the client's pool began the buyers' steps (s): the
+            # How late the client's threads began the buyers' steps (s): the
             # share of the arrivals' delay that is the client's, not the shop's.
             "client_lag_s": {
                 "p50": round(percentile(lag, 0.5), 2),
