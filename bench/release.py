@@ -239,6 +239,33 @@ def as_epoch(value) -> float | None:
     return value.timestamp()
 
 
+def shop_rows(args, workdir: Path, sql: str) -> list:
+    """The rows of ``sql`` in the run's database (PostgreSQL or the SQLite
+    file); raises what the driver raises (an older schema: no such column)."""
+    if args.database == "postgres":
+        from benchlib import pg_connect
+
+        with pg_connect(with_database(args.database_url, args.db_name)) as conn:
+            return conn.execute(sql).fetchall()
+    import sqlite3
+
+    with sqlite3.connect(workdir / "db.sqlite3") as conn:
+        return conn.execute(sql).fetchall()
+
+
+def spread(segments: dict[str, list[float]], digits: int) -> dict:
+    """Per segment: how many, the median and the 95th percentile."""
+    return {
+        name: {
+            "n": len(values),
+            "median": round(sorted(values)[len(values) // 2], digits),
+            "p95": round(p95(values), digits),
+        }
+        for name, values in segments.items()
+        if values
+    }
+
+
 def payment_path(args, workdir: Path, results: dict) -> dict | None:
     """Where the time from a payer's approval to their page seeing PAID
     went, per paid buyer (medians and 95th percentiles, seconds):
@@ -247,16 +274,7 @@ def payment_path(args, workdir: Path, results: dict) -> dict | None:
     the buyer's next status poll saw it. None when the code has no such
     columns (an older checkout)."""
     try:
-        if args.database == "postgres":
-            from benchlib import pg_connect
-
-            with pg_connect(with_database(args.database_url, args.db_name)) as conn:
-                rows = conn.execute(PATH_SQL).fetchall()
-        else:
-            import sqlite3
-
-            with sqlite3.connect(workdir / "db.sqlite3") as conn:
-                rows = conn.execute(PATH_SQL).fetchall()
+        rows = shop_rows(args, workdir, PATH_SQL)
     except Exception:  # noqa: BLE001 (an old schema: no breakdown)
         return None
     by_email = {email: (as_epoch(cb), as_epoch(st)) for email, cb, st in rows}
@@ -272,15 +290,7 @@ def payment_path(args, workdir: Path, results: dict) -> dict | None:
         if settled is not None:
             segments["approve_to_settled"].append(settled - r["approved_wall"])
             segments["settled_to_seen"].append(r["seen_wall"] - settled)
-    return {
-        name: {
-            "n": len(values),
-            "median": round(sorted(values)[len(values) // 2], 2),
-            "p95": round(p95(values), 2),
-        }
-        for name, values in segments.items()
-        if values
-    }
+    return spread(segments, 2)
 
 
 TASKS_SQL = """
@@ -295,16 +305,7 @@ def read_tasks(args, workdir: Path) -> dict | None:
     timestamps): how long each waited in the queue and how long it ran
     (medians and 95th percentiles, seconds). None without such a queue."""
     try:
-        if args.database == "postgres":
-            from benchlib import pg_connect
-
-            with pg_connect(with_database(args.database_url, args.db_name)) as conn:
-                rows = conn.execute(TASKS_SQL).fetchall()
-        else:
-            import sqlite3
-
-            with sqlite3.connect(workdir / "db.sqlite3") as conn:
-                rows = conn.execute(TASKS_SQL).fetchall()
+        rows = shop_rows(args, workdir, TASKS_SQL)
     except Exception:  # noqa: BLE001 (an old schema: no such queue)
         return None
     segments: dict[str, list[float]] = defaultdict(list)
@@ -312,15 +313,7 @@ def read_tasks(args, workdir: Path) -> dict | None:
         segments["queued"].append(as_epoch(started) - as_epoch(enqueued))
         if finished is not None:
             segments["ran"].append(as_epoch(finished) - as_epoch(started))
-    return {
-        name: {
-            "n": len(values),
-            "median": round(sorted(values)[len(values) // 2], 3),
-            "p95": round(p95(values), 3),
-        }
-        for name, values in segments.items()
-        if values
-    } or None
+    return spread(segments, 3) or None
 
 
 def simulator_calls(sim_base: str) -> dict | None:
