@@ -17,6 +17,7 @@ answers is at most that (requests still in flight when wrk stops are
 answered to nobody; at most one per connection).
 
     .venv/bin/python bench/scan.py                      # SQLite under a temp dir
+    .venv/bin/python bench/scan.py --hot                # every scan the same ticket
     .venv/bin/python bench/scan.py --database-url postgres://postgres@127.0.0.1:5432/postgres
 
 Needs `wrk` (Debian: apt-get install -y wrk). See bench/README.md.
@@ -77,6 +78,11 @@ def parse_args(argv=None) -> argparse.Namespace:
             "TICKETSHOP_VAR_DIR", str(Path(tempfile.gettempdir()) / "bench-scan")
         ),
         help="parent of the bench's temporary directory",
+    )
+    parser.add_argument(
+        "--hot",
+        action="store_true",
+        help="every scan uses the same ticket (one guest list name, every door)",
     )
     parser.add_argument("--keep", action="store_true", help="keep database and logs")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -288,6 +294,7 @@ def main(argv=None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "database": database,
         "tickets": args.tickets,
+        "hot": args.hot,
         "concurrency": args.concurrency,
         "duration_s": args.duration,
         "gunicorn": (
@@ -301,6 +308,10 @@ def main(argv=None) -> int:
     try:
         setup_django(env)
         ids_file = seed(args, workdir, password)
+        if args.hot:
+            hot = workdir / "hot.txt"
+            hot.write_text(ids_file.read_text().split()[0] + "\n")
+            ids_file = hot
         server = start_server(args, env, workdir, "/scan/")
         warm_up(args, password)
         common = {

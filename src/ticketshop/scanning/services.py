@@ -17,7 +17,14 @@ from .credentials import Scanner
 from .errors import TicketDoesNotExist
 from .models import ScanLog, ScanResult
 from .revocation import Revocation, revocation_of
-from .selectors import ScannedTicket, get_ticket_for_scan
+from .selectors import (
+    TICKET_WIDTH,
+    ScannedTicket,
+    get_ticket_for_scan,
+    normalise_external_id,
+    scanned_ticket,
+    ticket_select_sql,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +68,10 @@ def validate_ticket(
 
     The use is one UPDATE … SET times_used = times_used + 1 … RETURNING (see
     _add_use), so concurrent scans of one ticket each get a different
-    count. Raises TicketDoesNotExist for an unknown id; every
-    outcome, that one included, is logged.
+    count. On PostgreSQL a scan asking for a use is one statement: the
+    ticket's read, the use and its log row (_read_and_use). Raises
+    TicketDoesNotExist for an unknown id; every outcome, that one included,
+    is logged.
     """
     now = now or timezone.now()
     log = ScanLog(
@@ -75,12 +84,60 @@ def validate_ticket(
         # Unique: a scan synced twice fails its insert, and with it its use.
         offline_key=offline_key,
     )
+    key = normalise_external_id(external_id)
+    if use_ticket and key and connection.vendor == "postgresql":
+        tried = _read_and_use(
+            log=log,
+            stored_id=key,
+            scanner=scanner,
+            first_use_only=first_use_only,
+        )
+        if tried is not None:
+            ticket, before = tried
+            if before is not None:
+                admitted = ScanResult.ADMITTED
+                return ScanOutcome(ticket, before, OrderStatus.PAID, admitted)
+            return _decide(
+                ticket=ticket,
+                log=log,
+                scanner=scanner,
+                use_ticket=use_ticket,
+                now=now,
+                first_use_only=first_use_only,
+                use_refused=True,
+            )
     ticket = get_ticket_for_scan(external_id=external_id)
     if ticket is None:
         log.result = ScanResult.UNKNOWN
         with writer_gate():
             _insert_log(log)
         raise TicketDoesNotExist()
+    return _decide(
+        ticket=ticket,
+        log=log,
+        scanner=scanner,
+        use_ticket=use_ticket,
+        now=now,
+        first_use_only=first_use_only,
+        use_refused=False,
+    )
+
+
+def _decide(
+    *,
+    ticket: ScannedTicket,
+    log: ScanLog,
+    scanner: Scanner,
+    use_ticket: bool,
+    now: datetime,
+    first_use_only: bool,
+    use_refused: bool,
+) -> ScanOutcome:
+    """The door's rules on a ticket read: add the use, or log why not.
+
+    ``use_refused``: the read came with a use that the database refused
+    (_read_and_use), so a ticket that reads as usable changed meanwhile.
+    """
     log.ticket_id = ticket.pk
     log.event_id = ticket.event_id
     # The one rule of what a buyer's order reads as, given the fields it reads;
@@ -100,7 +157,16 @@ def validate_ticket(
         and status == OrderStatus.PAID
         and not (first_use_only and ticket.times_used > 0)
     ):
-        return _use(ticket=ticket, log=log, now=now, first_use_only=first_use_only)
+        if use_refused:
+            with transaction.atomic(durable=True):
+                return _refuse_use(ticket=ticket, log=log, now=now)
+        return _use(
+            ticket=ticket,
+            log=log,
+            now=now,
+            scanner=scanner,
+            first_use_only=first_use_only,
+        )
     elif status == OrderStatus.PAID:
         outcome = ScanOutcome(ticket, ticket.times_used, status, ScanResult.VALID)
     else:
@@ -126,19 +192,26 @@ def _revocation(ticket: ScannedTicket, *, cancelled: bool) -> Revocation | None:
 
 
 def _use(
-    *, ticket: ScannedTicket, log: ScanLog, now: datetime, first_use_only: bool
+    *,
+    ticket: ScannedTicket,
+    log: ScanLog,
+    now: datetime,
+    scanner: Scanner,
+    first_use_only: bool,
 ) -> ScanOutcome:
     """Add one use of a paid order's ticket and log it, both or neither."""
     if connection.vendor == "postgresql":
-        # One statement is its own transaction: no BEGIN and COMMIT to wait for.
-        before = _add_use_and_log(
+        # A ticket found by its id in another case: the one statement by the
+        # id as stored.
+        tried = _read_and_use(
             log=log,
-            ticket_id=ticket.pk,
-            order_id=ticket.order_id,
+            stored_id=ticket.external_id,
+            scanner=scanner,
             first_use_only=first_use_only,
         )
-        if before is not None:
-            return ScanOutcome(ticket, before, OrderStatus.PAID, ScanResult.ADMITTED)
+        if tried is not None and tried[1] is not None:
+            admitted = ScanResult.ADMITTED
+            return ScanOutcome(tried[0], tried[1], OrderStatus.PAID, admitted)
         with transaction.atomic(durable=True):
             return _refuse_use(ticket=ticket, log=log, now=now)
     with writer_gate(), transaction.atomic(durable=True):
@@ -201,14 +274,16 @@ def _add_use_sql(alias: str, first_use_only: bool = False) -> str:
 
 
 def _add_use(*, ticket_id: int, order_id: int, first_use_only: bool) -> int | None:
-    """Add one use if the order is paid; return the count before it, or None.
+    """SQLite: add one use if the order is paid; return the count before
+    it, or None.
 
     The F("times_used") + 1 update written out, because Django's ORM cannot
     return the updated value: the database increments the row it has locked
     and RETURNING hands back the new count, so concurrent scans of one
-    ticket each get a count of their own, on PostgreSQL (row lock) and
-    SQLite (one writer at a time) alike. The order's status is part of the
-    statement, so a refund that commits first stops the use.
+    ticket each get a count of their own (one writer at a time; PostgreSQL's
+    _read_and_use_sql does the same under the ticket's row lock). The
+    order's status is part of the statement, so a refund that commits first
+    stops the use.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -219,44 +294,91 @@ def _add_use(*, ticket_id: int, order_id: int, first_use_only: bool) -> int | No
     return None if row is None else row[0] - 1
 
 
-def _add_use_and_log(
-    *, log: ScanLog, ticket_id: int, order_id: int, first_use_only: bool
-) -> int | None:
-    """PostgreSQL: _add_use and the log row of the admission in one statement.
+def _read_and_use(
+    *, log: ScanLog, stored_id: str, scanner: Scanner, first_use_only: bool
+) -> tuple[ScannedTicket, int | None] | None:
+    """PostgreSQL: read the ticket, add its use and log the admission, all in
+    one statement (_read_and_use_sql), when the door's rules allow the use.
 
-    The log row is inserted from the UPDATE's RETURNING (a data-modifying
-    WITH), so it exists exactly when the use does.
+    Returns the ticket as read with the count before the use, or with None
+    when the rules (or a change since the read) refused the use: then nothing
+    is logged yet. Returns None when no ticket has exactly ``stored_id``
+    (the caller then looks it up in any case, as get_ticket_for_scan does).
     """
     log.result = ScanResult.ADMITTED
     params = [
         field.get_db_prep_save(getattr(log, field.attname), connection)
         for field in _LOG_FIELDS
-        if field.name != "times_used_before"
+        if field.name not in _LOG_FROM_ROW
     ]
-    with connection.cursor() as cursor:
+    events = None if scanner.event_ids is None else sorted(scanner.event_ids)
+    with sql.prepared_cursor(connection.alias) as cursor:
         cursor.execute(
-            _add_use_and_log_sql(connection.alias, first_use_only),
-            [ticket_id, order_id, OrderStatus.PAID, *params],
+            _read_and_use_sql(connection.alias, first_use_only),
+            [stored_id, events, events, OrderStatus.PAID, *params],
         )
         row = cursor.fetchone()
-    return None if row is None else row[0]
+    if row is None:
+        return None
+    ticket = scanned_ticket(row)
+    used = row[TICKET_WIDTH]
+    if used is None:
+        return ticket, None
+    log.ticket_id = ticket.pk
+    log.event_id = ticket.event_id
+    return ticket, used - 1
+
+
+# The log row's columns that _read_and_use_sql takes from the ticket's row
+# and the use, not from parameters.
+_LOG_FROM_ROW = ("ticket", "event", "times_used_before")
 
 
 @cache
-def _add_use_and_log_sql(alias: str, first_use_only: bool = False) -> str:
-    values = []
-    for field in _LOG_FIELDS:
-        if field.name == "times_used_before":
-            values.append(f"{sql.column(Ticket, 'times_used', 'used')} - 1")
-        else:
-            values.append(f"CAST(%s AS {field.cast_db_type(connection)})")
+def _read_and_use_sql(alias: str, first_use_only: bool = False) -> str:
+    """The ticket's read (``t``), its use if the door's rules allow it
+    (``used``: not cancelled, of an event the scanner may scan, of a paid
+    order, not used yet with first_use_only) and the admission's log row
+    (``logged``) in one data-modifying ``WITH``; parameters: the id, the
+    scanner's events (twice; NULL for every event), PAID, then the log row's
+    values but ticket, event and times_used_before.
+
+    The ticket's row is locked by the UPDATE and its conditions checked again
+    on the row's latest version, so concurrent scans each get a count of
+    their own, as _add_use's do.
+    """
+    names = [f"c{i}" for i in range(TICKET_WIDTH)]
+    ticket_id, event_id, order_id = "t.c0", "t.c3", "t.c4"
+    table = sql.table(Ticket)
+    used = sql.column(Ticket, "times_used")
+    bare = sql.column(Ticket, "times_used", "")
+    unused = f" AND {used} = 0" if first_use_only else ""
+    from_row = {
+        "ticket": ticket_id,
+        "event": event_id,
+        "times_used_before": f"used.{bare} - 1",
+    }
+    values = [
+        from_row.get(field.name, f"CAST(%s AS {field.cast_db_type(connection)})")
+        for field in _LOG_FIELDS
+    ]
     columns = ", ".join(sql.column(ScanLog, f.name, "") for f in _LOG_FIELDS)
+    match = f"{sql.column(Ticket, 'external_id', 't')} = %s"
     # Only quoted names from the models go into the text; values are params.
     return (
-        f"WITH used AS ({_add_use_sql(alias, first_use_only)})"  # noqa: S608
-        f" INSERT INTO {sql.table(ScanLog)} ({columns})"
-        f" SELECT {', '.join(values)} FROM used"
-        f" RETURNING {sql.column(ScanLog, 'times_used_before', '')}"
+        f"WITH t ({', '.join(names)}) AS"  # noqa: S608
+        f" ({ticket_select_sql(alias)} WHERE {match} LIMIT 1),"
+        f" used AS (UPDATE {table} SET {bare} = {used} + 1"
+        f" FROM t WHERE {sql.column(Ticket, 'pk')} = {ticket_id}"
+        f" AND {sql.column(Ticket, 'cancelled_at')} IS NULL{unused}"
+        f" AND (CAST(%s AS bigint[]) IS NULL OR {event_id} = ANY(CAST(%s AS bigint[])))"
+        f" AND EXISTS (SELECT 1 FROM {sql.table(Order)}"
+        f" WHERE {sql.column(Order, 'pk')} = {order_id}"
+        f" AND {sql.column(Order, 'status')} = %s)"
+        f" RETURNING {used}),"
+        f" logged AS (INSERT INTO {sql.table(ScanLog)} ({columns})"
+        f" SELECT {', '.join(values)} FROM used, t)"
+        f" SELECT t.*, used.{bare} FROM t LEFT JOIN used ON TRUE"
     )
 
 
