@@ -64,6 +64,15 @@ from ticketshop.swish_simulator.models import SimulatedPaymentRequest, Simulated
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+def pick(data, items):
+    """One of the rows, drawn as an index of a fixed range: the draw is the
+    same whatever the database holds, so that Hypothesis never sees one
+    choice sequence draw from lists of different lengths (which it reports
+    as FlakyStrategyDefinition). Shrinks towards the first row."""
+    return items[data.draw(st.integers(0, 2**16 - 1)) % len(items)]
+
+
 SEATS = 6
 STUDENT_LIMIT = 3
 BUYERS = 3
@@ -195,7 +204,7 @@ class OrderLife(RuleBasedStateMachine):
         requests = self._open_requests()
         if not requests:
             return
-        request = data.draw(st.sampled_from(requests))
+        request = pick(data, requests)
         if outcome == "TM01":
             simulator.settle_payment(request_id=request.pk, outcome="TM01")
         else:
@@ -205,7 +214,7 @@ class OrderLife(RuleBasedStateMachine):
     @rule(data=st.data(), times=st.integers(1, 2))
     def callback(self, data, times):
         """Swish calls back (perhaps late, perhaps twice)."""
-        payment = data.draw(st.sampled_from(list(SwishPayment.objects.all())))
+        payment = pick(data, list(SwishPayment.objects.order_by("pk")))
         for _ in range(times):
             self._callback(payment)
 
@@ -227,7 +236,7 @@ class OrderLife(RuleBasedStateMachine):
     @precondition(lambda self: Order.objects.exists())
     @rule(data=st.data())
     def organiser_cancels(self, data):
-        order = data.draw(st.sampled_from(list(Order.objects.order_by("pk"))))
+        order = pick(data, list(Order.objects.order_by("pk")))
         try:
             if order.status == OrderStatus.PAID and lifecycle.refund_expected(order):
                 payments.refund_order(order_id=order.pk, now=self.now)
@@ -249,14 +258,13 @@ class OrderLife(RuleBasedStateMachine):
     )
     @rule(data=st.data())
     def organiser_cancels_one_ticket(self, data):
-        ticket = data.draw(
-            st.sampled_from(
-                list(
-                    Ticket.objects.filter(
-                        order__status=OrderStatus.PAID, cancelled_at__isnull=True
-                    ).order_by("pk")
-                )
-            )
+        ticket = pick(
+            data,
+            list(
+                Ticket.objects.filter(
+                    order__status=OrderStatus.PAID, cancelled_at__isnull=True
+                ).order_by("pk")
+            ),
         )
         try:
             payments.refund_tickets(
@@ -273,14 +281,11 @@ class OrderLife(RuleBasedStateMachine):
         """The task worker sends a recorded refund (which may then fail at
         the bank, ERROR FF10); or it is killed after claiming it, before the
         PUT (reconciliation must make it good)."""
-        refund = data.draw(
-            st.sampled_from(
-                list(
-                    SwishRefund.objects.filter(status=RefundStatus.CREATING).order_by(
-                        "pk"
-                    )
-                )
-            )
+        refund = pick(
+            data,
+            list(
+                SwishRefund.objects.filter(status=RefundStatus.CREATING).order_by("pk")
+            ),
         )
         if what == "dies":
             SwishRefund.objects.filter(pk=refund.pk).update(sent_at=self.now)
@@ -294,12 +299,9 @@ class OrderLife(RuleBasedStateMachine):
     )
     @rule(data=st.data())
     def organiser_retries_a_refund(self, data):
-        order = data.draw(
-            st.sampled_from(
-                list(
-                    Order.objects.filter(refund_state=RefundState.FAILED).order_by("pk")
-                )
-            )
+        order = pick(
+            data,
+            list(Order.objects.filter(refund_state=RefundState.FAILED).order_by("pk")),
         )
         try:
             payments.refund_owed(order_id=order.pk, now=self.now)
@@ -355,10 +357,8 @@ class OrderLife(RuleBasedStateMachine):
         """Every ticket of a paid order to one type (the limited one, or the
         other): the capacity check under the seat lock, the old ids void; a
         dearer one is due at the door, a cheaper Swish one refunded."""
-        order = data.draw(
-            st.sampled_from(
-                list(Order.objects.filter(status=OrderStatus.PAID).order_by("pk"))
-            )
+        order = pick(
+            data, list(Order.objects.filter(status=OrderStatus.PAID).order_by("pk"))
         )
         target = self.types[to_type]
         types = set(
@@ -394,7 +394,7 @@ class OrderLife(RuleBasedStateMachine):
     @precondition(lambda self: Ticket.objects.exists())
     @rule(data=st.data())
     def door_scans(self, data):
-        ticket = data.draw(st.sampled_from(list(Ticket.objects.order_by("pk"))))
+        ticket = pick(data, list(Ticket.objects.order_by("pk")))
         order = Order.objects.get(pk=ticket.order_id)
         outcome = validate_ticket(
             scanner=DOOR, external_id=ticket.external_id, use_ticket=True, now=self.now
