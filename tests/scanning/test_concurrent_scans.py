@@ -121,10 +121,10 @@ def _waiting_for_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
+# Row locks: the scan waits for the cancel's lock on the ticket's row.
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_cancel_committed_while_the_scan_waits_for_the_ticket_stops_the_use():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks: the scan waits for the cancel's row lock")
     # One ticket of two cancelled: the order stays paid, the ticket is not.
     order = OrderFactory(total_price=Decimal("398.00"))
     ticket, _other = TicketFactory(order=order), TicketFactory(order=order)
