@@ -85,6 +85,7 @@ def validate_ticket(
         offline_key=offline_key,
     )
     key = normalise_external_id(external_id)
+    ticket, use_refused = None, False
     if use_ticket and key and connection.vendor == "postgresql":
         tried = _read_and_use(
             log=log,
@@ -97,16 +98,9 @@ def validate_ticket(
             if before is not None:
                 admitted = ScanResult.ADMITTED
                 return ScanOutcome(ticket, before, OrderStatus.PAID, admitted)
-            return _decide(
-                ticket=ticket,
-                log=log,
-                scanner=scanner,
-                use_ticket=use_ticket,
-                now=now,
-                first_use_only=first_use_only,
-                use_refused=True,
-            )
-    ticket = get_ticket_for_scan(external_id=external_id)
+            use_refused = True
+    if ticket is None:
+        ticket = get_ticket_for_scan(external_id=external_id)
     if ticket is None:
         log.result = ScanResult.UNKNOWN
         with writer_gate():
@@ -119,7 +113,7 @@ def validate_ticket(
         use_ticket=use_ticket,
         now=now,
         first_use_only=first_use_only,
-        use_refused=False,
+        use_refused=use_refused,
     )
 
 
