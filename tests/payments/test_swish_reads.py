@@ -50,8 +50,10 @@ def quiet_buyer(swish_without_worker, settings):
 
 @pytest.fixture
 def forget_reachability():
+    reads._clear_seen_at = None  # ask the cache, whatever this process saw
     reads.note_reachable(True)
     yield
+    reads._clear_seen_at = None
     reads.note_reachable(True)
 
 
@@ -90,6 +92,58 @@ def test_a_callback_queues_one_read_and_the_workers_read_pays(
         timeout=10,
     ).text
     assert sample(metrics, "ticketshop_swish_reads_total") == 1
+
+
+def _statements_of_one_read(quiet_buyer, event_and_type) -> list[str]:
+    """The SQL the worker sends for one callback's read that pays."""
+    event, standard = event_and_type
+    token = quiet_buyer.reserved_and_started(event, standard)
+    assert quiet_buyer.pay(token).status_code == 200
+    scheduler.wait_idle()
+    assert _callback(quiet_buyer.base, SwishPayment.objects.get()).status_code == 200
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        run_worker(max_tasks=1)  # the read only
+    assert Order.objects.get().status == OrderStatus.PAID
+    return [q["sql"] for q in captured.captured_queries]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_paying_read_writes_only_the_receipt_after_taking_its_number(
+    quiet_buyer, event_and_type, forget_reachability
+):
+    """Concurrent payers queue at the receipt series' row from their number
+    to their commit: the settlement takes the number last (the ticket
+    e-mail is scheduled before ``pay``)."""
+    statements = _statements_of_one_read(quiet_buyer, event_and_type)
+    number = next(i for i, q in enumerate(statements) if "books_receiptseries" in q)
+    commit = next(
+        i for i, q in enumerate(statements) if i > number and q.startswith("COMMIT")
+    )
+    after = statements[number + 1 : commit]
+    assert after and all(
+        q.startswith(('INSERT INTO "books_receipt"', 'INSERT INTO "books_receiptline"'))
+        for q in after
+    ), after
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_paying_read_updates_its_payment_twice(
+    quiet_buyer, event_and_type, forget_reachability
+):
+    """The claim (due, lease, next read, counted, no longer queued) is one
+    UPDATE and the answer's record (which ends the lease) another: no
+    separate UPDATE per flag."""
+    statements = _statements_of_one_read(quiet_buyer, event_and_type)
+    updates = [q for q in statements if q.startswith('UPDATE "payments_swishpayment"')]
+    assert len(updates) == 2, updates
+    assert '"swish_reads"' in updates[0] and '"read_queued"' in updates[0]
+    assert '"reading_until" = NULL' in updates[1] and "'PAID'" in updates[1]
+    payment = SwishPayment.objects.get()
+    assert payment.swish_reads == 1 and not payment.read_queued
+    assert payment.reading_until is None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -32,6 +32,7 @@ marked, the callback answers 503 so that Swish sends it again.
 
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -45,6 +46,7 @@ from django.utils.dateparse import parse_datetime
 from ticketshop.statemachine.machine import acting_as
 
 from .models import OPEN_STATUSES, SwishPayment, SwishStatus
+from .swish_read import APPLIED
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +165,10 @@ def queue_due_reads(*, now: datetime | None = None) -> int:
 
 def _claim(payment_pk: int, *, now: datetime) -> SwishPayment | None:
     """Take the right to read the payment now: open, due, and nobody else
-    reading it. The next scheduled read is pushed back at once."""
+    reading it. The next scheduled read is pushed back at once, the read is
+    counted (``/metrics``: reads per paid order) and the payment is no
+    longer queued (a callback from now on queues another read), all in the
+    one UPDATE that wins the claim."""
     payment = SwishPayment.objects.filter(pk=payment_pk).first()
     if payment is None or payment.status not in _READABLE:
         return None
@@ -176,6 +181,8 @@ def _claim(payment_pk: int, *, now: datetime) -> SwishPayment | None:
             next_read_at=now + backoff(payment.swish_reads + 1),
             # Asked now, whatever the answer (reconciliation skips it).
             checked_at=now,
+            swish_reads=F("swish_reads") + 1,
+            read_queued=False,
         )
     )
     return payment if won else None
@@ -188,10 +195,11 @@ def read_payment(*, payment_pk: int, now: datetime | None = None) -> str:
     from . import settle
 
     now = now or timezone.now()
-    # This task is no longer queued: a callback from now on queues another.
-    SwishPayment.objects.filter(pk=payment_pk).update(read_queued=False)
     payment = _claim(payment_pk, now=now)
     if payment is None:
+        # This task is no longer queued: a callback from now on queues
+        # another (a won claim says so in its own UPDATE).
+        SwishPayment.objects.filter(pk=payment_pk).update(read_queued=False)
         row = SwishPayment.objects.filter(pk=payment_pk).first()
         if row is None or row.status not in _READABLE:
             return "settled"
@@ -208,11 +216,17 @@ def read_payment(*, payment_pk: int, now: datetime | None = None) -> str:
         return "not due"
     # The history names what made the read: Swish's callback, or the schedule.
     actor = "swish-callback" if payment.callback_at is not None else "swish-read"
+    applied = False
     try:
         with acting_as(actor):
-            settle.refresh_payment(payment=payment, now=now)
+            applied = (
+                settle.refresh_payment(payment=payment, now=now, counted=True)
+                == APPLIED
+            )
     finally:
-        SwishPayment.objects.filter(pk=payment_pk).update(reading_until=None)
+        if not applied:
+            # An answer applied ended the claim in its own transaction.
+            SwishPayment.objects.filter(pk=payment_pk).update(reading_until=None)
     return "read"
 
 
@@ -225,14 +239,29 @@ def count_read(payment_pk: int) -> None:
 # --- "Swish unreachable since" ------------------------------------------------
 
 
+# When this process last found "unreachable since" clear after an answer
+# (time.monotonic()): answers within _CLEAR_CHECK_SECONDS of it do not ask
+# the cache again (one read less per Swish read in a rush). A failure seen
+# here forgets it, so the next answer clears the mark at once; a mark set by
+# another process is cleared by this one's answers within that time.
+_clear_seen_at: float | None = None
+_CLEAR_CHECK_SECONDS = 1.0
+
+
 def note_reachable(reached: bool, *, now: datetime | None = None) -> None:
     """Record the outcome of a call to Swish in the shared cache: the first
     failure sets "unreachable since", any answer clears it. Never raises."""
+    global _clear_seen_at
     try:
         if reached:
+            seen = _clear_seen_at
+            if seen is not None and time.monotonic() - seen < _CLEAR_CHECK_SECONDS:
+                return
             if cache.get(_UNREACHABLE_KEY) is not None:
                 cache.delete(_UNREACHABLE_KEY)
+            _clear_seen_at = time.monotonic()
         else:
+            _clear_seen_at = None
             stamp = (now or timezone.now()).isoformat()
             cache.add(_UNREACHABLE_KEY, stamp, timeout=None)
     except Exception:

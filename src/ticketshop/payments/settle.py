@@ -47,12 +47,17 @@ from .swish_read import read_and_apply
 logger = logging.getLogger(__name__)
 
 
-def lock_payment(payment_id: int) -> tuple[Order, SwishPayment]:
+def lock_payment(
+    payment_id: int, *, order_id: int | None = None
+) -> tuple[Order, SwishPayment]:
     """Lock the payment's order (the lock of all its payments), then read the
-    payment as it is now: a concurrent callback may have settled it."""
-    order_id = SwishPayment.objects.values_list("order_id", flat=True).get(
-        pk=payment_id
-    )
+    payment as it is now: a concurrent callback may have settled it.
+    ``order_id``: the payment's order, when the caller has read it (a
+    payment never changes its order)."""
+    if order_id is None:
+        order_id = SwishPayment.objects.values_list("order_id", flat=True).get(
+            pk=payment_id
+        )
     order = lock_order(order_id)
     return order, SwishPayment.objects.get(pk=payment_id)
 
@@ -99,8 +104,13 @@ def differences_from_request(*, payment: SwishPayment, order: Order, obj: dict) 
     return "; ".join(found)[:255]
 
 
-def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
+def apply_payment_object(
+    *, payment_id: int, obj: dict, now: datetime, order_id: int | None = None
+) -> None:
     """Apply a payment request object read from Swish (never a callback body).
+
+    The read that brought it is over: its claim (``reading_until``,
+    reads.py) ends with the payment's save here, in the same transaction.
 
     An object that differs from the request the shop made is flagged and
     never applied. Money for an order the shop had given up is recorded,
@@ -108,16 +118,17 @@ def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
     refund (its own transaction: it takes the event's seat lock first)."""
     status = obj.get("status") if isinstance(obj, dict) else None
     with transaction.atomic(durable=True):
-        order, payment = lock_payment(payment_id)
+        order, payment = lock_payment(payment_id, order_id=order_id)
         payment.raw = obj
         payment.checked_at = now
+        payment.reading_until = None
         if status not in SWISH_STATUSES:
             logger.warning(
                 "Swish status %r of %s is unknown; nothing changed",
                 status,
                 payment.request_id,
             )
-            payment.save(update_fields=["raw", "checked_at", "updated_at"])
+            payment.save(update_fields=[*_READ, "updated_at"])
             return
         mismatch = differences_from_request(payment=payment, order=order, obj=obj)
         if mismatch:
@@ -138,9 +149,9 @@ def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
                     f"Swish now reports {status} for payment request "
                     f"{payment.request_id}, settled earlier as {payment.status}.",
                 )
-            payment.save(update_fields=["raw", "checked_at", "updated_at"])
+            payment.save(update_fields=[*_READ, "updated_at"])
             return
-        fields = ["raw", "checked_at", "error_code", "error_message"]
+        fields = [*_READ, "error_code", "error_message"]
         if status in FINAL_STATUSES:
             payment.settled_at = now
             fields.append("settled_at")
@@ -169,6 +180,11 @@ def apply_payment_object(*, payment_id: int, obj: dict, now: datetime) -> None:
         recover_unaccepted_payment(payment_id=payment_id, now=now)
 
 
+# What every save of a payment read from Swish writes: the object, when it
+# was asked, and the end of the read's claim.
+_READ = ("raw", "checked_at", "reading_until")
+
+
 def _flag_mismatch(
     order: Order, payment: SwishPayment, mismatch: str, status: str
 ) -> None:
@@ -182,7 +198,7 @@ def _flag_mismatch(
         status,
         mismatch,
     )
-    fields = ["raw", "checked_at"]
+    fields = list(_READ)
     if payment.mismatch != mismatch:
         payment.mismatch = mismatch
         fields.append("mismatch")
@@ -198,17 +214,25 @@ def _flag_mismatch(
 def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> bool:
     """Settle the order by its payment's new state; True when the payment
     is money the order did not take (``recover_unaccepted_payment`` next)."""
-    latest = get_latest_payment(order_id=order.pk)
-    is_latest = latest is not None and latest.pk == payment.pk
+
+    def is_latest() -> bool:
+        latest = get_latest_payment(order_id=order.pk)
+        return latest is not None and latest.pk == payment.pk
+
     if payment.status == SwishStatus.PAID:
         if lifecycle.can_pay(order, now=now):
+            # The ticket e-mail is scheduled first and ``pay`` comes last:
+            # paying takes the receipt's number, whose counter row stays
+            # locked to the commit, and every concurrent payer waits for it.
+            # Nothing but the receipt's own rows is written after the number
+            # (bench/README.md, "the receipt's number last").
+            schedule_ticket_delivery(order=order)
             lifecycle.pay(
                 order,
                 reference=payment.payment_reference,
                 paid_at=payment.date_paid or now,
                 now=now,
             )
-            schedule_ticket_delivery(order=order)
             logger.info(
                 "order %s paid (%s)", order.reference, payment.payment_reference
             )
@@ -222,7 +246,7 @@ def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> bool
             order.status,
         )
         lifecycle.flag(order, _unaccepted_reason(order, payment))
-        if is_latest and order.payment_pending:
+        if order.payment_pending and is_latest():
             lifecycle.end_payment(order)
         return True
     if payment.status == SwishStatus.CREATED:
@@ -236,7 +260,7 @@ def _settle_order(*, order: Order, payment: SwishPayment, now: datetime) -> bool
         )
         logger.warning("order %s: payment outcome unknown (DS24)", order.reference)
         return False
-    if not (is_latest and order.payment_pending):
+    if not (order.payment_pending and is_latest()):
         return False
     if order.status == OrderStatus.RESERVED:
         lifecycle.fail(order)
@@ -328,16 +352,21 @@ def list_unhandled_unaccepted():
     )
 
 
-def refresh_payment(*, payment: SwishPayment, now: datetime | None = None) -> str:
-    """Read the payment request from Swish and apply what it says (counted;
-    whether Swish answered is recorded, reads.watched). Returns what
-    read_and_apply did."""
+def refresh_payment(
+    *, payment: SwishPayment, now: datetime | None = None, counted: bool = False
+) -> str:
+    """Read the payment request from Swish and apply what it says (counted,
+    unless the caller has: ``counted``; whether Swish answered is recorded,
+    reads.watched). Returns what read_and_apply did."""
     now = now or timezone.now()
-    reads.count_read(payment.pk)
+    if not counted:
+        reads.count_read(payment.pk)
     return read_and_apply(
         read=reads.watched(swish.read_payment_request),
         swish_id=payment.request_id,
-        apply=lambda obj: apply_payment_object(payment_id=payment.pk, obj=obj, now=now),
+        apply=lambda obj: apply_payment_object(
+            payment_id=payment.pk, obj=obj, now=now, order_id=payment.order_id
+        ),
         missing=lambda: _handle_not_found(payment_id=payment.pk, now=now),
     )
 
