@@ -177,6 +177,7 @@ def buyer(n: int, args, event: dict, timings: Timings, start: float, results: di
         )
         paid_from = time.monotonic()
         result["approved_wall"] = time.time()
+        result["approved_at_s"] = paid_from - start
         delay = 1.0
         while time.monotonic() - paid_from < 300:
             time.sleep(delay)
@@ -195,6 +196,18 @@ def buyer(n: int, args, event: dict, timings: Timings, start: float, results: di
         result["outcome"] = "still pending"
     finally:
         http.close()
+
+
+def last_paid_split(results: dict) -> dict | None:
+    paid = [r for r in results.values() if r["outcome"] == "PAID"]
+    if not paid:
+        return None
+    last = max(paid, key=lambda r: r["seen_at_s"])
+    return {
+        "approved_at": round(last["approved_at_s"], 1),
+        "approval_to_seen": round(last["settled_s"], 1),
+        "latest_approval": round(max(r["approved_at_s"] for r in paid), 1),
+    }
 
 
 def mails_by_address(mail_dir: Path) -> Counter:
@@ -481,6 +494,10 @@ def main(argv=None) -> int:
                 1,
             ),
             "median_approve_to_paid_s": median_settled(results),
+            # The last PAID split: when its buyer approved (after the first
+            # arrival; the reservation, the payment's start and 2-8 s in the
+            # Swish app come before) and how long from there to PAID seen.
+            "last_paid_split_s": last_paid_split(results),
             "payment_path_s": payment_path(args, workdir, results),
             "read_tasks_s": read_tasks(args, workdir),
             # Calls the simulator received, per operation (None: this
