@@ -130,17 +130,20 @@ def test_a_paying_read_writes_only_the_receipt_after_taking_its_number(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_paying_read_updates_its_payment_twice(
+def test_a_paying_read_updates_its_payment_three_times(
     quiet_buyer, event_and_type, forget_reachability
 ):
     """The claim (due, lease, next read, counted, no longer queued) is one
-    UPDATE and the answer's record (which ends the lease) another: no
-    separate UPDATE per flag."""
+    UPDATE, the answer's record another, and the end of the claim after the
+    whole read a third: no separate UPDATE per flag."""
     statements = _statements_of_one_read(quiet_buyer, event_and_type)
     updates = [q for q in statements if q.startswith('UPDATE "payments_swishpayment"')]
-    assert len(updates) == 2, updates
+    assert len(updates) == 3, updates
     assert '"swish_reads"' in updates[0] and '"read_queued"' in updates[0]
-    assert '"reading_until" = NULL' in updates[1] and "'PAID'" in updates[1]
+    assert "'PAID'" in updates[1]
+    assert updates[2].startswith(
+        'UPDATE "payments_swishpayment" SET "reading_until" = NULL'
+    )
     payment = SwishPayment.objects.get()
     assert payment.swish_reads == 1 and not payment.read_queued
     assert payment.reading_until is None

@@ -46,7 +46,6 @@ from django.utils.dateparse import parse_datetime
 from ticketshop.statemachine.machine import acting_as
 
 from .models import OPEN_STATUSES, SwishPayment, SwishStatus
-from .swish_read import APPLIED
 
 logger = logging.getLogger(__name__)
 
@@ -216,17 +215,11 @@ def read_payment(*, payment_pk: int, now: datetime | None = None) -> str:
         return "not due"
     # The history names what made the read: Swish's callback, or the schedule.
     actor = "swish-callback" if payment.callback_at is not None else "swish-read"
-    applied = False
     try:
         with acting_as(actor):
-            applied = (
-                settle.refresh_payment(payment=payment, now=now, counted=True)
-                == APPLIED
-            )
+            settle.refresh_payment(payment=payment, now=now, counted=True)
     finally:
-        if not applied:
-            # An answer applied ended the claim in its own transaction.
-            SwishPayment.objects.filter(pk=payment_pk).update(reading_until=None)
+        SwishPayment.objects.filter(pk=payment_pk).update(reading_until=None)
     return "read"
 
 

@@ -109,9 +109,6 @@ def apply_payment_object(
 ) -> None:
     """Apply a payment request object read from Swish (never a callback body).
 
-    The read that brought it is over: its claim (``reading_until``,
-    reads.py) ends with the payment's save here, in the same transaction.
-
     An object that differs from the request the shop made is flagged and
     never applied. Money for an order the shop had given up is recorded,
     then ``recover_unaccepted_payment`` completes the order or proposes the
@@ -121,7 +118,6 @@ def apply_payment_object(
         order, payment = lock_payment(payment_id, order_id=order_id)
         payment.raw = obj
         payment.checked_at = now
-        payment.reading_until = None
         if status not in SWISH_STATUSES:
             logger.warning(
                 "Swish status %r of %s is unknown; nothing changed",
@@ -180,9 +176,10 @@ def apply_payment_object(
         recover_unaccepted_payment(payment_id=payment_id, now=now)
 
 
-# What every save of a payment read from Swish writes: the object, when it
-# was asked, and the end of the read's claim.
-_READ = ("raw", "checked_at", "reading_until")
+# What every save of a payment read from Swish writes: the object and when
+# it was asked. (The read's claim, ``reading_until``, ends after the whole
+# read, recovery of money the order did not take included: reads.py.)
+_READ = ("raw", "checked_at")
 
 
 def _flag_mismatch(
