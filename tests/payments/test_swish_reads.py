@@ -10,7 +10,8 @@ from unittest import mock
 import pytest
 import requests
 from django.core import mail
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -101,9 +102,6 @@ def _statements_of_one_read(quiet_buyer, event_and_type) -> list[str]:
     assert quiet_buyer.pay(token).status_code == 200
     scheduler.wait_idle()
     assert _callback(quiet_buyer.base, SwishPayment.objects.get()).status_code == 200
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as captured:
         run_worker(max_tasks=1)  # the read only
     assert Order.objects.get().status == OrderStatus.PAID

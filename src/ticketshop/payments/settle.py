@@ -124,7 +124,7 @@ def apply_payment_object(
                 status,
                 payment.request_id,
             )
-            payment.save(update_fields=[*_READ, "updated_at"])
+            payment.save(update_fields=["raw", "checked_at", "updated_at"])
             return
         mismatch = differences_from_request(payment=payment, order=order, obj=obj)
         if mismatch:
@@ -145,9 +145,9 @@ def apply_payment_object(
                     f"Swish now reports {status} for payment request "
                     f"{payment.request_id}, settled earlier as {payment.status}.",
                 )
-            payment.save(update_fields=[*_READ, "updated_at"])
+            payment.save(update_fields=["raw", "checked_at", "updated_at"])
             return
-        fields = [*_READ, "error_code", "error_message"]
+        fields = ["raw", "checked_at", "error_code", "error_message"]
         if status in FINAL_STATUSES:
             payment.settled_at = now
             fields.append("settled_at")
@@ -176,12 +176,6 @@ def apply_payment_object(
         recover_unaccepted_payment(payment_id=payment_id, now=now)
 
 
-# What every save of a payment read from Swish writes: the object and when
-# it was asked. (The read's claim, ``reading_until``, ends after the whole
-# read, recovery of money the order did not take included: reads.py.)
-_READ = ("raw", "checked_at")
-
-
 def _flag_mismatch(
     order: Order, payment: SwishPayment, mismatch: str, status: str
 ) -> None:
@@ -195,7 +189,7 @@ def _flag_mismatch(
         status,
         mismatch,
     )
-    fields = list(_READ)
+    fields = ["raw", "checked_at"]
     if payment.mismatch != mismatch:
         payment.mismatch = mismatch
         fields.append("mismatch")
