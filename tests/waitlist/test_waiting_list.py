@@ -1,7 +1,7 @@
 """The waiting list over HTTP: joining, seats coming back offered down the
 list, taking all or fewer, declining, leaving, an offer lapsing."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.test import Client
@@ -204,21 +204,45 @@ def test_an_offer_not_taken_lapses_and_passes_on(sold_out):
     assert services.offer_everywhere(now=bos.expires_at + timedelta(seconds=1)) == 0
 
 
-def test_offers_on_the_show_day_last_minutes(sold_out):
+def test_offers_hold_hours_before_the_show_day_and_minutes_on_it(sold_out):
+    # The clock is pinned: the show day is the event's local date, so a test
+    # on the real clock would depend on the hour it runs at.
     event, types, orders = sold_out
-    event.event_at = timezone.now() + timedelta(hours=1)
-    event.sales_stop_at = timezone.now() + timedelta(minutes=50)
+    local = timezone.get_current_timezone()
+    show_date = timezone.localdate() + timedelta(days=2)
+    event.event_at = datetime.combine(show_date, time(20, 0), tzinfo=local)
+    event.sales_stop_at = event.event_at - timedelta(minutes=10)
     event.save()
-    join(Client(), event, "anna@example.org", 1)
+    # The second hold lasts past the pinned clock, so one seat at a time frees.
+    Order.objects.filter(pk=orders[1].pk).update(expires_at=event.sales_stop_at)
+    join(Client(), event, "anna@example.org", 2)
+    join(Client(), event, "bo@example.org", 2)
+    join(Client(), event, "carl@example.org", 2)
     cancel(orders[0])
-    run_worker()
-    [offer] = offers()
     release = event.release
-    expected = min(
-        timedelta(seconds=release.offer_seconds_on_show_day),
-        event.sales_stop_at - offer.offered_at,
+    day_before = datetime.combine(
+        show_date - timedelta(days=1), time(12, 0), tzinfo=local
     )
-    assert offer.expires_at - offer.offered_at == expected
+    assert services.offer_everywhere(now=day_before) == 1
+    [annas] = offers()
+    assert annas.entry.email == "anna@example.org"
+    assert annas.expires_at - annas.offered_at == timedelta(
+        seconds=release.offer_seconds_before_show_day
+    )
+    # Anna lets it lapse; on the show day Bo gets minutes, not hours.
+    on_the_day = event.event_at - timedelta(hours=1)
+    assert services.offer_everywhere(now=on_the_day) == 1
+    lapsed, bos = offers()
+    assert lapsed.state == "lapsed" and bos.entry.email == "bo@example.org"
+    assert bos.expires_at - bos.offered_at == timedelta(
+        seconds=release.offer_seconds_on_show_day
+    )
+    # Never past the end of sales: five minutes before it, five minutes.
+    late = event.sales_stop_at - timedelta(minutes=5)
+    assert services.offer_everywhere(now=late) == 1
+    carls = offers()[-1]
+    assert carls.entry.email == "carl@example.org"
+    assert carls.expires_at == event.sales_stop_at
 
 
 def test_an_organiser_adding_seats_offers_them(sold_out):
