@@ -11,6 +11,7 @@ from django.utils import timezone
 from tests.factories import event_with_types
 from tests.payments.conftest import Buyer, wait_for
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.payments import views
 from ticketshop.payments.models import SwishPayment, SwishStatus
 from ticketshop.swish_simulator.models import SimulatedPaymentRequest
 
@@ -263,11 +264,28 @@ def test_swish_refusal_answers_500_and_releases_nothing(buyer, event_and_type):
     assert SwishPayment.objects.get().error_code == "ACMT07"
 
 
-def test_double_click_starts_one_request_and_answers_one_token(buyer, event_and_type):
+def test_double_click_starts_one_request_and_answers_one_token(
+    buyer, event_and_type, monkeypatch
+):
+    """Two clicks in flight at once: both found the order by the cookie they
+    carried before either answered. (A request with that cookie arriving
+    after the first answered is a copy of an old cookie, and is refused:
+    test_session_fixation.py.) Under load the second request could reach
+    the server only after the first had answered, so the server waits here
+    until both have found their order."""
     event, standard = event_and_type
     assert buyer.reserve(event, standard).status_code == 201
     cookies = buyer.http.cookies.get_dict()
     barrier = threading.Barrier(2)
+    both_found = threading.Barrier(2, timeout=20)
+    find = views.get_session_order
+
+    def found_by_both(session, **kwargs):
+        order = find(session, **kwargs)
+        both_found.wait()
+        return order
+
+    monkeypatch.setattr(views, "get_session_order", found_by_both)
     answers = []
 
     def click():
