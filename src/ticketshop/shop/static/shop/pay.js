@@ -3,7 +3,7 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  const { config, api, errorCode, money, show, focus, eventUrl, fmt, sleep, pollTiming, pollPause } = Shop;
+  const { config, api, errorCode, money, show, focus, eventUrl, fmt, sleep, pollTiming, pollPause, nextPollDelay } = Shop;
   const $ = (id) => document.getElementById(id);
   const GIVE_UP_MS = 15 * 60 * 1000;
   const BUSY_ATTEMPTS = 30;
@@ -190,7 +190,7 @@ document.addEventListener("DOMContentLoaded", () => {
         fail(gettext("No answer from Swish yet"), gettext("The payment has not been confirmed. If you approved it in Swish, check again in a moment."), { retry: true });
         return;
       }
-      delay = Math.min(delay * pollTiming.backoff, pollTiming.maxMs);
+      delay = nextPollDelay(delay);
     }
   }
 

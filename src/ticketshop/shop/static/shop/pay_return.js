@@ -1,10 +1,11 @@
 /* The page the Swish app returns to: while the payment is pending, ask the
    return link's own status endpoint (1 s, then ×1.5 up to 10 s; at once when
-   the tab becomes visible again) and reload when the state changes. */
+   the tab becomes visible again, and from there 1 s again: shop.js) and
+   reload when the state changes. */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  const { config, api, pollTiming, pollPause } = Shop;
+  const { config, api, pollTiming, pollPause, nextPollDelay } = Shop;
   if (config.returnState !== "pending" || !config.returnStatus) return;
   (async function poll() {
     let delay = pollTiming.firstMs;
@@ -24,7 +25,7 @@ document.addEventListener("DOMContentLoaded", () => {
         : ` ${gettext("Waiting for the payment…")}`;
       const node = document.getElementById("return-poll-status").lastChild;
       if (node.textContent !== line) node.textContent = line;
-      delay = Math.min(delay * pollTiming.backoff, pollTiming.maxMs);
+      delay = nextPollDelay(delay);
     }
   })();
 });

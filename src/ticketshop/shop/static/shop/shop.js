@@ -150,9 +150,14 @@ window.Shop = (function () {
 
   // The polling pages (pay, and the page the Swish app returns to) ask
   // after 1 s, then ×1.5 up to 10 s, and at once when the tab becomes
-  // visible again (the buyer is back from the Swish app).
+  // visible again (the buyer is back from the Swish app). From that return
+  // they start over at 1 s: the shop reads Swish in its worker once Swish's
+  // callback comes, so the payment is often settled a moment after the
+  // buyer is back rather than at that first ask, and the next one should
+  // not be 10 s away.
   const pollTiming = { firstMs: 1000, maxMs: 10000, backoff: 1.5 };
   let wakePoll = null;
+  let cameBack = false;
 
   function pollPause(ms) {
     return new Promise((resolve) => {
@@ -164,13 +169,23 @@ window.Shop = (function () {
     });
   }
 
+  // The pause after an ask that did not settle: 1 s again if the buyer came
+  // back since the last one (during the pause or the ask), else the next step.
+  function nextPollDelay(delay) {
+    const again = cameBack;
+    cameBack = false;
+    return again ? pollTiming.firstMs : Math.min(delay * pollTiming.backoff, pollTiming.maxMs);
+  }
+
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && wakePoll) wakePoll();
+    if (document.visibilityState !== "visible") return;
+    cameBack = true;
+    if (wakePoll) wakePoll();
   });
 
   return {
     config, lang, fmt, api, errorCode, money, dateTime, priceRange,
     availability, el, show, focus, eventUrl, sleep, textLang, markLang,
-    pollTiming, pollPause,
+    pollTiming, pollPause, nextPollDelay,
   };
 })();
