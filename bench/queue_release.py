@@ -34,7 +34,7 @@ See bench/README.md, "queue_release".
 from __future__ import annotations
 
 import argparse
-import heapq
+import asyncio
 import json
 import os
 import random
@@ -49,6 +49,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import aiohttp
 import requests
 from benchlib import ROOT, drop_run, loadavg, pg_admin, pg_connect, with_database
 
@@ -88,10 +89,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--approve", type=float, default=0.8)
     parser.add_argument("--decline", type=float, default=0.1)
     parser.add_argument(
-        "--threads",
+        "--connections",
         type=int,
-        default=0,
-        help="client threads (default: one per buyer, as each browser is on its own)",
+        default=1000,
+        help="the client's connections open at once at most (all buyers share them)",
     )
     parser.add_argument("--port", type=int, default=8500, help="first server's port")
     parser.add_argument(
@@ -107,12 +108,26 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.servers = 2 if args.database == "postgres" else 1
     if not args.window:
         args.window = args.arrival + 2
-    if not args.threads:
-        args.threads = args.buyers
     return args
 
 
 # --- Timing every call -----------------------------------------------------------
+
+
+class Answer:
+    """What the client keeps of an answer: its status, headers and body."""
+
+    def __init__(self, status: int, headers, body: bytes) -> None:
+        self.status_code = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
 
 
 class Timings:
@@ -122,14 +137,32 @@ class Timings:
         self.statuses: dict[str, Counter] = defaultdict(Counter)
         self.errors: dict[str, Counter] = defaultdict(Counter)
 
-    def call(self, step: str, fn, *args, **kwargs) -> requests.Response | None:
+    async def call(self, step: str, http, method: str, url: str, **kwargs):
+        """One request on the event loop: an Answer, or None if it failed."""
+        started = time.monotonic()
+        try:
+            async with http.request(method, url, **kwargs) as response:
+                answer = Answer(
+                    response.status, response.headers, await response.read()
+                )
+        except (TimeoutError, aiohttp.ClientError):
+            answer = None
+        self.record(step, started, answer)
+        return answer
+
+    def call_blocking(self, step: str, fn, *args, **kwargs):
+        """One request with ``requests`` (the probe's threads)."""
         started = time.monotonic()
         try:
             response = fn(*args, **kwargs)
-            status = response.status_code
         except requests.RequestException:
-            response, status = None, 0
+            response = None
+        self.record(step, started, response)
+        return response
+
+    def record(self, step: str, started: float, response) -> None:
         elapsed = (time.monotonic() - started) * 1000
+        status = response.status_code if response is not None else 0
         error = ""
         if response is not None and status >= 400:
             try:
@@ -144,7 +177,6 @@ class Timings:
             self.statuses[step][status] += 1
             if status >= 400 or status == 0:
                 self.errors[step][f"{status} {error}".strip()] += 1
-        return response
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -159,7 +191,7 @@ def retry_after(response, default: float = 2.0) -> float:
         return default
 
 
-# --- Buyers: generators that yield how long to sleep before their next step -----
+# --- Buyers: one coroutine each, all on one event loop ----------------------------
 
 
 class Buyer:
@@ -171,7 +203,8 @@ class Buyer:
         self.bases = bases
         self.rng = random.Random(args.seed * 100_003 + n)
         self.email = f"buyer{n}@example.com"
-        self.http = requests.Session()
+        self.http: aiohttp.ClientSession | None = None
+        self.lag: list[float] = []
         self.arrival = n * args.arrival / args.buyers
         draw = self.rng.random()
         if draw < args.approve:
@@ -195,26 +228,42 @@ class Buyer:
         # Any server: the queue's state is shared, never one process's.
         return self.rng.choice(self.bases) + path
 
-    def call(self, step: str, method: str, path: str, **kwargs):
-        return self.timings.call(
-            step, getattr(self.http, method), self.url(path), timeout=60, **kwargs
+    async def call(self, step: str, method: str, path: str, **kwargs):
+        return await self.timings.call(
+            step, self.http, method, self.url(path), **kwargs
         )
 
-    def flow(self):
-        yield self.arrival
-        if self.args.mode == "random_window":
-            admitted = yield from self.queue()
-            if not admitted:
-                return
-        yield from self.buy()
+    async def pause(self, seconds: float) -> None:
+        """Sleep; how late the loop woke the buyer is the client's lag."""
+        due = time.monotonic() + seconds
+        await asyncio.sleep(seconds)
+        self.lag.append(time.monotonic() - due)
 
-    def queue(self):
+    async def flow(self, connector: aiohttp.BaseConnector, start: float) -> None:
+        # The buyer's own browser: its own cookies, the client's connections.
+        self.http = aiohttp.ClientSession(
+            connector=connector,
+            connector_owner=False,
+            cookie_jar=aiohttp.CookieJar(unsafe=True),  # 127.0.0.1 keeps cookies
+            timeout=aiohttp.ClientTimeout(total=60),
+        )
+        try:
+            await self.pause(max(0.0, start + self.arrival - time.monotonic()))
+            if self.args.mode == "random_window" and not await self.queue():
+                return
+            await self.buy()
+        except Exception as exc:  # noqa: BLE001 - a buyer's bug is an outcome
+            self.outcome = f"error {exc!r}"[:80]
+        finally:
+            await self.http.close()
+
+    async def queue(self) -> bool:
         event = self.event["event"]
         body = {"chapter_event": event, "email": self.email, "tickets": 1}
         for _ in range(20):
-            response = self.call("join", "post", JOIN, json=body)
+            response = await self.call("join", "POST", JOIN, json=body)
             if response is not None and response.status_code in (429, 503):
-                yield retry_after(response)
+                await self.pause(retry_after(response))
                 continue
             break
         if response is None or response.status_code != 201:
@@ -227,15 +276,15 @@ class Buyer:
         self.confirm_at = time.monotonic() + self.rng.uniform(3, 20)
         self.confirmed = False
         while True:
-            self.maybe_confirm()
+            await self.maybe_confirm()
             if answer.get("may_reserve"):
                 self.admitted_after = time.monotonic()
                 return True
             if answer.get("state") != "waiting":
                 self.outcome = f"queue {answer.get('state')}"
                 return False
-            yield self.poll_delay(answer, response)
-            response = self.call("status", "get", STATUS.format(event=event))
+            await self.pause(self.poll_delay(answer, response))
+            response = await self.call("status", "GET", STATUS.format(event=event))
             self.polls += 1
             if response is None or response.status_code != 200:
                 if response is None or response.status_code in (429, 500, 502, 503):
@@ -244,19 +293,19 @@ class Buyer:
                 return False
             answer = response.json()
 
-    def maybe_confirm(self) -> None:
+    async def maybe_confirm(self) -> None:
         """Open the link when its time has come (again 3 s later if it had
         not come yet)."""
         if not self.confirmed and time.monotonic() >= self.confirm_at:
-            self.confirmed = self.confirm()
+            self.confirmed = await self.confirm()
             self.confirm_at = time.monotonic() + 3
 
-    def confirm(self) -> bool:
+    async def confirm(self) -> bool:
         """Open the confirmation link of the buyer's e-mail, if it came."""
         path = self.args.mail.confirm_path(self.email)
         if path is None:
             return False
-        response = self.call("confirm", "get", path)
+        response = await self.call("confirm", "GET", path)
         return response is not None and response.status_code == 200
 
     def poll_delay(self, answer: dict, response) -> float:
@@ -267,59 +316,62 @@ class Buyer:
         seconds = float(seconds or 3.0)
         return seconds * self.rng.uniform(0.8, 1.2)
 
-    def buy(self):
+    async def buy(self) -> None:
         body = {
             "chapter_event": self.event["event"],
             "tickets": [{"ticket_type": self.event["standard"], "count": 1}],
         }
         for _ in range(30):
-            response = self.call("reserve", "post", "/reserve_ticket/", json=body)
+            response = await self.call("reserve", "POST", "/reserve_ticket/", json=body)
             if response is None or response.status_code != 503:
                 break
-            yield retry_after(response)
+            await self.pause(retry_after(response))
         if response is None or response.status_code != 201:
             self.outcome = f"reserve {getattr(response, 'status_code', 0)}"
             return
         self.reserved = True
         give_up = time.monotonic() + 300
         while time.monotonic() < give_up:
-            response = self.call(
+            response = await self.call(
                 "start_payment",
-                "post",
+                "POST",
                 "/start_payment/",
                 json={"email_address": self.email},
             )
             if response is not None and response.status_code in (500, 503):
-                yield retry_after(response)
+                await self.pause(retry_after(response))
                 continue
             if response is not None and response.status_code == 403:
                 if response.json() == "ConfirmationRequired":
                     # The address first: the link may still be on its way.
-                    self.maybe_confirm()
-                    yield 1.0
+                    await self.maybe_confirm()
+                    await self.pause(1.0)
                     continue
             break
         if response is None or response.status_code != 200:
             self.outcome = f"start {getattr(response, 'status_code', 0)}"
             return
         token = response.json()
-        yield self.rng.uniform(2, 8)  # opening Swish, BankID
+        await self.pause(self.rng.uniform(2, 8))  # opening Swish, BankID
         if self.choice == "abandon":
             self.outcome = "abandoned"
             return
-        self.timings.call(
+        await self.timings.call(
             "payer " + self.choice,
-            requests.post,
+            self.args.payer_http,
+            "POST",
             f"{self.args.sim_base}/swish-simulator/pay/{token}/",
             data={"action": self.choice},
             allow_redirects=False,
-            timeout=60,
         )
+        # As the pay page does once the buyer is back from the Swish app.
         delay, waited = 1.0, 0.0
         while waited < 300:
-            yield delay
+            await self.pause(delay)
             waited += delay
-            response = self.call("payment_status", "get", "/session_payment_status/")
+            response = await self.call(
+                "payment_status", "GET", "/session_payment_status/"
+            )
             if response is not None and response.status_code == 200:
                 answer = response.json()
                 if answer["status"] != "RESERVED" or not answer["payment_pending"]:
@@ -329,52 +381,28 @@ class Buyer:
         self.outcome = "still pending"
 
 
-def run_buyers(
-    buyers: list[Buyer], threads: int, deadline: float, lag: list[float] | None = None
-) -> None:
-    """Run every buyer's steps on a pool of threads, each step when it is due.
-
-    ``lag`` collects, per step, how late a thread began it (seconds): with
-    fewer threads than buyers, a slow shop holds threads and the next due
-    steps wait for one. The call timings never include that wait."""
+async def run_buyers(buyers: list[Buyer], args) -> None:
+    """Every buyer a coroutine on one event loop (one thread): a browser per
+    buyer costs the client almost nothing while it waits, so the client's
+    own delay (``client_lag_s``) stays out of the shop's figures. Buyers
+    still running at --deadline are stopped."""
+    connector = aiohttp.TCPConnector(limit=args.connections, limit_per_host=0)
+    args.payer_http = aiohttp.ClientSession(
+        connector=connector,
+        connector_owner=False,
+        timeout=aiohttp.ClientTimeout(total=60),
+    )
     start = time.monotonic()
-    due: list[tuple[float, int]] = []
-    lock = threading.Condition()
-    flows = {b.n: b.flow() for b in buyers}
-    running = [0]
-    for b in buyers:
-        heapq.heappush(due, (start, b.n))
-
-    def step(n: int, due_at: float) -> None:
-        if lag is not None:
-            lag.append(time.monotonic() - due_at)
-        try:
-            sleep = next(flows[n])
-        except StopIteration:
-            sleep = None
-        except Exception as exc:  # noqa: BLE001 - a buyer's bug is an outcome
-            buyers[n].outcome = f"error {exc!r}"[:80]
-            sleep = None
-        with lock:
-            running[0] -= 1
-            if sleep is not None:
-                heapq.heappush(due, (time.monotonic() + sleep, n))
-            lock.notify()
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        while True:
-            with lock:
-                if not due and running[0] == 0:
-                    break
-                if time.monotonic() - start > deadline:
-                    break
-                if not due or due[0][0] > time.monotonic():
-                    wait = due[0][0] - time.monotonic() if due else 1.0
-                    lock.wait(timeout=max(0.0, min(wait, 1.0)))
-                    continue
-                due_at, n = heapq.heappop(due)
-                running[0] += 1
-            pool.submit(step, n, due_at)
+    tasks = [asyncio.ensure_future(b.flow(connector, start)) for b in buyers]
+    try:
+        _, running = await asyncio.wait(tasks, timeout=args.deadline)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)
+    finally:
+        await args.payer_http.close()
+        await connector.close()
 
 
 # --- The shop's processes and its database -------------------------------------
@@ -653,7 +681,7 @@ def probe_status_writes(args, shop: Shop, timings: Timings) -> dict:
     with ThreadPoolExecutor(max_workers=20) as pool:
         list(
             pool.map(
-                lambda i: timings.call(
+                lambda i: timings.call_blocking(
                     "probe status",
                     sessions[i % len(sessions)].get,
                     rng.choice(shop.bases) + path,
@@ -733,8 +761,8 @@ def main(argv=None) -> int:
         load_before = loadavg()
         wall_start = time.time()
         start = args.started = time.monotonic()
-        lag: list[float] = []
-        run_buyers(buyers, args.threads, args.deadline, lag)
+        asyncio.run(run_buyers(buyers, args))
+        lag = [x for b in buyers for x in b.lag]
         flow_s = time.monotonic() - start
         approved = {b.email for b in buyers if b.choice == "approve"}
         paid = {b.email for b in buyers if b.outcome == "PAID"}
@@ -793,9 +821,9 @@ def main(argv=None) -> int:
             "p50_ms": {k: round(percentile(v, 0.5)) for k, v in timings.ms.items()},
             "p95_ms": {k: round(percentile(v, 0.95)) for k, v in timings.ms.items()},
             "p99_ms": {k: round(percentile(v, 0.99)) for k, v in timings.ms.items()},
-            "client_threads": args.threads,
-            # How late the client's threads began the buyers' steps (s): the
-            # share of the arrivals' delay that is the client's, not the shop's.
+            "client": f"asyncio, {args.connections} connections at most",
+            # How late the client's event loop woke the buyers for their
+            # steps (s): the share of any delay that is the client's.
             "client_lag_s": {
                 "p50": round(percentile(lag, 0.5), 2),
                 "p99": round(percentile(lag, 0.99), 2),
