@@ -25,9 +25,7 @@ def asks(page) -> list[str]:
     return seen
 
 
-def test_the_pay_page_asks_every_second_again_after_the_buyer_is_back(
-    shop_page, snap
-):
+def test_the_pay_page_asks_every_second_again_after_the_buyer_is_back(shop_page, snap):
     page = shop_page
     event, _ = make_event(title="Kårspexet")
     page.goto(f"/events/{event.id}/")
