@@ -239,7 +239,7 @@ class Buyer:
         await asyncio.sleep(seconds)
         self.lag.append(time.monotonic() - due)
 
-    async def flow(self, connector: aiohttp.BaseConnector, start: float) -> None:
+    async def flow(self, connector: aiohttp.BaseConnector) -> None:
         # The buyer's own browser: its own cookies, the client's connections.
         self.http = aiohttp.ClientSession(
             connector=connector,
@@ -248,7 +248,8 @@ class Buyer:
             timeout=aiohttp.ClientTimeout(total=60),
         )
         try:
-            await self.pause(max(0.0, start + self.arrival - time.monotonic()))
+            arrives = self.args.started + self.arrival
+            await self.pause(max(0.0, arrives - time.monotonic()))
             if self.args.mode == "random_window" and not await self.queue():
                 return
             await self.buy()
@@ -392,8 +393,7 @@ async def run_buyers(buyers: list[Buyer], args) -> None:
         connector_owner=False,
         timeout=aiohttp.ClientTimeout(total=60),
     )
-    start = time.monotonic()
-    tasks = [asyncio.ensure_future(b.flow(connector, start)) for b in buyers]
+    tasks = [asyncio.ensure_future(b.flow(connector)) for b in buyers]
     try:
         _, running = await asyncio.wait(tasks, timeout=args.deadline)
         for task in running:
