@@ -534,7 +534,7 @@ class OrderLife(RuleBasedStateMachine):
             )
 
 
-def test_the_order_lifecycle_keeps_its_invariants(swish, settings):
+def test_the_order_lifecycle_keeps_its_invariants(swish_without_worker, settings):
     settings.SWISH_SIMULATOR_DROP_CALLBACKS = True
     HAPPENED.clear()
     run_state_machine_as_test(
