@@ -52,7 +52,11 @@ def reserve(*, counts=(2, 1), **event_kwargs) -> Order:
 
 
 def run_worker(*, max_tasks: int | None = None) -> None:
-    """Run `manage.py db_worker --batch` in this process: every task due now."""
+    """Run `manage.py run_worker --batch` in this process: every Swish read
+    due now, then every task due now."""
+    from ticketshop.payments.reads import read_due
+
+    read_due()
     Worker(
         queue_names=["*"],
         interval=0,
@@ -166,15 +170,10 @@ def decode_qr(png: bytes) -> list[str]:
     Each code must hold a payload signed with the shop's key: a bare id, or
     a bad signature, fails the test.
     """
-    import zxingcpp
-    from PIL import Image
-
+    from tests.qr import decode_png
     from ticketshop.orders.signing import verify_payload
 
-    return [
-        verify_payload(result.text).external_id
-        for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    ]
+    return [verify_payload(text).external_id for text in decode_png(png)]
 
 
 def pdf_page_count(pdf: bytes) -> int:

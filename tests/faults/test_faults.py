@@ -566,7 +566,14 @@ def test_swish_failing_on_refunds_and_a_worker_killed_mid_batch(
         )
         count, distinct, puts = refunds.split("|")
         assert count == distinct == "6"
-        assert int(puts) > 6  # some were sent again
+        if failure == "500":
+            # The PUTs answered 500 created nothing: those were sent again.
+            assert int(puts) > 6
+        else:
+            # Created but unanswered: a second PUT (RF09, "it exists") or a
+            # read of the refund may find each; either way it is not sent
+            # twice as money (below).
+            assert int(puts) >= 6
         assert at_swish == "6|6"  # each refund reached Swish once
         assert float(gaps) >= 1.0
         print(manage(env, "check_consistency"))

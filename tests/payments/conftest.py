@@ -27,14 +27,16 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
 
 
 class ReadsWorker(threading.Thread):
-    """A task worker in a thread of the test process that runs only the
-    reads of Swish payments (queue "swish-reads"), as a run_worker does: a
-    callback's read settles the order soon after, while the other tasks
-    (the ticket e-mails) stay queued for the tests that run them."""
+    """What a run_worker reads from Swish, in threads of the test process: a
+    read loop (the payments whose read is due) and the refunds' reads
+    (queue "swish-reads"). A callback's read settles the order soon after,
+    while the other tasks (the ticket e-mails) stay queued for the tests
+    that run them."""
 
     def __init__(self) -> None:
         super().__init__(name="test-swish-reads", daemon=True)
-        self.worker = Worker(
+        self.stopping = threading.Event()
+        self.tasks = Worker(
             queue_names=["swish-reads"],
             interval=0.05,
             batch=False,
@@ -44,20 +46,35 @@ class ReadsWorker(threading.Thread):
             worker_id="test-swish-reads",
             excluded_queue_names=[],
         )
+        self.tasks_thread = threading.Thread(
+            target=self._outlasting, args=(self.tasks.run,), daemon=True
+        )
 
     def run(self) -> None:
+        from ticketshop.payments.reads import run_reads
+
+        self.tasks_thread.start()
+        self._outlasting(lambda: run_reads(stop=self.stopping, idle_seconds=0.05))
+
+    def _outlasting(self, loop) -> None:
+        """Run ``loop`` until it returns, again after a database not yet (or
+        no longer) there."""
         try:
-            while self.worker.running:
+            while not self.stopping.is_set():
                 try:
-                    self.worker.run()
-                except Exception:  # a database not yet (or no longer) there
+                    loop()
+                    return
+                except Exception:
+                    connection.close()
                     time.sleep(0.05)
         finally:
             connection.close()
 
     def stop(self) -> None:
-        self.worker.running = False
+        self.stopping.set()
+        self.tasks.running = False
         self.join(timeout=30)
+        self.tasks_thread.join(timeout=30)
 
 
 @contextmanager
@@ -72,17 +89,15 @@ def swish_reads_worker():
 
 
 def read_due_now() -> int:
-    """Make the scheduled read of every open payment due now and queue it,
-    as a run_worker's scan does once it is due (the ReadsWorker runs it)."""
+    """Make the scheduled read of every open payment due now, as time does
+    (the ReadsWorker then reads them); return how many."""
     from django.utils import timezone
 
     from ticketshop.payments.models import SwishPayment, SwishStatus
-    from ticketshop.payments.reads import queue_due_reads
 
-    SwishPayment.objects.filter(status=SwishStatus.CREATED).update(
+    return SwishPayment.objects.filter(status=SwishStatus.CREATED).update(
         next_read_at=timezone.now()
     )
-    return queue_due_reads()
 
 
 def _point_at_the_simulator(live_server, settings) -> None:

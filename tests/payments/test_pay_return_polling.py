@@ -3,6 +3,7 @@ session_payment_status, the database: a lost callback is found by the
 worker's scheduled read, and no page the buyer polls ever asks Swish."""
 
 import re
+import threading
 from datetime import timedelta
 from unittest import mock
 
@@ -59,14 +60,16 @@ def test_the_return_page_and_the_status_poll_never_ask_swish(
     event, standard = event_and_type
     token = buyer.reserved_and_started(event, standard)
     path = _return_path(buyer)
-    # Its read due long ago: a page that read Swish when due would read now.
+    # Its read due long ago: a page that read Swish when due would read now
+    # (and so does the worker's read loop, in a thread of its own).
     long_ago = timezone.now() - timedelta(minutes=5)
     SwishPayment.objects.update(created_at=long_ago, next_read_at=long_ago)
     calls = []
     real = swish._call
 
     def counting(name, *args, **kwargs):
-        calls.append(name)
+        if threading.current_thread().name != "test-swish-reads":
+            calls.append(name)
         return real(name, *args, **kwargs)
 
     with mock.patch.object(swish, "_call", counting):
@@ -78,4 +81,4 @@ def test_the_return_page_and_the_status_poll_never_ask_swish(
         # The same counter sees the worker's read once Swish calls back.
         assert buyer.pay(token).status_code == 200
         wait_for(lambda: buyer.status()["status"] == "PAID")
-    assert calls == ["read_payment_request"]
+    assert calls == []  # the read that paid was the worker's

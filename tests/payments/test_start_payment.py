@@ -234,8 +234,15 @@ def test_create_that_timed_out_after_creating_is_replaced_on_retry(
     assert buyer.reserve(event, standard).status_code == 201
 
     assert buyer.start_payment().status_code == 500
-
+    # The lost PUT may reach the simulator after the shop gave up on it (a
+    # busy machine): the switch goes off only once that PUT has created its
+    # request and is hanging, else it would be answered at once and the
+    # retry's PUT would be the one refused.
+    wait_for(lambda: SimulatedPaymentRequest.objects.exists())
     settings.SWISH_SIMULATOR_FAIL_CREATE = ""
+    # The retry talks to a simulator that answers: the short timeout was for
+    # the lost answer only.
+    settings.SWISH_HTTP_TIMEOUT_SECONDS = 5.0
     retry = buyer.start_payment()
 
     assert retry.status_code == 200

@@ -1,7 +1,7 @@
 """Request threads never wait on Swish except to create a payment: a
-callback queues one read of its payment, the task worker reads it, open
-requests are read on a schedule that backs off, and the callback answers
-503 when the shop cannot take it or cannot read Swish."""
+callback asks for one read of its payment, a worker's read loop reads it,
+open requests are read on a schedule that backs off, and the callback
+answers 503 when the shop cannot take it or cannot read Swish."""
 
 import threading
 from datetime import timedelta
@@ -13,7 +13,6 @@ from django.core import mail
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from tests.delivery.conftest import run_worker
 from tests.factories import event_with_types
@@ -27,7 +26,8 @@ from ticketshop.swish_simulator.background import scheduler
 
 
 def _queued_reads() -> int:
-    return DBTaskResult.objects.filter(queue_name=reads.QUEUE, status="READY").count()
+    """Payments a callback asked to read that no read loop has claimed."""
+    return SwishPayment.objects.filter(read_queued=True).count()
 
 
 def _callback(base: str, payment: SwishPayment) -> requests.Response:
@@ -103,7 +103,7 @@ def _statements_of_one_read(quiet_buyer, event_and_type) -> list[str]:
     scheduler.wait_idle()
     assert _callback(quiet_buyer.base, SwishPayment.objects.get()).status_code == 200
     with CaptureQueriesContext(connection) as captured:
-        run_worker(max_tasks=1)  # the read only
+        assert reads.read_next() is not None  # the read only
     assert Order.objects.get().status == OrderStatus.PAID
     return [q["sql"] for q in captured.captured_queries]
 
@@ -131,9 +131,9 @@ def test_a_paying_read_writes_only_the_receipt_after_taking_its_number(
 def test_a_paying_read_updates_its_payment_three_times(
     quiet_buyer, event_and_type, forget_reachability
 ):
-    """The claim (due, lease, next read, counted, no longer queued) is one
-    UPDATE, the answer's record another, and the end of the claim after the
-    whole read a third: no separate UPDATE per flag."""
+    """The claim (due, lease, next read, counted, no longer asked for) is
+    one UPDATE, the answer's record another, and the end of the claim after
+    the whole read a third: no separate UPDATE per flag."""
     statements = _statements_of_one_read(quiet_buyer, event_and_type)
     updates = [q for q in statements if q.startswith('UPDATE "payments_swishpayment"')]
     assert len(updates) == 3, updates
@@ -251,18 +251,14 @@ def fake_swish(open_payment, monkeypatch):
 
 
 def _run_workers(start, seconds: int, *, workers: int = 1) -> list[float]:
-    """Every second from ``start``, each worker queues what is due and runs
-    what it queued (the clock injected); return the seconds of each read."""
+    """Every second from ``start``, each worker's read loop claims what is
+    due (the clock injected); return the seconds of each read."""
     read_at = []
     for second in range(seconds + 1):
         now = start + timedelta(seconds=second)
-        queued = [reads.queue_due_reads(now=now) for _ in range(workers)]
-        assert sum(queued) <= 1
-        for pk in SwishPayment.objects.filter(read_queued=True).values_list(
-            "pk", flat=True
-        ):
-            if reads.read_payment(payment_pk=pk, now=now) == "read":
-                read_at.append(second)
+        done = [reads.read_next(now=now) for _ in range(workers)]
+        assert sum(1 for pk in done if pk is not None) <= 1
+        read_at.extend(second for pk in done if pk is not None)
     return read_at
 
 
@@ -281,6 +277,18 @@ def test_the_first_read_comes_after_a_quiet_period_then_they_back_off(
     gaps = [b - a for a, b in zip(read_at, read_at[1:], strict=False)]
     assert gaps == [15, 30, 60, 120, 120, 120]
     assert SwishPayment.objects.get().swish_reads == len(read_at) == 7
+
+
+def test_a_request_is_read_at_most_once_a_second_whatever_the_settings(
+    settings, open_payment, fake_swish
+):
+    settings.SWISH_READ_AFTER_SECONDS = 0
+    settings.SWISH_READ_MAX_INTERVAL_SECONDS = 0
+    now = open_payment.next_read_at
+    assert reads.read_next(now=now) == open_payment.pk
+    assert reads.read_next(now=now + timedelta(seconds=0.9)) is None
+    assert reads.read_next(now=now + timedelta(seconds=1)) == open_payment.pk
+    assert len(fake_swish.reads) == 2
 
 
 def test_a_callback_makes_the_read_due_at_once_and_a_final_answer_ends_them(
@@ -343,40 +351,71 @@ def test_a_worker_that_dies_mid_read_leaves_the_payment_due_again(
 ):
     settings.SWISH_READ_AFTER_SECONDS = 15
     now = open_payment.next_read_at
-    assert reads.queue_due_reads(now=now) == 1
 
     def die():
         raise SystemExit("killed")
 
     fake_swish.during_read = die
     with pytest.raises(SystemExit):
-        reads.read_payment(payment_pk=open_payment.pk, now=now)
+        reads.read_next(now=now)
     fake_swish.during_read = None
+    assert reads.read_next(now=now) is None  # claimed: not read twice
     # Its claim lapses with the lease; the next slot is read as usual.
     later = now + timedelta(seconds=15)
     SwishPayment.objects.update(reading_until=now + timedelta(seconds=1))
-    assert reads.queue_due_reads(now=later) == 1
-    assert reads.read_payment(payment_pk=open_payment.pk, now=later) == "read"
+    assert reads.read_next(now=later) == open_payment.pk
+    assert len(fake_swish.reads) == 2
 
 
-def test_run_workers_thread_queues_the_due_reads(open_payment, fake_swish):
-    from ticketshop.ops.management.commands.run_worker import _every
-
-    SwishPayment.objects.update(next_read_at=timezone.now())
-    stop = threading.Event()
-    stop.set()  # one round, then the thread's loop ends
-    _every("queueing Swish reads", reads.queue_due_reads, seconds=lambda: 1, stop=stop)
-    assert _queued_reads() == 1
-    assert SwishPayment.objects.get().read_queued
-
-
-def test_a_lost_read_task_is_queued_again(settings, open_payment, fake_swish):
-    settings.SWISH_READ_MAX_INTERVAL_SECONDS = 120
+def test_a_loop_skips_a_payment_another_loop_is_reading(
+    settings, open_payment, fake_swish
+):
     now = open_payment.next_read_at
-    assert reads.queue_due_reads(now=now) == 1
-    DBTaskResult.objects.all().delete()  # the task is lost
-    assert reads.queue_due_reads(now=now + timedelta(seconds=60)) == 0
-    assert reads.queue_due_reads(now=now + timedelta(seconds=121)) == 1
+    during = []
+    fake_swish.during_read = lambda: (
+        fake_swish.__setattr__("during_read", None),
+        during.append(reads.read_next(now=now)),
+        # A callback while it is read: read again once this read ends.
+        during.append(reads.note_callback(payment=open_payment, now=now)),
+        during.append(reads.read_next(now=now)),
+    )
+    assert reads.read_next(now=now) == open_payment.pk
+    assert during == [None, True, None]
+    assert reads.read_next(now=now) == open_payment.pk
+    assert len(fake_swish.reads) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_workers_read_loop_reads_what_is_due(open_payment, fake_swish):
+    """The loop reads a due payment and stops when told (here: during the
+    read it does)."""
+    stop = threading.Event()
+    fake_swish.during_read = stop.set
+    SwishPayment.objects.update(next_read_at=timezone.now())
+    reads.run_reads(stop=stop, idle_seconds=0.01)
+    assert fake_swish.reads == [open_payment.request_id]
+    payment = SwishPayment.objects.get()
+    assert payment.swish_reads == 1 and payment.reading_until is None
+
+
+def test_only_a_callback_makes_a_payment_the_shop_ended_readable(
+    settings, open_payment, fake_swish
+):
+    """A request the shop recorded as ended (cancelled, declined) is read
+    again only when Swish calls back about it (money after a release is
+    never dropped); an open one too old for its schedule likewise."""
+    now = timezone.now()
+    SwishPayment.objects.update(status=SwishStatus.CANCELLED, next_read_at=now)
+    assert reads.read_next(now=now) is None
+    reads.note_callback(payment=open_payment, now=now)
+    assert reads.read_next(now=now) == open_payment.pk
+
+    later = now + timedelta(seconds=settings.SWISH_PENDING_TIMEOUT_SECONDS + 60)
+    SwishPayment.objects.update(status=SwishStatus.CREATED, next_read_at=now)
+    assert reads.read_next(now=later) is None
+    reads.note_callback(payment=open_payment, now=later)
+    assert reads.read_next(now=later) == open_payment.pk
+    assert len(fake_swish.reads) == 2
 
 
 # --- the bound on Swish calls: below the app server's threads -----------------

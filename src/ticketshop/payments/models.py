@@ -80,7 +80,7 @@ class SwishPayment(models.Model):
     next_read_at = models.DateTimeField(
         _("next read from Swish"), null=True, blank=True
     )
-    # A read task is queued for it (at most one at a time).
+    # A callback asked for a read that no worker has claimed yet.
     read_queued = models.BooleanField(default=False)
     # A worker is reading it now, until then (a lease: a dead worker's lapses).
     reading_until = models.DateTimeField(null=True, blank=True)
@@ -98,7 +98,14 @@ class SwishPayment(models.Model):
                 fields=["status"],
                 name="swishpayment_open_idx",
                 condition=Q(status__in=["CREATING", "CREATED"]),
-            )
+            ),
+            # The read loops' claim (reads.claim_next): the longest-due read
+            # among open requests and those a callback asked about.
+            models.Index(
+                fields=["next_read_at"],
+                name="swishpayment_read_due_idx",
+                condition=Q(status="CREATED") | Q(read_queued=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,26 +2,27 @@
 
 No request thread reads Swish (only starting a payment calls it): the
 buyer's status poll and the return page read the database, and a callback
-only queues a read. Reads run in the task workers, on the queue
-``swish-reads``:
+only asks for a read. Reads run in the task workers' read loops
+(``run_reads``, SWISH_READ_THREADS per ``run_worker``), straight from the
+payments' table, with no task queue between:
 
-- a callback (``note_callback``) records that it came, makes a read due now
-  and queues one read task, unless one is queued already (one per payment);
+- a callback (``note_callback``) records that it came and makes a read due
+  now (``read_queued``: asked for by a callback, so that a request the shop
+  already ended is read too);
 - while the request is open, a read is due on a schedule (``next_read_at``):
   first after a quiet period with no callback, a random time between
   SWISH_READ_AFTER_SECONDS and twice that after its creation (or the last
   callback), then backing off: 15, 30, 60, 120 s … capped at
   SWISH_READ_MAX_INTERVAL_SECONDS, until Swish reports it final or it is
-  older than SWISH_PENDING_TIMEOUT_SECONDS (reconciliation then cancels it).
-  Every ``run_worker`` looks for due reads once a second
-  (``queue_due_reads``) and queues them;
-- a read task (``read_payment``) claims the payment for the read
-  (``reading_until``, a lease) so that two workers never read it at once,
-  pushes the next scheduled read back first (a worker that dies mid-read
-  leaves it due again), reads and applies what Swish says
-  (``settle.refresh_payment``).
+  older than SWISH_PENDING_TIMEOUT_SECONDS (reconciliation then cancels it);
+- a loop claims the read due longest (``claim_next``: the row locked with
+  SKIP LOCKED on PostgreSQL, then one conditional UPDATE that takes a lease,
+  ``reading_until``, so that two workers never read it at once, and pushes
+  the next scheduled read back first: a worker that dies mid-read leaves it
+  due again), reads and applies what Swish says (``settle.refresh_payment``)
+  and ends the lease.
 
-Each step is one conditional UPDATE, so several workers on several hosts
+Each claim is one conditional UPDATE, so several workers on several hosts
 share the work without reading a payment twice in one slot. Reconciliation
 stays the backstop for anything lost.
 
@@ -37,7 +38,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    transaction,
+)
 from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
@@ -50,13 +56,11 @@ from .models import OPEN_STATUSES, SwishPayment, SwishStatus
 logger = logging.getLogger(__name__)
 
 QUEUE = "swish-reads"
-# How often each run_worker looks for due reads (queue_due_reads).
-SCAN_EVERY_SECONDS = 1.0
-# At most this many reads queued by one scan (the rest the next second).
-_PER_SCAN = 200
+# How long a read loop waits when no read is due.
+READS_IDLE_SECONDS = 0.2
 _UNREACHABLE_KEY = "payments:swish-unreachable-since"
-# What a queued read reads: an open request, or one the shop recorded as
-# ended unpaid whose callback came (only a callback queues those): a PAID
+# What a read reads: an open request, or one the shop recorded as
+# ended unpaid whose callback came (only a callback asks for those): a PAID
 # after a release is read and never dropped.
 _READABLE = (
     *OPEN_STATUSES,
@@ -74,11 +78,18 @@ def first_read_at(now: datetime) -> datetime:
     return now + timedelta(seconds=random.uniform(after, 2 * after))  # noqa: S311
 
 
+# The shortest wait between two scheduled reads of one request, whatever the
+# settings say: the read loops never read one request over and over.
+MIN_BACKOFF_SECONDS = 1.0
+
+
 def backoff(reads: int) -> timedelta:
     """The wait before the next scheduled read of a request read ``reads``
-    times and still open: SWISH_READ_AFTER_SECONDS, doubling, capped."""
+    times and still open: SWISH_READ_AFTER_SECONDS, doubling, capped (and
+    never under MIN_BACKOFF_SECONDS)."""
     seconds = settings.SWISH_READ_AFTER_SECONDS * 2 ** max(0, reads - 1)
-    return timedelta(seconds=min(seconds, settings.SWISH_READ_MAX_INTERVAL_SECONDS))
+    capped = min(seconds, settings.SWISH_READ_MAX_INTERVAL_SECONDS)
+    return timedelta(seconds=max(MIN_BACKOFF_SECONDS, capped))
 
 
 def _lease() -> timedelta:
@@ -90,92 +101,54 @@ def _lease() -> timedelta:
     )
 
 
-def _enqueue(payment_pk: int, *, run_after: datetime | None = None) -> None:
-    from .tasks import read_payment_task
-
-    task = read_payment_task
-    if run_after is not None:
-        task = task.using(run_after=run_after)
-    task.enqueue(payment_pk)
+def _free(now: datetime) -> Q:
+    """Nobody else reads it: no claim, or a lapsed one."""
+    return Q(reading_until__isnull=True) | Q(reading_until__lt=now)
 
 
-def _queue_once(payment_pk: int, *, callback_at: datetime) -> bool:
-    """Queue a read of the payment unless one is queued, and record the
-    callback (a read due now) either way. In one transaction: the flag and
-    the task commit together. Never the payment's status (payments/machines)."""
-    # Due now, or earlier if it was due already: a read that began just
-    # before this callback and claims after it must still find it due.
-    due = Least(
-        Coalesce("next_read_at", Value(callback_at, output_field=DateTimeField())),
-        Value(callback_at, output_field=DateTimeField()),
-    )
-    with transaction.atomic():
-        queued = SwishPayment.objects.filter(pk=payment_pk, read_queued=False).update(
-            read_queued=True, callback_at=callback_at, next_read_at=due
-        )
-        if queued:
-            _enqueue(payment_pk)
-        else:
-            SwishPayment.objects.filter(pk=payment_pk).update(
-                callback_at=callback_at, next_read_at=due
-            )
-    return bool(queued)
+def _due(now: datetime) -> Q:
+    """What a read loop may claim at ``now``: an open request whose
+    scheduled read is due (and not past SWISH_PENDING_TIMEOUT_SECONDS:
+    reconciliation ends those), or any readable one a callback asked about;
+    either way nobody else reading it."""
+    expired = now - timedelta(seconds=settings.SWISH_PENDING_TIMEOUT_SECONDS)
+    scheduled = Q(status=SwishStatus.CREATED, created_at__gt=expired)
+    called_back = Q(status__in=_READABLE, read_queued=True)
+    return (scheduled | called_back) & Q(next_read_at__lte=now) & _free(now)
 
 
 def note_callback(*, payment: SwishPayment, now: datetime | None = None) -> bool:
-    """Swish called back about ``payment``: record it, make a read due now
-    and queue it (once). Returns whether a read was queued by this call."""
+    """Swish called back about ``payment``: record it and make a read due
+    now (``read_queued``: asked for by a callback, so that a request the
+    shop already ended is read too). Returns whether this call asked for
+    the read (not one asked for already). Never the payment's status
+    (payments/machines)."""
     now = now or timezone.now()
-    return _queue_once(payment.pk, callback_at=now)
-
-
-def queue_due_reads(*, now: datetime | None = None) -> int:
-    """Queue a read of every open request whose scheduled read is due and
-    that nobody reads or has queued; return how many were queued. Any number
-    of workers may run it at once: each queue is a conditional UPDATE."""
-    now = now or timezone.now()
-    expired = now - timedelta(seconds=settings.SWISH_PENDING_TIMEOUT_SECONDS)
-    # A read queued but not run long after it was due (its task lost with a
-    # worker's database) is queued again.
-    lost = now - timedelta(seconds=max(60.0, settings.SWISH_READ_MAX_INTERVAL_SECONDS))
-    due_now = Q(read_queued=False, next_read_at__lte=now) | Q(
-        read_queued=True, next_read_at__lte=lost
+    # Due now, or earlier if it was due already: a read that began just
+    # before this callback and claims after it must still find it due.
+    due = Least(
+        Coalesce("next_read_at", Value(now, output_field=DateTimeField())),
+        Value(now, output_field=DateTimeField()),
     )
-    due = (
-        SwishPayment.objects.filter(status=SwishStatus.CREATED, created_at__gt=expired)
-        .filter(due_now)
-        .filter(Q(reading_until__isnull=True) | Q(reading_until__lt=now))
-        .order_by("next_read_at")
-        .values_list("pk", flat=True)[:_PER_SCAN]
+    asked = SwishPayment.objects.filter(pk=payment.pk, read_queued=False).update(
+        read_queued=True, callback_at=now, next_read_at=due
     )
-    queued = 0
-    for pk in list(due):
-        with transaction.atomic():
-            won = (
-                SwishPayment.objects.filter(pk=pk)
-                .filter(due_now)
-                .update(read_queued=True, next_read_at=now)
-            )
-            if won:
-                _enqueue(pk)
-                queued += 1
-    return queued
+    if not asked:
+        SwishPayment.objects.filter(pk=payment.pk).update(
+            callback_at=now, next_read_at=due
+        )
+    return bool(asked)
 
 
-def _claim(payment_pk: int, *, now: datetime) -> SwishPayment | None:
-    """Take the right to read the payment now: open, due, and nobody else
-    reading it. The next scheduled read is pushed back at once, the read is
-    counted (``/metrics``: reads per paid order) and the payment is no
-    longer queued (a callback from now on queues another read), all in the
-    one UPDATE that wins the claim."""
-    payment = SwishPayment.objects.filter(pk=payment_pk).first()
-    if payment is None or payment.status not in _READABLE:
-        return None
-    won = (
-        SwishPayment.objects.filter(pk=payment_pk, status__in=_READABLE)
-        .filter(Q(next_read_at__isnull=True) | Q(next_read_at__lte=now))
-        .filter(Q(reading_until__isnull=True) | Q(reading_until__lt=now))
-        .update(
+def _claimed(payment: SwishPayment, *, now: datetime, where: Q) -> bool:
+    """Take the right to read ``payment`` (read at ``now``) in one
+    conditional UPDATE, if ``where`` still holds (due, nobody else reading
+    it). The next scheduled read is pushed back at once (a worker that dies
+    mid-read leaves it due again then), the read is counted (``/metrics``:
+    reads per paid order) and no longer asked for (a callback from now on
+    asks again)."""
+    return bool(
+        SwishPayment.objects.filter(where, pk=payment.pk).update(
             reading_until=now + _lease(),
             next_read_at=now + backoff(payment.swish_reads + 1),
             # Asked now, whatever the answer (reconciliation skips it).
@@ -184,42 +157,111 @@ def _claim(payment_pk: int, *, now: datetime) -> SwishPayment | None:
             read_queued=False,
         )
     )
-    return payment if won else None
 
 
-def read_payment(*, payment_pk: int, now: datetime | None = None) -> str:
-    """The read task's work: read the payment from Swish if it is due and
-    nobody else reads it; return what happened ("read", "not due",
-    "settled", "reading elsewhere")."""
+def claim_next(*, now: datetime | None = None) -> SwishPayment | None:
+    """Claim the payment whose read has been due longest (None: nothing
+    due). Several loops in several workers take turns: on PostgreSQL the
+    candidate row is locked and a row another loop is claiming is skipped;
+    on SQLite writes are one at a time and the UPDATE checks again."""
+    now = now or timezone.now()
+    due = _due(now)
+    with transaction.atomic():
+        payment = (
+            SwishPayment.objects.select_for_update(skip_locked=True)
+            .filter(due)
+            .order_by("next_read_at")
+            .first()
+        )
+        if payment is None or not _claimed(payment, now=now, where=due):
+            return None
+    return payment
+
+
+def _read(payment: SwishPayment, *, now: datetime) -> None:
+    """Read a claimed payment from Swish and apply the answer; the claim
+    ends after the whole read, whatever happens."""
     from . import settle
 
-    now = now or timezone.now()
-    payment = _claim(payment_pk, now=now)
-    if payment is None:
-        # This task is no longer queued: a callback from now on queues
-        # another (a won claim says so in its own UPDATE).
-        SwishPayment.objects.filter(pk=payment_pk).update(read_queued=False)
-        row = SwishPayment.objects.filter(pk=payment_pk).first()
-        if row is None or row.status not in _READABLE:
-            return "settled"
-        if row.reading_until is not None and row.reading_until >= now:
-            # Another worker reads it now; the callback that queued this one
-            # may have come after that read's answer: read again after it.
-            if row.callback_at is not None and row.callback_at >= now - _lease():
-                with transaction.atomic():
-                    if SwishPayment.objects.filter(
-                        pk=payment_pk, read_queued=False
-                    ).update(read_queued=True, next_read_at=now):
-                        _enqueue(payment_pk, run_after=row.reading_until)
-            return "reading elsewhere"
-        return "not due"
     # The history names what made the read: Swish's callback, or the schedule.
     actor = "swish-callback" if payment.callback_at is not None else "swish-read"
     try:
         with acting_as(actor):
             settle.refresh_payment(payment=payment, now=now, counted=True)
     finally:
-        SwishPayment.objects.filter(pk=payment_pk).update(reading_until=None)
+        SwishPayment.objects.filter(pk=payment.pk).update(reading_until=None)
+
+
+def read_next(*, now: datetime | None = None) -> int | None:
+    """Claim the longest-due read and do it; return its payment's pk (None:
+    nothing was due)."""
+    now = now or timezone.now()
+    payment = claim_next(now=now)
+    if payment is None:
+        return None
+    _read(payment, now=now)
+    return payment.pk
+
+
+# What a step of a read loop did (_step).
+_NOTHING_DUE, _READ, _FAILED = "nothing due", "read", "failed"
+
+
+def _step() -> str:
+    """read_next, with a failure other than the database's logged: its claim
+    pushed its next read back, so it is not due again at once."""
+    try:
+        return _READ if read_next() is not None else _NOTHING_DUE
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        logger.exception("a Swish read failed")
+        return _FAILED
+
+
+def read_due() -> int:
+    """Do every read due now, one after the other (``run_worker --batch``,
+    tests); return how many were done. Stops at the first failure."""
+    done = 0
+    while _step() == _READ:
+        done += 1
+    return done
+
+
+def run_reads(*, stop, idle_seconds: float = READS_IDLE_SECONDS) -> None:
+    """A read loop of run_worker (SWISH_READ_THREADS of them): do the
+    longest-due read, or wait ``idle_seconds`` when none is due or a read
+    failed, until ``stop`` (a threading.Event) is set. A database that fails
+    ends the loop with its error (run_worker starts it again once the
+    database answers)."""
+    while not stop.is_set():
+        close_old_connections()
+        if _step() != _READ:
+            stop.wait(idle_seconds)
+
+
+def read_payment(*, payment_pk: int, now: datetime | None = None) -> str:
+    """Read one payment from Swish now if it is due and nobody else reads
+    it; return what happened ("read", "not due", "settled", "reading
+    elsewhere"). What a read task queued before the read loops (or by hand)
+    runs; the loops themselves claim with claim_next."""
+    now = now or timezone.now()
+    payment = SwishPayment.objects.filter(pk=payment_pk).first()
+    if payment is None or payment.status not in _READABLE:
+        return "settled"
+    due = Q(status__in=_READABLE) & (
+        Q(next_read_at__isnull=True) | Q(next_read_at__lte=now)
+    )
+    if not _claimed(payment, now=now, where=due & _free(now)):
+        row = SwishPayment.objects.filter(pk=payment_pk).first()
+        if row is None or row.status not in _READABLE:
+            return "settled"
+        if row.reading_until is not None and row.reading_until >= now:
+            # Another worker reads it now; a callback that came after that
+            # read's answer left it asked for, and a loop reads it again.
+            return "reading elsewhere"
+        return "not due"
+    _read(payment, now=now)
     return "read"
 
 

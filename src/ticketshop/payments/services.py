@@ -23,7 +23,7 @@ from .common import (
 )
 from .machines import FINAL_STATUSES, SWISH_STATUSES
 from .poll import BuyerView, read_order_for_buyer
-from .reads import note_callback, queue_due_reads, read_payment
+from .reads import note_callback, read_due, read_payment
 from .reconcile import reconcile_payments
 from .refund_send import (
     REFUND_SLOT,
@@ -61,7 +61,7 @@ __all__ = [
     "note_callback",
     "owed",
     "parse_swish_time",
-    "queue_due_reads",
+    "read_due",
     "read_order_for_buyer",
     "read_payment",
     "reconcile_payments",

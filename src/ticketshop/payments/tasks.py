@@ -83,8 +83,8 @@ def send_refund_task(refund_pk: int) -> str:
 @task(queue_name="swish-reads", priority=10)
 def read_payment_task(payment_pk: int) -> str:
     """Read a payment request from Swish and apply what it says, if due and
-    nobody else is reading it (queued by a callback or by the schedule of
-    reads; see reads.py)."""
+    nobody else is reading it. The workers' read loops read payments
+    without a task (reads.py); this runs read tasks queued before them."""
     from .reads import read_payment
 
     return read_payment(payment_pk=payment_pk)

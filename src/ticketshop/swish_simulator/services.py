@@ -9,14 +9,16 @@ import ipaddress
 import logging
 import re
 import secrets
+import threading
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -333,8 +335,27 @@ def schedule_callbacks(*, kind: str, object_id: str) -> None:
     times = 2 if settings.SWISH_SIMULATOR_DOUBLE_CALLBACKS else 1
     for _ in range(times):
         transaction.on_commit(
-            lambda: scheduler.call_later(0, send_callback, kind, object_id)
+            lambda: scheduler.call_later(
+                0, send_callback, kind, object_id, callback=True
+            )
         )
+
+
+# A callback's thread waits for the merchant's answer with no database
+# connection open; at most this many of them use the database at once (the
+# callbacks' pool is large: background.py).
+_CALLBACK_DB = threading.BoundedSemaphore(8)
+
+
+@contextmanager
+def _on_the_database():
+    """A callback thread's database work: one of _CALLBACK_DB's places, and
+    the connection closed before the thread goes back to the network."""
+    with _CALLBACK_DB:
+        try:
+            yield
+        finally:
+            connection.close()
 
 
 def send_callback(kind: str, object_id: str, delayed: bool = False) -> None:
@@ -343,31 +364,14 @@ def send_callback(kind: str, object_id: str, delayed: bool = False) -> None:
     A ``callback`` fault (faults.py) first delays it (queued again, no
     thread held), then loses it at the fault's error and drop rates.
     """
-    if not delayed:
-        fault = faults.on_call("callback")
-        if fault.delay_seconds:
-            scheduler.call_later(
-                fault.delay_seconds, send_callback, kind, object_id, True
-            )
-            return
-    else:
-        fault = faults.current("callback")
-    if fault.outcome() != "answer":
-        logger.info("simulator fault: callback of %s %s lost", kind, object_id)
+    with _on_the_database():
+        prepared = _prepare_callback(kind, object_id, delayed)
+    if prepared is None:
         return
-    model = SimulatedPaymentRequest if kind == "payment" else SimulatedRefund
-    obj = model.objects.filter(pk=object_id).first()
-    if obj is None:
-        return
-    headers = {"Content-Type": "application/json"}
-    if obj.callback_identifier:
-        headers["callbackIdentifier"] = obj.callback_identifier
+    url, body, headers = prepared
     try:
         response = requests.post(
-            obj.callback_url,
-            json=obj.to_swish(),
-            headers=headers,
-            timeout=CALLBACK_TIMEOUT_SECONDS,
+            url, json=body, headers=headers, timeout=CALLBACK_TIMEOUT_SECONDS
         )
         logger.info(
             "simulator callback %s %s -> HTTP %s", kind, object_id, response.status_code
@@ -376,9 +380,37 @@ def send_callback(kind: str, object_id: str, delayed: bool = False) -> None:
         logger.warning("simulator callback %s %s failed: %s", kind, object_id, exc)
         return
     if kind == "payment":
-        SimulatedPaymentRequest.objects.filter(pk=object_id).update(
-            callbacks_sent=F("callbacks_sent") + 1
-        )
+        with _on_the_database():
+            SimulatedPaymentRequest.objects.filter(pk=object_id).update(
+                callbacks_sent=F("callbacks_sent") + 1
+            )
+
+
+def _prepare_callback(
+    kind: str, object_id: str, delayed: bool
+) -> tuple[str, dict, dict] | None:
+    """The callback's URL, body and headers, or None (delayed, lost or
+    unknown)."""
+    if not delayed:
+        fault = faults.on_call("callback")
+        if fault.delay_seconds:
+            scheduler.call_later(
+                fault.delay_seconds, send_callback, kind, object_id, True, callback=True
+            )
+            return None
+    else:
+        fault = faults.current("callback")
+    if fault.outcome() != "answer":
+        logger.info("simulator fault: callback of %s %s lost", kind, object_id)
+        return None
+    model = SimulatedPaymentRequest if kind == "payment" else SimulatedRefund
+    obj = model.objects.filter(pk=object_id).first()
+    if obj is None:
+        return None
+    headers = {"Content-Type": "application/json"}
+    if obj.callback_identifier:
+        headers["callbackIdentifier"] = obj.callback_identifier
+    return obj.callback_url, obj.to_swish(), headers
 
 
 # --- Refunds -----------------------------------------------------------------

@@ -9,15 +9,14 @@ thread that every WORKER_MAINTENANCE_SECONDS
 - reconciles open Swish payments once per SWISH_RECONCILE_EVERY_SECONDS
   across all workers (a lease row decides which worker runs it).
 
-and a second thread that once a second queues the reads of open Swish
-payments that are due (payments/reads.py; each queued once, whichever
-worker sees it first), SWISH_READ_THREADS threads that run the
-``swish-reads`` queue alone (so that a buyer's payment is read when its
-callback comes, not after the ticket e-mails queued before it: on a release
-night hundreds of them), and
-a third that draws fair releases whose window
-closed and admits their next entries, every RELEASE_TICK_SECONDS across all
-workers (a lease; no write while no release is due).
+and SWISH_READ_THREADS read loops that read the Swish payments whose read
+is due, a callback's or the schedule's, straight from the payments' table
+(payments/reads.py; each read claimed by one loop of one worker), so that a
+buyer's payment is read when its callback comes, not after the ticket
+e-mails queued before it (on a release night hundreds of them), and a thread
+that draws fair releases whose window closed and admits their next entries,
+every RELEASE_TICK_SECONDS across all workers (a lease; no write while no
+release is due).
 
 Any number of these may run, on any host, against one database.
 """
@@ -43,11 +42,15 @@ class Command(DBWorkerCommand):
 
     def handle(self, *args, **options):
         from ticketshop.payments import swish
-        from ticketshop.payments.reads import SCAN_EVERY_SECONDS, queue_due_reads
+        from ticketshop.payments.reads import read_due, run_reads
 
         # No request threads to keep free here (payments/swish.py's bound).
         swish.slots.bounded = False
         if options.get("batch"):
+            # Every read due now, then every task due now (the reads may
+            # schedule ticket e-mails).
+            if _runs_reads(options):
+                read_due()
             return super().handle(*args, **options)
         stop = threading.Event()
         worker_id = options["worker_id"]
@@ -68,20 +71,12 @@ class Command(DBWorkerCommand):
             seconds=lambda: settings.RELEASE_TICK_SECONDS,
             stop=stop,
         )
-        _thread(
-            "worker-swish-reads",
-            _every,
-            "queueing Swish reads",
-            queue_due_reads,
-            seconds=lambda: SCAN_EVERY_SECONDS,
-            stop=stop,
-        )
         for number in range(settings.SWISH_READ_THREADS if _runs_reads(options) else 0):
             _thread(
-                f"worker-swish-read-tasks-{number}",
+                f"worker-swish-reads-{number}",
                 _outlasting_the_database,
-                "the swish-reads loop",
-                _reads_worker(options, number).run,
+                "a Swish read loop",
+                lambda: run_reads(stop=stop),
                 stop=stop,
             )
         try:
@@ -149,33 +144,10 @@ def _outlasting_the_database(what: str, run, *, stop: threading.Event) -> None:
 
 
 def _runs_reads(options) -> bool:
-    """Whether this worker takes the swish-reads queue at all."""
+    """Whether this worker reads Swish payments at all (its queue names
+    take "swish-reads", the queue of the refunds' reads too)."""
     from ticketshop.payments.reads import QUEUE
 
     names = options["queue_name"].split(",")
     excluded = (options.get("exclude_queues") or "").split(",")
     return ("*" in names or QUEUE in names) and QUEUE not in excluded
-
-
-def _reads_worker(options, number: int):
-    """The swish-reads queue's own loop beside db_worker's (which takes
-    reads too when it is free): reads are short, e-mails are not. A read
-    lost with the process is queued again by queue_due_reads."""
-    from django_tasks_db.management.commands.db_worker import Worker
-
-    from ticketshop.payments.reads import QUEUE
-
-    return Worker(
-        queue_names=[QUEUE],
-        interval=min(options["interval"], READS_INTERVAL_SECONDS),
-        batch=False,
-        backend_name=options["backend_name"],
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=f"{options['worker_id'][:55]}-reads-{number}",
-        excluded_queue_names=[],
-    )
-
-
-# How often the reads' own loop looks for a queued read when it found none.
-READS_INTERVAL_SECONDS = 0.2
