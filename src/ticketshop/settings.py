@@ -320,8 +320,9 @@ SPECTACULAR_SETTINGS = {
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        # "swish-reads": the reads of payment requests from Swish
-        # (payments/reads.py); every run_worker --queue-name '*' runs both.
+        # "swish-reads": the reads of refunds from Swish (a run_worker on
+        # it also runs the payments' read loops, payments/reads.py); every
+        # run_worker --queue-name '*' runs both.
         "QUEUES": ["default", "swish-reads"],
     }
 }
@@ -593,9 +594,9 @@ SWISH_READ_AFTER_SECONDS = env.float("SWISH_READ_AFTER_SECONDS", default=15.0)
 SWISH_READ_MAX_INTERVAL_SECONDS = env.float(
     "SWISH_READ_MAX_INTERVAL_SECONDS", default=120.0
 )
-# Threads of each run_worker that take the swish-reads queue alone (0: reads
-# wait their turn among the e-mails in db_worker's one loop).
-SWISH_READ_THREADS = whole_number(env, "SWISH_READ_THREADS", 4, minimum=0)
+# Read loops of each run_worker: threads that read the Swish payments whose
+# read is due (payments/reads.py), apart from the e-mails' loop.
+SWISH_READ_THREADS = whole_number(env, "SWISH_READ_THREADS", 4, minimum=1)
 # Reconciliation reads a request again only if nobody read it this recently.
 SWISH_POLL_INTERVAL_SECONDS = env.float("SWISH_POLL_INTERVAL_SECONDS", default=3.0)
 # Reconciliation: a request Swish still calls CREATED after this long is

@@ -48,12 +48,15 @@ def admit_everyone(release):
 )
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_joining_and_waiting_for_ones_turn(
-    e2e_browser, server, locale, join, turn, javascript
+    e2e_browser, server, settings, locale, join, turn, javascript
 ):
-    # The window closes in a few seconds: the page then asks every 3-5 s
-    # (further from the close it asks less often).
+    # The window closes in a few seconds and the draw is due 2 s later: the
+    # page asks once then, at a random moment in the next 4-10 s (a quarter
+    # of the 40 s to reserve).
+    settings.RELEASE_ARRIVAL_GRACE_SECONDS = 0
+    settings.RELEASE_TICK_SECONDS = 2
     event, _, release = queued_event(
-        seats=5, start=timezone.now() - timedelta(seconds=50)
+        seats=5, start=timezone.now() - timedelta(seconds=50), admit_seconds=40
     )
     context = e2e_browser.new_context(
         base_url=server.url,
@@ -87,6 +90,65 @@ def test_joining_and_waiting_for_ones_turn(
         expect(status).to_contain_text(turn, timeout=25_000)
         if javascript:
             clean(page)
+    finally:
+        context.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    "locale, join, waiting, placed",
+    [
+        (
+            "sv-SE",
+            "Ställ dig i kön",
+            "Din plats delas ut inom några sekunder",
+            "Din plats i kön: 2",
+        ),
+        (
+            "en-GB",
+            "Join the queue",
+            "Your place is given within a few seconds",
+            "Your place in the queue: 2",
+        ),
+    ],
+)
+def test_a_late_arrival_is_told_its_place_is_coming(
+    e2e_browser, server, locale, join, waiting, placed
+):
+    """Joined after the draw: no place yet (the worker's next round gives
+    it, behind everyone before), then the place, without a reload by hand."""
+    event, _, release = queued_event(
+        seats=5, start=timezone.now() - timedelta(seconds=90)
+    )
+    services.join(
+        event_id=event.pk,
+        session_token="early",
+        email="early@example.org",
+        tickets_wanted=1,
+        now=release.window_closes_at - timedelta(seconds=5),
+    )
+    assert services.draw(release.pk)
+    # Paused: the round ranks the late arrival but admits nobody.
+    type(release).objects.filter(pk=release.pk).update(paused=True)
+    context = e2e_browser.new_context(
+        base_url=server.url, locale=locale, **DEVICES["phone"]
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"/queue/{event.pk}/")
+        page.get_by_label(re.compile("E-post|E-mail")).fill("late@example.org")
+        page.get_by_role("button", name=join).click()
+        status = page.locator("#queue-status")
+        expect(status).to_contain_text(waiting)
+        clean(page)
+        services.admit(release.pk)
+        expect(status).to_contain_text(placed, timeout=25_000)
+        clean(page)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= DEVICES["phone"]["viewport"]["width"]
     finally:
         context.close()
     assert errors == []

@@ -140,6 +140,10 @@ def test_sold_out_the_rest_of_the_queue_becomes_the_waiting_list_in_order():
         tickets_wanted=1,
         now=now + timedelta(minutes=1),
     )
+    # Its place comes with the worker's next round, in arrival order.
+    assert late.state == "sold_out_waiting" and late.rank is None
+    services.admit(release.pk, now=now + timedelta(minutes=1))
+    late.refresh_from_db()
     assert late.state == "sold_out_waiting" and late.rank == 5
 
 

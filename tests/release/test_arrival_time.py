@@ -74,7 +74,10 @@ def test_a_straggler_taken_after_the_draw_queues_behind(behind_proxy):
     first = join(event, "first@example.org", sent_at=close - timedelta(seconds=30))
     assert services.draw(release.pk, now=close + timedelta(seconds=16))
     straggler = join(event, "slow@example.org", sent_at=close - timedelta(seconds=1))
+    assert straggler.rank is None
+    services.admit(release.pk, now=close + timedelta(seconds=17))
     first.refresh_from_db()
+    straggler.refresh_from_db()
     assert (first.rank, straggler.rank) == (1, 2)
 
 
@@ -109,3 +112,32 @@ def test_without_a_proxy_a_forged_stamp_cannot_move_a_join_into_the_window(
     close = release.window_closes_at
     forged = join(event, "forger@example.org", sent_at=close - timedelta(seconds=3))
     assert forged.joined_at >= close
+
+
+def test_stragglers_ranked_after_the_draw_leave_the_published_draw_checkable(
+    behind_proxy,
+):
+    """Entries sent inside the window but taken after the draw queue behind;
+    the published draw lists only what the draw ranked, so the recipe still
+    recomputes it."""
+    from ticketshop.release.management.commands.verify_draw import check
+
+    event, _, release = closed_seconds_ago(3)
+    close = release.window_closes_at
+    drawn = [
+        join(event, f"in{i}@example.org", sent_at=close - timedelta(seconds=10 - i))
+        for i in range(8)
+    ]
+    assert services.draw(release.pk, now=close + timedelta(seconds=16))
+    stragglers = [
+        join(event, f"slow{i}@example.org", sent_at=close - timedelta(seconds=1))
+        for i in range(8)
+    ]
+    services.tick(now=close + timedelta(seconds=17))
+    published = Client().get(f"/api/queue/draw/?chapter_event={event.pk}").json()
+    assert sorted(published["entries"]) == sorted(e.public_id for e in drawn)
+    assert check(published) == []
+    for entry in stragglers:
+        entry.refresh_from_db()
+    # Behind the drawn ones, in arrival order.
+    assert [e.rank for e in stragglers] == list(range(9, 17))

@@ -76,3 +76,27 @@ def test_the_page_refreshes_after_the_same_interval_without_javascript():
         refresh = int(re.search(r'http-equiv="refresh" content="(\d+)"', page)[1])
         poll = int(re.search(r'data-poll="(\d+)"', page)[1])
         assert low <= refresh <= high and refresh == poll
+
+
+def test_before_the_draw_buyers_ask_once_after_it_is_due_not_ever_more_often(
+    settings,
+):
+    """Nobody's turn can come before the draw: a buyer asks about once a
+    minute until the draw is near, then once at a random moment in the
+    ``far`` seconds after it is due (a quarter of the time to reserve), not
+    ever more often as the window closes."""
+    settings.RELEASE_ARRIVAL_GRACE_SECONDS = 15
+    settings.RELEASE_TICK_SECONDS = 2
+    start = timezone.now()
+    # The window closes 10 minutes from now: the first asks ~a minute apart.
+    event, _, release = queued_event(start=start + timedelta(minutes=9))
+    client = buyer(event, 1)
+    assert all(48 <= s <= 60 for s in intervals(client, event))
+    # It closes in 5 s (the draw is due 22 s from now), reserving takes 120 s.
+    Release.objects.filter(pk=release.pk).update(
+        window_closes_at=timezone.now() + timedelta(seconds=5), admit_seconds=120
+    )
+    seen = intervals(client, event)
+    # After the draw is due (22 s), spread over the next 4-30 s.
+    assert all(22 <= s <= 52 for s in seen), seen
+    assert len(set(seen)) > 3

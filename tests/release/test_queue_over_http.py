@@ -254,8 +254,14 @@ def test_late_arrivals_queue_behind_the_drawn_in_arrival_order():
             tickets_wanted=1,
             now=now + timedelta(seconds=n),
         )
-        late.append(entry.rank)
-    assert late == [4, 5, 6]
+        late.append(entry)
+    # Placed by the worker's next round, not by the join (which takes no lock
+    # on the release).
+    assert [entry.rank for entry in late] == [None, None, None]
+    services.admit(release.pk, now=now + timedelta(seconds=3))
+    for entry in late:
+        entry.refresh_from_db()
+    assert [entry.rank for entry in late] == [4, 5, 6]
     published = Client().get(f"/api/queue/draw/?chapter_event={event.pk}").json()
     assert len(published["entries"]) == 3  # the drawn ones only
 

@@ -17,6 +17,26 @@ def send_entry_mail(entry_id: int, kind: str) -> str:
     entry = Entry.objects.select_related("release__event").filter(pk=entry_id).first()
     if entry is None:
         return "gone"
+    if kind == "confirm":
+        # Sent once: queued at the join and, for an entry admitted before
+        # that e-mail went out, again at a higher priority; whichever runs
+        # first claims it (one UPDATE, no lock held while sending).
+        claimed = Entry.objects.filter(
+            pk=entry_id, confirm_mailed_at__isnull=True
+        ).update(confirm_mailed_at=timezone.now())
+        if not claimed:
+            return "sent already"
+        try:
+            _send(entry, kind)
+        except Exception:
+            Entry.objects.filter(pk=entry_id).update(confirm_mailed_at=None)
+            raise
+        return kind
+    _send(entry, kind)
+    return kind
+
+
+def _send(entry: Entry, kind: str) -> None:
     event = entry.release.event
     with translation.override(entry.language or "sv"):
         title = event.title_in(entry.language)
@@ -41,4 +61,3 @@ def send_entry_mail(entry_id: int, kind: str) -> str:
                 "link": link("release:admitted", entry.confirm_token),
             }
     send_mail(subject, body, None, [entry.email])
-    return kind

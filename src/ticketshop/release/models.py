@@ -84,6 +84,12 @@ class Release(models.Model):
         _("seed commitment (SHA-256)"), max_length=64, editable=False
     )
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
+    # The last place the draw gave (the draw's entries are places 1 to this):
+    # entries ranked later, stragglers taken after the draw included, are
+    # not part of the published draw.
+    drawn_up_to = models.PositiveIntegerField(
+        _("places given by the draw"), null=True, blank=True, editable=False
+    )
     admitted_up_to = models.PositiveIntegerField(_("admitted up to (rank)"), default=0)
     admit_seconds = models.PositiveIntegerField(
         _("time to reserve once admitted (seconds)"),
@@ -194,7 +200,14 @@ class Entry(models.Model):
     confirm_token = models.CharField(
         max_length=64, unique=True, default=new_confirm_token, editable=False
     )
+    # When the confirmation link was e-mailed: it is sent once, at the join
+    # or (an admitted entry whose join's e-mail is still queued) at once on
+    # admission, whichever comes first.
+    confirm_mailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     admitted_at = models.DateTimeField(_("admitted at"), null=True, blank=True)
+    # When the buyer was first told of the turn (a status answer or the queue
+    # page): the time to reserve counts from then (``services.told``).
+    told_at = models.DateTimeField(null=True, blank=True, editable=False)
     admission_expires_at = models.DateTimeField(
         _("admission expires at"), null=True, blank=True
     )

@@ -6,8 +6,9 @@ costs one indexed read and writes nothing (tests/release counts).
 """
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from .models import Entry
@@ -15,9 +16,12 @@ from .models import Entry
 # The page and API clients poll at a random interval (seconds), so that
 # thousands of waiting browsers do not ask in step, and the further back in
 # the queue the longer: about a fifth of the estimated wait, at least
-# POLL_NEAR (3-5 s near the front, after the admission and once the window
-# has closed before the draw) and at most POLL_FAR (about 50-60 s far
-# back), never more than a quarter of the time to reserve once admitted.
+# POLL_NEAR (3-5 s near the front and after the admission) and at most
+# POLL_FAR (about 50-60 s far back), never more than a quarter of the time
+# to reserve once admitted. Before the draw: about a minute apart, then once
+# at a random moment in the ``far`` seconds after the draw is due (nobody is
+# admitted before it), so an admitted buyer still hears of it within a
+# quarter of the time to reserve.
 POLL_NEAR = 4
 POLL_FAR = 60
 POLL_JITTER = 0.2
@@ -66,10 +70,24 @@ def poll_after(entry: Entry, ahead: int | None, wait: int | None, now) -> int:
             target = wait / POLL_WAIT_SHARE
         else:
             target = ahead * POLL_SECONDS_PER_PERSON
-    elif entry.state == "waiting" and release.window_closes_at is not None:
-        # Before the draw: until the window closes nobody's turn can come.
-        target = (release.window_closes_at - now).total_seconds() / 2
-    elif entry.state in ("admitted", "reserved"):
+    elif (
+        entry.state == "waiting"
+        and release.window_closes_at is not None
+        and release.drawn_at is None
+    ):
+        # Before the draw nobody's turn can come, so nothing is worth asking
+        # until it is due: then each asks at a random moment in the
+        # following ``far`` seconds, so that thousands of waiting browsers
+        # do not all ask at the draw (nor ever more often as it nears).
+        due = (draw_due(release) - now).total_seconds()
+        if due > POLL_FAR:
+            target = POLL_FAR
+        else:
+            spread = random.uniform(POLL_NEAR, far)  # noqa: S311
+            return int(min(POLL_FAR, max(due, 0) + spread))
+    elif entry.state in ("admitted", "reserved") or entry.state == "waiting":
+        # Admitted, or joined after the draw and placed at the worker's next
+        # round.
         target = POLL_NEAR
     else:
         # On the waiting list (offers come by e-mail), or over.
@@ -78,6 +96,14 @@ def poll_after(entry: Entry, ahead: int | None, wait: int | None, now) -> int:
     low = max(POLL_NEAR - 1, round(target * (1 - POLL_JITTER)))
     high = min(far, round(target * (1 + POLL_JITTER)))
     return random.randint(low, max(low, high))  # noqa: S311
+
+
+def draw_due(release) -> datetime:
+    """When the worker draws: RELEASE_ARRIVAL_GRACE_SECONDS after the window
+    closes (joins still on their way get in), at its next round."""
+    return release.window_closes_at + timedelta(
+        seconds=settings.RELEASE_ARRIVAL_GRACE_SECONDS + settings.RELEASE_TICK_SECONDS
+    )
 
 
 def estimated_wait(release, ahead: int, now: datetime) -> int | None:

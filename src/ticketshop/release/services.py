@@ -26,13 +26,16 @@ import logging
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
+from ticketshop.db import sql
 from ticketshop.events.errors import EventDoesNotExist
+from ticketshop.events.models import ChapterEvent
 from ticketshop.orders.errors import TooManyTickets
 from ticketshop.orders.models import Order, OrderStatus
 
@@ -62,6 +65,9 @@ logger = logging.getLogger(__name__)
 # A session's queue token (its entries are found by its hash).
 SESSION_QUEUE_KEY = "queue_token"
 SWISH_NUMBER = re.compile(r"^46\d{7,13}$")
+# The task priority of an admitted entry's confirmation e-mail: ahead of the
+# queue's other e-mails and the ticket e-mails (priority 0).
+ADMITTED_MAIL_PRIORITY = 50
 
 
 def normalise_email(email: str) -> str:
@@ -96,8 +102,57 @@ def draw_key(seed: str, public_id: str) -> str:
 
 def queued_release(event_id: int) -> Release | None:
     """The event's release if it queues its buyers (random window), else None."""
-    release = Release.objects.filter(event_id=event_id).first()
+    release = release_of(event_id)
     return release if release is not None and release.queued else None
+
+
+def release_of(event_id: int) -> Release | None:
+    """The event's release with its event, or None (every reservation and
+    join asks this): one statement written once per process, as ``entry_of``."""
+    alias = connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(_release_of_sql(alias), [event_id])
+        row = cursor.fetchone()
+    return None if row is None else _release_from(alias, row)
+
+
+def _release_from(alias: str, row, start: int = 0) -> Release:
+    """The release and its event from a row holding ``_release_with_event``'s
+    columns from ``start``."""
+    release_reader = sql.row_reader(alias, Release)
+    release = release_reader.read(row, start)
+    release.event = sql.row_reader(alias, ChapterEvent).read(
+        row, start + release_reader.width
+    )
+    return release
+
+
+@cache
+def _release_with_event(alias: str) -> tuple[str, str]:
+    """The columns of a release (``r``) and its event (``v``), in field order
+    (``_release_from`` reads them), and the two tables joined."""
+    columns = (
+        f"{sql.select_columns(alias, Release, 'r')},"
+        f" {sql.select_columns(alias, ChapterEvent, 'v')}"
+    )
+    tables = (
+        f"{sql.table(Release, 'r', using=alias)}"
+        f" JOIN {sql.table(ChapterEvent, 'v', using=alias)}"
+        f" ON {sql.column(ChapterEvent, 'pk', 'v', using=alias)}"
+        f" = {sql.column(Release, 'event', 'r', using=alias)}"
+    )
+    return columns, tables
+
+
+@cache
+def _release_of_sql(alias: str) -> str:
+    """The release of an event with the event; parameter: the event's id."""
+    columns, tables = _release_with_event(alias)
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"SELECT {columns} FROM {tables}"  # noqa: S608
+        f" WHERE {sql.column(Release, 'event', 'r', using=alias)} = %s"
+    )
 
 
 # --- the buyer's entry --------------------------------------------------------
@@ -123,7 +178,7 @@ def join(
     RELEASE_ARRIVAL_GRACE_SECONDS after the window closes: ``tick``)."""
     now = now or timezone.now()
     joined_at = min(arrived_at, now) if arrived_at is not None else now
-    release = Release.objects.select_related("event").filter(event_id=event_id).first()
+    release = release_of(event_id)
     if release is None or not release.queued:
         raise NoQueue()
     event = release.event
@@ -147,18 +202,11 @@ def join(
         raise AlreadyInQueue()
     try:
         with transaction.atomic():
-            # Taken after the window closed (sent before it, or after): the
-            # release row's lock orders the join and the draw. Drawn
-            # already, the place is the next in arrival order; not yet, the
-            # draw ranks it by its arrival (inside the window or after).
-            late = release.window_closes_at is not None and now >= (
-                release.window_closes_at
-            )
-            rank = None
-            if late:
-                release = Release.objects.select_for_update().get(pk=release.pk)
-                if release.drawn_at is not None:
-                    rank = _next_rank(release)
+            # No place yet, and no lock on the release: the draw ranks the
+            # entry if it commits before the draw reads the entries; if not,
+            # the worker's next round gives it the next place in arrival
+            # order (``_rank_stragglers``), so late joins never queue on
+            # one row.
             transition = "join_waiting_list" if release.sold_out_at else "join"
             ENTRY.check(transition, None)
             entry = Entry.objects.create(
@@ -170,7 +218,6 @@ def join(
                 language=language or "sv",
                 swish_number=swish,
                 joined_at=joined_at,
-                rank=rank,
                 state=ENTRY[transition].target,
             )
             ENTRY.save(entry, transition, created=True)
@@ -186,14 +233,41 @@ def _next_rank(release: Release) -> int:
 
 
 def entry_of(event_id: int, session_token: str | None) -> Entry | None:
+    """The session's entry in the event's queue, with its release and event
+    (every status poll asks this). One statement written once per process
+    (``_entry_of_sql``): compiling the ORM's query with its joins took about
+    half of a poll's CPU (bench/README.md, "queue_status_inprocess")."""
     if not session_token:
         return None
+    alias = connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(_entry_of_sql(alias), [event_id, session_hash(session_token)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry_reader = sql.row_reader(alias, Entry)
+    entry = entry_reader.read(row)
+    entry.release = _release_from(alias, row, entry_reader.width)
+    return entry
+
+
+@cache
+def _entry_of_sql(alias: str) -> str:
+    """The entry (``e``) of a session's hash in the release of an event, with
+    the release and the event (``_release_with_event``); parameters: the
+    event's id, the session's hash. At most one row (one entry per session
+    and release, one release per event)."""
+    columns, tables = _release_with_event(alias)
+    # Only quoted names from the models go into the text; values are params.
     return (
-        Entry.objects.select_related("release", "release__event")
-        .filter(
-            release__event_id=event_id, session_key_hash=session_hash(session_token)
-        )
-        .first()
+        f"SELECT {sql.select_columns(alias, Entry, 'e')}, {columns}"  # noqa: S608
+        f" FROM {sql.table(Entry, 'e', using=alias)}"
+        f" JOIN ({tables})"
+        f" ON {sql.column(Release, 'pk', 'r', using=alias)}"
+        f" = {sql.column(Entry, 'release', 'e', using=alias)}"
+        f" WHERE {sql.column(Release, 'event', 'r', using=alias)} = %s"
+        f" AND {sql.column(Entry, 'session_key_hash', 'e', using=alias)} = %s"
+        " LIMIT 1"
     )
 
 
@@ -279,8 +353,10 @@ def draw(
             passed = [e for e in in_window if e.email_confirmed_at is None]
             in_window = [e for e in in_window if e.email_confirmed_at is not None]
         ordered = sorted(in_window, key=lambda e: draw_key(release.seed, e.public_id))
+        first = _next_rank(release)
+        release.drawn_up_to = first + len(ordered) - 1
         ordered += late
-        for rank, entry in enumerate(ordered, start=_next_rank(release)):
+        for rank, entry in enumerate(ordered, start=first):
             entry.rank = rank
         Entry.objects.bulk_update(ordered, ["rank"], batch_size=500)
         for entry in ordered:
@@ -290,7 +366,7 @@ def draw(
             ENTRY.check("pass_turn", entry)
             ENTRY.save(entry, "pass_turn")
         release.drawn_at = now
-        release.save(update_fields=["drawn_at"])
+        release.save(update_fields=["drawn_at", "drawn_up_to"])
     logger.info("release %s drawn: %d entries ranked", release_id, len(ordered))
     return True
 
@@ -308,14 +384,13 @@ def published_draw(release: Release) -> dict:
     }
     if release.drawn_at is not None:
         body["seed"] = release.seed
+        drawn = Entry.objects.filter(release=release, rank__isnull=False)
+        if release.drawn_up_to is not None:
+            drawn = drawn.filter(rank__lte=release.drawn_up_to)
+        else:  # drawn before the bound was kept
+            drawn = drawn.filter(joined_at__lt=release.window_closes_at)
         body["entries"] = list(
-            Entry.objects.filter(
-                release=release,
-                rank__isnull=False,
-                joined_at__lt=release.window_closes_at,
-            )
-            .order_by("rank")
-            .values_list("public_id", flat=True)
+            drawn.order_by("rank").values_list("public_id", flat=True)
         )
     return body
 
@@ -368,6 +443,10 @@ def admit(release_id: int, *, now: datetime | None = None) -> dict:
             ENTRY.save(entry, "admit", ["admitted_at", "admission_expires_at"])
             if release.is_ballot:
                 _mail_on_commit(entry, "admitted")
+            elif entry.email_confirmed_at is None and entry.confirm_mailed_at is None:
+                # The join's confirmation e-mail is still queued (behind
+                # thousands on a release night): sent now, ahead of the rest.
+                _mail_on_commit(entry, "confirm", priority=ADMITTED_MAIL_PRIORITY)
             about += entry.tickets_wanted
             checking_out += 1
             top = max(top, entry.rank or 0)
@@ -393,19 +472,30 @@ def _seats(event_id: int, now: datetime) -> tuple[int, int]:
 
 
 def _rank_stragglers(release: Release) -> None:
-    """An entry that joined while the draw ran gets the next place."""
+    """Entries that joined after the draw read the queue get the next
+    places, in arrival order; joined as the event sold out, they go to the
+    waiting list with the rest."""
     stragglers = list(
-        Entry.objects.filter(
+        Entry.objects.select_for_update()
+        .filter(
             release=release, rank__isnull=True, state__in=(WAITING, SOLD_OUT_WAITING)
-        ).order_by("joined_at", "id")
+        )
+        .order_by("joined_at", "id")
     )
     if release.is_ballot:
         stragglers = [e for e in stragglers if e.email_confirmed_at is not None]
+    if not stragglers:
+        return
     rank = _next_rank(release)
     for entry in stragglers:
         entry.rank = rank
         rank += 1
     Entry.objects.bulk_update(stragglers, ["rank"])
+    if release.sold_out_at is not None:
+        for entry in stragglers:
+            if entry.state == WAITING:
+                ENTRY.check("sell_out", entry)
+                ENTRY.save(entry, "sell_out")
 
 
 def _follow_orders(release: Release, now: datetime, done: dict) -> None:
@@ -486,6 +576,33 @@ def tick(now: datetime | None = None) -> dict:
         if drew or any(counts.values()):
             done[release_id] = {"drew": drew, **counts}
     return done
+
+
+def told(entry: Entry, *, now: datetime | None = None) -> Entry:
+    """The buyer is told of their turn (a status answer or the queue page):
+    the first time, the time to reserve counts from now, so a turn is not
+    lost to a slow answer or a browser that asked late. Only a turn not yet
+    over is extended, so it never lasts beyond twice the time to reserve
+    from the admission, and a buyer who never looks holds the place no
+    longer than before. One conditional UPDATE, once per admission (not a
+    state change: the entry stays admitted); a ballot's admission, told by
+    e-mail, keeps its time."""
+    if entry.state != ADMITTED or entry.told_at is not None:
+        return entry
+    release = entry.release
+    now = now or timezone.now()
+    if release.is_ballot or entry.admitted_at is None:
+        return entry
+    expires = entry.admission_expires_at
+    if expires is None or expires <= now:
+        return entry  # over: the worker's next round ends the turn
+    until = max(now + release.admit_duration, expires)
+    if Entry.objects.filter(
+        pk=entry.pk, state=ADMITTED, told_at__isnull=True, admission_expires_at__gt=now
+    ).update(told_at=now, admission_expires_at=until):
+        entry.told_at = now
+        entry.admission_expires_at = until
+    return entry
 
 
 # --- the reservation gate ---------------------------------------------------------
@@ -613,11 +730,16 @@ def swish_number_for(order: Order) -> str:
     return entry.swish_number if entry is not None else ""
 
 
-def _mail_on_commit(entry: Entry, kind: str) -> None:
+def _mail_on_commit(entry: Entry, kind: str, priority: int | None = None) -> None:
     from .tasks import send_entry_mail
 
     entry_id = entry.pk
-    transaction.on_commit(lambda: send_entry_mail.enqueue(entry_id, kind))
+    task = (
+        send_entry_mail
+        if priority is None
+        else send_entry_mail.using(priority=priority)
+    )
+    transaction.on_commit(lambda: task.enqueue(entry_id, kind))
 
 
 __all__ = [

@@ -157,7 +157,7 @@ class JoinQueueView(ActingAs, APIView):
             swish_number=body.get("swish_number", ""),
             arrived_at=arrived_at(request, now=timezone.now()),
         )
-        entry.release = Release.objects.get(pk=entry.release_id)
+        # entry.release is the release as the join read it, moments ago.
         return Response(_status_body(entry), status=201)
 
 
@@ -178,7 +178,8 @@ EVENT_PARAM = OpenApiParameter(
 
 
 class QueueStatusView(APIView):
-    """The session's place: no database write, cacheable by the browser."""
+    """The session's place: no database write (but one, the first time an
+    admitted buyer is told of the turn), cacheable by the browser."""
 
     @extend_schema(
         operation_id="queue_status",
@@ -199,6 +200,7 @@ class QueueStatusView(APIView):
         entry = services.entry_of(event_id, session_token(request.session))
         if entry is None:
             raise NotInQueue()
+        entry = services.told(entry)
         response = Response(_status_body(entry))
         response["Cache-Control"] = f"private, max-age={STATUS_MAX_AGE}"
         return response
@@ -288,9 +290,7 @@ class QueuePageView(ActingAs, View):
     actor = "buyer"
 
     def _release(self, event_id: int) -> Release:
-        release = (
-            Release.objects.select_related("event").filter(event_id=event_id).first()
-        )
+        release = services.release_of(event_id)
         if release is None or not release.queued:
             raise Http404()
         return release
@@ -299,6 +299,8 @@ class QueuePageView(ActingAs, View):
         release = self._release(event_id)
         entry = services.entry_of(event_id, session_token(request.session))
         now = timezone.now()
+        if entry is not None:
+            entry = services.told(entry, now=now)
         current = status(entry, now=now) if entry is not None else None
         wait = current and current["estimated_wait_seconds"]
         context = {
