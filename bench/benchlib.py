@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +27,37 @@ def setup_django(env: dict[str, str]) -> None:
     import django
 
     django.setup()
+
+
+def setup_django_in_process() -> None:
+    """Django in this process, on a fresh var folder: the shop's settings
+    (its SQLite database there, unless DATABASE_URL names another), with a
+    throw-away secret key and warnings only unless the environment says
+    otherwise."""
+    os.environ["TICKETSHOP_VAR_DIR"] = tempfile.mkdtemp()
+    os.environ["DJANGO_SETTINGS_MODULE"] = "ticketshop.settings"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "x" * 60)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    setup_django({})
+
+
+def bench_event(now, *, seats: int, **fields):
+    """The in-process benchmarks' event: nine days after ``now``, on sale
+    until the day before, at most 8 tickets per payment (``fields``: any
+    other of its fields)."""
+    from datetime import timedelta
+
+    from ticketshop.events.models import ChapterEvent
+
+    return ChapterEvent.objects.create(
+        title="E",
+        event_at=now + timedelta(days=9),
+        sales_stop_at=now + timedelta(days=8),
+        seats=seats,
+        max_tickets_per_payment=8,
+        swish_message="x",
+        **fields,
+    )
 
 
 def start_server(

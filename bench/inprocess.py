@@ -49,24 +49,17 @@ def setup() -> Bench:
 
     django.setup()
 
+    from benchlib import bench_event
     from django.core.management import call_command
     from django.utils import timezone
 
-    from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType
+    from ticketshop.events.models import TicketOffer, TicketType
     from ticketshop.orders.models import Order
     from ticketshop.orders.services import TicketLine, reserve_tickets
 
     call_command("migrate", verbosity=0)
     now = timezone.now()
-    event = ChapterEvent.objects.create(
-        title="E",
-        event_at=now + timedelta(days=9),
-        sales_stop_at=now + timedelta(days=8),
-        seats=10**7,
-        max_tickets_per_payment=8,
-        reservation_minutes=15,
-        swish_message="x",
-    )
+    event = bench_event(now, seats=10**7, reservation_minutes=15)
     ticket_type = TicketType.objects.create(
         title="T", price=Decimal("100"), visible=True
     )

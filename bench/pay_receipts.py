@@ -13,29 +13,20 @@ the shop), then without (disconnected), for ROUNDS rounds.
 import os
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-os.environ["TICKETSHOP_VAR_DIR"] = tempfile.mkdtemp()
-os.environ["DJANGO_SETTINGS_MODULE"] = "ticketshop.settings"
-os.environ.setdefault("DJANGO_SECRET_KEY", "x" * 60)
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from benchlib import bench_event, setup_django_in_process
 
-import django  # noqa: E402
-
-django.setup()
+setup_django_in_process()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from ticketshop.books.receivers import on_order_paid  # noqa: E402
-from ticketshop.events.models import ChapterEvent, TicketOffer, TicketType  # noqa: E402
+from ticketshop.events.models import TicketOffer, TicketType  # noqa: E402
 from ticketshop.orders import lifecycle  # noqa: E402
 from ticketshop.orders.services import TicketLine, reserve_tickets  # noqa: E402
 from ticketshop.orders.signals import order_paid  # noqa: E402
@@ -43,15 +34,7 @@ from ticketshop.orders.signals import order_paid  # noqa: E402
 n, threads, rounds = (int(a) for a in sys.argv[1:4])
 call_command("migrate", verbosity=0)
 now = timezone.now()
-event = ChapterEvent.objects.create(
-    title="E",
-    event_at=now + timedelta(days=9),
-    sales_stop_at=now + timedelta(days=8),
-    seats=10**7,
-    max_tickets_per_payment=8,
-    reservation_minutes=60,
-    swish_message="x",
-)
+event = bench_event(now, seats=10**7, reservation_minutes=60)
 ticket_type = TicketType.objects.create(title="T", price=Decimal("100"), visible=True)
 TicketOffer.objects.create(event=event, ticket_type=ticket_type)
 

@@ -136,6 +136,8 @@ class Timings:
         self.ms: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[str, Counter] = defaultdict(Counter)
         self.errors: dict[str, Counter] = defaultdict(Counter)
+        # (when it was sent (monotonic), ms) of every answer, for by_period().
+        self.sent: dict[str, list[tuple[float, float]]] = defaultdict(list)
 
     async def call(self, step: str, http, method: str, url: str, **kwargs):
         """One request on the event loop: an Answer, or None if it failed."""
@@ -174,9 +176,30 @@ class Timings:
             error = str(body.get("error", "") if isinstance(body, dict) else body)
         with self.lock:
             self.ms[step].append(elapsed)
+            self.sent[step].append((started, elapsed))
             self.statuses[step][status] += 1
             if status >= 400 or status == 0:
                 self.errors[step][f"{status} {error}".strip()] += 1
+
+
+def by_period(
+    sent: list[tuple[float, float]], origin: float, seconds: int = 30
+) -> list[dict]:
+    """Answers grouped by when they were sent (``seconds`` per group, from
+    ``origin``): how many, and their p50 and p99 in ms; where in the run the
+    slow answers are."""
+    groups: dict[int, list[float]] = defaultdict(list)
+    for started, ms in sent:
+        groups[int((started - origin) // seconds)].append(ms)
+    return [
+        {
+            "from_s": key * seconds,
+            "n": len(values),
+            "p50_ms": round(percentile(values, 0.5)),
+            "p99_ms": round(percentile(values, 0.99)),
+        }
+        for key, values in sorted(groups.items())
+    ]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -815,6 +838,17 @@ def main(argv=None) -> int:
             "5xx": sum(
                 c for v in timings.statuses.values() for s, c in v.items() if s >= 500
             ),
+            # Of them, the payment start's designed 503 "Busy" (the Swish
+            # bound; the client retries after its Retry-After).
+            "5xx_busy": sum(
+                c
+                for v in timings.errors.values()
+                for e, c in v.items()
+                if e.startswith("503 Busy")
+            ),
+            # The buyers' joins and status polls by when they were sent.
+            "join_by_30s": by_period(timings.sent["join"], args.started),
+            "status_by_30s": by_period(timings.sent["status"], args.started),
             "statuses": {k: dict(v) for k, v in timings.statuses.items()},
             "errors": {k: dict(v) for k, v in timings.errors.items()},
             "calls": {k: len(v) for k, v in timings.ms.items()},

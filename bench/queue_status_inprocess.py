@@ -13,51 +13,23 @@ wall time per poll (median, p99), the queries per poll and the writes
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
-os.environ["TICKETSHOP_VAR_DIR"] = tempfile.mkdtemp()
-os.environ["DJANGO_SETTINGS_MODULE"] = "ticketshop.settings"
-os.environ.setdefault("DJANGO_SECRET_KEY", "x" * 60)
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Sets Django up (fresh database) before Django's modules are imported.
+from queue_inprocess import queued_event
 
-import django  # noqa: E402
+# isort: split
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from ticketshop.events.models import ChapterEvent  # noqa: E402
-from ticketshop.release import services  # noqa: E402
-from ticketshop.release.models import Release, SaleMode  # noqa: E402
+from ticketshop.release import services
 
 entries, polls = int(sys.argv[1]), int(sys.argv[2])
-settings.ALLOWED_HOSTS = ["*"]
-call_command("migrate", verbosity=0)
-now = timezone.now()
-event = ChapterEvent.objects.create(
-    title="E",
-    event_at=now + timedelta(days=9),
-    sales_stop_at=now + timedelta(days=8),
-    seats=300,
-    max_tickets_per_payment=8,
-    swish_message="x",
-)
-release = Release.objects.create(
-    event=event,
-    mode=SaleMode.RANDOM_WINDOW,
-    queue_opens_at=now - timedelta(hours=1),
-    sale_opens_at=now - timedelta(minutes=2),
-    window_closes_at=now + timedelta(seconds=1),
-    max_checking_out=entries // 10,
-    overbook_factor=2,
+event, release, now = queued_event(
+    window_closes_in=timedelta(seconds=1), max_checking_out=entries // 10
 )
 # One client (one handler, as in a server process); each poll carries
 # another entry's session cookie.
