@@ -90,3 +90,44 @@ def test_the_pay_page_asks_a_second_after_the_buyer_is_back(shop_page, snap):
     assert after[1] - after[0] < 2_500, after
     expect(page.locator("#pay-poll-status")).to_contain_text("Väntar på betalningen")
     snap(page, "waiting-after-coming-back")
+
+
+def test_the_pay_page_asks_every_second_while_swish_has_called_back(shop_page, snap):
+    """Swish has called back and the shop's worker is about to read the
+    outcome (``payment_settling``): the page asks again after 1 s, not after
+    the pause its back-off had reached, and backs off again once that is
+    over (here the read failed: no outcome yet)."""
+    from django.utils import timezone
+
+    from ticketshop.payments.models import SwishPayment
+
+    page = shop_page
+    event, _ = make_event(title="Kårspexet")
+    page.goto(f"/events/{event.id}/")
+    fill_order(page, {"Standardbiljett": 1})
+    page.get_by_role("button", name="Reservera biljetter").click()
+    page.get_by_role("button", name="Betala med Swish").click()
+    expect(page).to_have_url(re.compile(r"/pay/$"))
+    page.add_init_script(NOTE_ASKS)
+    page.clock.install()
+    page.reload()
+    expect(page.locator("#pay-poll-status")).to_contain_text("Väntar på betalningen")
+    advance(page, 10_000)
+    away = asks(page)
+    assert away[-1] - away[-2] >= 3_000, away
+
+    # The callback came: a read is queued for the worker.
+    SwishPayment.objects.update(read_queued=True, callback_at=timezone.now())
+    advance(page, 12_000)
+    during = asks(page)[len(away) :]
+    gaps = [b - a for a, b in zip(during[1:], during[2:], strict=False)]
+    assert len(gaps) >= 5 and max(gaps) <= 1_200, during
+    snap(page, "waiting-while-settling")
+
+    # The read found nothing new (Swish failed): the pauses grow again.
+    SwishPayment.objects.update(read_queued=False)
+    mark = len(asks(page))
+    advance(page, 12_000)
+    later = asks(page)[mark:]
+    gaps = [b - a for a, b in zip(later, later[1:], strict=False)]
+    assert gaps and gaps[-1] >= 3_000, later

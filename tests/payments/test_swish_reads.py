@@ -3,6 +3,7 @@ callback asks for one read of its payment, a worker's read loop reads it,
 open requests are read on a schedule that backs off, and the callback
 answers 503 when the shop cannot take it or cannot read Swish."""
 
+import re
 import threading
 from datetime import timedelta
 from unittest import mock
@@ -19,6 +20,7 @@ from tests.factories import event_with_types
 from tests.ops.test_metrics import sample
 from tests.payments.conftest import Buyer
 from ticketshop.orders.models import Order, OrderStatus
+from ticketshop.orders.services import TicketLine, reserve_tickets
 from ticketshop.payments import reads, swish
 from ticketshop.payments.models import SwishPayment, SwishStatus
 from ticketshop.payments.services import new_swish_id
@@ -93,6 +95,42 @@ def test_a_callback_queues_one_read_and_the_workers_read_pays(
         timeout=10,
     ).text
     assert sample(metrics, "ticketshop_swish_reads_total") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pages_hear_a_callbacks_read_is_coming(quiet_buyer, event_and_type):
+    """session_payment_status and the return page's status say
+    ``payment_settling`` from the callback until its read is done (the
+    pages then ask again after 1 s, not their backed-off pause); not
+    before the callback, nor once the read has settled the order."""
+    event, standard = event_and_type
+    token = quiet_buyer.reserved_and_started(event, standard)
+    html = quiet_buyer.http.get(f"{quiet_buyer.base}/pay/", timeout=30).text
+    path = re.search(r'"payReturn": "(/pay/return/[^"]+/)"', html).group(1)
+
+    def settling() -> tuple[bool, bool]:
+        polled = quiet_buyer.status()
+        returned = requests.get(f"{quiet_buyer.base}{path}status/", timeout=30).json()
+        return polled["payment_settling"], returned["payment_settling"]
+
+    assert settling() == (False, False)
+    assert quiet_buyer.pay(token).status_code == 200
+    scheduler.wait_idle()
+    assert settling() == (False, False)  # approved, but no callback yet
+    payment = SwishPayment.objects.get()
+    assert _callback(quiet_buyer.base, payment).status_code == 200
+    assert settling() == (True, True)
+    # A loop has claimed it and is reading Swish.
+    SwishPayment.objects.update(
+        read_queued=False, reading_until=timezone.now() + timedelta(seconds=30)
+    )
+    assert settling() == (True, True)
+    SwishPayment.objects.update(read_queued=True, reading_until=None)
+
+    run_worker()
+
+    assert quiet_buyer.status()["status"] == "PAID"
+    assert settling() == (False, False)
 
 
 def _statements_of_one_read(quiet_buyer, event_and_type) -> list[str]:
@@ -383,6 +421,46 @@ def test_a_loop_skips_a_payment_another_loop_is_reading(
     assert during == [None, True, None]
     assert reads.read_next(now=now) == open_payment.pk
     assert len(fake_swish.reads) == 2
+
+
+def _another_open_payment(open_payment, *, next_read_at) -> SwishPayment:
+    """A second buyer's open request on the same event."""
+    order = reserve_tickets(
+        event_id=open_payment.order.event_id,
+        lines=[
+            TicketLine(
+                ticket_type_id=open_payment.order.tickets.first().ticket_type_id,
+                count=1,
+            )
+        ],
+    )
+    Order.objects.filter(pk=order.pk).update(
+        payment_pending=True, email="second@example.com"
+    )
+    return SwishPayment.objects.create(
+        order=order,
+        request_id=new_swish_id(),
+        callback_identifier=new_swish_id(),
+        token="u" * 32,
+        amount=order.total_price,
+        status=SwishStatus.CREATED,
+        next_read_at=next_read_at,
+    )
+
+
+def test_a_callbacks_read_goes_before_scheduled_reads_due_longer(
+    open_payment, fake_swish
+):
+    """In a rush the loops fall behind: a callback's read (Swish has news, a
+    buyer's page waits) is claimed before scheduled reads due longer (the
+    backup, which usually finds the request still open)."""
+    now = open_payment.next_read_at + timedelta(seconds=30)
+    called_back = _another_open_payment(open_payment, next_read_at=now)
+    assert reads.note_callback(payment=called_back, now=now)
+    # open_payment's scheduled read has been due for 30 s.
+    assert reads.claim_next(now=now).pk == called_back.pk
+    assert reads.claim_next(now=now).pk == open_payment.pk
+    assert reads.claim_next(now=now) is None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -99,10 +99,11 @@ class SwishPayment(models.Model):
                 name="swishpayment_open_idx",
                 condition=Q(status__in=["CREATING", "CREATED"]),
             ),
-            # The read loops' claim (reads.claim_next): the longest-due read
-            # among open requests and those a callback asked about.
+            # The read loops' claim (reads.claim_next): among open requests
+            # and those a callback asked about, the callbacks' first, then
+            # the longest due.
             models.Index(
-                fields=["next_read_at"],
+                fields=["-read_queued", "next_read_at"],
                 name="swishpayment_read_due_idx",
                 condition=Q(status="CREATED") | Q(read_queued=True),
             ),

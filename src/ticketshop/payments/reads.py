@@ -15,12 +15,12 @@ payments' table, with no task queue between:
   callback), then backing off: 15, 30, 60, 120 s … capped at
   SWISH_READ_MAX_INTERVAL_SECONDS, until Swish reports it final or it is
   older than SWISH_PENDING_TIMEOUT_SECONDS (reconciliation then cancels it);
-- a loop claims the read due longest (``claim_next``: the row locked with
-  SKIP LOCKED on PostgreSQL, then one conditional UPDATE that takes a lease,
-  ``reading_until``, so that two workers never read it at once, and pushes
-  the next scheduled read back first: a worker that dies mid-read leaves it
-  due again), reads and applies what Swish says (``settle.refresh_payment``)
-  and ends the lease.
+- a loop claims the read due longest, a callback's first (``claim_next``:
+  the row locked with SKIP LOCKED on PostgreSQL, then one conditional
+  UPDATE that takes a lease, ``reading_until``, so that two workers never
+  read it at once, and pushes the next scheduled read back first: a worker
+  that dies mid-read leaves it due again), reads and applies what Swish
+  says (``settle.refresh_payment``) and ends the lease.
 
 Each claim is one conditional UPDATE, so several workers on several hosts
 share the work without reading a payment twice in one slot. Reconciliation
@@ -160,17 +160,21 @@ def _claimed(payment: SwishPayment, *, now: datetime, where: Q) -> bool:
 
 
 def claim_next(*, now: datetime | None = None) -> SwishPayment | None:
-    """Claim the payment whose read has been due longest (None: nothing
-    due). Several loops in several workers take turns: on PostgreSQL the
-    candidate row is locked and a row another loop is claiming is skipped;
-    on SQLite writes are one at a time and the UPDATE checks again."""
+    """Claim the payment whose read has been due longest, those a callback
+    asked for first (None: nothing due). A callback says Swish has news and
+    a buyer's page is waiting for it; a scheduled read is the backup and
+    usually finds the request still open, so in a rush it waits until the
+    callbacks' reads are done. Several loops in several workers take
+    turns: on PostgreSQL the candidate row is locked and a row another loop
+    is claiming is skipped; on SQLite writes are one at a time and the
+    UPDATE checks again."""
     now = now or timezone.now()
     due = _due(now)
     with transaction.atomic():
         payment = (
             SwishPayment.objects.select_for_update(skip_locked=True)
             .filter(due)
-            .order_by("next_read_at")
+            .order_by(F("read_queued").desc(), "next_read_at")
             .first()
         )
         if payment is None or not _claimed(payment, now=now, where=due):
