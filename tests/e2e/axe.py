@@ -26,6 +26,7 @@ def require_axe():
 def serious_violations(page) -> list[str]:
     """Return '<rule>: <target> (<impact>)' for each serious or critical issue."""
     require_axe()
+    page.wait_for_load_state()
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     results = page.evaluate(

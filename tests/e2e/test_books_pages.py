@@ -86,6 +86,9 @@ def test_the_buyer_finds_the_receipt_and_asks_for_an_invoice(
     assert serious_violations(page) == []
     no_sideways_scroll(page)
     page.get_by_role("link", name=words["ask"], exact=False).click()
+    # The invoice form's page, loaded (axe on a page still navigating finds
+    # no document to run in).
+    expect(page.locator("#id_name")).to_be_visible()
     assert serious_violations(page) == []
     no_sideways_scroll(page)
     page.fill("#id_name", "Firma AB")
