@@ -8,10 +8,10 @@ task worker) on a fresh database and var directory, imports one event of
 Each reserves one ticket, starts the Swish payment, and then approves
 (--approve share), declines (--decline share) or abandons it in the
 simulator; approvers poll session_payment_status as the pay page does (1 s,
-then x1.5 up to 10 s; 1 s while the answer says payment_settling) until
-PAID. Every answer is timed; Busy (503 with Retry-After) is retried as the
-pages do. At the end it waits for the ticket e-mails (files under
-var/mail/) and checks that every buyer who approved is PAID with exactly one e-mail.
+then x1.5 up to 10 s) until PAID. Every answer is timed; Busy (503 with
+Retry-After) is retried as the pages do. At the end it waits for the ticket
+e-mails (files under var/mail/) and checks that every buyer
+who approved is PAID with exactly one e-mail.
 
     .venv/bin/python bench/release.py --database sqlite
     .venv/bin/python bench/release.py --database postgres
@@ -184,20 +184,15 @@ def buyer(n: int, args, event: dict, timings: Timings, start: float, results: di
             response = timings.call(
                 "status", http.get, f"{base}/session_payment_status/", timeout=60
             )
-            settling = False
             if response is not None and response.status_code == 200:
-                body = response.json()
-                status = body["status"]
-                if status != "RESERVED" or not body["payment_pending"]:
+                status = response.json()["status"]
+                if status != "RESERVED" or not response.json()["payment_pending"]:
                     result["outcome"] = status
                     result["settled_s"] = time.monotonic() - paid_from
                     result["seen_at_s"] = time.monotonic() - start
                     result["seen_wall"] = time.time()
                     return
-                # As the pay page: 1 s while the shop reads a callback's
-                # outcome (a checkout without the field never says so).
-                settling = bool(body.get("payment_settling"))
-            delay = 1.0 if settling else min(delay * 1.5, 10.0)
+            delay = min(delay * 1.5, 10.0)
         result["outcome"] = "still pending"
     finally:
         http.close()

@@ -3,7 +3,6 @@ callback asks for one read of its payment, a worker's read loop reads it,
 open requests are read on a schedule that backs off, and the callback
 answers 503 when the shop cannot take it or cannot read Swish."""
 
-import re
 import threading
 from datetime import timedelta
 from unittest import mock
@@ -95,42 +94,6 @@ def test_a_callback_queues_one_read_and_the_workers_read_pays(
         timeout=10,
     ).text
     assert sample(metrics, "ticketshop_swish_reads_total") == 1
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_pages_hear_a_callbacks_read_is_coming(quiet_buyer, event_and_type):
-    """session_payment_status and the return page's status say
-    ``payment_settling`` from the callback until its read is done (the
-    pages then ask again after 1 s, not their backed-off pause); not
-    before the callback, nor once the read has settled the order."""
-    event, standard = event_and_type
-    token = quiet_buyer.reserved_and_started(event, standard)
-    html = quiet_buyer.http.get(f"{quiet_buyer.base}/pay/", timeout=30).text
-    path = re.search(r'"payReturn": "(/pay/return/[^"]+/)"', html).group(1)
-
-    def settling() -> tuple[bool, bool]:
-        polled = quiet_buyer.status()
-        returned = requests.get(f"{quiet_buyer.base}{path}status/", timeout=30).json()
-        return polled["payment_settling"], returned["payment_settling"]
-
-    assert settling() == (False, False)
-    assert quiet_buyer.pay(token).status_code == 200
-    scheduler.wait_idle()
-    assert settling() == (False, False)  # approved, but no callback yet
-    payment = SwishPayment.objects.get()
-    assert _callback(quiet_buyer.base, payment).status_code == 200
-    assert settling() == (True, True)
-    # A loop has claimed it and is reading Swish.
-    SwishPayment.objects.update(
-        read_queued=False, reading_until=timezone.now() + timedelta(seconds=30)
-    )
-    assert settling() == (True, True)
-    SwishPayment.objects.update(read_queued=True, reading_until=None)
-
-    run_worker()
-
-    assert quiet_buyer.status()["status"] == "PAID"
-    assert settling() == (False, False)
 
 
 def _statements_of_one_read(quiet_buyer, event_and_type) -> list[str]:

@@ -85,7 +85,6 @@ def test_return_status_endpoint_says_only_status_reference_and_tickets(
         "reference",
         "tickets",
         "external_ids",
-        "payment_settling",  # when to ask again, nothing of the buyer
     }
 
 

@@ -39,15 +39,3 @@ def read_order_for_buyer(*, order: Order, now: datetime | None = None) -> BuyerV
         status=effective_status(order, now=now),
         payment=get_latest_payment(order_id=order.pk),
     )
-
-
-def payment_settling(payment: SwishPayment | None, now: datetime | None = None) -> bool:
-    """Whether a read of ``payment`` asked for by Swish's callback is waiting
-    for a worker or running: what Swish said shows within seconds
-    (``reads.py``). A scheduled read (no callback yet) does not count: it
-    is the backup, and usually finds the request still open."""
-    if payment is None or payment.callback_at is None:
-        return False
-    now = now or timezone.now()
-    reading = payment.reading_until is not None and payment.reading_until > now
-    return payment.read_queued or reading

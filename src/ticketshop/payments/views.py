@@ -35,7 +35,7 @@ from ticketshop.security.ratelimit import limit_client
 from ticketshop.statemachine.actors import ActingAs
 
 from .errors import PaymentTokenDoesNotExist
-from .poll import payment_settling, read_order_for_buyer
+from .poll import read_order_for_buyer
 from .qr import payment_qr_png
 from .reads import unreachable_since
 from .selectors import get_payment_by_token
@@ -143,7 +143,6 @@ SESSION_PAYMENT_STATUS = inline_serializer(
         "payment_status": serializers.CharField(allow_null=True),
         "payment_error": serializers.CharField(allow_null=True),
         "refund_state": serializers.CharField(allow_null=True),
-        "payment_settling": serializers.BooleanField(),
         "external_ids": serializers.ListField(
             child=serializers.CharField(), required=False
         ),
@@ -190,10 +189,6 @@ class SessionPaymentStatusView(ActingAs, APIView):
             # Money on its way back (PENDING, REFUNDED, FAILED), so the page
             # can say what happens to a payment the order did not take.
             "refund_state": order.refund_state or None,
-            # Swish has called back and a worker is about to read (or is
-            # reading) the outcome: it shows within seconds, so the page
-            # asks again at its shortest pause rather than its backed-off one.
-            "payment_settling": payment_settling(payment),
         }
         if status == OrderStatus.PAID:
             body["external_ids"] = list(

@@ -31,11 +31,7 @@ from ticketshop.orders.sessions import get_session_order, session_order_token
 from ticketshop.orders.signing import sign_ticket
 from ticketshop.payments.common import UNKNOWN_OUTCOME
 from ticketshop.payments.models import SwishStatus
-from ticketshop.payments.poll import (
-    BuyerView,
-    payment_settling,
-    read_order_for_buyer,
-)
+from ticketshop.payments.poll import BuyerView, read_order_for_buyer
 from ticketshop.release.services import queued_release
 from ticketshop.statemachine.actors import ActingAs
 
@@ -289,8 +285,6 @@ class PayReturnStatusView(ActingAs, View):
             "payment_pending": seen.order.payment_pending,
             "reference": seen.order.payment_reference or None,
             "tickets": list_order_lines(order=seen.order),
-            # As session_payment_status's: the outcome shows within seconds.
-            "payment_settling": payment_settling(seen.payment),
         }
         if state == "paid":
             body["external_ids"] = _live_ticket_ids(seen.order)

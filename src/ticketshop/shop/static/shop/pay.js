@@ -191,11 +191,6 @@ document.addEventListener("DOMContentLoaded", () => {
         return;
       }
       delay = nextPollDelay(delay);
-      // Swish has called back and the shop is reading the outcome: it
-      // shows within seconds, so ask again after the shortest pause.
-      if (result.status === 200 && result.data && result.data.payment_settling) {
-        delay = pollTiming.firstMs;
-      }
     }
   }
 

@@ -1,8 +1,7 @@
 /* The page the Swish app returns to: while the payment is pending, ask the
    return link's own status endpoint (1 s, then ×1.5 up to 10 s; at once when
-   the tab becomes visible again, and from there 1 s again: shop.js; 1 s
-   while Swish has called back and the shop reads the outcome) and reload
-   when the state changes. */
+   the tab becomes visible again, and from there 1 s again: shop.js) and
+   reload when the state changes. */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -27,10 +26,6 @@ document.addEventListener("DOMContentLoaded", () => {
       const node = document.getElementById("return-poll-status").lastChild;
       if (node.textContent !== line) node.textContent = line;
       delay = nextPollDelay(delay);
-      // Swish has called back and the shop is reading the outcome.
-      if (result.status === 200 && result.data && result.data.payment_settling) {
-        delay = pollTiming.firstMs;
-      }
     }
   })();
 });
