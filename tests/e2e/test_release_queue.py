@@ -79,6 +79,11 @@ def test_joining_and_waiting_for_ones_turn(
         status = page.locator("#queue-status")
         expect(status).to_have_attribute("aria-live", "polite")
         expect(status).to_contain_text(re.compile("kön|queue"))
+        expect(page.locator("main")).to_contain_text(
+            re.compile(
+                "det finns i den publicerade dragningen|it is in the published draw"
+            )
+        )
         if javascript:
             clean(page)
         # Phone width: nothing wider than the screen.
@@ -143,6 +148,13 @@ def test_a_late_arrival_is_told_its_place_is_coming(
         page.get_by_role("button", name=join).click()
         status = page.locator("#queue-status")
         expect(status).to_contain_text(waiting)
+        # Its id is not in the published draw, and the page says so.
+        expect(page.locator("main")).to_contain_text(
+            re.compile(
+                "Den finns inte i den publicerade dragningen"
+                "|It is not in the published draw"
+            )
+        )
         clean(page)
         services.admit(release.pk)
         expect(status).to_contain_text(placed, timeout=25_000)

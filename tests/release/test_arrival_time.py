@@ -141,3 +141,41 @@ def test_stragglers_ranked_after_the_draw_leave_the_published_draw_checkable(
         entry.refresh_from_db()
     # Behind the drawn ones, in arrival order.
     assert [e.rank for e in stragglers] == list(range(9, 17))
+
+
+@pytest.mark.parametrize(
+    ("language", "in_draw", "not_in_draw"),
+    [
+        ("en", "it is in the published draw", "It is not in the published draw"),
+        ("sv", "det finns i den publicerade dragningen", "Den finns inte i den"),
+    ],
+)
+def test_the_queue_page_says_whether_the_entry_is_in_the_published_draw(
+    behind_proxy, language, in_draw, not_in_draw
+):
+    """A drawn entry's page says its id is in the published draw; a
+    straggler's (taken after the draw, placed behind) says it is not."""
+    event, _, release = closed_seconds_ago(3)
+    close = release.window_closes_at
+    drawn, slow = Client(), Client()
+    for client in (drawn, slow):
+        client.cookies["django_language"] = language
+    drawn.post(
+        "/api/queue/join/",
+        {"chapter_event": event.pk, "email": "in@example.org", "tickets": 1},
+        content_type="application/json",
+        HTTP_X_REQUEST_START=ms(close - timedelta(seconds=5)),
+    )
+    assert services.draw(release.pk, now=close + timedelta(seconds=16))
+    slow.post(
+        "/api/queue/join/",
+        {"chapter_event": event.pk, "email": "slow@example.org", "tickets": 1},
+        content_type="application/json",
+        HTTP_X_REQUEST_START=ms(close - timedelta(seconds=1)),
+    )
+    services.tick(now=close + timedelta(seconds=17))
+
+    page = drawn.get(f"/queue/{event.pk}/").content.decode()
+    assert in_draw in page and not_in_draw not in page
+    page = slow.get(f"/queue/{event.pk}/").content.decode()
+    assert not_in_draw in page and in_draw not in page

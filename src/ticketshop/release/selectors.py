@@ -115,3 +115,19 @@ def estimated_wait(release, ahead: int, now: datetime) -> int | None:
     elapsed = max((now - start).total_seconds(), 1.0)
     per_second = release.admitted_up_to / elapsed
     return int(ahead / per_second) if per_second > 0 else None
+
+
+def in_published_draw(entry: Entry, release) -> bool:
+    """Whether the entry is (or, before the draw, will be) in the published
+    draw: it joined inside the window and the draw placed it
+    (``drawn_up_to``). An entry that joined after the window closed, or
+    was taken after the draw (a straggler), queues behind the drawn ones in
+    arrival order and is not part of the draw."""
+    closes = release.window_closes_at
+    if release.drawn_at is None:
+        return closes is None or entry.joined_at < closes
+    if entry.rank is None:
+        return False
+    if release.drawn_up_to is not None:
+        return entry.rank <= release.drawn_up_to
+    return closes is None or entry.joined_at < closes

@@ -44,7 +44,7 @@ from ticketshop.statemachine.actors import ActingAs
 from . import services
 from .errors import AlreadyInQueue, NoQueue, NotInQueue, QueueNotOpen
 from .models import Entry, Release
-from .selectors import status
+from .selectors import in_published_draw, status
 
 STATUS_MAX_AGE = 2
 
@@ -309,6 +309,7 @@ class QueuePageView(ActingAs, View):
             "event": release.event,
             "event_title": release.event.title_in(request.LANGUAGE_CODE),
             "entry": entry,
+            "in_draw": entry is not None and in_published_draw(entry, release),
             "status": current,
             "open": release.queue_opens_at is not None
             and release.queue_opens_at <= now,
