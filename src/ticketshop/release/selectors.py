@@ -117,17 +117,22 @@ def estimated_wait(release, ahead: int, now: datetime) -> int | None:
     return int(ahead / per_second) if per_second > 0 else None
 
 
+def drawn_entries(release):
+    """The entries the release's draw placed (what the published draw
+    lists): ranked, up to ``drawn_up_to``; for a release drawn before that
+    bound was kept, those that joined inside the window."""
+    drawn = Entry.objects.filter(release=release, rank__isnull=False)
+    if release.drawn_up_to is not None:
+        return drawn.filter(rank__lte=release.drawn_up_to)
+    return drawn.filter(joined_at__lt=release.window_closes_at)
+
+
 def in_published_draw(entry: Entry, release) -> bool:
     """Whether the entry is (or, before the draw, will be) in the published
-    draw: it joined inside the window and the draw placed it
-    (``drawn_up_to``). An entry that joined after the window closed, or
-    was taken after the draw (a straggler), queues behind the drawn ones in
-    arrival order and is not part of the draw."""
-    closes = release.window_closes_at
+    draw (``drawn_entries``). An entry that joined after the window closed,
+    or was taken after the draw (a straggler), queues behind the drawn ones
+    in arrival order and is not part of the draw."""
     if release.drawn_at is None:
+        closes = release.window_closes_at
         return closes is None or entry.joined_at < closes
-    if entry.rank is None:
-        return False
-    if release.drawn_up_to is not None:
-        return entry.rank <= release.drawn_up_to
-    return closes is None or entry.joined_at < closes
+    return drawn_entries(release).filter(pk=entry.pk).exists()

@@ -59,6 +59,7 @@ from .machines import (
     WAITING,
 )
 from .models import Entry, Release
+from .selectors import drawn_entries
 
 logger = logging.getLogger(__name__)
 
@@ -384,13 +385,8 @@ def published_draw(release: Release) -> dict:
     }
     if release.drawn_at is not None:
         body["seed"] = release.seed
-        drawn = Entry.objects.filter(release=release, rank__isnull=False)
-        if release.drawn_up_to is not None:
-            drawn = drawn.filter(rank__lte=release.drawn_up_to)
-        else:  # drawn before the bound was kept
-            drawn = drawn.filter(joined_at__lt=release.window_closes_at)
         body["entries"] = list(
-            drawn.order_by("rank").values_list("public_id", flat=True)
+            drawn_entries(release).order_by("rank").values_list("public_id", flat=True)
         )
     return body
 
