@@ -207,16 +207,23 @@ def open_payment(db, post_json):
         },
     )
     order = Order.objects.get()
-    Order.objects.update(payment_pending=True, email="buyer@example.com")
-    now = timezone.now()
+    return _open_request(
+        order, "buyer@example.com", next_read_at=reads.first_read_at(timezone.now())
+    )
+
+
+def _open_request(order: Order, email: str, *, next_read_at) -> SwishPayment:
+    """The order's payment started: an open Swish request, its first read
+    due at ``next_read_at``."""
+    Order.objects.filter(pk=order.pk).update(payment_pending=True, email=email)
     return SwishPayment.objects.create(
         order=order,
         request_id=new_swish_id(),
         callback_identifier=new_swish_id(),
-        token="t" * 32,
+        token=new_swish_id(),
         amount=order.total_price,
         status=SwishStatus.CREATED,
-        next_read_at=reads.first_read_at(now),
+        next_read_at=next_read_at,
     )
 
 
@@ -397,18 +404,7 @@ def _another_open_payment(open_payment, *, next_read_at) -> SwishPayment:
             )
         ],
     )
-    Order.objects.filter(pk=order.pk).update(
-        payment_pending=True, email="second@example.com"
-    )
-    return SwishPayment.objects.create(
-        order=order,
-        request_id=new_swish_id(),
-        callback_identifier=new_swish_id(),
-        token="u" * 32,
-        amount=order.total_price,
-        status=SwishStatus.CREATED,
-        next_read_at=next_read_at,
-    )
+    return _open_request(order, "second@example.com", next_read_at=next_read_at)
 
 
 def test_a_callbacks_read_goes_before_scheduled_reads_due_longer(
