@@ -4,6 +4,7 @@ open requests are read on a schedule that backs off, and the callback
 answers 503 when the shop cannot take it or cannot read Swish."""
 
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
 
@@ -103,10 +104,34 @@ def _statements_of_one_read(quiet_buyer, event_and_type) -> list[str]:
     assert quiet_buyer.pay(token).status_code == 200
     scheduler.wait_idle()
     assert _callback(quiet_buyer.base, SwishPayment.objects.get()).status_code == 200
-    with CaptureQueriesContext(connection) as captured:
+    with _statements() as statements:
         assert reads.read_next() is not None  # the read only
     assert Order.objects.get().status == OrderStatus.PAID
-    return [q["sql"] for q in captured.captured_queries]
+    return statements
+
+
+@contextmanager
+def _statements():
+    """The SQL sent inside the block, transactions' BEGIN and COMMIT
+    included, as text: a statement PostgreSQL prepared (db.sql's
+    prepared_cursor) is logged without it, so it is taken from what the
+    cursor was given."""
+    given = []
+
+    def keep(execute, sql, params, many, context):
+        given.append(sql)
+        return execute(sql, params, many, context)
+
+    found: list[str] = []
+    with connection.execute_wrapper(keep), CaptureQueriesContext(connection) as log:
+        yield found
+    texts = iter(given)
+    for query in log.captured_queries:
+        if query["sql"] in ("BEGIN", "COMMIT", "ROLLBACK"):
+            found.append(query["sql"])
+        else:
+            text = next(texts)
+            found.append(query["sql"] or text)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -129,23 +154,47 @@ def test_a_paying_read_writes_only_the_receipt_after_taking_its_number(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_paying_read_updates_its_payment_three_times(
+def test_a_paying_read_updates_its_payment_twice(
     quiet_buyer, event_and_type, forget_reachability
 ):
     """The claim (due, lease, next read, counted, no longer asked for) is
-    one UPDATE, the answer's record another, and the end of the claim after
-    the whole read a third: no separate UPDATE per flag."""
+    one statement, an UPDATE that picks its row and returns it, with no
+    transaction of its own; the answer's record, which ends the claim, is
+    the other: no separate UPDATE per flag, none for the lease's end."""
     statements = _statements_of_one_read(quiet_buyer, event_and_type)
+    assert statements[0].startswith('UPDATE "payments_swishpayment"'), statements[:2]
+    assert " RETURNING " in statements[0]
     updates = [q for q in statements if q.startswith('UPDATE "payments_swishpayment"')]
-    assert len(updates) == 3, updates
+    assert len(updates) == 2, updates
     assert '"swish_reads"' in updates[0] and '"read_queued"' in updates[0]
-    assert "'PAID'" in updates[1]
-    assert updates[2].startswith(
-        'UPDATE "payments_swishpayment" SET "reading_until" = NULL'
-    )
+    assert "'PAID'" in updates[1] and '"reading_until" = NULL' in updates[1]
+    assert statements[-1].startswith("COMMIT"), statements[-1]
     payment = SwishPayment.objects.get()
     assert payment.swish_reads == 1 and not payment.read_queued
     assert payment.reading_until is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_swish_could_not_answer_still_ends_its_claim(
+    quiet_buyer, event_and_type, forget_reachability, settings, refused_port
+):
+    """No answer applied (Swish unreachable): the claim ends with an UPDATE
+    of its own, and the read is due again on its schedule."""
+    event, standard = event_and_type
+    token = quiet_buyer.reserved_and_started(event, standard)
+    assert quiet_buyer.pay(token).status_code == 200
+    scheduler.wait_idle()
+    assert _callback(quiet_buyer.base, SwishPayment.objects.get()).status_code == 200
+    # Swish cannot be reached (a refused connection): nothing is applied.
+    settings.SWISH_API_URL = f"http://127.0.0.1:{refused_port}/swish-cpcapi/api/"
+    with _statements() as statements:
+        assert reads.read_next() is not None
+    assert statements[-1].startswith(
+        'UPDATE "payments_swishpayment" SET "reading_until" = NULL'
+    )
+    payment = SwishPayment.objects.get()
+    assert payment.reading_until is None and payment.status == "CREATED"
+    assert payment.swish_reads == 1 and payment.next_read_at > timezone.now()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -31,6 +31,7 @@ unreachable since"), and the next read that reaches Swish clears it; while
 marked, the callback answers 503 so that Swish sends it again.
 """
 
+import functools
 import logging
 import random
 import time
@@ -42,13 +43,14 @@ from django.db import (
     InterfaceError,
     OperationalError,
     close_old_connections,
-    transaction,
+    connection,
 )
 from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from ticketshop.db import sql
 from ticketshop.statemachine.machine import acting_as
 
 from .models import OPEN_STATUSES, SwishPayment, SwishStatus
@@ -106,17 +108,6 @@ def _free(now: datetime) -> Q:
     return Q(reading_until__isnull=True) | Q(reading_until__lt=now)
 
 
-def _due(now: datetime) -> Q:
-    """What a read loop may claim at ``now``: an open request whose
-    scheduled read is due (and not past SWISH_PENDING_TIMEOUT_SECONDS:
-    reconciliation ends those), or any readable one a callback asked about;
-    either way nobody else reading it."""
-    expired = now - timedelta(seconds=settings.SWISH_PENDING_TIMEOUT_SECONDS)
-    scheduled = Q(status=SwishStatus.CREATED, created_at__gt=expired)
-    called_back = Q(status__in=_READABLE, read_queued=True)
-    return (scheduled | called_back) & Q(next_read_at__lte=now) & _free(now)
-
-
 def note_callback(*, payment: SwishPayment, now: datetime | None = None) -> bool:
     """Swish called back about ``payment``: record it and make a read due
     now (``read_queued``: asked for by a callback, so that a request the
@@ -159,41 +150,122 @@ def _claimed(payment: SwishPayment, *, now: datetime, where: Q) -> bool:
     )
 
 
+def _next_reads(now: datetime) -> list[datetime]:
+    """The next scheduled read after this one, by how many times the row
+    was read before (index): ``now + backoff(reads + 1)`` until the backoff
+    is capped; the last item is the capped one (any count from there)."""
+    times = []
+    for before in range(64):
+        times.append(now + backoff(before + 1))
+        if backoff(before + 1) == backoff(before + 2):
+            break
+    return times
+
+
+@functools.cache
+def _claim_sql(alias: str, steps: int, skip_locked: bool) -> str:
+    """The claim in one statement: an UPDATE of the row the subquery picks
+    (due, nobody reading it; a callback's first, then due longest),
+    returning it. ``steps``: the number of next-read times (_next_reads).
+    Parameters: the lease's end, the next-read times, the time asked, the
+    oldest open request still read, ``_READABLE``'s statuses, and now
+    twice."""
+
+    def col(field: str) -> str:
+        return sql.column(SwishPayment, field, "", using=alias)
+
+    reads = col("swish_reads")
+    whens = " ".join(f"WHEN {reads} = {n} THEN %s" for n in range(steps - 1))
+    next_read = f"CASE {whens} ELSE %s END" if whens else "%s"
+    pick = (
+        f"SELECT {col('pk')} FROM {sql.table(SwishPayment, using=alias)}"  # noqa: S608
+        # CREATED as text, not a parameter: PostgreSQL then proves the
+        # claim index's condition (models.SwishPayment) in a generic plan.
+        f" WHERE (({col('status')} = '{SwishStatus.CREATED}'"
+        f" AND {col('created_at')} > %s)"
+        f" OR ({col('status')} IN ({sql.placeholders(len(_READABLE))})"
+        f" AND {col('read_queued')}))"
+        f" AND {col('next_read_at')} <= %s"
+        f" AND ({col('reading_until')} IS NULL OR {col('reading_until')} < %s)"
+        f" ORDER BY {col('read_queued')} DESC, {col('next_read_at')} ASC LIMIT 1"
+        + (" FOR UPDATE SKIP LOCKED" if skip_locked else "")
+    )
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"UPDATE {sql.table(SwishPayment, using=alias)} SET"  # noqa: S608
+        f" {col('reading_until')} = %s, {col('next_read_at')} = {next_read},"
+        f" {col('checked_at')} = %s, {reads} = {reads} + 1,"
+        f" {col('read_queued')} = %s"
+        f" WHERE {col('pk')} = ({pick})"
+        f" RETURNING {sql.select_columns(alias, SwishPayment)}"
+    )
+
+
 def claim_next(*, now: datetime | None = None) -> SwishPayment | None:
     """Claim the payment whose read has been due longest, those a callback
     asked for first (None: nothing due). A callback says Swish has news and
     a buyer's page is waiting for it; a scheduled read is the backup and
     usually finds the request still open, so in a rush it waits until the
-    callbacks' reads are done. Several loops in several workers take
-    turns: on PostgreSQL the candidate row is locked and a row another loop
-    is claiming is skipped; on SQLite writes are one at a time and the
-    UPDATE checks again."""
+    callbacks' reads are done.
+
+    The claim writes what ``_claimed`` writes, in one statement with no
+    transaction of its own (``_claim_sql``). Several loops in several
+    workers take turns: on PostgreSQL the subquery locks its row and skips
+    one another loop is claiming (FOR UPDATE SKIP LOCKED); on SQLite writes
+    are one at a time. What may be claimed: an open request whose
+    scheduled read is due (and not past SWISH_PENDING_TIMEOUT_SECONDS:
+    reconciliation ends those), or any readable one a callback asked about;
+    either way nobody else reading it."""
     now = now or timezone.now()
-    due = _due(now)
-    with transaction.atomic():
-        payment = (
-            SwishPayment.objects.select_for_update(skip_locked=True)
-            .filter(due)
-            .order_by(F("read_queued").desc(), "next_read_at")
-            .first()
-        )
-        if payment is None or not _claimed(payment, now=now, where=due):
-            return None
-    return payment
+    alias = connection.alias
+    expired = now - timedelta(seconds=settings.SWISH_PENDING_TIMEOUT_SECONDS)
+    next_reads = _next_reads(now)
+
+    def at(value: datetime):
+        return sql.value(alias, SwishPayment, "next_read_at", value)
+
+    params = [
+        at(now + _lease()),
+        *(at(t) for t in next_reads),
+        at(now),
+        False,
+        at(expired),
+        *(str(status) for status in _READABLE),
+        at(now),
+        at(now),
+    ]
+    statement = _claim_sql(
+        alias,
+        len(next_reads),
+        connection.features.has_select_for_update_skip_locked,
+    )
+    with sql.prepared_cursor(alias) as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    return None if row is None else sql.row_reader(alias, SwishPayment).read(row)
 
 
 def _read(payment: SwishPayment, *, now: datetime) -> None:
     """Read a claimed payment from Swish and apply the answer; the claim
-    ends after the whole read, whatever happens."""
+    ends after the whole read, whatever happens: with the answer's record
+    when one was applied, else with an UPDATE of its own."""
     from . import settle
+    from .swish_read import APPLIED
 
     # The history names what made the read: Swish's callback, or the schedule.
     actor = "swish-callback" if payment.callback_at is not None else "swish-read"
+    ended = False
     try:
         with acting_as(actor):
-            settle.refresh_payment(payment=payment, now=now, counted=True)
+            ended = (
+                settle.refresh_payment(
+                    payment=payment, now=now, counted=True, ending_read=True
+                )
+                == APPLIED
+            )
     finally:
-        SwishPayment.objects.filter(pk=payment.pk).update(reading_until=None)
+        if not ended:
+            SwishPayment.objects.filter(pk=payment.pk).update(reading_until=None)
 
 
 def read_next(*, now: datetime | None = None) -> int | None:

@@ -105,30 +105,42 @@ def differences_from_request(*, payment: SwishPayment, order: Order, obj: dict) 
 
 
 def apply_payment_object(
-    *, payment_id: int, obj: dict, now: datetime, order_id: int | None = None
+    *,
+    payment_id: int,
+    obj: dict,
+    now: datetime,
+    order_id: int | None = None,
+    ending_read: bool = False,
 ) -> None:
     """Apply a payment request object read from Swish (never a callback body).
 
     An object that differs from the request the shop made is flagged and
     never applied. Money for an order the shop had given up is recorded,
     then ``recover_unaccepted_payment`` completes the order or proposes the
-    refund (its own transaction: it takes the event's seat lock first)."""
+    refund (its own transaction: it takes the event's seat lock first).
+    ``ending_read``: a read loop's read (reads._read), whose claim ends
+    with the same write of the payment (no statement of its own)."""
     status = obj.get("status") if isinstance(obj, dict) else None
     with transaction.atomic(durable=True):
         order, payment = lock_payment(payment_id, order_id=order_id)
         payment.raw = obj
         payment.checked_at = now
+        # Every write of the payment below takes these fields.
+        written = ["raw", "checked_at"]
+        if ending_read:
+            payment.reading_until = None
+            written.append("reading_until")
         if status not in SWISH_STATUSES:
             logger.warning(
                 "Swish status %r of %s is unknown; nothing changed",
                 status,
                 payment.request_id,
             )
-            payment.save(update_fields=["raw", "checked_at", "updated_at"])
+            payment.save(update_fields=[*written, "updated_at"])
             return
         mismatch = differences_from_request(payment=payment, order=order, obj=obj)
         if mismatch:
-            _flag_mismatch(order, payment, mismatch, status)
+            _flag_mismatch(order, payment, mismatch, status, written)
             return
         if payment.status in FINAL_STATUSES and not (
             status == SwishStatus.PAID and payment.status != SwishStatus.PAID
@@ -145,9 +157,9 @@ def apply_payment_object(
                     f"Swish now reports {status} for payment request "
                     f"{payment.request_id}, settled earlier as {payment.status}.",
                 )
-            payment.save(update_fields=["raw", "checked_at", "updated_at"])
+            payment.save(update_fields=[*written, "updated_at"])
             return
-        fields = ["raw", "checked_at", "error_code", "error_message"]
+        fields = [*written, "error_code", "error_message"]
         if status in FINAL_STATUSES:
             payment.settled_at = now
             fields.append("settled_at")
@@ -177,7 +189,7 @@ def apply_payment_object(
 
 
 def _flag_mismatch(
-    order: Order, payment: SwishPayment, mismatch: str, status: str
+    order: Order, payment: SwishPayment, mismatch: str, status: str, written: list
 ) -> None:
     """Swish's answer differs from the request: keep it for audit, flag the
     order once per difference, apply nothing (the caller's transaction)."""
@@ -189,7 +201,7 @@ def _flag_mismatch(
         status,
         mismatch,
     )
-    fields = ["raw", "checked_at"]
+    fields = list(written)
     if payment.mismatch != mismatch:
         payment.mismatch = mismatch
         fields.append("mismatch")
@@ -344,11 +356,17 @@ def list_unhandled_unaccepted():
 
 
 def refresh_payment(
-    *, payment: SwishPayment, now: datetime | None = None, counted: bool = False
+    *,
+    payment: SwishPayment,
+    now: datetime | None = None,
+    counted: bool = False,
+    ending_read: bool = False,
 ) -> str:
     """Read the payment request from Swish and apply what it says (counted,
     unless the caller has: ``counted``; whether Swish answered is recorded,
-    reads.watched). Returns what read_and_apply did."""
+    reads.watched). Returns what read_and_apply did; APPLIED with
+    ``ending_read`` means the read loop's claim ended with the answer's
+    record (apply_payment_object)."""
     now = now or timezone.now()
     if not counted:
         reads.count_read(payment.pk)
@@ -356,7 +374,11 @@ def refresh_payment(
         read=reads.watched(swish.read_payment_request),
         swish_id=payment.request_id,
         apply=lambda obj: apply_payment_object(
-            payment_id=payment.pk, obj=obj, now=now, order_id=payment.order_id
+            payment_id=payment.pk,
+            obj=obj,
+            now=now,
+            order_id=payment.order_id,
+            ending_read=ending_read,
         ),
         missing=lambda: _handle_not_found(payment_id=payment.pk, now=now),
     )
