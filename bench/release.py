@@ -73,6 +73,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=300.0,
         help="a buyer stops retrying start_payment after this many seconds",
     )
+    parser.add_argument(
+        "--poll-max",
+        type=float,
+        default=10.0,
+        help="the longest pause between two status asks, s (the pay page's: shop.js)",
+    )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--keep", action="store_true")
     return parser.parse_args(argv)
@@ -192,7 +198,7 @@ def buyer(n: int, args, event: dict, timings: Timings, start: float, results: di
                     result["seen_at_s"] = time.monotonic() - start
                     result["seen_wall"] = time.time()
                     return
-            delay = min(delay * 1.5, 10.0)
+            delay = min(delay * 1.5, args.poll_max)
         result["outcome"] = "still pending"
     finally:
         http.close()
