@@ -79,6 +79,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=10.0,
         help="the longest pause between two status asks, s (the pay page's: shop.js)",
     )
+    parser.add_argument(
+        "--poll-backoff",
+        type=float,
+        default=1.5,
+        help="each pause between two status asks is the last one times this",
+    )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--keep", action="store_true")
     return parser.parse_args(argv)
@@ -198,7 +204,7 @@ def buyer(n: int, args, event: dict, timings: Timings, start: float, results: di
                     result["seen_at_s"] = time.monotonic() - start
                     result["seen_wall"] = time.time()
                     return
-            delay = min(delay * 1.5, args.poll_max)
+            delay = min(delay * args.poll_backoff, args.poll_max)
         result["outcome"] = "still pending"
     finally:
         http.close()
