@@ -198,6 +198,42 @@ def test_a_read_swish_could_not_answer_still_ends_its_claim(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_read_that_recovers_money_keeps_its_claim_until_the_recovery_is_done(
+    quiet_buyer, event_and_type, forget_reachability, monkeypatch
+):
+    """Money for an order the shop had given up: the answer's record does
+    not end the claim; it ends after the recovery (which completes the
+    order here), so no other loop reads the payment meanwhile."""
+    from ticketshop.payments import settle
+
+    event, standard = event_and_type
+    token = quiet_buyer.reserved_and_started(event, standard)
+    Order.objects.update(status=OrderStatus.FAILED_ADMIN)  # given up
+    assert quiet_buyer.pay(token).status_code == 200
+    scheduler.wait_idle()
+    assert _callback(quiet_buyer.base, SwishPayment.objects.get()).status_code == 200
+    claimed_during_recovery = []
+    recover = settle.recover_unaccepted_payment
+
+    def recovering(**kwargs):
+        row = SwishPayment.objects.get()
+        claimed_during_recovery.append(row.reading_until is not None)
+        return recover(**kwargs)
+
+    monkeypatch.setattr(settle, "recover_unaccepted_payment", recovering)
+
+    with _statements() as statements:
+        assert reads.read_next() is not None
+
+    assert claimed_during_recovery == [True]
+    assert statements[-1].startswith(
+        'UPDATE "payments_swishpayment" SET "reading_until" = NULL'
+    )
+    payment = SwishPayment.objects.get()
+    assert payment.status == SwishStatus.PAID and payment.reading_until is None
+
+
+@pytest.mark.django_db(transaction=True)
 def test_callback_503_on_an_unreadable_swish_and_the_read_stays_queued(
     quiet_buyer, event_and_type, settings, refused_port, forget_reachability
 ):

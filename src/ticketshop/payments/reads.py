@@ -248,21 +248,16 @@ def claim_next(*, now: datetime | None = None) -> SwishPayment | None:
 def _read(payment: SwishPayment, *, now: datetime) -> None:
     """Read a claimed payment from Swish and apply the answer; the claim
     ends after the whole read, whatever happens: with the answer's record
-    when one was applied, else with an UPDATE of its own."""
+    when one was applied (and no money is recovered after it), else with an
+    UPDATE of its own once all is done."""
     from . import settle
-    from .swish_read import APPLIED
 
     # The history names what made the read: Swish's callback, or the schedule.
     actor = "swish-callback" if payment.callback_at is not None else "swish-read"
     ended = False
     try:
         with acting_as(actor):
-            ended = (
-                settle.refresh_payment(
-                    payment=payment, now=now, counted=True, ending_read=True
-                )
-                == APPLIED
-            )
+            ended = settle.read_claimed(payment=payment, now=now)
     finally:
         if not ended:
             SwishPayment.objects.filter(pk=payment.pk).update(reading_until=None)

@@ -111,7 +111,7 @@ def apply_payment_object(
     now: datetime,
     order_id: int | None = None,
     ending_read: bool = False,
-) -> None:
+) -> bool:
     """Apply a payment request object read from Swish (never a callback body).
 
     An object that differs from the request the shop made is flagged and
@@ -119,7 +119,9 @@ def apply_payment_object(
     then ``recover_unaccepted_payment`` completes the order or proposes the
     refund (its own transaction: it takes the event's seat lock first).
     ``ending_read``: a read loop's read (reads._read), whose claim ends
-    with the same write of the payment (no statement of its own)."""
+    with the same write of the payment (no statement of its own), unless
+    money is recovered next: the claim lasts until that is done. Returns
+    whether the claim ended here."""
     status = obj.get("status") if isinstance(obj, dict) else None
     with transaction.atomic(durable=True):
         order, payment = lock_payment(payment_id, order_id=order_id)
@@ -127,7 +129,13 @@ def apply_payment_object(
         payment.checked_at = now
         # Every write of the payment below takes these fields.
         written = ["raw", "checked_at"]
-        if ending_read:
+        recovering = (
+            status == SwishStatus.PAID
+            and payment.status != SwishStatus.PAID
+            and not lifecycle.can_pay(order, now=now)
+        )
+        ends_read = ending_read and not recovering
+        if ends_read:
             payment.reading_until = None
             written.append("reading_until")
         if status not in SWISH_STATUSES:
@@ -137,11 +145,11 @@ def apply_payment_object(
                 payment.request_id,
             )
             payment.save(update_fields=[*written, "updated_at"])
-            return
+            return ends_read
         mismatch = differences_from_request(payment=payment, order=order, obj=obj)
         if mismatch:
             _flag_mismatch(order, payment, mismatch, status, written)
-            return
+            return ends_read
         if payment.status in FINAL_STATUSES and not (
             status == SwishStatus.PAID and payment.status != SwishStatus.PAID
         ):
@@ -158,7 +166,7 @@ def apply_payment_object(
                     f"{payment.request_id}, settled earlier as {payment.status}.",
                 )
             payment.save(update_fields=[*written, "updated_at"])
-            return
+            return ends_read
         fields = [*written, "error_code", "error_message"]
         if status in FINAL_STATUSES:
             payment.settled_at = now
@@ -186,6 +194,7 @@ def apply_payment_object(
         unaccepted = _settle_order(order=order, payment=payment, now=now)
     if unaccepted:
         recover_unaccepted_payment(payment_id=payment_id, now=now)
+    return ends_read
 
 
 def _flag_mismatch(
@@ -356,32 +365,49 @@ def list_unhandled_unaccepted():
 
 
 def refresh_payment(
-    *,
-    payment: SwishPayment,
-    now: datetime | None = None,
-    counted: bool = False,
-    ending_read: bool = False,
+    *, payment: SwishPayment, now: datetime | None = None, counted: bool = False
 ) -> str:
     """Read the payment request from Swish and apply what it says (counted,
     unless the caller has: ``counted``; whether Swish answered is recorded,
-    reads.watched). Returns what read_and_apply did; APPLIED with
-    ``ending_read`` means the read loop's claim ended with the answer's
-    record (apply_payment_object)."""
+    reads.watched). Returns what read_and_apply did."""
     now = now or timezone.now()
     if not counted:
         reads.count_read(payment.pk)
-    return read_and_apply(
-        read=reads.watched(swish.read_payment_request),
-        swish_id=payment.request_id,
-        apply=lambda obj: apply_payment_object(
+    return _read_and_apply(payment, now=now)[0]
+
+
+def read_claimed(*, payment: SwishPayment, now: datetime) -> bool:
+    """A read loop's read of the payment it claimed (reads._read; counted by
+    the claim): read it from Swish and apply what it says. Returns whether
+    the claim ended with the answer's record (apply_payment_object);
+    otherwise the caller ends it."""
+    return _read_and_apply(payment, now=now, ending_read=True)[1]
+
+
+def _read_and_apply(
+    payment: SwishPayment, *, now: datetime, ending_read: bool = False
+) -> tuple[str, bool]:
+    """read_and_apply for the payment: what it did, and whether the read's
+    claim ended with the answer's record."""
+    ended = False
+
+    def apply(obj: dict) -> None:
+        nonlocal ended
+        ended = apply_payment_object(
             payment_id=payment.pk,
             obj=obj,
             now=now,
             order_id=payment.order_id,
             ending_read=ending_read,
-        ),
+        )
+
+    done = read_and_apply(
+        read=reads.watched(swish.read_payment_request),
+        swish_id=payment.request_id,
+        apply=apply,
         missing=lambda: _handle_not_found(payment_id=payment.pk, now=now),
     )
+    return done, ended
 
 
 def _handle_not_found(*, payment_id: int, now: datetime) -> None:
