@@ -222,6 +222,48 @@ def last_paid_split(results: dict) -> dict | None:
     }
 
 
+def cpu_seconds(shop_pid: int, sim_port: int) -> dict[str, float]:
+    """CPU time (user + system, s) used so far by each kind of process of
+    the run: the shop's app servers, the Swish simulator, the task worker
+    and Caddy (the processes of ``make run``'s session), PostgreSQL (every
+    postgres process on the machine) and this client. Read from /proc;
+    {} where there is none."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = defaultdict(float)
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        session, seconds = int(fields[3]), (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == os.getpid():
+            kind = "client"
+        elif session == shop_pid:
+            if "caddy" in cmd:
+                kind = "caddy"
+            elif "run_worker" in cmd:
+                kind = "worker"
+            elif f":{sim_port} " in f"{cmd} ":
+                kind = "simulator"
+            elif "gunicorn" in cmd:
+                kind = "shop"
+            else:
+                continue
+        elif cmd.startswith("postgres"):
+            kind = "postgres"
+        else:
+            continue
+        used[kind] += seconds
+    return dict(used)
+
+
 def mails_by_address(mail_dir: Path) -> Counter:
     counts: Counter = Counter()
     if not mail_dir.is_dir():
@@ -440,6 +482,7 @@ def main(argv=None) -> int:
         event = {"event": ids["events"][0], "standard": ids["ticket_types"]["standard"]}
         time.sleep(2)
         load_before = loadavg()
+        cpu_before = cpu_seconds(shop.pid, args.sim_port)
         timings = Timings()
         results: dict = {}
         start = time.monotonic()
@@ -447,6 +490,7 @@ def main(argv=None) -> int:
             for n in range(args.buyers):
                 pool.submit(buyer, n, args, event, timings, start, results)
         flow_s = time.monotonic() - start
+        cpu_after = cpu_seconds(shop.pid, args.sim_port)
         approved = {r["email"] for r in results.values() if r["choice"] == "approve"}
         mail_dir = workdir / "mail"
         last_mail_s = None
@@ -492,6 +536,12 @@ def main(argv=None) -> int:
             "p95_ms": {k: round(p95(v)) for k, v in timings.ms.items()},
             "calls": {k: len(v) for k, v in timings.ms.items()},
             "flow_s": round(flow_s, 1),
+            # CPU seconds each kind of process used from the first arrival
+            # until the last buyer's page saw its outcome.
+            "cpu_s": {
+                k: round(v - cpu_before.get(k, 0.0), 1)
+                for k, v in sorted(cpu_after.items())
+            },
             # When the buyers' pages saw the last PAID, after the first
             # arrival, and the median from the payer's approval to PAID.
             "last_paid_s": round(
