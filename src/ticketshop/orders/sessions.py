@@ -14,9 +14,14 @@ fixation) no longer reaches the order being paid.
 """
 
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.contrib.auth import SESSION_KEY
+from django.db import connection
 from django.utils import timezone
+
+from ticketshop.db import sql
+from ticketshop.events.models import ChapterEvent
 
 from .models import Order
 
@@ -44,11 +49,45 @@ def get_session_order(session, *, now: datetime | None = None) -> Order | None:
     token = session_order_token(session)
     if not token:
         return None
-    order = Order.objects.select_related("event").filter(token=token).first()
+    order = order_by_token(token)
     if order is not None and session_over(order, now=now or timezone.now()):
         forget_session_order(session)
         return None
     return order
+
+
+def order_by_token(token: str) -> Order | None:
+    """The order of a token, with its event, or None. Every request of a
+    buyer's pages asks it (the pay page's status poll every few seconds):
+    one statement written once per process (``_order_by_token_sql``), not
+    the ORM's query compiled anew each time (bench/README.md, "the buyer's
+    status poll")."""
+    alias = connection.alias
+    with sql.prepared_cursor(alias) as cursor:
+        cursor.execute(_order_by_token_sql(alias), [token])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    order_reader = sql.row_reader(alias, Order)
+    order = order_reader.read(row)
+    order.event = sql.row_reader(alias, ChapterEvent).read(row, order_reader.width)
+    return order
+
+
+@cache
+def _order_by_token_sql(alias: str) -> str:
+    """The order (``o``) of a token with its event (``v``); parameter: the
+    token (unique: at most one row)."""
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"SELECT {sql.select_columns(alias, Order, 'o')},"  # noqa: S608
+        f" {sql.select_columns(alias, ChapterEvent, 'v')}"
+        f" FROM {sql.table(Order, 'o', using=alias)}"
+        f" JOIN {sql.table(ChapterEvent, 'v', using=alias)}"
+        f" ON {sql.column(ChapterEvent, 'pk', 'v', using=alias)}"
+        f" = {sql.column(Order, 'event', 'o', using=alias)}"
+        f" WHERE {sql.column(Order, 'token', 'o', using=alias)} = %s"
+    )
 
 
 def forget_session_order(session) -> None:

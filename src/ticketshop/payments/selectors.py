@@ -1,16 +1,40 @@
 """Reads of the shop's Swish payments."""
 
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
+
+from ticketshop.db import sql
 
 from .models import OPEN_STATUSES, REFUND_IN_FLIGHT, SwishPayment, SwishRefund
 
 
 def get_latest_payment(*, order_id: int) -> SwishPayment | None:
-    """Return the order's most recent payment request: the one that counts."""
-    return SwishPayment.objects.filter(order_id=order_id).order_by("-id").first()
+    """Return the order's most recent payment request: the one that counts.
+    Every status poll and every settlement asks it: one statement written
+    once per process (``_latest_payment_sql``), not the ORM's query
+    compiled anew each time."""
+    alias = connection.alias
+    with sql.prepared_cursor(alias) as cursor:
+        cursor.execute(_latest_payment_sql(alias), [order_id])
+        row = cursor.fetchone()
+    return None if row is None else sql.row_reader(alias, SwishPayment).read(row)
+
+
+@cache
+def _latest_payment_sql(alias: str) -> str:
+    """An order's payment of the highest id; parameter: the order's id."""
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"SELECT {sql.select_columns(alias, SwishPayment, 'p')}"  # noqa: S608
+        f" FROM {sql.table(SwishPayment, 'p', using=alias)}"
+        f" WHERE {sql.column(SwishPayment, 'order', 'p', using=alias)} = %s"
+        f" ORDER BY {sql.column(SwishPayment, 'pk', 'p', using=alias)} DESC"
+        " LIMIT 1"
+    )
 
 
 def get_payment_by_token(*, token: str) -> SwishPayment | None:
