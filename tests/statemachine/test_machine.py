@@ -110,3 +110,26 @@ def test_describe_renders_the_table():
 def test_unknown_states_are_refused_when_the_table_is_built():
     with pytest.raises(ValueError, match="unknown states"):
         Machine("bad", [Transition("x", ("A",), "Z")], states=("A",))
+
+
+def test_a_history_row_is_announced_as_the_orms_insert_announces_it():
+    """``Machine.record`` writes its row with a statement of its own; the
+    ``post_save`` the ORM's insert sent still comes (the back office's queue
+    audit listens), with the saved row."""
+    from django.db.models.signals import post_save
+
+    order = _order()
+    seen = []
+
+    def listen(sender, instance, created, **kwargs):
+        seen.append((instance.pk, instance.transition, instance.actor, created))
+
+    post_save.connect(listen, sender=StateChange, dispatch_uid="test.listen")
+    try:
+        with transaction.atomic(), acting_as("staff:kim"):
+            TOY.save(order, "settle")
+    finally:
+        post_save.disconnect(dispatch_uid="test.listen", sender=StateChange)
+    row = StateChange.objects.get(machine="toy", record_id=order.pk)
+    assert seen == [(row.pk, "settle", "staff:kim", True)]
+    assert row.at is not None and row.from_state == "RESERVED"

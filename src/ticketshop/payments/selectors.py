@@ -24,6 +24,30 @@ def get_latest_payment(*, order_id: int) -> SwishPayment | None:
     return None if row is None else sql.row_reader(alias, SwishPayment).read(row)
 
 
+def get_payment(*, payment_id: int) -> SwishPayment:
+    """Return the payment of this id (raises ``DoesNotExist``). Every
+    settlement reads it again under its order's lock: one statement written
+    once per process, as ``get_latest_payment``."""
+    alias = connection.alias
+    with sql.prepared_cursor(alias) as cursor:
+        cursor.execute(_payment_sql(alias), [payment_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise SwishPayment.DoesNotExist(f"no payment {payment_id}")
+    return sql.row_reader(alias, SwishPayment).read(row)
+
+
+@cache
+def _payment_sql(alias: str) -> str:
+    """A payment by its id; parameter: the id."""
+    # Only quoted names from the models go into the text; values are params.
+    return (
+        f"SELECT {sql.select_columns(alias, SwishPayment, 'p')}"  # noqa: S608
+        f" FROM {sql.table(SwishPayment, 'p', using=alias)}"
+        f" WHERE {sql.column(SwishPayment, 'pk', 'p', using=alias)} = %s"
+    )
+
+
 @cache
 def _latest_payment_sql(alias: str) -> str:
     """An order's payment of the highest id; parameter: the order's id."""

@@ -39,7 +39,7 @@ from .common import (
 from .machines import FINAL_STATUSES, PAYMENT, PAYMENT_BY_SWISH, SWISH_STATUSES, move
 from .models import OPEN_STATUSES, SwishPayment, SwishRefund, SwishStatus
 from .refunds import money_to_return
-from .selectors import get_latest_payment
+from .selectors import get_latest_payment, get_payment
 from .signals import money_not_accepted
 from .swish import SwishRefused, SwishUnavailable
 from .swish_read import read_and_apply
@@ -59,7 +59,7 @@ def lock_payment(
             pk=payment_id
         )
     order = lock_order(order_id)
-    return order, SwishPayment.objects.get(pk=payment_id)
+    return order, get_payment(payment_id=payment_id)
 
 
 def reject(

@@ -19,7 +19,8 @@ reason, without raising, for pages that offer actions. ``acting_as`` names
 who or what is acting (a staff member, the buyer, Swish's callback, a
 sweep) for the history rows written inside it.
 
-This module imports only Django; every app may import it.
+This module imports only Django and the database layer (``db.sql``, for the
+history row's insert); every app may import it.
 """
 
 import contextlib
@@ -30,7 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.db.models.signals import post_save
 from django.utils import timezone
+
+from ticketshop.db import sql
 
 logger = logging.getLogger(__name__)
 
@@ -208,10 +212,13 @@ class Machine:
 
     def record(self, record_id: int, name: str, from_state: str, to_state: str) -> None:
         """Write one history row (for transitions made by a bulk statement,
-        use ``record_many``)."""
+        use ``record_many``). Every transition writes one, so its insert is
+        written once per process (``db.sql.insert_rows_sql``) rather than
+        compiled by the ORM each time; ``post_save`` is sent as ``create``
+        sends it (the back office's queue audit listens)."""
         from .models import StateChange
 
-        StateChange.objects.create(
+        row = StateChange(
             machine=self.name,
             record_id=record_id,
             transition=name,
@@ -219,6 +226,22 @@ class Machine:
             to_state=to_state,
             actor=current_actor(),
             at=timezone.now(),
+        )
+        alias = connection.alias
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.insert_rows_sql(alias, StateChange, 1),
+                sql.insert_params(alias, [row]),
+            )
+            (pk,) = cursor.fetchone()
+        sql.mark_saved(alias, row, pk)
+        post_save.send(
+            sender=StateChange,
+            instance=row,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=alias,
         )
 
     def record_many(self, rows: Iterable[tuple[int, str, str]], name: str) -> None:
