@@ -539,8 +539,9 @@ def _insert_order(
     """Insert the order and its tickets with SQL built once per process (the
     ORM's ``create`` and ``bulk_create`` spent more CPU building the statements
     than the database spent running them, under the lock): one statement on
-    PostgreSQL, two on SQLite, which has no INSERT in WITH. Sends no
-    ``post_save``; the caller notes the write for the listing cache.
+    PostgreSQL, three on SQLite (order, tickets, history row), which has no
+    INSERT in WITH. Sends no ``post_save`` for the order or its tickets; the
+    caller notes the write for the listing cache.
     """
     alias = connection.alias
     order, rows = _new_order(
@@ -578,27 +579,22 @@ def _insert_order(
         )
         for ticket, (pk,) in zip(rows, cursor.fetchall(), strict=True):
             sql.mark_saved(alias, ticket, pk)
-        # The order's history row, by the same plain cursor (the ORM's
-        # create cost more CPU than the insert, under the lock).
-        cursor.execute(
-            statements.insert_history_sql(alias),
-            _history_params(alias, transition, record_id=order.pk),
-        )
+    # The order's history row (``Machine.record``: a statement written once
+    # per process, not the ORM's create, which cost more CPU under the lock).
+    ORDER.record(order.pk, transition, "", order.status)
     _created(order, transition)
     return order
 
 
-def _history_params(alias: str, transition: str, record_id: int | None = None) -> list:
-    """The values of the history row of an order inserted by ``transition``:
+def _history_params(alias: str, transition: str) -> list:
+    """The values of the history row of an order inserted by ``transition``,
     for ``statements.history_of_new_order_sql`` (the statement inserting
-    the order fills in its id), or, with ``record_id``,
-    ``statements.insert_history_sql``."""
+    the order fills in its id)."""
     return statements.history_params(
         alias,
         machine=ORDER.name,
         transition=transition,
         to_state=TRANSITIONS[transition].target,
-        record_id=record_id,
     )
 
 

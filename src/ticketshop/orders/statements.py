@@ -84,7 +84,6 @@ def analyze_orders_sql(alias: str) -> str:
 
 # --- A new order's history row, in the statement that inserts it ---------------
 
-_HISTORY_FIELDS = sql.concrete_fields(StateChange)
 # The history row's columns but its record, which the statement fills in.
 _HISTORY_VALUE_FIELDS = [
     f for f in sql.concrete_fields(StateChange) if f.name != "record_id"
@@ -97,14 +96,11 @@ def history_params(
     machine: str,
     transition: str,
     to_state: str,
-    record_id: int | None = None,
 ) -> list:
     """The values of ``history_of_new_order_sql``: the order's machine, the
-    transition that created it, its state, the actor (``acting_as``), now.
-    With ``record_id``: every column's, for ``insert_history_sql``."""
+    transition that created it, its state, the actor (``acting_as``), now."""
     values = {
         "machine": machine,
-        "record_id": record_id,
         "transition": transition,
         "from_state": "",
         "to_state": to_state,
@@ -112,14 +108,7 @@ def history_params(
         "at": timezone.now(),
     }
     db = connections[alias]
-    fields = _HISTORY_VALUE_FIELDS if record_id is None else _HISTORY_FIELDS
-    return [f.get_db_prep_save(values[f.name], db) for f in fields]
-
-
-def insert_history_sql(alias: str) -> str:
-    """Insert one history row (every column but the key). Parameters:
-    ``history_params`` with the record's id."""
-    return sql.insert_rows_sql(alias, StateChange, 1)
+    return [f.get_db_prep_save(values[f.name], db) for f in _HISTORY_VALUE_FIELDS]
 
 
 @cache
