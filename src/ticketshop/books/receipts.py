@@ -56,10 +56,7 @@ def _first_organiser() -> Organiser | None:
     """The organiser of the lowest id. Every payment's receipt asks it: one
     statement written once per process, not the ORM's compiled each time."""
     alias = connection.alias
-    with sql.prepared_cursor(alias) as cursor:
-        cursor.execute(_first_organiser_sql(alias))
-        row = cursor.fetchone()
-    return None if row is None else sql.row_reader(alias, Organiser).read(row)
+    return sql.fetch_instance(alias, Organiser, _first_organiser_sql(alias))
 
 
 @cache
@@ -79,12 +76,10 @@ def _live_tickets(order_id: int) -> list[Ticket]:
     with sql.prepared_cursor(alias) as cursor:
         cursor.execute(_live_tickets_sql(alias), [order_id])
         rows = cursor.fetchall()
-    ticket_reader = sql.row_reader(alias, Ticket)
-    type_reader = sql.row_reader(alias, TicketType)
     tickets = []
     for row in rows:
-        ticket = ticket_reader.read(row)
-        ticket.ticket_type = type_reader.read(row, ticket_reader.width)
+        ticket, ticket_type = sql.read_models(alias, row, Ticket, TicketType)
+        ticket.ticket_type = ticket_type
         tickets.append(ticket)
     return tickets
 

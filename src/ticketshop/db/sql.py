@@ -200,6 +200,28 @@ def row_reader(alias: str, model: type[Model]) -> RowReader:
     return RowReader(alias, model)
 
 
+def read_models(alias: str, row: Sequence, *models: type[Model]) -> list[Model]:
+    """One instance of each model from a row holding their columns one model
+    after the other (``select_columns`` of each, in that order)."""
+    found, start = [], 0
+    for model in models:
+        reader = row_reader(alias, model)
+        found.append(reader.read(row, start))
+        start += reader.width
+    return found
+
+
+def fetch_instance(
+    alias: str, model: type[Model], statement: str, params: Sequence = ()
+) -> Model | None:
+    """Run a statement of ``prepared_cursor`` whose first row starts with the
+    model's columns; that row as an instance, or None without a row."""
+    with prepared_cursor(alias) as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    return None if row is None else row_reader(alias, model).read(row)
+
+
 def _insert_fields(model: type[Model]) -> list[Field]:
     return concrete_fields(model)
 

@@ -185,16 +185,13 @@ def _read_offers(
     with sql.prepared_cursor(alias) as cursor:
         cursor.execute(_offers_sql(alias, len(counts)), params)
         rows = cursor.fetchall()
-    offer_reader = sql.row_reader(alias, TicketOffer)
-    event_reader = sql.row_reader(alias, ChapterEvent)
-    type_reader = sql.row_reader(alias, TicketType)
     offers = []
     for row in rows:
-        offer = offer_reader.read(row)
-        offer.event = event_reader.read(row, offer_reader.width)
-        offer.ticket_type = type_reader.read(
-            row, offer_reader.width + event_reader.width
+        offer, event, ticket_type = sql.read_models(
+            alias, row, TicketOffer, ChapterEvent, TicketType
         )
+        offer.event = event
+        offer.ticket_type = ticket_type
         offers.append(offer)
     return offers
 

@@ -68,9 +68,8 @@ def order_by_token(token: str) -> Order | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    order_reader = sql.row_reader(alias, Order)
-    order = order_reader.read(row)
-    order.event = sql.row_reader(alias, ChapterEvent).read(row, order_reader.width)
+    order, event = sql.read_models(alias, row, Order, ChapterEvent)
+    order.event = event
     return order
 
 

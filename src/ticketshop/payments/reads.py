@@ -239,10 +239,7 @@ def claim_next(*, now: datetime | None = None) -> SwishPayment | None:
         len(next_reads),
         connection.features.has_select_for_update_skip_locked,
     )
-    with sql.prepared_cursor(alias) as cursor:
-        cursor.execute(statement, params)
-        row = cursor.fetchone()
-    return None if row is None else sql.row_reader(alias, SwishPayment).read(row)
+    return sql.fetch_instance(alias, SwishPayment, statement, params)
 
 
 def _read(payment: SwishPayment, *, now: datetime) -> None:

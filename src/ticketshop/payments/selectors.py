@@ -18,10 +18,9 @@ def get_latest_payment(*, order_id: int) -> SwishPayment | None:
     once per process (``_latest_payment_sql``), not the ORM's query
     compiled anew each time."""
     alias = connection.alias
-    with sql.prepared_cursor(alias) as cursor:
-        cursor.execute(_latest_payment_sql(alias), [order_id])
-        row = cursor.fetchone()
-    return None if row is None else sql.row_reader(alias, SwishPayment).read(row)
+    return sql.fetch_instance(
+        alias, SwishPayment, _latest_payment_sql(alias), [order_id]
+    )
 
 
 def get_payment(*, payment_id: int) -> SwishPayment:
@@ -29,12 +28,10 @@ def get_payment(*, payment_id: int) -> SwishPayment:
     settlement reads it again under its order's lock: one statement written
     once per process, as ``get_latest_payment``."""
     alias = connection.alias
-    with sql.prepared_cursor(alias) as cursor:
-        cursor.execute(_payment_sql(alias), [payment_id])
-        row = cursor.fetchone()
-    if row is None:
+    payment = sql.fetch_instance(alias, SwishPayment, _payment_sql(alias), [payment_id])
+    if payment is None:
         raise SwishPayment.DoesNotExist(f"no payment {payment_id}")
-    return sql.row_reader(alias, SwishPayment).read(row)
+    return payment
 
 
 @cache

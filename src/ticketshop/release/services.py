@@ -114,24 +114,17 @@ def release_of(event_id: int) -> Release | None:
     with connection.cursor() as cursor:
         cursor.execute(_release_of_sql(alias), [event_id])
         row = cursor.fetchone()
-    return None if row is None else _release_from(alias, row)
-
-
-def _release_from(alias: str, row, start: int = 0) -> Release:
-    """The release and its event from a row holding ``_release_with_event``'s
-    columns from ``start``."""
-    release_reader = sql.row_reader(alias, Release)
-    release = release_reader.read(row, start)
-    release.event = sql.row_reader(alias, ChapterEvent).read(
-        row, start + release_reader.width
-    )
+    if row is None:
+        return None
+    release, event = sql.read_models(alias, row, Release, ChapterEvent)
+    release.event = event
     return release
 
 
 @cache
 def _release_with_event(alias: str) -> tuple[str, str]:
     """The columns of a release (``r``) and its event (``v``), in field order
-    (``_release_from`` reads them), and the two tables joined."""
+    (``sql.read_models`` reads them), and the two tables joined."""
     columns = (
         f"{sql.select_columns(alias, Release, 'r')},"
         f" {sql.select_columns(alias, ChapterEvent, 'v')}"
@@ -246,9 +239,9 @@ def entry_of(event_id: int, session_token: str | None) -> Entry | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    entry_reader = sql.row_reader(alias, Entry)
-    entry = entry_reader.read(row)
-    entry.release = _release_from(alias, row, entry_reader.width)
+    entry, release, event = sql.read_models(alias, row, Entry, Release, ChapterEvent)
+    release.event = event
+    entry.release = release
     return entry
 
 
