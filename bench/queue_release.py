@@ -52,6 +52,7 @@ from pathlib import Path
 import aiohttp
 import requests
 from benchlib import ROOT, drop_run, loadavg, pg_admin, pg_connect, with_database
+from release import cpu_seconds
 
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -240,8 +241,9 @@ class Buyer:
         self.reserved = False
         self.polls = 0
         self.admitted_after: float | None = None
-        # When the buyer opens the e-mailed confirmation link (set on joining).
-        self.confirm_at = float("inf")
+        # How long after the confirmation e-mail arrives the buyer opens its
+        # link (reading mail takes a moment), and whether it was opened.
+        self.confirm_delay = self.rng.uniform(3, 20)
         self.confirmed = False
         # Seconds after the first arrival when the shop answered the join
         # (a slow answer can land after the window closed).
@@ -295,10 +297,9 @@ class Buyer:
             return False
         self.joined_s = time.monotonic() - self.args.started
         answer = response.json()
-        # The buyer opens the e-mailed confirmation link a little later; an
-        # admitted buyer reserves at once, and confirms before paying (buy).
-        self.confirm_at = time.monotonic() + self.rng.uniform(3, 20)
-        self.confirmed = False
+        # The buyer opens the e-mailed confirmation link 3-20 s after it
+        # arrives (whenever the shop sends it); an admitted buyer reserves at
+        # once, and confirms before paying (buy).
         while True:
             await self.maybe_confirm()
             if answer.get("may_reserve"):
@@ -318,19 +319,14 @@ class Buyer:
             answer = response.json()
 
     async def maybe_confirm(self) -> None:
-        """Open the link when its time has come (again 3 s later if it had
-        not come yet)."""
-        if not self.confirmed and time.monotonic() >= self.confirm_at:
-            self.confirmed = await self.confirm()
-            self.confirm_at = time.monotonic() + 3
-
-    async def confirm(self) -> bool:
-        """Open the confirmation link of the buyer's e-mail, if it came."""
-        path = self.args.mail.confirm_path(self.email)
-        if path is None:
-            return False
-        response = await self.call("confirm", "GET", path)
-        return response is not None and response.status_code == 200
+        """Open the link once it came and the buyer's own delay passed."""
+        if self.confirmed:
+            return
+        came = self.args.mail.confirm_link(self.email)
+        if came is None or time.monotonic() < came[1] + self.confirm_delay:
+            return
+        response = await self.call("confirm", "GET", came[0])
+        self.confirmed = response is not None and response.status_code == 200
 
     def poll_delay(self, answer: dict, response) -> float:
         """The answer's own interval if it gives one, else 2-5 s; randomised."""
@@ -589,14 +585,51 @@ class Shop:
         return json.loads(out.strip().splitlines()[-1])
 
 
+class CpuWatch:
+    """CPU seconds per kind of process (``release.cpu_seconds``: app servers,
+    worker, simulator, Caddy, PostgreSQL, this client), summed over the
+    servers' ``make run`` sessions, per 30 s for the first 120 s."""
+
+    def __init__(self, shop, sim_ports: list[int]):
+        self.shop = shop
+        self.sim_ports = sim_ports
+        self.periods: list[dict[str, float]] = []
+        self.start = self.read()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def read(self) -> dict[str, float]:
+        used: dict[str, float] = defaultdict(float)
+        for process, port in zip(self.shop.processes, self.sim_ports, strict=True):
+            for kind, seconds in cpu_seconds(process.pid, port).items():
+                if kind in ("postgres", "client") and kind in used:
+                    continue  # machine-wide: counted once
+                used[kind] += seconds
+        return used
+
+    def run(self) -> None:
+        last = self.start
+        for _ in range(4):
+            time.sleep(30)
+            now = self.read()
+            self.periods.append(
+                {k: round(v - last.get(k, 0.0), 1) for k, v in sorted(now.items())}
+            )
+            last = now
+
+    def total(self) -> dict[str, float]:
+        now = self.read()
+        return {k: round(v - self.start.get(k, 0.0), 1) for k, v in sorted(now.items())}
+
+
 class MailWatcher:
     """Reads the e-mails the shop writes (file backend) as they come: the
-    confirmation link per address, for the buyers to open."""
+    confirmation link per address and when it was first seen (at most a
+    second after the shop wrote it), for the buyers to open."""
 
     def __init__(self, mail_dir: Path):
         self.mail_dir = mail_dir
         self.seen: set[str] = set()
-        self.links: dict[str, str] = {}
+        self.links: dict[str, tuple[str, float]] = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -623,9 +656,12 @@ class MailWatcher:
                 to = re.search(r"^To: (\S+)$", message, re.MULTILINE)
                 if link and to:
                     with self.lock:
-                        self.links[to.group(1)] = link.group(1)
+                        self.links.setdefault(
+                            to.group(1), (link.group(1), time.monotonic())
+                        )
 
-    def confirm_path(self, email: str) -> str | None:
+    def confirm_link(self, email: str) -> tuple[str, float] | None:
+        """(the link's path, when it was seen; monotonic), or None."""
         with self.lock:
             return self.links.get(email)
 
@@ -783,7 +819,9 @@ def main(argv=None) -> int:
         ]
         load_before = loadavg()
         wall_start = time.time()
+        cpu = CpuWatch(shop, [args.port + 10 * i + 1 for i in range(args.servers)])
         start = args.started = time.monotonic()
+        cpu.thread.start()
         asyncio.run(run_buyers(buyers, args))
         lag = [x for b in buyers for x in b.lag]
         flow_s = time.monotonic() - start
@@ -848,6 +886,12 @@ def main(argv=None) -> int:
             ),
             # The buyers' joins and status polls by when they were sent.
             "join_by_30s": by_period(timings.sent["join"], args.started),
+            # CPU seconds per kind of process, per 30 s from the first
+            # arrival (the first four periods) and in all (until the client
+            # stopped); how many confirmation e-mails were written.
+            "cpu_s_by_30s": cpu.periods,
+            "cpu_s": cpu.total(),
+            "confirmation_emails": len(args.mail.links),
             "status_by_30s": by_period(timings.sent["status"], args.started),
             "statuses": {k: dict(v) for k, v in timings.statuses.items()},
             "errors": {k: dict(v) for k, v in timings.errors.items()},

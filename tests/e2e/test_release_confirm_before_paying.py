@@ -1,4 +1,5 @@
 """A queued event in a browser at phone width, in Swedish and English: the
+waiting buyer is told the confirmation link comes with the turn; the
 admitted buyer whose address is not confirmed yet is told to reserve now
 and confirm before paying; reserving works, the payment is refused with
 that message (nothing asked of Swish), the queue page says the same once
@@ -23,6 +24,7 @@ pytestmark = shop_e2e
 TEXTS = {
     "sv-SE": {
         "join": "Ställ dig i kön",
+        "later": "När det är din tur mejlar vi en länk till ada@example.org",
         "admitted": "Reservera nu; bekräfta din e-postadress innan du betalar",
         "reserve_link": "Reservera biljetter",
         "notice": "innan du betalar",
@@ -37,6 +39,7 @@ TEXTS = {
     },
     "en-GB": {
         "join": "Join the queue",
+        "later": "When your turn comes we e-mail a link to ada@example.org",
         "admitted": "Reserve now; confirm your e-mail address before you pay",
         "reserve_link": "Reserve tickets",
         "notice": "before you pay",
@@ -94,6 +97,11 @@ def test_an_admitted_buyer_reserves_and_is_told_to_confirm_before_paying(
         page.get_by_label(re.compile("E-post|E-mail")).fill("ada@example.org")
         page.get_by_role("button", name=text["join"]).click()
         expect(page.locator("#queue-status")).to_be_visible()
+        # A window of minutes mails the confirmation link when the turn
+        # comes, and the waiting page says so.
+        expect(page.get_by_text(text["later"])).to_be_visible()
+        clean(page)
+        fits_the_phone(page)
 
         later = release.window_closes_at + timedelta(seconds=1)
         services.draw(release.pk, now=later)

@@ -5,9 +5,10 @@ this table: ``ENTRY.check`` then ``ENTRY.save`` (one history row in the
 same transaction); the draw's bulk changes get theirs with ``record_many``.
 
     waiting ─admit→ admitted ─reserve→ reserved ─pay→ paid
-       │               ├─lapse→ lapsed (no reservation in time)
-       │               └─pass_turn→ passed (address not confirmed in time)
-       │                 (reserved, too: lapse, or pass_turn if unconfirmed)
+       │               └─lapse→ lapsed (no reservation in time)
+       │                 (reserved: lapse when the hold ran out unpaid, or
+       │                 pass_turn→ passed if the address was unconfirmed)
+       ├─pass_turn→ passed (a ballot's draw: the address not confirmed)
        ├─sell_out→ sold_out_waiting (the waiting list; ``waitlist`` offers)
        └─leave→ left
 """
@@ -105,7 +106,7 @@ ENTRY = Machine(
             {
                 "place": "passed on to the next",
                 "buyer": "the address was not confirmed in time (a ballot's"
-                " draw, or before the admission or the hold ran out)",
+                " draw, or before the hold ran out)",
             },
         ),
         Transition(

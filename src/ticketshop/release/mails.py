@@ -1,4 +1,5 @@
-"""The queue's e-mails: the confirmation link, and a ballot's admission."""
+"""The queue's e-mails: the confirmation link (a ballot's at the join, a window
+of minutes' at the admission), and a ballot's admission."""
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -40,12 +41,25 @@ def _send(entry: Entry, kind: str) -> None:
     event = entry.release.event
     with translation.override(entry.language or "sv"):
         title = event.title_in(entry.language)
-        if kind == "confirm":
+        if kind == "confirm" and entry.release.is_ballot:
+            # A ballot's: sent at the join (only confirmed entries are drawn).
             subject = _("Confirm your place in the queue: %(title)s") % {"title": title}
             body = _(
                 "You joined the queue for %(title)s.\n\n"
                 "Open this link to confirm your e-mail address (an entry whose"
                 " address is not confirmed passes its turn):\n%(link)s\n"
+            ) % {"title": title, "link": link("release:confirm", entry.confirm_token)}
+        elif kind == "confirm":
+            # A window of minutes: sent when the turn comes (the admission).
+            subject = _("Your turn: confirm your address for %(title)s") % {
+                "title": title
+            }
+            body = _(
+                "It is your turn to buy tickets for %(title)s: reserve them on"
+                " the queue page.\n\n"
+                "Open this link to confirm your e-mail address. The payment"
+                " waits for it, and a reservation still unconfirmed when its"
+                " hold runs out passes your turn on:\n%(link)s\n"
             ) % {"title": title, "link": link("release:confirm", entry.confirm_token)}
         else:
             until = timezone.localtime(entry.admission_expires_at)

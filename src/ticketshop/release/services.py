@@ -15,7 +15,9 @@
   admitted entry may reserve at once, its address confirmed or not);
 - ``payment_gate``: an order reserved through an unconfirmed entry may not
   start its payment until the address is confirmed; an entry still
-  unconfirmed when its hold lapses passes its turn on.
+  unconfirmed when its hold lapses passes its turn on. The confirmation
+  link is e-mailed at the join in a ballot (only confirmed entries are
+  drawn), and at the admission in a window of minutes.
 
 The buyer's status is read by ``selectors.status`` without writing.
 """
@@ -215,7 +217,12 @@ def join(
                 state=ENTRY[transition].target,
             )
             ENTRY.save(entry, transition, created=True)
-            _mail_on_commit(entry, "confirm")
+            if release.is_ballot:
+                # A ballot draws only confirmed entries: the link goes now.
+                # In a window of minutes it goes when the turn comes
+                # (``admit``): a rush's thousands of entries are not mailed,
+                # and a waiting-list offer's link confirms the address.
+                _mail_on_commit(entry, "confirm")
     except IntegrityError:
         raise AlreadyInQueue() from None
     return entry
@@ -433,8 +440,9 @@ def admit(release_id: int, *, now: datetime | None = None) -> dict:
             if release.is_ballot:
                 _mail_on_commit(entry, "admitted")
             elif entry.email_confirmed_at is None and entry.confirm_mailed_at is None:
-                # The join's confirmation e-mail is still queued (behind
-                # thousands on a release night): sent now, ahead of the rest.
+                # The address is confirmed when the turn comes (a window of
+                # minutes mails no link at the join): the link goes now,
+                # ahead of the other e-mails.
                 _mail_on_commit(entry, "confirm", priority=ADMITTED_MAIL_PRIORITY)
             about += entry.tickets_wanted
             checking_out += 1
@@ -507,16 +515,23 @@ def _follow_orders(release: Release, now: datetime, done: dict) -> None:
 
 
 def _lapse_admissions(release: Release, now: datetime, done: dict) -> None:
+    """Admitted entries whose time to reserve ran out lapse: reserving
+    needs no confirmed address (its link is e-mailed at the admission), so
+    the time, not the address, ended the turn."""
     for entry in Entry.objects.select_for_update().filter(
         release=release, state=ADMITTED, admission_expires_at__lte=now
     ):
-        _end_turn(release, entry, done)
+        _end_turn(release, entry, done, reserve_time=True)
 
 
-def _end_turn(release: Release, entry: Entry, done: dict) -> None:
-    """An admitted or reserved entry whose time ran out: it passes its turn
-    on if its address is still unconfirmed, else it lapses."""
-    transition = "pass_turn" if _needs_confirmation(release, entry) else "lapse"
+def _end_turn(
+    release: Release, entry: Entry, done: dict, *, reserve_time: bool = False
+) -> None:
+    """A reserved entry whose hold ran out: it passes its turn on if its
+    address is still unconfirmed (it could not pay), else it lapses; an
+    admitted one whose time to reserve ran out (``reserve_time``) lapses."""
+    passes = not reserve_time and _needs_confirmation(release, entry)
+    transition = "pass_turn" if passes else "lapse"
     ENTRY.check(transition, entry)
     ENTRY.save(entry, transition)
     done["passed" if transition == "pass_turn" else "lapsed"] += 1
