@@ -363,9 +363,12 @@ class Buyer:
                 continue
             if response is not None and response.status_code == 403:
                 if response.json() == "ConfirmationRequired":
-                    # The address first: the link may still be on its way.
-                    await self.maybe_confirm()
-                    await self.pause(1.0)
+                    # As the pay page asks: open the e-mailed link (once it
+                    # came and was read), then press Pay again.
+                    while not self.confirmed and time.monotonic() < give_up:
+                        await self.maybe_confirm()
+                        if not self.confirmed:
+                            await self.pause(1.0)
                     continue
             break
         if response is None or response.status_code != 200:

@@ -435,7 +435,7 @@ document.addEventListener("DOMContentLoaded", () => {
       case "InvalidSession":
         return gettext("Your reservation could not be found. The shop needs cookies to keep it. Please start again.");
       case "ConfirmationRequired":
-        return gettext("Confirm your e-mail address before you pay: open the link we sent you when you joined the queue, then press Pay with Swish again. Your tickets stay reserved until the hold runs out.");
+        return gettext("Confirm your e-mail address before you pay: open the link we e-mailed you, then press Pay with Swish again. Your tickets stay reserved until the hold runs out.");
       case "PaymentStartFailed":
         return gettext("Swish could not be reached right now. Your tickets are still reserved: please try again.");
       case "Busy":
