@@ -889,6 +889,7 @@ def main(argv=None) -> int:
             ),
             # The buyers' joins and status polls by when they were sent.
             "join_by_30s": by_period(timings.sent["join"], args.started),
+            "join_by_5s": by_period(timings.sent["join"], args.started, 5),
             # CPU seconds per kind of process, per 30 s from the first
             # arrival (the first four periods) and in all (until the client
             # stopped); how many confirmation e-mails were written.

@@ -1,7 +1,8 @@
 """The status answer's ``poll_after_seconds``: random, 3-5 s near the front
 of the queue, growing with the estimated wait to about a minute far back
-(never more than a quarter of the time to reserve); the queue page's meta
-refresh (no JavaScript) waits as long. Over HTTP."""
+(never more than a quarter of the time to reserve for an entry that the
+next round could admit); the queue page's meta refresh (no JavaScript)
+waits as long. Over HTTP."""
 
 import re
 from datetime import timedelta
@@ -64,9 +65,20 @@ def test_the_interval_grows_with_the_wait_and_is_random():
     assert body["people_ahead"] == 2000 and body["estimated_wait_seconds"] > 1000
 
 
-def test_never_longer_than_a_quarter_of_the_time_to_reserve():
-    event, _, back = queue_with_front_and_back(admit_seconds=120)
+def test_never_longer_than_a_quarter_of_the_time_to_reserve_near_the_front():
+    # 2,000 ahead, at most 3,000 checking out at once: the next round could
+    # admit it, so it asks within a quarter of the 120 s to reserve.
+    event, _, back = queue_with_front_and_back(admit_seconds=120, max_checking_out=3000)
     assert all(24 <= s <= 30 for s in intervals(back, event))
+
+
+def test_far_back_asks_about_a_minute_apart_even_if_reserving_is_short():
+    # 2,000 ahead, at most 100 checking out at once: whole rounds are
+    # ahead, so the estimated wait (2,000 s) sets the pace, up to a minute.
+    event, _, back = queue_with_front_and_back(admit_seconds=120)
+    seen = intervals(back, event)
+    assert all(45 <= s <= 60 for s in seen), seen
+    assert len(set(seen)) > 1
 
 
 def test_the_page_refreshes_after_the_same_interval_without_javascript():

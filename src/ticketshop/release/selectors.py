@@ -17,11 +17,16 @@ from .models import Entry
 # thousands of waiting browsers do not ask in step, and the further back in
 # the queue the longer: about a fifth of the estimated wait, at least
 # POLL_NEAR (3-5 s near the front and after the admission) and at most
-# POLL_FAR (about 50-60 s far back), never more than a quarter of the time
-# to reserve once admitted. Before the draw: about a minute apart, then once
-# at a random moment in the ``far`` seconds after the draw is due (nobody is
-# admitted before it), so an admitted buyer still hears of it within a
-# quarter of the time to reserve.
+# POLL_FAR (about 50-60 s far back); for an entry that could be admitted at
+# the next round (fewer people ahead than may check out at once) never more
+# than a quarter of the time to reserve. Further back a whole round of
+# buyers is ahead, so the turn cannot come sooner than the estimated wait
+# shows: such entries ask up to POLL_FAR apart even when the time to
+# reserve is short, which halves the polls of a big queue after the draw.
+# Before the draw: about a minute apart, then once at a random moment in the
+# ``far`` seconds after the draw is due (nobody is admitted before it), so
+# an admitted buyer still hears of it within a quarter of the time to
+# reserve.
 POLL_NEAR = 4
 POLL_FAR = 60
 POLL_JITTER = 0.2
@@ -65,11 +70,14 @@ def poll_after(entry: Entry, ahead: int | None, wait: int | None, now) -> int:
     """Seconds until the next poll: random, and growing with the wait."""
     release = entry.release
     far = max(POLL_NEAR + 1, min(POLL_FAR, release.admit_seconds // 4))
+    cap = far
     if entry.state == "waiting" and ahead is not None:
         if wait is not None:
             target = wait / POLL_WAIT_SHARE
         else:
             target = ahead * POLL_SECONDS_PER_PERSON
+        if ahead >= release.max_checking_out:
+            cap = POLL_FAR
     elif (
         entry.state == "waiting"
         and release.window_closes_at is not None
@@ -92,9 +100,9 @@ def poll_after(entry: Entry, ahead: int | None, wait: int | None, now) -> int:
     else:
         # On the waiting list (offers come by e-mail), or over.
         target = far
-    target = min(max(target, POLL_NEAR), far)
+    target = min(max(target, POLL_NEAR), cap)
     low = max(POLL_NEAR - 1, round(target * (1 - POLL_JITTER)))
-    high = min(far, round(target * (1 + POLL_JITTER)))
+    high = min(cap, round(target * (1 + POLL_JITTER)))
     return random.randint(low, max(low, high))  # noqa: S311
 
 
