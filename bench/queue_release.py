@@ -631,7 +631,10 @@ class MailWatcher:
 
     def __init__(self, mail_dir: Path):
         self.mail_dir = mail_dir
-        self.seen: set[str] = set()
+        # Bytes read of each file: Django's file backend names a file by
+        # the second and the backend object's id, and appends to it, so a
+        # later message can land in a file already read.
+        self.seen: dict[str, int] = {}
         self.links: dict[str, tuple[str, float]] = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -645,15 +648,16 @@ class MailWatcher:
         if not self.mail_dir.is_dir():
             return
         for path in self.mail_dir.iterdir():
-            if path.name in self.seen:
-                continue
             try:
-                text = path.read_text(errors="replace")
+                if path.stat().st_size == self.seen.get(path.name):
+                    continue
+                data = path.read_bytes()
             except OSError:
                 continue
+            text = data.decode(errors="replace")
             if not text.rstrip().endswith("-" * 79):
                 continue  # still being written
-            self.seen.add(path.name)
+            self.seen[path.name] = len(data)
             for message in text.split("\n" + "-" * 79 + "\n"):
                 link = CONFIRM_LINK.search(message)
                 to = re.search(r"^To: (\S+)$", message, re.MULTILINE)
