@@ -38,7 +38,8 @@ ENTRY = Machine(
                 "place": "none until the draw; after it, behind everyone in"
                 " arrival order",
                 "buyer": "one entry per browser session and e-mail address;"
-                " a confirmation link is e-mailed",
+                " a ballot e-mails the confirmation link now (a window of"
+                " minutes at the admission)",
             },
         ),
         Transition(
@@ -72,7 +73,8 @@ ENTRY = Machine(
             {
                 "place": "admitted-up-to passes it",
                 "buyer": "may reserve until the admission expires (ballot: an"
-                " e-mailed link)",
+                " e-mailed link; a window of minutes: the confirmation link is"
+                " e-mailed)",
             },
         ),
         Transition(
