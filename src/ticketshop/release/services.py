@@ -521,16 +521,14 @@ def _lapse_admissions(release: Release, now: datetime, done: dict) -> None:
     for entry in Entry.objects.select_for_update().filter(
         release=release, state=ADMITTED, admission_expires_at__lte=now
     ):
-        _end_turn(release, entry, done, reserve_time=True)
+        _end_turn(release, entry, done)
 
 
-def _end_turn(
-    release: Release, entry: Entry, done: dict, *, reserve_time: bool = False
-) -> None:
+def _end_turn(release: Release, entry: Entry, done: dict) -> None:
     """A reserved entry whose hold ran out: it passes its turn on if its
     address is still unconfirmed (it could not pay), else it lapses; an
-    admitted one whose time to reserve ran out (``reserve_time``) lapses."""
-    passes = not reserve_time and _needs_confirmation(release, entry)
+    admitted one (its time to reserve ran out) lapses."""
+    passes = entry.state == RESERVED and _needs_confirmation(release, entry)
     transition = "pass_turn" if passes else "lapse"
     ENTRY.check(transition, entry)
     ENTRY.save(entry, transition)
