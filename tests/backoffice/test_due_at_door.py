@@ -310,6 +310,7 @@ def test_bookkeeping_has_a_row_per_door_payment_under_its_event(
         method=PaymentMethod.COMPLIMENTARY,
         email="b@example.org",
     )
+    paid_at = timezone.now() - timedelta(minutes=5)
     SwishPayment.objects.create(
         order=swish,
         request_id="B" * 32,
@@ -317,7 +318,7 @@ def test_bookkeeping_has_a_row_per_door_payment_under_its_event(
         amount=Decimal("199.00"),
         status=SwishStatus.PAID,
         payment_reference="PAYREF2",
-        date_paid=timezone.now() - timedelta(minutes=5),
+        date_paid=paid_at,
     )
     for exchanged in (order, swish):
         services.exchange_order(
@@ -335,10 +336,11 @@ def test_bookkeeping_has_a_row_per_door_payment_under_its_event(
     )
     client.force_login(treasurer)
     client.cookies["django_language"] = "en"
-    today = timezone.localdate()
+    # Five minutes ago may be yesterday just after midnight: ask from that day.
+    since, today = timezone.localdate(paid_at), timezone.localdate()
     response = client.get(
         reverse("admin:backoffice_bookkeeping"),
-        {"from": today, "to": today, "format": "csv"},
+        {"from": since, "to": today, "format": "csv"},
     )
     rows = {(r[1], r[3] or r[5]): r for r in _csv_rows(response)[1:]}
     door = rows[("payment at the door", "Swish at the door")]
@@ -451,6 +453,7 @@ def test_swish_payment_before_an_exchange_stays_under_its_event(organiser, show)
     event, (standard, _) = show
     later, (dear,) = event_with_types(seats=10, prices=("249",), title="Lördag")
     order = issue(organiser, event, {standard.pk: 1})
+    paid_at = timezone.now() - timedelta(minutes=5)
     SwishPayment.objects.create(
         order=order,
         request_id="C" * 32,
@@ -458,7 +461,7 @@ def test_swish_payment_before_an_exchange_stays_under_its_event(organiser, show)
         amount=Decimal("199.00"),
         status=SwishStatus.PAID,
         payment_reference="PAYREF3",
-        date_paid=timezone.now() - timedelta(minutes=5),
+        date_paid=paid_at,
     )
     services.exchange_order(
         user=organiser,
@@ -466,6 +469,6 @@ def test_swish_payment_before_an_exchange_stays_under_its_event(organiser, show)
         event_id=later.pk,
         type_map={standard.pk: dear.pk},
     )
-    today = timezone.localdate()
-    _header, rows = exports.bookkeeping_rows(today, today)
+    since, today = timezone.localdate(paid_at), timezone.localdate()
+    _header, rows = exports.bookkeeping_rows(since, today)
     assert [r[4] for r in rows if r[3] == "PAYREF3"] == [event.title]
