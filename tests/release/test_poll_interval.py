@@ -94,9 +94,9 @@ def test_before_the_draw_buyers_ask_once_after_it_is_due_not_ever_more_often(
     settings,
 ):
     """Nobody's turn can come before the draw: a buyer asks about once a
-    minute until the draw is near, then once at a random moment in the
-    ``far`` seconds after it is due (a quarter of the time to reserve), not
-    ever more often as the window closes."""
+    minute until the draw is near, then once, at its own moment 4-60 s
+    after the draw is due (at most half the time to reserve), the same at
+    every answer, and not ever more often as the window closes."""
     settings.RELEASE_ARRIVAL_GRACE_SECONDS = 15
     settings.RELEASE_TICK_SECONDS = 2
     start = timezone.now()
@@ -109,6 +109,37 @@ def test_before_the_draw_buyers_ask_once_after_it_is_due_not_ever_more_often(
         window_closes_at=timezone.now() + timedelta(seconds=5), admit_seconds=120
     )
     seen = intervals(client, event)
-    # After the draw is due (22 s), spread over the next 4-30 s.
-    assert all(22 <= s <= 52 for s in seen), seen
-    assert len(set(seen)) > 3
+    # One moment, 4-60 s after the draw is due (22 s): the same each time.
+    assert all(22 + 4 - 1 <= s <= 22 + 60 + 1 for s in seen), seen
+    assert max(seen) - min(seen) <= 1, seen
+
+
+def test_the_first_answers_after_the_draw_are_spread_evenly_over_a_minute(settings):
+    """Each entry's moment after the draw is its own, fixed by its public
+    id: a queue's first answers after the draw spread over 4-60 s (not
+    bunched into the first seconds), and never more than half the time to
+    reserve."""
+    settings.RELEASE_ARRIVAL_GRACE_SECONDS = 15
+    settings.RELEASE_TICK_SECONDS = 2
+    event, _, release = queued_event(start=timezone.now() + timedelta(minutes=9))
+    Release.objects.filter(pk=release.pk).update(
+        window_closes_at=timezone.now() + timedelta(seconds=5), admit_seconds=120
+    )
+    # 22 s to the draw's due time, so every moment is within two minutes.
+    moments = [
+        buyer(event, n)
+        .get(f"/api/queue/status/?chapter_event={event.pk}")
+        .json()["poll_after_seconds"]
+        - 22
+        for n in range(60)
+    ]
+    assert all(4 - 1 <= m <= 60 + 1 for m in moments), moments
+    quarters = [
+        sum(1 for m in moments if 4 + 14 * q <= m < 4 + 14 * (q + 1)) for q in range(4)
+    ]
+    assert all(q >= 5 for q in quarters), quarters  # 15 expected in each
+    # A short time to reserve (60 s) keeps the moments within half of it.
+    Release.objects.filter(pk=release.pk).update(admit_seconds=60)
+    client = buyer(event, 100)
+    seen = intervals(client, event)
+    assert all(22 + 4 - 1 <= s <= 22 + 30 + 1 for s in seen), seen

@@ -5,6 +5,7 @@
 costs one indexed read and writes nothing (tests/release counts).
 """
 
+import hashlib
 import random
 from datetime import datetime, timedelta
 
@@ -23,10 +24,17 @@ from .models import Entry
 # buyers is ahead, so the turn cannot come sooner than the estimated wait
 # shows: such entries ask up to POLL_FAR apart even when the time to
 # reserve is short, which halves the polls of a big queue after the draw.
-# Before the draw: about a minute apart, then once at a random moment in the
-# ``far`` seconds after the draw is due (nobody is admitted before it), so
-# an admitted buyer still hears of it within a quarter of the time to
-# reserve.
+# Before the draw: about a minute apart until the entry's own moment after
+# the draw is due is at most 2 * POLL_FAR away, then once at that moment
+# (nobody is admitted before the draw, so nothing can change sooner). The
+# moment is POLL_NEAR to POLL_FAR seconds after the draw is due (at most
+# half the time to reserve), fixed by the entry's public id, so a queue's
+# first answers after the draw are spread evenly over that time. (A random
+# delay drawn at each answer and capped at POLL_FAR from it bunched half of
+# them into the first 15 s after the draw, with the admitted buyers'
+# checkouts.) Hearing of the turn later costs the buyer nothing: the time to
+# reserve counts from the first answer that tells of it (services.told), and
+# the turn's e-mail tells of it too.
 POLL_NEAR = 4
 POLL_FAR = 60
 POLL_JITTER = 0.2
@@ -84,15 +92,18 @@ def poll_after(entry: Entry, ahead: int | None, wait: int | None, now) -> int:
         and release.drawn_at is None
     ):
         # Before the draw nobody's turn can come, so nothing is worth asking
-        # until it is due: then each asks at a random moment in the
-        # following ``far`` seconds, so that thousands of waiting browsers
-        # do not all ask at the draw (nor ever more often as it nears).
-        due = (draw_due(release) - now).total_seconds()
-        if due > POLL_FAR:
-            target = POLL_FAR
+        # until it is due: then each asks at its own moment after it, so
+        # that thousands of waiting browsers do not all ask at the draw (nor
+        # ever more often as it nears).
+        moment = draw_due(release) + timedelta(seconds=draw_offset(entry))
+        left = (moment - now).total_seconds()
+        if left <= 0:
+            target = POLL_NEAR  # its moment came and the worker has not drawn
+        elif left <= 2 * POLL_FAR:
+            # One answer, at the moment: nothing can change before it.
+            return max(POLL_NEAR - 1, round(left))
         else:
-            spread = random.uniform(POLL_NEAR, far)  # noqa: S311
-            return int(min(POLL_FAR, max(due, 0) + spread))
+            target, cap = POLL_FAR, POLL_FAR
     elif entry.state in ("admitted", "reserved") or entry.state == "waiting":
         # Admitted, or joined after the draw and placed at the worker's next
         # round.
@@ -104,6 +115,16 @@ def poll_after(entry: Entry, ahead: int | None, wait: int | None, now) -> int:
     low = max(POLL_NEAR - 1, round(target * (1 - POLL_JITTER)))
     high = min(cap, round(target * (1 + POLL_JITTER)))
     return random.randint(low, max(low, high))  # noqa: S311
+
+
+def draw_offset(entry: Entry) -> int:
+    """Seconds after the draw is due when this entry first asks: from
+    POLL_NEAR to POLL_FAR (at most half the time to reserve), the same at
+    every answer, uniform over a queue's entries (their public ids are
+    random)."""
+    longest = max(POLL_NEAR, min(POLL_FAR, entry.release.admit_seconds // 2))
+    digest = hashlib.sha256(entry.public_id.encode()).digest()
+    return POLL_NEAR + int.from_bytes(digest[:4], "big") % (longest - POLL_NEAR + 1)
 
 
 def draw_due(release) -> datetime:
