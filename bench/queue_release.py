@@ -591,12 +591,14 @@ class Shop:
 class CpuWatch:
     """CPU seconds per kind of process (``release.cpu_seconds``: app servers,
     worker, simulator, Caddy, PostgreSQL, this client), summed over the
-    servers' ``make run`` sessions, per 30 s for the first 120 s."""
+    servers' ``make run`` sessions, per 10 s for the first 240 s, and per
+    30 s for the first 120 s."""
 
     def __init__(self, shop, sim_ports: list[int]):
         self.shop = shop
         self.sim_ports = sim_ports
         self.periods: list[dict[str, float]] = []
+        self.periods_10s: list[dict[str, float]] = []
         self.start = self.read()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -610,14 +612,22 @@ class CpuWatch:
         return used
 
     def run(self) -> None:
-        last = self.start
-        for _ in range(4):
-            time.sleep(30)
+        last = last_30 = self.start
+        for n in range(1, 25):
+            time.sleep(10)
             now = self.read()
-            self.periods.append(
+            self.periods_10s.append(
                 {k: round(v - last.get(k, 0.0), 1) for k, v in sorted(now.items())}
             )
             last = now
+            if n % 3 == 0 and n <= 12:
+                self.periods.append(
+                    {
+                        k: round(v - last_30.get(k, 0.0), 1)
+                        for k, v in sorted(now.items())
+                    }
+                )
+                last_30 = now
 
     def total(self) -> dict[str, float]:
         now = self.read()
@@ -898,9 +908,16 @@ def main(argv=None) -> int:
             # arrival (the first four periods) and in all (until the client
             # stopped); how many confirmation e-mails were written.
             "cpu_s_by_30s": cpu.periods,
+            "cpu_s_by_10s": cpu.periods_10s,
             "cpu_s": cpu.total(),
             "confirmation_emails": len(args.mail.links),
             "status_by_30s": by_period(timings.sent["status"], args.started),
+            "status_by_10s": by_period(timings.sent["status"], args.started, 10),
+            # The admitted buyers' steps, by when they were sent.
+            "checkout_by_10s": {
+                step: by_period(timings.sent[step], args.started, 10)
+                for step in ("confirm", "reserve", "start_payment", "payment_status")
+            },
             "statuses": {k: dict(v) for k, v in timings.statuses.items()},
             "errors": {k: dict(v) for k, v in timings.errors.items()},
             "calls": {k: len(v) for k, v in timings.ms.items()},
