@@ -50,13 +50,13 @@ def admit_everyone(release):
 def test_joining_and_waiting_for_ones_turn(
     e2e_browser, server, settings, locale, join, turn, javascript
 ):
-    # The window closes in a few seconds and the draw is due 2 s later: the
-    # page asks once then, at a random moment in the next 4-10 s (a quarter
-    # of the 40 s to reserve).
+    # The window closes in 10 s and the draw is due 2 s later: the page asks
+    # once then, at the entry's own moment in the next 4-10 s (at most half
+    # the 20 s to reserve).
     settings.RELEASE_ARRIVAL_GRACE_SECONDS = 0
     settings.RELEASE_TICK_SECONDS = 2
     event, _, release = queued_event(
-        seats=5, start=timezone.now() - timedelta(seconds=50), admit_seconds=40
+        seats=5, start=timezone.now() - timedelta(seconds=50), admit_seconds=20
     )
     context = e2e_browser.new_context(
         base_url=server.url,
