@@ -22,7 +22,6 @@ from ticketshop import audit
 AUDITED = {
     ("release_entry", "admit", None): "release_admit",
     ("release_entry", "lapse", "admitted"): "release_lapse",
-    ("release_entry", "pass_turn", "admitted"): "release_lapse",
     ("waitlist_offer", "offer", None): "waitlist_offer",
     ("waitlist_offer", "take", None): "waitlist_taken",
     ("waitlist_offer", "decline", None): "waitlist_declined",

@@ -103,7 +103,7 @@ ENTRY = Machine(
         ),
         Transition(
             "pass_turn",
-            (WAITING, ADMITTED, RESERVED),
+            (WAITING, RESERVED),
             PASSED,
             {
                 "place": "passed on to the next",
