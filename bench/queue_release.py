@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -597,9 +598,9 @@ class CpuWatch:
     def __init__(self, shop, sim_ports: list[int]):
         self.shop = shop
         self.sim_ports = sim_ports
-        self.periods: list[dict[str, float]] = []
-        self.periods_10s: list[dict[str, float]] = []
         self.start = self.read()
+        # What the processes had used by each 10 s from the start.
+        self.reads: list[dict[str, float]] = []
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def read(self) -> dict[str, float]:
@@ -612,22 +613,18 @@ class CpuWatch:
         return used
 
     def run(self) -> None:
-        last = last_30 = self.start
-        for n in range(1, 25):
+        for _ in range(24):
             time.sleep(10)
-            now = self.read()
-            self.periods_10s.append(
-                {k: round(v - last.get(k, 0.0), 1) for k, v in sorted(now.items())}
-            )
-            last = now
-            if n % 3 == 0 and n <= 12:
-                self.periods.append(
-                    {
-                        k: round(v - last_30.get(k, 0.0), 1)
-                        for k, v in sorted(now.items())
-                    }
-                )
-                last_30 = now
+            self.reads.append(self.read())
+
+    def periods(self, seconds: int, until: int) -> list[dict[str, float]]:
+        """CPU seconds per ``seconds`` (a multiple of 10) up to ``until``."""
+        step = seconds // 10
+        marks = [self.start, *self.reads[step - 1 : until // 10 : step]]
+        return [
+            {k: round(v - last.get(k, 0.0), 1) for k, v in sorted(now.items())}
+            for last, now in itertools.pairwise(marks)
+        ]
 
     def total(self) -> dict[str, float]:
         now = self.read()
@@ -907,8 +904,8 @@ def main(argv=None) -> int:
             # CPU seconds per kind of process, per 30 s from the first
             # arrival (the first four periods) and in all (until the client
             # stopped); how many confirmation e-mails were written.
-            "cpu_s_by_30s": cpu.periods,
-            "cpu_s_by_10s": cpu.periods_10s,
+            "cpu_s_by_30s": cpu.periods(30, 120),
+            "cpu_s_by_10s": cpu.periods(10, 240),
             "cpu_s": cpu.total(),
             "confirmation_emails": len(args.mail.links),
             "status_by_30s": by_period(timings.sent["status"], args.started),
